@@ -1,0 +1,683 @@
+"""Procedural scenes with exact depth: a small numpy ray caster.
+
+Used to train the built-in ``tinydepth`` model and by tests that need images
+with known geometry (depth estimation, unprojection, camera export).
+
+Conventions (the same as Blender's, so results drop straight into a shot):
+
+* World space is Z-up, metres.
+* A :class:`Camera` holds a 4x4 camera-to-world matrix ``matrix_world``
+  whose columns are the camera's right (+x), up (+y) and *backward* (+z)
+  axes and its position; the camera looks down its local -z axis.
+* Pinhole intrinsics from ``lens_mm``/``sensor_mm``/``sensor_fit``
+  (``"AUTO"`` fits the sensor to the larger image side, ``"HORIZONTAL"`` to
+  the width, ``"VERTICAL"`` to the height). The principal point is the image
+  centre; pixel ``(row i, col j)`` is sampled at ``(j + 0.5, i + 0.5)``.
+* ``depth`` is the distance along the camera axis (the camera-space ``-z``
+  of the hit point), not the Euclidean ray length. Larger is farther. Rays
+  that hit nothing get ``np.inf`` (scenes from :func:`random_scene` are
+  closed rooms, so every pixel is finite there).
+* ``rgb`` is scene-linear float32 in 0..1 (clipped), HxWx3.
+
+Public API::
+
+    scene = random_scene(seed)                          # a furnished room
+    cam = scene.camera                                   # a good viewpoint
+    rgb, depth = render_scene(scene, cam, 128, 96)       # (H,W,3), (H,W)
+    rgb, depth, extra = render_scene(scene, cam, 128, 96, extras=True)
+    #   extra["normal"] (H,W,3 world-space unit normals facing the camera),
+    #   extra["object_id"] (H,W int32, -1 for misses; index into scene.objects)
+    #   extra["position"] (H,W,3 world-space hit points)
+    cams = camera_path(scene, n_frames=24, seed=0, kind="dolly")  # list[Camera]
+    clip = render_clip(scene, cams, 128, 96)             # iterator of (rgb, depth)
+    K = cam.intrinsics(128, 96)                          # 3x3 pixel intrinsics
+    pts = cam.unproject(depth)                           # (H,W,3) world points
+
+Everything is deterministic for a given seed. A 128x128 frame of a random
+room takes a few tens of milliseconds on one core.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Camera", "Texture", "Sphere", "Box", "Quad", "Plane", "Room",
+    "PointLight", "Scene", "render_scene", "render_clip", "random_scene",
+    "random_texture", "camera_path", "look_at_matrix", "srgb_encode",
+]
+
+_EPS = 1e-4
+
+
+# --------------------------------------------------------------------------
+# camera
+
+def look_at_matrix(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """4x4 camera-to-world matrix (Blender convention) looking from eye at target."""
+    eye = np.asarray(eye, dtype=np.float64)
+    fwd = np.asarray(target, dtype=np.float64) - eye
+    n = np.linalg.norm(fwd)
+    if n == 0:
+        raise ValueError("look_at_matrix: eye and target coincide")
+    fwd /= n
+    up = np.asarray(up, dtype=np.float64)
+    right = np.cross(fwd, up)
+    if np.linalg.norm(right) < 1e-8:  # looking straight up/down
+        right = np.cross(fwd, np.array([0.0, 1.0, 0.0]))
+    right /= np.linalg.norm(right)
+    cam_up = np.cross(right, fwd)
+    m = np.eye(4)
+    m[:3, 0] = right
+    m[:3, 1] = cam_up
+    m[:3, 2] = -fwd
+    m[:3, 3] = eye
+    return m
+
+
+@dataclass
+class Camera:
+    """Pinhole camera. ``matrix_world`` is camera-to-world (Blender style)."""
+
+    matrix_world: np.ndarray = field(default_factory=lambda: np.eye(4))
+    lens_mm: float = 24.0
+    sensor_mm: float = 36.0
+    sensor_fit: str = "AUTO"
+
+    def __post_init__(self):
+        self.matrix_world = np.asarray(self.matrix_world, dtype=np.float64).reshape(4, 4)
+        if self.sensor_fit not in ("AUTO", "HORIZONTAL", "VERTICAL"):
+            raise ValueError(f"sensor_fit must be AUTO, HORIZONTAL or VERTICAL, not {self.sensor_fit!r}")
+
+    @classmethod
+    def look_at(cls, eye, target, up=(0.0, 0.0, 1.0), **kw) -> "Camera":
+        return cls(look_at_matrix(eye, target, up), **kw)
+
+    @property
+    def position(self) -> np.ndarray:
+        return self.matrix_world[:3, 3].copy()
+
+    @property
+    def forward(self) -> np.ndarray:
+        return -self.matrix_world[:3, 2]
+
+    def focal_px(self, width: int, height: int) -> float:
+        fit = self.sensor_fit
+        if fit == "AUTO":
+            fit = "HORIZONTAL" if width >= height else "VERTICAL"
+        dim = width if fit == "HORIZONTAL" else height
+        return self.lens_mm / self.sensor_mm * dim
+
+    def intrinsics(self, width: int, height: int) -> np.ndarray:
+        """3x3 K for pixel coordinates with y down (OpenCV-style image axes)."""
+        f = self.focal_px(width, height)
+        return np.array([[f, 0, width / 2.0], [0, f, height / 2.0], [0, 0, 1.0]])
+
+    def ray_directions(self, width: int, height: int, ssaa: int = 1) -> np.ndarray:
+        """World-space ray directions (H*ssaa, W*ssaa, 3), scaled so that the
+        component along the camera's forward axis is exactly 1 (so a hit at
+        parameter t has depth t)."""
+        f = self.focal_px(width, height)
+        s = ssaa
+        js = (np.arange(width * s) + 0.5) / s
+        is_ = (np.arange(height * s) + 0.5) / s
+        x = (js - width / 2.0) / f
+        y = -(is_ - height / 2.0) / f
+        xx, yy = np.meshgrid(x, y)
+        cam = np.stack([xx, yy, -np.ones_like(xx)], axis=-1)
+        return cam @ self.matrix_world[:3, :3].T
+
+    def unproject(self, depth: np.ndarray) -> np.ndarray:
+        """World-space points (H,W,3) for a depth map (along-axis depth)."""
+        h, w = depth.shape
+        d = self.ray_directions(w, h)
+        return self.position[None, None, :] + d * depth[..., None]
+
+    def project(self, points: np.ndarray, width: int, height: int):
+        """Project world points (...,3) to pixel coords (...,2) (x right, y down)
+        and their depth (...)."""
+        p = np.asarray(points, dtype=np.float64)
+        inv = np.linalg.inv(self.matrix_world)
+        pc = p @ inv[:3, :3].T + inv[:3, 3]
+        z = -pc[..., 2]
+        f = self.focal_px(width, height)
+        u = pc[..., 0] / z * f + width / 2.0
+        v = -pc[..., 1] / z * f + height / 2.0
+        return np.stack([u, v], axis=-1), z
+
+
+# --------------------------------------------------------------------------
+# textures (solid 3D textures: a function of the world-space hit point)
+
+class _Noise:
+    def __init__(self, seed: int):
+        rng = np.random.default_rng(seed)
+        self.perm = rng.permutation(256).astype(np.int64)
+        self.vals = rng.random(256)
+
+    def _hash(self, ix, iy, iz):
+        p = self.perm
+        return self.vals[p[(p[(p[ix & 255] + iy) & 255] + iz) & 255]]
+
+    def value(self, pts: np.ndarray) -> np.ndarray:
+        fl = np.floor(pts)
+        i = fl.astype(np.int64)
+        f = pts - fl
+        f = f * f * (3 - 2 * f)
+        out = 0.0
+        for dx in (0, 1):
+            wx = f[:, 0] if dx else 1 - f[:, 0]
+            for dy in (0, 1):
+                wy = f[:, 1] if dy else 1 - f[:, 1]
+                for dz in (0, 1):
+                    wz = f[:, 2] if dz else 1 - f[:, 2]
+                    out = out + wx * wy * wz * self._hash(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz)
+        return out
+
+    def fbm(self, pts: np.ndarray, octaves: int = 4) -> np.ndarray:
+        total = np.zeros(len(pts))
+        amp, norm = 1.0, 0.0
+        for o in range(octaves):
+            total += amp * self.value(pts * (2.0 ** o) + 17.0 * o)
+            norm += amp
+            amp *= 0.5
+        return total / norm
+
+
+@dataclass
+class Texture:
+    """A solid texture. kind: solid | checker | stripes | noise | marble | tiles."""
+
+    kind: str = "solid"
+    color_a: tuple = (0.6, 0.6, 0.6)
+    color_b: tuple = (0.2, 0.2, 0.2)
+    scale: float = 1.0          # features per metre
+    axis: int = 0               # stripes direction
+    seed: int = 0
+
+    def __post_init__(self):
+        self._noise = _Noise(self.seed)
+
+    def albedo(self, p: np.ndarray) -> np.ndarray:
+        a = np.asarray(self.color_a, dtype=np.float64)
+        b = np.asarray(self.color_b, dtype=np.float64)
+        if len(p) == 0:
+            return np.zeros((0, 3))
+        q = p * self.scale
+        k = self.kind
+        if k == "solid":
+            t = np.zeros(len(p))
+        elif k == "checker":
+            t = (np.floor(q).astype(np.int64).sum(axis=1) & 1).astype(np.float64)
+        elif k == "stripes":
+            t = 0.5 + 0.5 * np.sin(2 * np.pi * q[:, self.axis])
+            t = (t > 0.5).astype(np.float64) * 0.85 + 0.15 * t
+        elif k == "noise":
+            t = self._noise.fbm(q, 4)
+            t = np.clip((t - 0.25) * 2.0, 0, 1)
+        elif k == "marble":
+            t = 0.5 + 0.5 * np.sin(q[:, 0] * 2.0 + q[:, 1] * 1.3 + 6.0 * self._noise.fbm(q, 4))
+        elif k == "tiles":
+            fr = q - np.floor(q)
+            edge = np.minimum(fr, 1 - fr)
+            # grout where any two of the three coordinates are near a cell edge
+            near = (edge < 0.06).sum(axis=1) >= 2
+            t = near.astype(np.float64) + 0.15 * self._noise.value(q * 3)
+            t = np.clip(t, 0, 1)
+        else:
+            raise ValueError(f"unknown texture kind {k!r}")
+        return a[None, :] * (1 - t[:, None]) + b[None, :] * t[:, None]
+
+
+# --------------------------------------------------------------------------
+# primitives: intersect(o, d) -> (t, normal); o, d are (N,3); t (N,) with inf for miss
+
+def _inf(n):
+    return np.full(n, np.inf)
+
+
+@dataclass
+class Sphere:
+    center: tuple
+    radius: float
+    texture: Texture = field(default_factory=Texture)
+
+    def intersect(self, o, d):
+        c = np.asarray(self.center, dtype=np.float64)
+        oc = o - c
+        a = np.einsum("ij,ij->i", d, d)
+        b = 2 * np.einsum("ij,ij->i", oc, d)
+        cc = np.einsum("ij,ij->i", oc, oc) - self.radius ** 2
+        disc = b * b - 4 * a * cc
+        t = _inf(len(d))
+        ok = disc >= 0
+        sq = np.sqrt(np.where(ok, disc, 0))
+        t0 = (-b - sq) / (2 * a)
+        t1 = (-b + sq) / (2 * a)
+        tt = np.where(t0 > _EPS, t0, np.where(t1 > _EPS, t1, np.inf))
+        t = np.where(ok, tt, t)
+        p = o + d * np.where(np.isfinite(t), t, 0)[:, None]
+        n = (p - c) / self.radius
+        return t, n
+
+
+@dataclass
+class Plane:
+    """Infinite plane through ``point`` with ``normal``."""
+
+    point: tuple
+    normal: tuple
+    texture: Texture = field(default_factory=Texture)
+
+    def intersect(self, o, d):
+        n = np.asarray(self.normal, dtype=np.float64)
+        n = n / np.linalg.norm(n)
+        denom = d @ n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = ((np.asarray(self.point) - o) @ n) / denom
+        t = np.where((np.abs(denom) > 1e-12) & (t > _EPS), t, np.inf)
+        return t, np.broadcast_to(n, d.shape).copy()
+
+
+@dataclass
+class Quad:
+    """Rectangle: centre, two orthogonal half-extent vectors u and v."""
+
+    center: tuple
+    u: tuple
+    v: tuple
+    texture: Texture = field(default_factory=Texture)
+
+    def intersect(self, o, d):
+        c = np.asarray(self.center, dtype=np.float64)
+        u = np.asarray(self.u, dtype=np.float64)
+        v = np.asarray(self.v, dtype=np.float64)
+        n = np.cross(u, v)
+        n /= np.linalg.norm(n)
+        denom = d @ n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = ((c - o) @ n) / denom
+        ok = (np.abs(denom) > 1e-12) & (t > _EPS)
+        p = o + d * np.where(ok, t, 0)[:, None] - c
+        su = (p @ u) / (u @ u)
+        sv = (p @ v) / (v @ v)
+        ok &= (np.abs(su) <= 1) & (np.abs(sv) <= 1)
+        return np.where(ok, t, np.inf), np.broadcast_to(n, d.shape).copy()
+
+
+def _rotz(yaw):
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+@dataclass
+class Box:
+    """Box with centre, full size (sx, sy, sz) and rotation ``yaw`` (radians) about world z."""
+
+    center: tuple
+    size: tuple
+    yaw: float = 0.0
+    texture: Texture = field(default_factory=Texture)
+
+    def intersect(self, o, d):
+        r = _rotz(self.yaw)
+        c = np.asarray(self.center, dtype=np.float64)
+        ol = (o - c) @ r          # world -> local: r^T x, written as row-vector x @ r
+        dl = d @ r
+        half = np.asarray(self.size, dtype=np.float64) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / dl
+            t1 = (-half - ol) * inv
+            t2 = (half - ol) * inv
+        tmin_ax = np.minimum(t1, t2)
+        tmax_ax = np.maximum(t1, t2)
+        tmin_ax = np.nan_to_num(tmin_ax, nan=-np.inf)
+        tmax_ax = np.nan_to_num(tmax_ax, nan=np.inf)
+        tnear = tmin_ax.max(axis=1)
+        tfar = tmax_ax.min(axis=1)
+        hit = (tnear <= tfar) & (tfar > _EPS)
+        use_near = tnear > _EPS
+        t = np.where(hit, np.where(use_near, tnear, tfar), np.inf)
+        ax = np.where(use_near, tmin_ax.argmax(axis=1), tmax_ax.argmin(axis=1))
+        nl = np.zeros_like(d)
+        idx = np.arange(len(d))
+        sign = -np.sign(dl[idx, ax])
+        sign = np.where(use_near, sign, -sign)
+        nl[idx, ax] = sign
+        return t, nl @ r.T
+
+
+@dataclass
+class Room:
+    """The inside of an axis-aligned box: floor at ``z = floor_z``.
+
+    ``size`` = (width x, depth y, height z), centred on (cx, cy) in x/y.
+    ``textures``: 6 textures for faces (-x, +x, -y, +y, floor, ceiling)."""
+
+    center_xy: tuple = (0.0, 0.0)
+    size: tuple = (5.0, 6.0, 3.0)
+    floor_z: float = 0.0
+    textures: list = field(default_factory=lambda: [Texture() for _ in range(6)])
+
+    def bounds(self):
+        cx, cy = self.center_xy
+        w, dd, h = self.size
+        lo = np.array([cx - w / 2, cy - dd / 2, self.floor_z])
+        hi = np.array([cx + w / 2, cy + dd / 2, self.floor_z + h])
+        return lo, hi
+
+    def intersect_faces(self, o, d):
+        lo, hi = self.bounds()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / d
+            t1 = (lo - o) * inv
+            t2 = (hi - o) * inv
+        tmax_ax = np.nan_to_num(np.maximum(t1, t2), nan=np.inf)
+        ax = tmax_ax.argmin(axis=1)
+        idx = np.arange(len(d))
+        t = tmax_ax[idx, ax]
+        positive = d[idx, ax] > 0
+        face = ax * 2 + positive.astype(np.int64)   # 0 -x,1 +x,2 -y,3 +y,4 floor,5 ceiling
+        n = np.zeros_like(d)
+        n[idx, ax] = np.where(positive, -1.0, 1.0)  # inward
+        t = np.where(t > _EPS, t, np.inf)
+        return t, n, face
+
+    def intersect(self, o, d):
+        t, n, _ = self.intersect_faces(o, d)
+        return t, n
+
+
+@dataclass
+class PointLight:
+    position: tuple
+    color: tuple = (1.0, 1.0, 1.0)
+    intensity: float = 10.0   # radiant power scale; falloff 1/(1+d^2)
+
+
+@dataclass
+class Scene:
+    objects: list = field(default_factory=list)
+    lights: list = field(default_factory=list)
+    ambient: tuple = (0.08, 0.08, 0.08)
+    background: tuple = (0.0, 0.0, 0.0)
+    shadows: bool = True
+    camera: Camera | None = None   # a suggested viewpoint (set by random_scene)
+    seed: int | None = None
+
+
+# --------------------------------------------------------------------------
+# rendering
+
+def _closest_hit(scene: Scene, o, d):
+    n_rays = len(d)
+    t_best = _inf(n_rays)
+    n_best = np.zeros((n_rays, 3))
+    obj = np.full(n_rays, -1, dtype=np.int32)
+    face = np.zeros(n_rays, dtype=np.int64)
+    for k, ob in enumerate(scene.objects):
+        if isinstance(ob, Room):
+            t, n, fc = ob.intersect_faces(o, d)
+        else:
+            t, n = ob.intersect(o, d)
+            fc = None
+        closer = t < t_best
+        if not closer.any():
+            continue
+        t_best = np.where(closer, t, t_best)
+        n_best[closer] = n[closer]
+        obj[closer] = k
+        if fc is not None:
+            face[closer] = fc[closer]
+    return t_best, n_best, obj, face
+
+
+def _occluded(scene: Scene, o, d):
+    """True where something lies between o and o + d (t in (eps, 1))."""
+    occ = np.zeros(len(d), dtype=bool)
+    for ob in scene.objects:
+        if isinstance(ob, Room):
+            t, _, _ = ob.intersect_faces(o, d)
+        else:
+            t, _ = ob.intersect(o, d)
+        occ |= t < 1.0 - 1e-3
+    return occ
+
+
+def _shade(scene: Scene, p, n, d, obj, face):
+    albedo = np.zeros_like(p)
+    for k, ob in enumerate(scene.objects):
+        if isinstance(ob, Room):
+            for fc in range(6):
+                m = (obj == k) & (face == fc)
+                if m.any():
+                    albedo[m] = ob.textures[fc].albedo(p[m])
+        else:
+            m = obj == k
+            if m.any():
+                albedo[m] = ob.texture.albedo(p[m])
+    # normals face the viewer
+    flip = np.einsum("ij,ij->i", n, d) > 0
+    n = np.where(flip[:, None], -n, n)
+    light = np.broadcast_to(np.asarray(scene.ambient, dtype=np.float64), p.shape).copy()
+    origin = p + n * 1e-3
+    for L in scene.lights:
+        lv = np.asarray(L.position, dtype=np.float64)[None, :] - origin
+        dist2 = np.einsum("ij,ij->i", lv, lv)
+        dist = np.sqrt(dist2)
+        lam = np.clip(np.einsum("ij,ij->i", n, lv) / np.maximum(dist, 1e-9), 0, None)
+        contrib = lam * L.intensity / (1.0 + dist2)
+        if scene.shadows:
+            lit = contrib > 0
+            if lit.any():
+                occ = np.zeros(len(p), dtype=bool)
+                occ[lit] = _occluded(scene, origin[lit], lv[lit])
+                contrib = np.where(occ, 0.0, contrib)
+        light += contrib[:, None] * np.asarray(L.color, dtype=np.float64)[None, :]
+    return albedo * light, n
+
+
+def render_scene(scene: Scene, camera: Camera, width: int, height: int, *,
+                 ssaa: int = 1, extras: bool = False):
+    """Ray-cast ``scene`` from ``camera`` at width x height.
+
+    Returns ``(rgb, depth)``: rgb float32 (H,W,3) scene-linear in 0..1;
+    depth float32 (H,W) along the camera axis (inf where nothing is hit).
+    ``ssaa`` (odd, >= 1) supersamples colour ssaa x ssaa per pixel; depth and
+    extras always come from the exact pixel-centre ray.
+    With ``extras=True`` returns ``(rgb, depth, extra)`` where extra has
+    ``normal`` (H,W,3 world unit normals facing the camera, 0 on misses),
+    ``object_id`` (H,W int32 index into scene.objects, -1 on misses) and
+    ``position`` (H,W,3 world hit points, inf on misses).
+    """
+    if width < 1 or height < 1:
+        raise ValueError("render_scene: width and height must be positive")
+    if ssaa < 1 or ssaa % 2 == 0:
+        raise ValueError("render_scene: ssaa must be an odd integer >= 1")
+    d = camera.ray_directions(width, height, ssaa)
+    hs, ws = d.shape[:2]
+    d = d.reshape(-1, 3)
+    o = np.broadcast_to(camera.position, d.shape)
+    t, n, obj, face = _closest_hit(scene, o, d)
+    hit = np.isfinite(t)
+    rgb = np.broadcast_to(np.asarray(scene.background, dtype=np.float64), d.shape).copy()
+    p = o + d * np.where(hit, t, 0)[:, None]
+    if hit.any():
+        col, nf = _shade(scene, p[hit], n[hit], d[hit], obj[hit], face[hit])
+        rgb[hit] = col
+        n = n.copy()
+        n[hit] = nf
+    rgb = np.clip(rgb, 0, 1).reshape(hs, ws, 3)
+    if ssaa > 1:
+        rgb = rgb.reshape(height, ssaa, width, ssaa, 3).mean(axis=(1, 3))
+        c = ssaa // 2
+        sel = lambda a: a.reshape(height, ssaa, width, ssaa, *a.shape[1:])[:, c, :, c]
+    else:
+        sel = lambda a: a.reshape(height, width, *a.shape[1:])
+    depth = sel(t).astype(np.float32)
+    rgb = rgb.astype(np.float32)
+    if not extras:
+        return rgb, depth
+    hit_c = sel(hit)
+    normal = np.where(hit_c[..., None], sel(n), 0).astype(np.float32)
+    pos = np.where(hit_c[..., None], sel(p), np.inf).astype(np.float32)
+    return rgb, depth, {"normal": normal, "object_id": sel(obj).astype(np.int32), "position": pos}
+
+
+def render_clip(scene: Scene, cameras: Sequence[Camera], width: int, height: int,
+                **kw) -> Iterator[tuple]:
+    """Yield ``render_scene`` results for each camera (streams; no accumulation)."""
+    for cam in cameras:
+        yield render_scene(scene, cam, width, height, **kw)
+
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Linear 0..1 -> sRGB-encoded 0..1 (what depth models expect as input)."""
+    x = np.clip(linear, 0, 1)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+
+
+# --------------------------------------------------------------------------
+# random scenes
+
+_KINDS = ("solid", "checker", "stripes", "noise", "marble", "tiles")
+
+
+def _rand_color(rng, lo=0.05, hi=0.9):
+    return tuple(float(x) for x in rng.uniform(lo, hi, 3))
+
+
+def random_texture(rng: np.random.Generator) -> Texture:
+    kind = _KINDS[int(rng.integers(len(_KINDS)))]
+    return Texture(kind=kind, color_a=_rand_color(rng), color_b=_rand_color(rng),
+                   scale=float(rng.uniform(0.5, 4.0)), axis=int(rng.integers(3)),
+                   seed=int(rng.integers(1 << 30)))
+
+
+def random_scene(seed: int, *, n_boxes: tuple = (2, 7), n_spheres: tuple = (0, 4),
+                 n_panels: tuple = (0, 3)) -> Scene:
+    """A closed room with random size, textures, boxes, spheres, wall panels
+    and 1-3 point lights; ``scene.camera`` is a random viewpoint inside it
+    (1-2 m high, looking roughly horizontally, lens 16-35 mm)."""
+    rng = np.random.default_rng(seed)
+    w, dd, h = rng.uniform(3.0, 9.0), rng.uniform(3.0, 10.0), rng.uniform(2.4, 4.0)
+    room = Room(center_xy=(0.0, 0.0), size=(w, dd, h), floor_z=0.0,
+                textures=[random_texture(rng) for _ in range(6)])
+    objects: list = [room]
+    for _ in range(int(rng.integers(n_boxes[0], n_boxes[1] + 1))):
+        sx, sy, sz = rng.uniform(0.2, 1.6), rng.uniform(0.2, 1.6), rng.uniform(0.2, 2.0)
+        cx = rng.uniform(-w / 2 + 0.3, w / 2 - 0.3)
+        cy = rng.uniform(-dd / 2 + 0.3, dd / 2 - 0.3)
+        z0 = 0.0 if rng.random() < 0.8 else rng.uniform(0.3, h - sz - 0.05) if h - sz > 0.4 else 0.0
+        objects.append(Box(center=(cx, cy, z0 + sz / 2), size=(sx, sy, sz),
+                           yaw=float(rng.uniform(0, np.pi)), texture=random_texture(rng)))
+    for _ in range(int(rng.integers(n_spheres[0], n_spheres[1] + 1))):
+        r = rng.uniform(0.15, 0.8)
+        cx = rng.uniform(-w / 2 + r, w / 2 - r)
+        cy = rng.uniform(-dd / 2 + r, dd / 2 - r)
+        cz = r if rng.random() < 0.6 else rng.uniform(r, max(r, h - r))
+        objects.append(Sphere(center=(cx, cy, cz), radius=r, texture=random_texture(rng)))
+    for _ in range(int(rng.integers(n_panels[0], n_panels[1] + 1))):
+        # a picture/panel slightly in front of a wall
+        wall = int(rng.integers(4))
+        pw, ph = rng.uniform(0.4, 1.8), rng.uniform(0.4, 1.5)
+        cz = rng.uniform(ph / 2 + 0.3, max(ph / 2 + 0.31, h - ph / 2 - 0.1))
+        if wall < 2:
+            x = (-w / 2 + 0.02) if wall == 0 else (w / 2 - 0.02)
+            c = (x, rng.uniform(-dd / 2 + pw / 2, dd / 2 - pw / 2), cz)
+            u = (0.0, pw / 2, 0.0)
+        else:
+            y = (-dd / 2 + 0.02) if wall == 2 else (dd / 2 - 0.02)
+            c = (rng.uniform(-w / 2 + pw / 2, w / 2 - pw / 2), y, cz)
+            u = (pw / 2, 0.0, 0.0)
+        objects.append(Quad(center=c, u=u, v=(0.0, 0.0, ph / 2), texture=random_texture(rng)))
+    lights = []
+    for _ in range(int(rng.integers(1, 4))):
+        pos = (rng.uniform(-w / 2 + 0.2, w / 2 - 0.2), rng.uniform(-dd / 2 + 0.2, dd / 2 - 0.2),
+               rng.uniform(h * 0.6, h - 0.1))
+        warm = rng.uniform(0.7, 1.0, 3)
+        lights.append(PointLight(position=pos, color=tuple(float(x) for x in warm),
+                                 intensity=float(rng.uniform(3.0, 10.0))))
+    amb = float(rng.uniform(0.05, 0.2))
+    scene = Scene(objects=objects, lights=lights, ambient=(amb, amb, amb), seed=seed)
+    scene.camera = _random_camera(scene, rng)
+    return scene
+
+
+def _random_camera(scene: Scene, rng: np.random.Generator) -> Camera:
+    room = next(o for o in scene.objects if isinstance(o, Room))
+    lo, hi = room.bounds()
+    for _ in range(50):
+        eye = np.array([rng.uniform(lo[0] + 0.3, hi[0] - 0.3), rng.uniform(lo[1] + 0.3, hi[1] - 0.3),
+                        rng.uniform(1.0, min(2.0, hi[2] - 0.2))])
+        if not _inside_any(scene, eye):
+            break
+    # look at a random point at least 2 m away (so most views see some depth range)
+    for _ in range(50):
+        target = np.array([rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1]), 0.0])
+        if np.linalg.norm((target - eye)[:2]) > 2.0:
+            break
+    fwd = target - eye
+    yaw = math.atan2(fwd[1], fwd[0]) + rng.uniform(-0.3, 0.3)
+    pitch = rng.uniform(-0.35, 0.2)
+    fwd = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)])
+    return Camera.look_at(eye, eye + fwd, lens_mm=float(rng.uniform(16, 35)))
+
+
+def _inside_any(scene: Scene, p) -> bool:
+    p = np.asarray(p, dtype=np.float64)
+    for ob in scene.objects:
+        if isinstance(ob, Sphere):
+            if np.linalg.norm(p - np.asarray(ob.center)) < ob.radius + 0.15:
+                return True
+        elif isinstance(ob, Box):
+            local = (p - np.asarray(ob.center)) @ _rotz(ob.yaw)
+            if np.all(np.abs(local) < np.asarray(ob.size) / 2 + 0.15):
+                return True
+    return False
+
+
+def camera_path(scene: Scene, n_frames: int, *, seed: int = 0, kind: str = "dolly",
+                start: Camera | None = None, distance: float = 1.0) -> list:
+    """A smooth camera move of ``n_frames`` cameras inside ``scene``.
+
+    kind: ``"dolly"`` (move ``distance`` metres along the view direction),
+    ``"truck"`` (move sideways), ``"pan"`` (rotate in place by up to 30 deg),
+    ``"orbit"`` (circle around a point 2 m ahead by up to 40 deg).
+    Starts at ``start`` or ``scene.camera``. Deterministic for a seed.
+    """
+    if n_frames < 1:
+        raise ValueError("camera_path: n_frames must be >= 1")
+    rng = np.random.default_rng(seed)
+    cam0 = start or scene.camera or Camera()
+    eye0 = cam0.position
+    fwd = cam0.forward
+    right = cam0.matrix_world[:3, 0]
+    cams = []
+    s = np.linspace(0.0, 1.0, n_frames)
+    s = s * s * (3 - 2 * s)   # ease in/out
+    sign = 1.0 if rng.random() < 0.5 else -1.0
+    ang = math.radians(rng.uniform(10, 30)) * sign
+    for u in s:
+        if kind == "dolly":
+            eye = eye0 + fwd * distance * u
+            m = look_at_matrix(eye, eye + fwd)
+        elif kind == "truck":
+            eye = eye0 + right * distance * u * sign
+            m = look_at_matrix(eye, eye + fwd)
+        elif kind == "pan":
+            f = _rotz(ang * u) @ fwd
+            m = look_at_matrix(eye0, eye0 + f)
+        elif kind == "orbit":
+            pivot = eye0 + fwd * 2.0
+            r = _rotz(ang * 1.33 * u)
+            eye = pivot + r @ (eye0 - pivot)
+            m = look_at_matrix(eye, pivot)
+        else:
+            raise ValueError(f"camera_path: unknown kind {kind!r} (dolly, truck, pan, orbit)")
+        cams.append(Camera(m, lens_mm=cam0.lens_mm, sensor_mm=cam0.sensor_mm, sensor_fit=cam0.sensor_fit))
+    return cams
