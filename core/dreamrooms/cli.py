@@ -1,0 +1,54 @@
+"""The `dreamrooms` command: subcommands are registered by their own modules.
+
+Each module in COMMAND_MODULES defines `register(subparsers)` and sets `func(args) -> int` on its
+parser.  Exit codes: 0 ok, 1 failed (a DreamroomsError, printed as one line), 2 bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from dreamrooms import __version__, progress
+from dreamrooms.errors import DreamroomsError
+
+COMMAND_MODULES = (
+    "dreamrooms.info_cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dreamrooms",
+        description="Generative-model output to 3D film material: latent walks, depth, Blender rooms, After Effects comps.",
+        epilog="Every stage reads and writes a shot folder (shot.json + EXR sequences). `dreamrooms CMD --help` for details.",
+    )
+    parser.add_argument("--version", action="version", version=f"dreamrooms {__version__}")
+    parser.add_argument("--progress", choices=progress.MODES, default=None,
+                        help="progress on stderr: a bar (default), JSON lines for machine readers, or none")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.progress:
+        progress.set_mode(args.progress)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except DreamroomsError as exc:
+        print(f"dreamrooms: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dreamrooms: interrupted; whole frames written so far are kept, rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

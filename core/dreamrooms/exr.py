@@ -1,0 +1,358 @@
+"""Layered EXR I/O on the OpenEXR 3.x Python API.
+
+A frame is a dict of named layers.  A layer key is an optional prefix plus the channel letters:
+``"RGBA"`` (HxWx4), ``"depth.Z"`` (HxW), ``"mask.A"``, ``"normal.XYZ"`` (HxWx3), and Blender's
+``"ViewLayer.Combined.RGBA"`` or ``"ViewLayer.Depth.Z"``.  Colour layers are stored half, everything
+else float32 (uint32 arrays stay uint32).  Every part of a multi-part file is read (Blender 5 writes
+one part per pass).  Writes are atomic.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+import OpenEXR
+
+from dreamrooms.atomic import atomic_path
+from dreamrooms.errors import ExrError
+
+COMPRESSIONS = {
+    "none": OpenEXR.NO_COMPRESSION,
+    "zip": OpenEXR.ZIP_COMPRESSION,
+    "zips": OpenEXR.ZIPS_COMPRESSION,
+    "piz": OpenEXR.PIZ_COMPRESSION,
+    "rle": OpenEXR.RLE_COMPRESSION,
+    "dwaa": OpenEXR.DWAA_COMPRESSION,
+    "dwab": OpenEXR.DWAB_COMPRESSION,
+}
+LOSSY = {"dwaa", "dwab"}
+_COMPRESSION_NAMES = {int(v): k for k, v in COMPRESSIONS.items()}
+_CHANNEL_ORDERS = ("RGBA", "XYZW", "UV")
+COLOUR_LETTERS = set("RGBA")
+_DATA_PREFIXES = ("depth", "mask", "normal", "vector", "position", "uv", "index", "mist", "z")
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """`"depth.Z"` -> `("depth", "Z")`; `"RGBA"` -> `("", "RGBA")`."""
+    prefix, _, letters = key.rpartition(".")
+    return prefix, letters
+
+
+def channel_names(key: str) -> list[str]:
+    """Full EXR channel names of a layer key: `"normal.XYZ"` -> `normal.X, normal.Y, normal.Z`."""
+    prefix, letters = split_key(key)
+    if not letters:
+        raise ExrError(f"layer name {key!r} has no channel letters (write e.g. 'depth.Z' or 'RGBA')")
+    if len(letters) > 1 and not letters.isupper():
+        return [key]  # a multi-letter channel name such as 'CryptoObject00.r' is one channel
+    return [f"{prefix}.{c}" if prefix else c for c in letters]
+
+
+def is_colour_layer(key: str) -> bool:
+    """Colour (half on disk, lossy compression allowed): RGBA letters outside data passes."""
+    prefix, letters = split_key(key)
+    last = prefix.rpartition(".")[2].lower()
+    return set(letters) <= COLOUR_LETTERS and not last.startswith(_DATA_PREFIXES)
+
+
+def _stored_array(key: str, arr: np.ndarray, path: Path, types: Mapping[str, str] | None) -> np.ndarray:
+    arr = np.asarray(arr)
+    want = (types or {}).get(key)
+    if want is None:
+        if arr.dtype == np.uint32:
+            want = "uint"
+        else:
+            want = "half" if is_colour_layer(key) else "float"
+    dtype = {"half": np.float16, "float": np.float32, "uint": np.uint32}[want]
+    if arr.dtype.kind not in "fui":
+        raise ExrError(f"{path}: layer {key!r} has dtype {arr.dtype}; give float or uint32 pixels")
+    return arr.astype(dtype, copy=False)
+
+
+def _layer_channels(key: str, arr: np.ndarray, path: Path) -> dict[str, np.ndarray]:
+    names = channel_names(key)
+    if arr.ndim == 2 and len(names) == 1:
+        planes = [arr]
+    elif arr.ndim == 3 and arr.shape[2] == len(names):
+        planes = [arr[..., i] for i in range(len(names))]
+    else:
+        raise ExrError(
+            f"{path}: layer {key!r} has shape {arr.shape} but names {len(names)} channel(s); "
+            f"give HxW for one channel or HxWx{len(names)}"
+        )
+    return {n: np.ascontiguousarray(p) for n, p in zip(names, planes)}
+
+
+def write_frame(
+    path: str | os.PathLike,
+    layers: Mapping[str, np.ndarray],
+    compression: str = "zip",
+    types: Mapping[str, str] | None = None,
+    attributes: Mapping[str, object] | None = None,
+) -> Path:
+    """Write one frame atomically.  `types` overrides a layer's pixel type ('half'/'float'/'uint').
+
+    With a lossy compression (DWAA/DWAB) colour layers go into a lossy part and every other layer
+    into a ZIP part of the same file, so depth and masks are never compressed lossily.
+    """
+    path = Path(path)
+    if compression not in COMPRESSIONS:
+        raise ExrError(f"{path}: unknown compression {compression!r}; use one of {', '.join(COMPRESSIONS)}")
+    if not layers:
+        raise ExrError(f"{path}: no layers to write")
+    shape = None
+    colour: dict[str, np.ndarray] = {}
+    data: dict[str, np.ndarray] = {}
+    for key, arr in layers.items():
+        stored = _stored_array(key, arr, path, types)
+        if shape is None:
+            shape = stored.shape[:2]
+        elif stored.shape[:2] != shape:
+            raise ExrError(f"{path}: layer {key!r} is {stored.shape[:2]} but the frame is {shape}; all layers share one size")
+        target = colour if is_colour_layer(key) else data
+        target.update(_layer_channels(key, stored, path))
+    extra = dict(attributes or {})
+    with atomic_path(path) as tmp:
+        if compression in LOSSY and data:
+            parts = [
+                OpenEXR.Part(_header(compression, extra), colour, "colour"),
+                OpenEXR.Part(_header("zip", extra), data, "data"),
+            ] if colour else [OpenEXR.Part(_header("zip", extra), data, "data")]
+            OpenEXR.File(parts).write(str(tmp))
+        else:
+            OpenEXR.File(_header(compression, extra), {**colour, **data}).write(str(tmp))
+    return path
+
+
+def _header(compression: str, extra: Mapping[str, object]) -> dict:
+    return {"compression": COMPRESSIONS[compression], "type": OpenEXR.scanlineimage, **extra}
+
+
+def _order_letters(letters: Iterable[str]) -> str:
+    letters = list(letters)
+    for order in _CHANNEL_ORDERS:
+        if set(letters) <= set(order):
+            return "".join(c for c in order if c in letters)
+    return "".join(sorted(letters))
+
+
+def _open(path: Path, header_only: bool = False) -> OpenEXR.File:
+    if not path.is_file():
+        raise ExrError(f"{path}: file not found")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"\x76\x2f\x31\x01":
+        raise ExrError(f"{path}: not an OpenEXR file (bad magic number); re-export it as .exr")
+    try:
+        return OpenEXR.File(str(path), separate_channels=True, header_only=header_only)
+    except Exception as exc:  # the binding raises plain exceptions for truncated/corrupt data
+        raise ExrError(f"{path}: unreadable EXR (truncated or corrupt: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); re-render or re-write the frame") from None
+
+
+def _flat_channels(f: OpenEXR.File) -> dict[str, np.ndarray]:
+    """All channels of all parts by full name; short names shared by several parts get the part name."""
+    seen: dict[str, int] = {}
+    for part in f.parts:
+        for name in part.channels:
+            seen[name] = seen.get(name, 0) + 1
+    out: dict[str, np.ndarray] = {}
+    for part in f.parts:
+        for name, ch in part.channels.items():
+            full = f"{part.name()}.{name}" if seen[name] > 1 and part.name() and "." not in name else name
+            out[full] = ch.pixels
+    return out
+
+
+def group_channels(channels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Group full channel names into layer keys (`depth.Z`, `RGBA`, `ViewLayer.Combined.RGBA`)."""
+    groups: dict[str, dict[str, np.ndarray]] = {}
+    singles: dict[str, np.ndarray] = {}
+    for name, pix in channels.items():
+        prefix, letter = split_key(name)
+        if len(letter) == 1:
+            groups.setdefault(prefix, {})[letter] = pix
+        else:
+            singles[name] = pix
+    out: dict[str, np.ndarray] = {}
+    for prefix, chans in groups.items():
+        letters = _order_letters(chans)
+        key = f"{prefix}.{letters}" if prefix else letters
+        planes = [chans[c] for c in letters]
+        out[key] = planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
+    out.update(singles)
+    return out
+
+
+def read_frame(path: str | os.PathLike, layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Read every part of a frame into layer keys; with `layers`, return just those (error if missing)."""
+    path = Path(path)
+    with _open(path) as f:
+        try:
+            grouped = group_channels(_flat_channels(f))
+        except Exception as exc:
+            raise ExrError(f"{path}: unreadable EXR pixels (truncated or corrupt: {exc}); re-write the frame") from None
+    if layers is None:
+        return grouped
+    out = {}
+    for key in layers:
+        if key in grouped:
+            out[key] = grouped[key]
+            continue
+        # allow a subset of a group, e.g. 'RGB' from 'RGBA' or 'ViewLayer.Depth.Z'
+        prefix, letters = split_key(key)
+        src = next((k for k in grouped if split_key(k)[0] == prefix and set(letters) <= set(split_key(k)[1])), None)
+        if src is None:
+            raise ExrError(f"{path}: no channel {key!r} (has {', '.join(sorted(grouped))})")
+        src_letters = split_key(src)[1]
+        arr = grouped[src]
+        idx = [src_letters.index(c) for c in letters]
+        out[key] = arr[..., idx[0]] if len(idx) == 1 else arr[..., idx]
+    return out
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    name: str
+    type: str
+    part: str
+
+
+@dataclass(frozen=True)
+class ExrInfo:
+    path: Path
+    width: int
+    height: int
+    compression: str
+    parts: list[str]
+    channels: list[ChannelInfo]
+    file_size: int
+
+    @property
+    def layers(self) -> list[str]:
+        return sorted(group_channels({c.name: np.empty(0) for c in self.channels}))
+
+
+def _type_name(pix: np.ndarray) -> str:
+    return {np.dtype(np.float16): "half", np.dtype(np.float32): "float", np.dtype(np.uint32): "uint"}.get(pix.dtype, str(pix.dtype))
+
+
+def info(path: str | os.PathLike) -> ExrInfo:
+    """Size, compression, parts and channels with their pixel types."""
+    path = Path(path)
+    with _open(path) as f:
+        channels = []
+        width = height = 0
+        compressions = []
+        parts = []
+        for part in f.parts:
+            h = part.header
+            dw = h.get("dataWindow")
+            if dw is not None:
+                (x0, y0), (x1, y1) = dw
+                width, height = int(x1 - x0 + 1), int(y1 - y0 + 1)
+            comp = h.get("compression")
+            compressions.append(_COMPRESSION_NAMES.get(int(comp), str(comp)) if comp is not None else "?")
+            parts.append(part.name())
+            for name, ch in part.channels.items():
+                channels.append(ChannelInfo(name, _type_name(ch.pixels), part.name()))
+    comp = ",".join(dict.fromkeys(compressions))
+    return ExrInfo(path, width, height, comp, parts, channels, path.stat().st_size)
+
+
+def is_complete(path: str | os.PathLike, required: Sequence[str] = ()) -> bool:
+    """True when the file is a whole, readable EXR that has every `required` layer (for resume)."""
+    try:
+        read_frame(path, list(required) if required else None)
+    except ExrError:
+        return False
+    return True
+
+
+def default_workers() -> int:
+    """Writer threads: OpenEXR releases the GIL while compressing, so threads scale with cores."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class SequenceWriter:
+    """Writes frames on background threads with a bounded backlog, so compute overlaps with I/O.
+
+    `submit(path, layers)` blocks when `max_pending` frames wait (memory stays flat); `close()` waits
+    for everything and re-raises the first write error.  Use as a context manager.
+    """
+
+    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = "zip",
+                 on_written: Callable[[Path], None] | None = None):
+        self.workers = workers or default_workers()
+        self.compression = compression
+        self.on_written = on_written
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="exr-write")
+        self._slots = threading.BoundedSemaphore(max_pending or self.workers * 2)
+        self._error: BaseException | None = None
+
+    def submit(self, path: str | os.PathLike, layers: Mapping[str, np.ndarray], **kwargs) -> None:
+        if self._error is not None:
+            raise self._error
+        self._slots.acquire()
+        self._pool.submit(self._write, Path(path), dict(layers), kwargs)
+
+    def _write(self, path: Path, layers: dict, kwargs: dict) -> None:
+        try:
+            kwargs.setdefault("compression", self.compression)
+            write_frame(path, layers, **kwargs)
+            if self.on_written:
+                self.on_written(path)
+        except BaseException as exc:
+            self._error = self._error or exc
+            raise
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> "SequenceWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            return
+        self.close()
+
+
+def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.ndarray]]],
+                   compression: str = "zip", workers: int | None = None) -> list[Path]:
+    """Write `(path, layers)` pairs streaming, in parallel; returns the paths written in order."""
+    written: list[Path] = []
+    with SequenceWriter(workers=workers, compression=compression) as writer:
+        for path, layers in frames:
+            writer.submit(path, layers)
+            written.append(Path(path))
+    return written
+
+
+def read_sequence(paths: Iterable[str | os.PathLike], layers: Sequence[str] | None = None,
+                  workers: int | None = None, prefetch: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """Yield frames in order, decoding ahead on threads with a bounded prefetch (flat memory)."""
+    workers = workers or default_workers()
+    prefetch = prefetch or workers * 2
+    pending: "queue.Queue[Future]" = queue.Queue()
+    with ThreadPoolExecutor(workers, thread_name_prefix="exr-read") as pool:
+        it = iter(paths)
+        for path in it:
+            pending.put(pool.submit(read_frame, path, layers))
+            if pending.qsize() >= prefetch:
+                break
+        while not pending.empty():
+            yield pending.get().result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.put(pool.submit(read_frame, nxt, layers))

@@ -1,0 +1,324 @@
+"""The shot folder: `shot.json` (the only thing stages share) plus one EXR sequence per pass.
+
+Load validates structure with a JSON schema and semantics by hand (NaN, frame range vs files on
+disk), and every failure is one line naming the field.  Save is atomic.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from dreamrooms import __version__
+from dreamrooms.atomic import write_text_atomic
+from dreamrooms.errors import ShotError
+
+SCHEMA_VERSION = 1
+MANIFEST = "shot.json"
+PAD = 4
+SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
+
+_NUM = {"type": "number"}
+_MATRIX = {"type": "array", "minItems": 4, "maxItems": 4,
+           "items": {"type": "array", "minItems": 4, "maxItems": 4, "items": _NUM}}
+_PER_FRAME_OR_ONE = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "array", "items": _NUM}]}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "fps", "resolution", "frame_start", "frame_end", "sequences"],
+    "properties": {
+        "schema_version": {"type": "integer"},
+        "name": {"type": "string"},
+        "fps": {"type": "number", "exclusiveMinimum": 0},
+        "resolution": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2},
+        "pixel_aspect": {"type": "number", "exclusiveMinimum": 0},
+        "frame_start": {"type": "integer"},
+        "frame_end": {"type": "integer"},
+        "sequences": {"type": "object", "additionalProperties": {
+            "type": "object",
+            "required": ["pattern", "channels"],
+            "properties": {
+                "pattern": {"type": "string", "pattern": "#"},
+                "channels": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "colorspace": {"type": "string"},
+                "premultiplied": {"type": "boolean"},
+                "frame_offset": {"type": "integer"},
+                "meta": {"type": "object"},
+            },
+        }},
+        "camera": {"type": ["object", "null"],
+                   "required": ["matrices", "lens_mm", "sensor_mm"],
+                   "properties": {
+                       "matrices": {"type": "array", "items": _MATRIX},
+                       "lens_mm": _PER_FRAME_OR_ONE,
+                       "sensor_mm": {"type": "number", "exclusiveMinimum": 0},
+                       "sensor_fit": {"enum": list(SENSOR_FITS)},
+                       "clip_start": {"type": "number", "exclusiveMinimum": 0},
+                       "clip_end": {"type": "number", "exclusiveMinimum": 0},
+                       "focus_distance": {"type": "array", "items": _NUM},
+                       "fstop": {"type": "number", "exclusiveMinimum": 0},
+                   }},
+        "provenance": {"type": "object", "properties": {
+            "models": {"type": "array", "items": {"type": "object", "required": ["name"],
+                                                  "properties": {"name": {"type": "string"},
+                                                                 "sha256": {"type": "string"}}}},
+            "seeds": {"type": "array", "items": {"type": "integer"}},
+            "commands": {"type": "array", "items": {"type": "string"}},
+            "version": {"type": "string"},
+        }},
+    },
+}
+
+
+@dataclass
+class Sequence:
+    """One pass on disk: `pattern` relative to the shot folder with `####` for the frame number."""
+    pattern: str
+    channels: list[str]
+    colorspace: str = "linear"
+    premultiplied: bool = True
+    frame_offset: int = 0  # file number = shot frame + frame_offset
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CameraTrack:
+    """Per-frame camera: 4x4 world matrices (Blender convention, row-major), lens and sensor in mm."""
+    matrices: list[list[list[float]]]
+    lens_mm: float | list[float] = 50.0
+    sensor_mm: float = 36.0
+    sensor_fit: str = "AUTO"
+    clip_start: float = 0.1
+    clip_end: float = 100.0
+    focus_distance: list[float] | None = None
+    fstop: float | None = None
+
+    def lens_at(self, index: int) -> float:
+        return float(self.lens_mm[index] if isinstance(self.lens_mm, list) else self.lens_mm)
+
+
+@dataclass
+class Provenance:
+    models: list[dict[str, str]] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_model(self, name: str, sha256: str = "", **settings: Any) -> None:
+        """Record a model used on this shot (once per name; settings update the entry)."""
+        for m in self.models:
+            if m.get("name") == name:
+                m.update({"sha256": sha256, **settings})
+                return
+        self.models.append({"name": name, "sha256": sha256, **settings})
+
+    def add_command(self, argv: list[str] | None = None) -> None:
+        self.commands.append(" ".join(argv if argv is not None else sys.argv))
+
+
+def frame_file(pattern: str, number: int) -> str:
+    """Replace the run of `#` in `pattern` with the zero-padded frame number."""
+    start = pattern.find("#")
+    end = start
+    while end < len(pattern) and pattern[end] == "#":
+        end += 1
+    width = end - start
+    sign = "-" if number < 0 else ""
+    return f"{pattern[:start]}{sign}{abs(number):0{width}d}{pattern[end:]}"
+
+
+@dataclass
+class Shot:
+    fps: float
+    width: int
+    height: int
+    frame_start: int = 1
+    frame_end: int = 1
+    pixel_aspect: float = 1.0
+    name: str = "shot"
+    sequences: dict[str, Sequence] = field(default_factory=dict)
+    camera: CameraTrack | None = None
+    provenance: Provenance = field(default_factory=Provenance)
+    schema_version: int = SCHEMA_VERSION
+    folder: Path | None = field(default=None, compare=False)
+
+    # ---- frames and paths -------------------------------------------------
+    @property
+    def frames(self) -> range:
+        return range(self.frame_start, self.frame_end + 1)
+
+    @property
+    def frame_count(self) -> int:
+        return self.frame_end - self.frame_start + 1
+
+    @property
+    def duration(self) -> float:
+        return self.frame_count / self.fps
+
+    def _root(self) -> Path:
+        if self.folder is None:
+            raise ShotError("shot has no folder yet; save it first or pass a folder")
+        return self.folder
+
+    def frame_path(self, seq_name: str, frame: int) -> Path:
+        """Absolute path of `frame` (shot numbering) of sequence `seq_name`."""
+        seq = self.sequences.get(seq_name)
+        if seq is None:
+            raise ShotError(f"{self._root() / MANIFEST}: no sequence {seq_name!r} (has {', '.join(self.sequences) or 'none'})")
+        return self._root() / frame_file(seq.pattern, frame + seq.frame_offset)
+
+    def sequence_paths(self, seq_name: str) -> list[Path]:
+        return [self.frame_path(seq_name, f) for f in self.frames]
+
+    def add_sequence(self, name: str, pattern: str, channels: list[str], colorspace: str = "linear",
+                     premultiplied: bool = True, **meta: Any) -> Sequence:
+        """Register a finished pass (stages add it after every frame is on disk)."""
+        if "#" not in pattern:
+            raise ShotError(f"sequence {name!r}: pattern {pattern!r} has no '#' frame placeholder")
+        seq = Sequence(pattern, list(channels), colorspace, premultiplied, meta=dict(meta))
+        self.sequences[name] = seq
+        return seq
+
+    # ---- (de)serialisation ------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "name": self.name,
+            "fps": self.fps,
+            "resolution": [self.width, self.height],
+            "pixel_aspect": self.pixel_aspect,
+            "frame_start": self.frame_start,
+            "frame_end": self.frame_end,
+            "sequences": {k: _strip_empty(asdict(v)) for k, v in self.sequences.items()},
+            "camera": _strip_none(asdict(self.camera)) if self.camera else None,
+            "provenance": asdict(self.provenance),
+        }
+        return d
+
+    def save(self, folder: str | os.PathLike | None = None) -> Path:
+        """Write `shot.json` atomically (the folder is created); returns its path."""
+        if folder is not None:
+            self.folder = Path(folder)
+        root = self._root()
+        root.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        path = root / MANIFEST
+        write_text_atomic(path, text + "\n")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = MANIFEST) -> "Shot":
+        _validate(data, where)
+        cam = data.get("camera")
+        prov = data.get("provenance") or {}
+        shot = cls(
+            fps=float(data["fps"]),
+            width=int(data["resolution"][0]),
+            height=int(data["resolution"][1]),
+            frame_start=data["frame_start"],
+            frame_end=data["frame_end"],
+            pixel_aspect=float(data.get("pixel_aspect", 1.0)),
+            name=data.get("name", "shot"),
+            sequences={k: Sequence(**v) for k, v in data["sequences"].items()},
+            camera=CameraTrack(**cam) if cam else None,
+            provenance=Provenance(**{k: v for k, v in prov.items() if k in Provenance.__dataclass_fields__}),
+            schema_version=data["schema_version"],
+        )
+        return shot
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, check_files: bool = True) -> "Shot":
+        """Read and validate `folder/shot.json` (or a path to shot.json itself)."""
+        folder = Path(folder)
+        if folder.name == MANIFEST:
+            folder = folder.parent
+        path = folder / MANIFEST
+        if not path.is_file():
+            raise ShotError(f"{path}: not found; is {folder} a shot folder? (create one with a stage such as `dreamrooms walk --out`)")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+        except _NanError as exc:
+            raise ShotError(f"{path}: {exc} is not allowed in shot.json; write finite numbers") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ShotError(f"{path}: not valid JSON ({exc}); fix or regenerate the manifest") from None
+        shot = cls.from_dict(data, str(path))
+        shot.folder = folder
+        if check_files:
+            shot.check_files()
+        return shot
+
+    def check_files(self) -> None:
+        """Every frame of every sequence in the frame range exists on disk (one-line error otherwise)."""
+        root = self._root()
+        for name, seq in self.sequences.items():
+            for f in self.frames:
+                p = self.frame_path(name, f)
+                if not p.is_file():
+                    raise ShotError(
+                        f"{root / MANIFEST}: sequences.{name}: frame {f} missing ({p}); frame range "
+                        f"{self.frame_start}-{self.frame_end} does not match files on disk — rerun the stage or fix frame_start/frame_end"
+                    )
+
+
+class _NanError(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> float:
+    raise _NanError(name)
+
+
+def _strip_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _strip_empty(d: dict) -> dict:
+    return {k: v for k, v in d.items() if not (k in ("meta",) and not v) and not (k == "frame_offset" and v == 0)}
+
+
+def _field_path(err: jsonschema.ValidationError) -> str:
+    parts = []
+    for p in err.absolute_path:
+        parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
+    return "".join(parts) or "(top level)"
+
+
+def _validate(data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise ShotError(f"{where}: top level must be an object")
+    version = data.get("schema_version")
+    if isinstance(version, int) and version != SCHEMA_VERSION:
+        raise ShotError(f"{where}: schema_version {version} is not supported (this dreamrooms {__version__} reads {SCHEMA_VERSION}); upgrade dreamrooms or regenerate the shot")
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        msg = err.message if len(err.message) < 120 else err.message[:117] + "..."
+        if err.validator == "required":
+            raise ShotError(f"{where}: {_field_path(err)}: {msg}")
+        raise ShotError(f"{where}: field {_field_path(err)}: {msg}")
+    if data["frame_end"] < data["frame_start"]:
+        raise ShotError(f"{where}: field frame_end ({data['frame_end']}) is before frame_start ({data['frame_start']})")
+    cam = data.get("camera")
+    if cam:
+        n = data["frame_end"] - data["frame_start"] + 1
+        if len(cam["matrices"]) != n:
+            raise ShotError(f"{where}: field camera.matrices has {len(cam['matrices'])} matrices for {n} frames; give one per frame")
+        for i, m in enumerate(cam["matrices"]):
+            for r, row in enumerate(m):
+                for c, v in enumerate(row):
+                    if not math.isfinite(v):
+                        raise ShotError(f"{where}: field camera.matrices[{i}][{r}][{c}] is {v}; matrices must be finite")
+        for key in ("lens_mm", "focus_distance"):
+            val = cam.get(key)
+            if isinstance(val, list):
+                if len(val) != n:
+                    raise ShotError(f"{where}: field camera.{key} has {len(val)} values for {n} frames")
+                bad = next((i for i, v in enumerate(val) if not math.isfinite(v) or v <= 0), None)
+                if bad is not None:
+                    raise ShotError(f"{where}: field camera.{key}[{bad}] is {val[bad]}; must be a positive finite number")
