@@ -1,0 +1,749 @@
+'use strict';
+// A recording model of the After Effects scripting DOM, run in a node `vm` context.
+//
+// It follows the types-for-adobe AfterEffects 24.0 typings (class and member names) and enforces
+// the documented behaviours a script can get wrong, so that tests fail where AE would:
+//  - Property.setValue on a property with keyframes throws (use setValueAtTime/setValuesAtTimes);
+//  - values must have the property's dimension and lie in its range; layer parameters take a
+//    layer index of the containing comp and cannot be keyframed;
+//  - LayerCollection.add needs an AVItem (footage or comp) of this project;
+//  - PropertyGroup.property(name) finds a child by matchName or display name, else null;
+//    addProperty throws for an effect that is not installed;
+//  - spatial tangent calls on a non-spatial property throw; key indices are 1-based and checked;
+//  - addComp checks its ranges; importFile needs an existing file and an ImportOptions;
+//  - File() treats %XX in a path as an escape, as ExtendScript does.
+// Everything a script does is kept in the object graph (and in `log`), for tests to inspect.
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const { readExrHeader } = require('./exrheader');
+
+// ---- enums (values from the typings) ------------------------------------------------------------
+const AlphaMode = { IGNORE: 5413, PREMULTIPLIED: 5414, STRAIGHT: 5412 };
+const AutoOrientType = { ALONG_PATH: 4213, CAMERA_OR_POINT_OF_INTEREST: 4214, CHARACTERS_TOWARD_CAMERA: 4215, NO_AUTO_ORIENT: 4212 };
+const ImportAsType = { COMP_CROPPED_LAYERS: 3813, FOOTAGE: 3814, COMP: 3815, PROJECT: 3816 };
+const KeyframeInterpolationType = { LINEAR: 6612, BEZIER: 6613, HOLD: 6614 };
+const PropertyValueType = {
+  NO_VALUE: 6412, ThreeD_SPATIAL: 6413, ThreeD: 6414, TwoD_SPATIAL: 6415, TwoD: 6416, OneD: 6417,
+  COLOR: 6418, CUSTOM_VALUE: 6419, MARKER: 6420, LAYER_INDEX: 6421, MASK_INDEX: 6422, SHAPE: 6423,
+  TEXT_DOCUMENT: 6424,
+};
+const PropertyType = { PROPERTY: 6212, INDEXED_GROUP: 6213, NAMED_GROUP: 6214 };
+const BlendingMode = { NORMAL: 5212, SCREEN: 5220, ADD: 5213, MULTIPLY: 5219, OVERLAY: 5222 };
+
+class AEError extends Error {}
+const aeFail = (msg) => { throw new AEError(`After Effects error: ${msg}`); };
+
+// ---- File / Folder ---------------------------------------------------------------------------------
+const ENCODE_KEEP = /[A-Za-z0-9\-_.]/;
+function fileEncode(name) {
+  let out = '';
+  for (const ch of String(name)) {
+    if (ENCODE_KEEP.test(ch) || ch === '/') out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+function fileDecode(uri) {
+  // decode every valid %XX run as UTF-8 (invalid runs are kept as written)
+  return String(uri).replace(/(%[0-9A-Fa-f]{2})+/g, (run) => {
+    try { return decodeURIComponent(run); } catch { return run; }
+  });
+}
+
+function makeFileClasses(record) {
+  class FsObject {
+    constructor(p) {
+      let s = p === undefined ? '' : String(p);
+      s = fileDecode(s);
+      if (s.startsWith('~')) s = path.join(process.env.HOME || '/', s.slice(1));
+      this._path = path.resolve(s || '.');
+    }
+    get fsName() { return this._path; }
+    get fullName() { return this._path; }
+    get absoluteURI() { return this._path.split('/').map(fileEncode).join('/'); }
+    get name() { return fileEncode(path.basename(this._path)); }
+    get displayName() { return path.basename(this._path); }
+    get exists() { return fs.existsSync(this._path); }
+    get parent() { return new Folder(path.dirname(this._path)); }
+    toString() { return this.absoluteURI; }
+  }
+  function File(p) {
+    if (!(this instanceof File)) return new File(p);
+    const o = new FsObject(p);
+    this._path = o._path;
+  }
+  Object.setPrototypeOf(File.prototype, FsObject.prototype);
+  File.encode = fileEncode;
+  File.decode = fileDecode;
+  File.fs = 'Unix';
+  File.openDialog = () => record.dialogs.openFile.shift() || null;
+  File.prototype.openDlg = File.openDialog;
+  File.prototype.open = function () { return this.exists; };
+  File.prototype.close = function () { return true; };
+  function Folder(p) {
+    if (!(this instanceof Folder)) return new Folder(p);
+    const o = new FsObject(p);
+    this._path = o._path;
+  }
+  Object.setPrototypeOf(Folder.prototype, FsObject.prototype);
+  Folder.encode = fileEncode;
+  Folder.decode = fileDecode;
+  Folder.selectDialog = () => record.dialogs.selectFolder.shift() || null;
+  Folder.prototype.selectDlg = Folder.selectDialog;
+  Folder.prototype.getFiles = function () {
+    return fs.readdirSync(this._path).map((n) => {
+      const full = path.join(this._path, n);
+      return fs.statSync(full).isDirectory() ? new Folder(full) : new File(full);
+    });
+  };
+  // FsObject itself must not be visible; constructors are wrapped to accept `new` and calls.
+  return { File, Folder };
+}
+
+// ---- properties ------------------------------------------------------------------------------------
+let nextId = 1;
+
+class PropertyBase {
+  constructor(matchName, name, parent) {
+    this.matchName = matchName;
+    this._name = name;
+    this.parentProperty = parent || null;
+    this.enabled = true;
+    this.selected = false;
+  }
+  get name() { return this._name; }
+  set name(v) { this._name = String(v); }
+  get propertyIndex() {
+    const p = this.parentProperty;
+    return p ? p._children.indexOf(this) + 1 : 0;
+  }
+  get propertyDepth() { return this.parentProperty ? this.parentProperty.propertyDepth + 1 : 0; }
+  propertyGroup(countUp) {
+    let g = this;
+    for (let i = 0; i < (countUp || 1); i++) g = g.parentProperty;
+    return g;
+  }
+  get layer() {
+    let g = this;
+    while (g && !(g instanceof Layer)) g = g.parentProperty;
+    return g;
+  }
+}
+
+class Property extends PropertyBase {
+  // spec: {type, value, min, max, spatial, varying=true, menu: n (dropdown 1..n)}
+  constructor(matchName, name, parent, spec) {
+    super(matchName, name, parent);
+    this._spec = spec;
+    this._value = spec.value;
+    this._keys = []; // {time, value, inInterp, outInterp, inTangent, outTangent, autoBezier, continuous}
+    this.expression = '';
+  }
+  get propertyType() { return PropertyType.PROPERTY; }
+  get propertyValueType() { return this._spec.type; }
+  get isSpatial() { return Boolean(this._spec.spatial); }
+  get canVaryOverTime() { return this._spec.varying !== false && this._spec.type !== PropertyValueType.NO_VALUE; }
+  get hasMin() { return this._spec.min !== undefined; }
+  get hasMax() { return this._spec.max !== undefined; }
+  get minValue() { return this._spec.min; }
+  get maxValue() { return this._spec.max; }
+  get numKeys() { return this._keys.length; }
+  get isTimeVarying() { return this._keys.length > 0; }
+  get value() {
+    if (this._spec.type === PropertyValueType.LAYER_INDEX) return this._layerRef ? this._layerRef.index : 0;
+    return this._keys.length ? this._keys[0].value : this._value;
+  }
+  _where() { return `property "${this.name}" (${this.matchName})`; }
+  _check(v) {
+    const t = this._spec.type;
+    const dims = { [PropertyValueType.OneD]: 1, [PropertyValueType.TwoD]: 2, [PropertyValueType.TwoD_SPATIAL]: 2,
+      [PropertyValueType.ThreeD]: 3, [PropertyValueType.ThreeD_SPATIAL]: 3, [PropertyValueType.COLOR]: 4 }[t];
+    if (t === PropertyValueType.NO_VALUE) aeFail(`${this._where()} has no value`);
+    if (t === PropertyValueType.LAYER_INDEX) {
+      const comp = this.layer && this.layer.containingComp;
+      if (!Number.isInteger(v) || v < 0 || v > comp.numLayers) {
+        aeFail(`Unable to call "setValue" because of parameter 1. ${v} is not a layer index of this comp (0..${comp.numLayers}) for ${this._where()}`);
+      }
+      return v;
+    }
+    if (dims === 1) {
+      if (typeof v === 'boolean') v = v ? 1 : 0;
+      if (typeof v !== 'number' || !Number.isFinite(v)) aeFail(`Unable to set value of ${this._where()}: expected a number, got ${JSON.stringify(v)}`);
+      const lo = this._spec.min; const hi = this._spec.max;
+      if ((lo !== undefined && v < lo) || (hi !== undefined && v > hi)) {
+        aeFail(`Value ${v} out of range ${lo} to ${hi} for ${this._where()}`);
+      }
+      if (this._spec.menu && (!Number.isInteger(v) || v < 1 || v > this._spec.menu)) {
+        aeFail(`Value ${v} is not a choice (1..${this._spec.menu}) of ${this._where()}`);
+      }
+      return v;
+    }
+    if (!Array.isArray(v) && !(v && typeof v === 'object' && typeof v.length === 'number')) {
+      aeFail(`Unable to set value of ${this._where()}: expected an array of ${dims} numbers`);
+    }
+    const arr = Array.from(v);
+    if (arr.length !== dims || arr.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      aeFail(`Unable to set value of ${this._where()}: expected ${dims} finite numbers, got ${JSON.stringify(arr)}`);
+    }
+    return arr;
+  }
+  setValue(v) {
+    if (this._keys.length) {
+      aeFail(`Unable to call "setValue" because ${this._where()} has keyframes; use setValueAtTime or setValueAtKey`);
+    }
+    const checked = this._check(v);
+    if (this._spec.type === PropertyValueType.LAYER_INDEX) {
+      const comp = this.layer.containingComp;
+      this._layerRef = checked === 0 ? null : comp.layers[checked];
+      return;
+    }
+    this._value = checked;
+  }
+  setValueAtTime(t, v) { this.setValuesAtTimes([t], [v]); }
+  setValuesAtTimes(times, values) {
+    if (!this.canVaryOverTime) aeFail(`Unable to call "setValuesAtTimes": ${this._where()} cannot vary over time`);
+    const ts = Array.from(times || []); const vs = Array.from(values || []);
+    if (ts.length !== vs.length) aeFail(`Unable to call "setValuesAtTimes": ${ts.length} times but ${vs.length} values`);
+    ts.forEach((t, i) => {
+      if (typeof t !== 'number' || !Number.isFinite(t)) aeFail(`Unable to call "setValuesAtTimes": time ${t} is not a number`);
+      const v = this._check(vs[i]);
+      const existing = this._keys.find((k) => Math.abs(k.time - t) < 1e-9);
+      if (existing) existing.value = v;
+      else this._keys.push({ time: t, value: v, inInterp: KeyframeInterpolationType.LINEAR, outInterp: KeyframeInterpolationType.LINEAR,
+        autoBezier: Boolean(this._spec.spatial), continuous: Boolean(this._spec.spatial), inTangent: null, outTangent: null });
+    });
+    this._keys.sort((a, b) => a.time - b.time);
+  }
+  _key(k) {
+    if (!Number.isInteger(k) || k < 1 || k > this._keys.length) aeFail(`key index ${k} out of range 1..${this._keys.length} for ${this._where()}`);
+    return this._keys[k - 1];
+  }
+  keyTime(k) { return this._key(k).time; }
+  keyValue(k) { const v = this._key(k).value; return Array.isArray(v) ? v.slice() : v; }
+  removeKey(k) { this._key(k); this._keys.splice(k - 1, 1); }
+  setInterpolationTypeAtKey(k, inType, outType) {
+    const key = this._key(k);
+    const ok = Object.values(KeyframeInterpolationType);
+    if (!ok.includes(inType) || (outType !== undefined && !ok.includes(outType))) aeFail('invalid KeyframeInterpolationType');
+    key.inInterp = inType; key.outInterp = outType === undefined ? inType : outType;
+  }
+  keyInInterpolationType(k) { return this._key(k).inInterp; }
+  keyOutInterpolationType(k) { return this._key(k).outInterp; }
+  _spatialOnly(fn) { if (!this.isSpatial) aeFail(`Unable to call "${fn}" because ${this._where()} is not spatial`); }
+  setSpatialTangentsAtKey(k, inT, outT) {
+    this._spatialOnly('setSpatialTangentsAtKey');
+    const key = this._key(k);
+    key.inTangent = this._check(inT); key.outTangent = this._check(outT);
+  }
+  setSpatialAutoBezierAtKey(k, v) { this._spatialOnly('setSpatialAutoBezierAtKey'); this._key(k).autoBezier = Boolean(v); }
+  setSpatialContinuousAtKey(k, v) { this._spatialOnly('setSpatialContinuousAtKey'); this._key(k).continuous = Boolean(v); }
+  keySpatialAutoBezier(k) { this._spatialOnly('keySpatialAutoBezier'); return this._key(k).autoBezier; }
+  valueAtTime(t) {
+    if (!this._keys.length) return this.value;
+    const ks = this._keys;
+    if (t <= ks[0].time) return ks[0].value;
+    if (t >= ks[ks.length - 1].time) return ks[ks.length - 1].value;
+    for (let i = 0; i < ks.length - 1; i++) {
+      const a = ks[i]; const b = ks[i + 1];
+      if (t >= a.time && t <= b.time) {
+        if (a.outInterp === KeyframeInterpolationType.HOLD) return a.value;
+        const u = (t - a.time) / (b.time - a.time);
+        return Array.isArray(a.value) ? a.value.map((x, j) => x + (b.value[j] - x) * u) : a.value + (b.value - a.value) * u;
+      }
+    }
+    return ks[ks.length - 1].value;
+  }
+  property() { return null; }
+  remove() { const p = this.parentProperty; p._children.splice(p._children.indexOf(this), 1); }
+}
+
+class PropertyGroup extends PropertyBase {
+  constructor(matchName, name, parent, kind) {
+    super(matchName, name, parent);
+    this._children = [];
+    this._kind = kind || PropertyType.NAMED_GROUP;
+  }
+  get propertyType() { return this._kind; }
+  get numProperties() { return this._children.length; }
+  get isEffect() { return Boolean(this._isEffect); }
+  property(key) {
+    if (typeof key === 'number') {
+      if (!Number.isInteger(key) || key < 1 || key > this._children.length) return null;
+      return this._children[key - 1];
+    }
+    key = String(key);
+    return this._children.find((c) => c.matchName === key) || this._children.find((c) => c.name === key) || null;
+  }
+  _addProp(matchName, name, spec) { const p = new Property(matchName, name, this, spec); this._children.push(p); return p; }
+  _addGroup(matchName, name, kind) { const g = new PropertyGroup(matchName, name, this, kind); this._children.push(g); return g; }
+  canAddProperty(name) { return Boolean(this._adder && this._adder(String(name), true)); }
+  addProperty(name) {
+    if (!this._adder) aeFail(`Unable to call "addProperty": cannot add properties to "${this.name}"`);
+    const g = this._adder(String(name), false);
+    if (!g) aeFail(`Unable to call "addProperty" because of parameter 1. "${name}" is not a valid property name for "${this.name}"`);
+    return g;
+  }
+}
+
+// ---- effects ----------------------------------------------------------------------------------------
+const ONE = PropertyValueType.OneD; const LAYER = PropertyValueType.LAYER_INDEX; const NONE = PropertyValueType.NO_VALUE;
+// Parameters whose matchName is confirmed in the design notes, plus the ones the library finds by
+// display name.  Other matchNames here are placeholders the library must not rely on.
+const EFFECTS = {
+  'ADBE Camera Lens Blur': { displayName: 'Camera Lens Blur', category: 'Blur & Sharpen', params: [
+    ['-0001', 'Blur Radius', { type: ONE, value: 5, min: 0, max: 500 }],
+    ['-0002', 'Iris Properties', { type: NONE }],
+    ['-0003', 'Shape', { type: ONE, value: 6, menu: 6 }],
+    ['-0004', 'Roundness', { type: ONE, value: 0, min: 0, max: 100 }],
+    ['-0009', 'Blur Map', { type: NONE }],
+    ['-0010', 'Layer', { type: LAYER, value: 0, varying: false }],
+    ['-0011', 'Channel', { type: ONE, value: 1, menu: 5 }],
+    ['-0012', 'Placement', { type: ONE, value: 2, menu: 2 }],
+    ['-0013', 'Blur Focal Distance', { type: ONE, value: 0, min: 0, max: 255 }],
+    ['-0014', 'Invert Blur Map', { type: ONE, value: 0, min: 0, max: 1 }],
+  ] },
+  'ADBE Displacement Map': { displayName: 'Displacement Map', category: 'Distort', params: [
+    ['-0001', 'Displacement Map Layer', { type: LAYER, value: 0, varying: false }],
+    ['-0002', 'Use For Horizontal Displacement', { type: ONE, value: 1, menu: 11 }],
+    ['-0003', 'Max Horizontal Displacement', { type: ONE, value: 5, min: -32000, max: 32000 }],
+    ['-0004', 'Use For Vertical Displacement', { type: ONE, value: 2, menu: 11 }],
+    ['-0005', 'Max Vertical Displacement', { type: ONE, value: 5, min: -32000, max: 32000 }],
+    ['-0006', 'Displacement Map Behavior', { type: ONE, value: 1, menu: 3 }],
+    ['-0007', 'Edge Behavior', { type: ONE, value: 0, min: 0, max: 1 }],
+  ] },
+  'VISINF Grain Implant': { displayName: 'Add Grain', category: 'Noise & Grain', params: [
+    ['-0001', 'Viewing Mode', { type: ONE, value: 1, menu: 3 }],
+  ] },
+  'ADBE Fractal Noise': { displayName: 'Fractal Noise', category: 'Noise & Grain', params: [
+    ['-0001', 'Fractal Type', { type: ONE, value: 1, menu: 17 }],
+    ['-0002', 'Noise Type', { type: ONE, value: 3, menu: 4 }],
+    ['-0003', 'Invert', { type: ONE, value: 0, min: 0, max: 1 }],
+    ['-0004', 'Contrast', { type: ONE, value: 100, min: 0, max: 10000 }],
+    ['-0005', 'Brightness', { type: ONE, value: 0, min: -10000, max: 10000 }],
+  ] },
+  'ADBE Turbulent Displace': { displayName: 'Turbulent Displace', category: 'Distort', params: [
+    ['-0001', 'Displacement', { type: ONE, value: 1, menu: 9 }],
+    ['-0002', 'Amount', { type: ONE, value: 50, min: -10000, max: 10000 }],
+  ] },
+};
+
+// ---- items -------------------------------------------------------------------------------------------
+class Item {
+  constructor(project, name) {
+    this._project = project;
+    this.id = nextId++;
+    this._name = String(name);
+    this.comment = '';
+    this.label = 0;
+    this.selected = false;
+    this._parentFolder = project._root || null;
+  }
+  get name() { return this._name; }
+  set name(v) { this._name = String(v); }
+  get parentFolder() { return this._parentFolder; }
+  set parentFolder(f) {
+    if (!(f instanceof FolderItem) || f._removed) aeFail('parentFolder must be a FolderItem of this project');
+    this._parentFolder = f;
+  }
+  get typeName() { return this._typeName; }
+  remove() {
+    if (this._removed) aeFail(`Object is invalid (item "${this.name}" was removed)`);
+    this._project._removeItem(this);
+  }
+}
+class FolderItem extends Item {
+  constructor(project, name) { super(project, name); this._typeName = 'Folder'; }
+  get items() { return this._project._items.filter((i) => i._parentFolder === this); }
+  get numItems() { return this.items.length; }
+  item(i) { return this.items[i - 1]; }
+}
+class AVItem extends Item {
+  get frameDuration() { return 1 / this.frameRate; }
+}
+class FootageSource {
+  constructor() { this.hasAlpha = false; this._alphaMode = AlphaMode.IGNORE; this._conform = 0; this.nativeFrameRate = 30; this.isStill = false; this.premulColor = [0, 0, 0]; this.invertAlpha = false; }
+  get alphaMode() { return this._alphaMode; }
+  set alphaMode(v) {
+    if (!Object.values(AlphaMode).includes(v)) aeFail(`alphaMode: ${v} is not an AlphaMode`);
+    this._alphaMode = v;
+  }
+  get conformFrameRate() { return this._conform; }
+  set conformFrameRate(v) {
+    if (typeof v !== 'number' || !(v >= 0) || v > 999) aeFail(`conformFrameRate: ${v} out of range 0 to 999`);
+    this._conform = v;
+  }
+  get displayFrameRate() { return this._conform || this.nativeFrameRate; }
+  guessAlphaMode() {}
+}
+class FileSource extends FootageSource {
+  constructor(file, frames) { super(); this.file = file; this.frames = frames; this.missingFootagePath = ''; }
+}
+class SolidSource extends FootageSource {
+  constructor(color) { super(); this.color = color; this.isStill = true; }
+}
+class FootageItem extends AVItem {
+  constructor(project, name, source, w, h, pa, frames) {
+    super(project, name);
+    this._typeName = 'Footage';
+    this.mainSource = source;
+    this.width = w; this.height = h; this.pixelAspect = pa;
+    this._frames = frames; // undefined for stills
+  }
+  get file() { return this.mainSource instanceof FileSource ? this.mainSource.file : null; }
+  get frameRate() { return this.mainSource.displayFrameRate; }
+  get duration() { return this._frames === undefined ? 0 : this._frames / this.frameRate; }
+  get footageMissing() { return false; }
+}
+class CompItem extends AVItem {
+  constructor(project, name, w, h, pa, duration, fps) {
+    super(project, name);
+    this._typeName = 'Composition';
+    this.width = w; this.height = h; this.pixelAspect = pa; this.duration = duration; this.frameRate = fps;
+    this.layers = new LayerCollection(this);
+    this.displayStartFrame = 0;
+    this.bgColor = [0, 0, 0];
+    this.openedInViewer = false;
+  }
+  get numLayers() { return this.layers.length; }
+  layer(i) { return typeof i === 'number' ? this.layers[i] : this.layers.byName(i); }
+  openInViewer() { this.openedInViewer = true; return null; }
+  get activeCamera() { return this.layers._list.find((l) => l instanceof CameraLayer && l.enabled) || null; }
+}
+
+// ---- layers -------------------------------------------------------------------------------------------
+function addTransform(layer, kind, comp) {
+  const tr = layer._addGroup('ADBE Transform Group', 'Transform');
+  const c = [comp.width / 2, comp.height / 2, 0];
+  const T3 = PropertyValueType.ThreeD_SPATIAL;
+  if (kind === 'camera') {
+    tr._addProp('ADBE Anchor Point', 'Point of Interest', { type: T3, value: c, spatial: true });
+    tr._addProp('ADBE Position', 'Position', { type: T3, value: [c[0], c[1], -comp.width * 1.4], spatial: true });
+  } else {
+    tr._addProp('ADBE Anchor Point', 'Anchor Point', { type: T3, value: [layer.width / 2, layer.height / 2, 0], spatial: true });
+    tr._addProp('ADBE Position', 'Position', { type: T3, value: c, spatial: true });
+    tr._addProp('ADBE Scale', 'Scale', { type: PropertyValueType.ThreeD, value: [100, 100, 100] });
+  }
+  tr._addProp('ADBE Orientation', 'Orientation', { type: PropertyValueType.ThreeD, value: [0, 0, 0] });
+  tr._addProp('ADBE Rotate X', 'X Rotation', { type: ONE, value: 0 });
+  tr._addProp('ADBE Rotate Y', 'Y Rotation', { type: ONE, value: 0 });
+  tr._addProp('ADBE Rotate Z', 'Z Rotation', { type: ONE, value: 0 });
+  if (kind !== 'camera') tr._addProp('ADBE Opacity', 'Opacity', { type: ONE, value: 100, min: 0, max: 100 });
+}
+
+class Layer extends PropertyGroup {
+  constructor(comp, name) {
+    super('', name, null, PropertyType.INDEXED_GROUP);
+    this.id = nextId++;
+    this.containingComp = comp;
+    this.enabled = true; this.solo = false; this.shy = false; this.locked = false;
+    this.startTime = 0; this.inPoint = 0; this.outPoint = comp.duration;
+    this.parent = null; this.comment = ''; this.label = 0;
+    this._autoOrient = AutoOrientType.NO_AUTO_ORIENT;
+  }
+  get index() { return this.containingComp.layers._list.indexOf(this) + 1; }
+  get autoOrient() { return this._autoOrient; }
+  set autoOrient(v) {
+    if (!Object.values(AutoOrientType).includes(v)) aeFail(`autoOrient: ${v} is not an AutoOrientType`);
+    this._autoOrient = v;
+  }
+  remove() { const l = this.containingComp.layers._list; l.splice(l.indexOf(this), 1); }
+}
+class AVLayer extends Layer {
+  constructor(comp, source, name, duration) {
+    super(comp, name);
+    this.matchName = 'ADBE AV Layer';
+    this.source = source;
+    this.width = source.width; this.height = source.height;
+    this.adjustmentLayer = false; this.threeDLayer = false; this.motionBlur = false;
+    this._blendingMode = BlendingMode.NORMAL;
+    this.outPoint = Math.min(comp.duration, duration !== undefined ? duration : (source.duration || comp.duration));
+    this._addGroup('ADBE Marker', 'Marker');
+    this._addGroup('ADBE Mask Parade', 'Masks', PropertyType.INDEXED_GROUP);
+    const fx = this._addGroup('ADBE Effect Parade', 'Effects', PropertyType.INDEXED_GROUP);
+    fx._adder = (name, dryRun) => {
+      const match = EFFECTS[name] ? name : Object.keys(EFFECTS).find((k) => EFFECTS[k].displayName === name);
+      const installed = match && comp._project._app._effects.some((e) => e.matchName === match);
+      if (!installed) return null;
+      if (dryRun) return true;
+      const def = EFFECTS[match];
+      const g = new PropertyGroup(match, def.displayName, fx, PropertyType.INDEXED_GROUP);
+      g._isEffect = true;
+      for (const [suffix, pname, spec] of def.params) g._addProp(match + suffix, pname, spec);
+      fx._children.push(g);
+      return g;
+    };
+    addTransform(this, 'av', comp);
+  }
+  get effect() { return this.property('ADBE Effect Parade'); }
+  get transform() { return this.property('ADBE Transform Group'); }
+  get blendingMode() { return this._blendingMode; }
+  set blendingMode(v) {
+    if (!Object.values(BlendingMode).includes(v)) aeFail(`blendingMode: ${v} is not a BlendingMode`);
+    this._blendingMode = v;
+  }
+}
+class CameraLayer extends Layer {
+  constructor(comp, name) {
+    super(comp, name);
+    this.matchName = 'ADBE Camera Layer';
+    this._autoOrient = AutoOrientType.CAMERA_OR_POINT_OF_INTEREST;
+    this._addGroup('ADBE Marker', 'Marker');
+    addTransform(this, 'camera', comp);
+    const co = this._addGroup('ADBE Camera Options Group', 'Camera Options');
+    co._addProp('ADBE Camera Zoom', 'Zoom', { type: ONE, value: comp.width * 1.4, min: 1e-3 });
+    co._addProp('ADBE Camera Depth of Field', 'Depth of Field', { type: ONE, value: 0, min: 0, max: 1 });
+    co._addProp('ADBE Camera Focus Distance', 'Focus Distance', { type: ONE, value: comp.width * 1.4, min: 1e-3 });
+    co._addProp('ADBE Camera Aperture', 'Aperture', { type: ONE, value: 25, min: 0 });
+    co._addProp('ADBE Camera Blur Level', 'Blur Level', { type: ONE, value: 100, min: 0 });
+  }
+  get cameraOption() { return this.property('ADBE Camera Options Group'); }
+  get transform() { return this.property('ADBE Transform Group'); }
+}
+
+class LayerCollection {
+  constructor(comp) {
+    this._comp = comp;
+    this._list = [];
+    return new Proxy(this, {
+      get(target, key, recv) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) return target._list[Number(key) - 1];
+        return Reflect.get(target, key, recv);
+      },
+    });
+  }
+  get length() { return this._list.length; }
+  _insert(layer) { this._list.unshift(layer); this._comp._project._app.log.push(['layer', this._comp.name, layer.name]); return layer; }
+  add(item, duration) {
+    if (!(item instanceof AVItem) || item._removed) {
+      aeFail('Unable to call "add" because of parameter 1. Value is not an object of type AVItem.');
+    }
+    if (item === this._comp) aeFail('Unable to call "add": a comp cannot contain itself');
+    if (item._project !== this._comp._project) aeFail('Unable to call "add": item belongs to another project');
+    return this._insert(new AVLayer(this._comp, item, item.name, duration));
+  }
+  addCamera(name, center) {
+    const c = Array.from(center || []);
+    if (typeof name !== 'string' || c.length !== 2 || c.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      aeFail('Unable to call "addCamera": expected (name, [x, y])');
+    }
+    const cam = new CameraLayer(this._comp, name);
+    cam.property('ADBE Transform Group').property('ADBE Anchor Point')._value = [c[0], c[1], 0];
+    return this._insert(cam);
+  }
+  addSolid(color, name, w, h, pa, duration) {
+    const proj = this._comp._project;
+    const item = proj._newSolid(color, name, w, h, pa);
+    return this._insert(new AVLayer(this._comp, item, name, duration === undefined ? this._comp.duration : duration));
+  }
+  byName(name) { return this._list.find((l) => l.name === name) || null; }
+}
+
+// ---- project and app --------------------------------------------------------------------------------
+function checkRange(what, v, lo, hi, integer) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < lo || v > hi) {
+    aeFail(`Unable to call "${what}": value ${v} out of range ${lo} to ${hi}`);
+  }
+}
+
+class ImportOptions {
+  constructor(file) { this.file = file; this.sequence = false; this.forceAlphabetical = false; this.importAs = ImportAsType.FOOTAGE; }
+  canImportAs(type) { return type === ImportAsType.FOOTAGE && Boolean(this.file) && /\.(exr|png|tif|tiff|jpg|dpx)$/i.test(this.file.fsName); }
+}
+
+class Project {
+  constructor(app) {
+    this._app = app;
+    this._items = [];
+    this._root = null;
+    this._root = new FolderItem(this, 'Root');
+    this._bpc = 8;
+    this.linearBlending = false;
+    this.workingSpace = '';
+    this.linearizeWorkingSpace = false;
+  }
+  get rootFolder() { return this._root; }
+  get items() {
+    const proj = this;
+    const coll = {
+      get length() { return proj._items.length; },
+      addComp(name, w, h, pa, dur, fps) {
+        if (typeof name !== 'string') aeFail('Unable to call "addComp" because of parameter 1. Value is not a string.');
+        checkRange('addComp', w, 4, 30000, true); checkRange('addComp', h, 4, 30000, true);
+        checkRange('addComp', pa, 0.01, 100); checkRange('addComp', dur, 0, 10800); checkRange('addComp', fps, 1, 999);
+        return proj._addItem(new CompItem(proj, name, w, h, pa, dur, fps));
+      },
+      addFolder(name) { return proj._addItem(new FolderItem(proj, name)); },
+    };
+    return new Proxy(coll, { get(t, k, r) { return typeof k === 'string' && /^\d+$/.test(k) ? proj._items[Number(k) - 1] : Reflect.get(t, k, r); } });
+  }
+  get numItems() { return this._items.length; }
+  item(i) { return this._items[i - 1]; }
+  get bitsPerChannel() { return this._bpc; }
+  set bitsPerChannel(v) { if (![8, 16, 32].includes(v)) aeFail(`bitsPerChannel: ${v} is not 8, 16 or 32`); this._bpc = v; }
+  _addItem(item) { this._items.push(item); this._app.log.push(['item', item.typeName, item.name]); return item; }
+  _removeItem(item) {
+    if (item instanceof FolderItem) for (const child of item.items) this._removeItem(child);
+    for (const comp of this._items.filter((i) => i instanceof CompItem)) {
+      for (const l of comp.layers._list.filter((l) => l.source === item)) l.remove();
+    }
+    item._removed = true;
+    this._items.splice(this._items.indexOf(item), 1);
+  }
+  _newSolid(color, name, w, h, pa) {
+    const c = Array.from(color || []);
+    if (c.length !== 3 || c.some((x) => typeof x !== 'number' || x < 0 || x > 1)) aeFail('Unable to call "addSolid": color must be 3 numbers 0..1');
+    checkRange('addSolid', w, 4, 30000, true); checkRange('addSolid', h, 4, 30000, true);
+    let solids = this._items.find((i) => i instanceof FolderItem && i.name === 'Solids' && i._parentFolder === this._root);
+    if (!solids) solids = this._addItem(new FolderItem(this, 'Solids'));
+    const item = new FootageItem(this, name, new SolidSource(c), w, h, pa, undefined);
+    item._typeName = 'Footage';
+    item._parentFolder = solids;
+    return this._addItem(item);
+  }
+  importFile(io) {
+    if (!(io instanceof ImportOptions)) aeFail('Unable to call "importFile" because of parameter 1. Value is not an object of type ImportOptions.');
+    const file = io.file;
+    if (!file || !fs.existsSync(file.fsName)) aeFail(`File "${file && file.fsName}" cannot be found.`);
+    if (!io.canImportAs(io.importAs)) aeFail(`Can't import file "${file.fsName}": unsupported filetype`);
+    const first = file.fsName;
+    let frames = [first];
+    let name = path.basename(first);
+    const m = /^(.*?)(\d+)(\D*)$/.exec(path.basename(first));
+    if (io.sequence && m) {
+      const [, pre, digits, post] = m;
+      const dir = path.dirname(first);
+      frames = [];
+      for (let n = Number(digits); ; n++) {
+        const f = path.join(dir, pre + String(n).padStart(digits.length, '0') + post);
+        if (!fs.existsSync(f)) break;
+        frames.push(f);
+      }
+      const last = String(Number(digits) + frames.length - 1).padStart(digits.length, '0');
+      name = `${pre}[${digits}-${last}]${post}`;
+    }
+    const header = readExrHeader(first);
+    const src = new FileSource(file, frames);
+    const chans = header.channels.map((c) => c.name);
+    src.hasAlpha = chans.includes('A');
+    src._alphaMode = src.hasAlpha ? AlphaMode.STRAIGHT : AlphaMode.IGNORE;
+    src.channels = chans;
+    const item = new FootageItem(this, name, src, header.width, header.height, 1, io.sequence ? frames.length : undefined);
+    this._app.log.push(['import', first, io.sequence]);
+    return this._addItem(item);
+  }
+}
+
+class Application {
+  constructor(opts) {
+    this.version = opts.version || '24.0x57';
+    this.buildName = 'model';
+    this.log = [];
+    this.alerts = [];
+    this.undo = { depth: 0, groups: [], maxDepth: 0 };
+    this._effects = (opts.effects || Object.keys(EFFECTS)).map((m) => ({ displayName: EFFECTS[m].displayName, matchName: m, version: '1', category: EFFECTS[m].category }));
+    this.project = new Project(this);
+  }
+  get effects() { return this._effects.map((e) => ({ ...e })); }
+  beginUndoGroup(name) { this.undo.depth++; this.undo.maxDepth = Math.max(this.undo.maxDepth, this.undo.depth); this.undo.groups.push(String(name)); }
+  endUndoGroup() { if (this.undo.depth <= 0) aeFail('endUndoGroup without beginUndoGroup'); this.undo.depth--; }
+}
+
+// ---- ScriptUI (just enough for the panel) -------------------------------------------------------------
+class _Control {
+  constructor(type, parent, props) {
+    this.type = type; this.parent = parent; this.children = []; this.text = ''; this.value = false; this.enabled = true; this.visible = true;
+    Object.assign(this, props || {});
+  }
+  add(type, bounds, text, props) {
+    const c = new _Control(type, this, props);
+    if (typeof bounds === 'string') { c.text = bounds; } else if (text !== undefined) c.text = text;
+    this.children.push(c);
+    return c;
+  }
+  find(pred) {
+    for (const c of this.children) { if (pred(c)) return c; const r = c.find(pred); if (r) return r; }
+    return null;
+  }
+  layout = { layout() {}, resize() {} };
+  show() { this.shown = true; }
+  close() { this.closed = true; }
+}
+class Panel extends _Control { constructor() { super('panel', null); } }
+class Window extends _Control { constructor(type, title) { super(type, null); this.text = title || ''; } }
+
+// ---- preprocessor and runner ---------------------------------------------------------------------------
+const INCLUDE_RE = /^[ \t]*(?:\/\/@|#)include[ \t]+(["'])(.*?)\1[ \t]*;?[ \t]*$/;
+
+/** Inline //@include files (resolved against the including file), as ExtendScript's preprocessor does. */
+function preprocess(file, seen = []) {
+  if (seen.includes(file)) throw new Error(`include cycle: ${file}`);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  return lines.map((line) => {
+    const m = INCLUDE_RE.exec(line.replace(/\r$/, ''));
+    if (!m) return line;
+    const target = path.resolve(path.dirname(file), fileDecode(m[2]));
+    if (!fs.existsSync(target)) throw new Error(`ExtendScript: cannot open include file ${target} (from ${file})`);
+    return preprocess(target, [...seen, file]);
+  }).join('\n');
+}
+
+/**
+ * A fresh AE: {app, context, runFile(path), evalSource(code)}.
+ * opts: {version, effects: [matchNames installed], dialogs: {openFile: [], selectFolder: []}}
+ */
+function createAE(opts = {}) {
+  const record = { dialogs: { openFile: [], selectFolder: [], ...(opts.dialogs || {}) } };
+  const { File, Folder } = makeFileClasses(record);
+  const app = new Application(opts);
+  const dollar = {
+    fileName: '', engineName: 'main', version: '4.5.5', build: 'model', global: null,
+    writeln() {}, write() {},
+    evalFile(file) { return runFile(file.fsName); },
+  };
+  const sandbox = {
+    app, $: dollar, File, Folder, ImportOptions,
+    AlphaMode, AutoOrientType, ImportAsType, KeyframeInterpolationType, PropertyValueType, PropertyType, BlendingMode,
+    FootageItem, CompItem, FolderItem, AVItem, Item, AVLayer, CameraLayer, Layer, Property, PropertyGroup,
+    Panel, Window,
+    alert(msg, title, errorIcon) { app.alerts.push({ message: String(msg), title, errorIcon: Boolean(errorIcon) }); },
+    confirm() { return true; },
+    isValid(o) { return Boolean(o) && !o._removed; },
+  };
+  const context = vm.createContext(sandbox);
+  dollar.global = vm.runInContext('this', context);
+  function runFile(p) {
+    const abs = path.resolve(p);
+    const code = preprocess(abs);
+    const prev = dollar.fileName;
+    dollar.fileName = abs;
+    try {
+      return vm.runInContext(code, context, { filename: abs });
+    } finally {
+      dollar.fileName = prev;
+    }
+  }
+  return {
+    app, context, record, File, Folder, runFile,
+    evalSource: (code, filename = 'eval.jsx') => vm.runInContext(code, context, { filename }),
+  };
+}
+
+/** Plain summary of a comp, for assertions. */
+function describeLayer(layer) {
+  const fx = layer.property('ADBE Effect Parade');
+  return {
+    index: layer.index,
+    name: layer.name,
+    kind: layer instanceof CameraLayer ? 'camera' : 'av',
+    enabled: layer.enabled,
+    source: layer.source instanceof FootageItem && layer.source.mainSource instanceof FileSource ? layer.source.mainSource.file.fsName : null,
+    effects: fx ? fx._children.map((e) => e.matchName) : [],
+  };
+}
+
+module.exports = {
+  createAE, preprocess, describeLayer, fileEncode, fileDecode, EFFECTS,
+  AlphaMode, AutoOrientType, KeyframeInterpolationType, PropertyValueType,
+  FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, Property, PropertyGroup,
+};

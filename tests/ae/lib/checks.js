@@ -1,0 +1,38 @@
+'use strict';
+// Static checks for ExtendScript files: acorn at ES3 and tsc against types-for-adobe.
+const fs = require('node:fs');
+const path = require('node:path');
+const acorn = require('acorn');
+const ts = require('typescript');
+
+const AE_TYPES = path.join(__dirname, '..', 'node_modules', 'types-for-adobe', 'AfterEffects', '24.0', 'index.d.ts');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const LIBRARY = path.join(ROOT, 'ae_scripts', 'dreamrooms.jsx');
+const PANEL = path.join(ROOT, 'ae_scripts', 'Dreamrooms Panel.jsx');
+
+/** Parse as ECMAScript 3 (reserved words never allowed, as in ExtendScript); throws SyntaxError. */
+function parseES3(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  return acorn.parse(text, {
+    ecmaVersion: 3, allowReserved: 'never', sourceType: 'script', locations: true,
+    sourceFile: file, allowHashBang: false,
+  });
+}
+
+const TS_OPTIONS = {
+  allowJs: true, checkJs: true, noEmit: true, noLib: true, strict: true, types: [],
+  jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None,
+  skipLibCheck: true,
+};
+
+/** Type-check files together with the AE typings; returns formatted diagnostics ('' when clean). */
+function typecheck(files) {
+  const program = ts.createProgram([AE_TYPES, ...files], TS_OPTIONS);
+  const diags = ts.getPreEmitDiagnostics(program);
+  if (!diags.length) return '';
+  return ts.formatDiagnostics(diags, {
+    getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n',
+  });
+}
+
+module.exports = { parseES3, typecheck, AE_TYPES, ROOT, LIBRARY, PANEL };
