@@ -150,9 +150,19 @@ def _open(path: Path, header_only: bool = False) -> OpenEXR.File:
     if magic != b"\x76\x2f\x31\x01":
         raise ExrError(f"{path}: not an OpenEXR file (bad magic number); re-export it as .exr")
     try:
-        return OpenEXR.File(str(path), separate_channels=True, header_only=header_only)
-    except Exception as exc:  # the binding raises plain exceptions for truncated/corrupt data
-        raise ExrError(f"{path}: unreadable EXR (truncated or corrupt: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); re-render or re-write the frame") from None
+        f = OpenEXR.File(str(path), separate_channels=True, header_only=header_only)
+        if header_only:
+            return f
+        # On bad pixel data the binding warns and drops the part instead of raising: compare with the header.
+        expected = len(OpenEXR.File(str(path), header_only=True).parts)
+        complete = len(f.parts) == expected and all(
+            ch.pixels is not None for part in f.parts for ch in part.channels.values())
+    except Exception as exc:  # the binding raises plain exceptions for corrupt headers
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExrError(f"{path}: unreadable EXR (truncated or corrupt: {reason}); re-render or re-write the frame") from None
+    if not complete:
+        raise ExrError(f"{path}: unreadable EXR (truncated or corrupt pixel data); re-render or re-write the frame")
+    return f
 
 
 def _flat_channels(f: OpenEXR.File) -> dict[str, np.ndarray]:
@@ -245,7 +255,7 @@ def _type_name(pix: np.ndarray) -> str:
 def info(path: str | os.PathLike) -> ExrInfo:
     """Size, compression, parts and channels with their pixel types."""
     path = Path(path)
-    with _open(path) as f:
+    with _open(path) as f:  # a full read: `info` also proves the pixels decode
         channels = []
         width = height = 0
         compressions = []
