@@ -1,0 +1,165 @@
+"""Verified, resumable model downloads into the models dir.
+
+``fetch(name)`` streams the manifest's URL into ``<models dir>/<file>.part`` (resuming with an HTTP
+Range request when a partial file is there or the connection drops), checks size and sha256, and
+only then renames the file into place, so a model file that is visible is always a verified one.
+A sha256 mismatch deletes the download. Without a sha256 in the manifest the download is refused
+unless ``allow_unverified=True`` (``--allow-unverified``), which prints the hash it got.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from dreamrooms.models import ModelEntry, ModelError, models_dir, registry, sha256_file
+from dreamrooms.progress import progress
+
+CHUNK = 1 << 16
+USER_AGENT = "dreamrooms-model-fetch/1"
+
+
+class DownloadError(ModelError):
+    """A download failed: offline, server error, interrupted beyond retries, or a bad hash."""
+
+
+def _offline_msg(url: str, dest: Path, reason, sha: str) -> str:
+    hint = f" (sha256 {sha})" if sha else ""
+    return (f"cannot download {url}: {reason}; you may be offline or the server is down — "
+            f"download the file by other means and put it at {dest}{hint}, or pass --url MIRROR")
+
+
+def _open(url: str, start: int, timeout: float):
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    if start > 0:
+        req.add_header("Range", f"bytes={start}-")
+    return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (URLs come from the manifest or the user)
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int = 0, allow_unverified: bool = False,
+             retries: int = 5, timeout: float = 30.0, desc: str | None = None) -> str:
+    """Download ``url`` to ``dest`` (resumable, verified); returns the file's sha256.
+
+    ``dest`` appears only after the whole file is in and its size/sha256 match."""
+    dest = Path(dest)
+    sha256 = (sha256 or "").lower()
+    if not sha256 and not allow_unverified:
+        raise DownloadError(f"no sha256 is known for {url}, so the download cannot be verified; rerun with "
+                            f"--allow-unverified to accept it anyway, or download it yourself and put it at {dest}")
+    if not url:
+        raise DownloadError(f"no URL to download {dest.name} from; put the file at {dest}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    h = hashlib.sha256()
+    have = 0
+    if part.exists():
+        have = part.stat().st_size
+        with open(part, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    total = size or None
+    bar = progress(total, desc or f"downloading {dest.name}", unit="B")
+    bar.update(have)
+    attempts = 0
+    try:
+        while True:
+            try:
+                resp = _open(url, have, timeout)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 416 and have:        # the partial file is already complete (or bigger)
+                    break
+                raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}; "
+                                    f"download it by other means and put it at {dest}") from None
+            except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                attempts += 1
+                if attempts > retries or have == 0 or isinstance(reason, ConnectionRefusedError):
+                    raise DownloadError(_offline_msg(url, dest, reason, sha256)) from None
+                continue
+            with resp:
+                status = getattr(resp, "status", 200)
+                if have and status == 200:          # server ignored Range: start over
+                    have = 0
+                    h = hashlib.sha256()
+                    part.unlink(missing_ok=True)
+                    bar.reset() if hasattr(bar, "reset") else None
+                length = resp.headers.get("Content-Length")
+                if total is None and length is not None:
+                    total = have + int(length)
+                    if hasattr(bar, "total"):
+                        bar.total = total
+                try:
+                    with open(part, "ab") as f:
+                        while True:
+                            chunk = resp.read(CHUNK)
+                            if not chunk:
+                                break
+                            f.write(chunk)
+                            h.update(chunk)
+                            have += len(chunk)
+                            bar.update(len(chunk))
+                        f.flush()
+                        os.fsync(f.fileno())
+                except (http.client.IncompleteRead, socket.timeout, ConnectionError, OSError) as exc:
+                    attempts += 1
+                    if attempts > retries:
+                        raise DownloadError(f"download of {url} kept failing ({exc.__class__.__name__}) at "
+                                            f"{have} bytes; rerun to resume, or put the file at {dest}") from None
+                    continue
+            if total is not None and have < total:   # the server closed early without an error
+                attempts += 1
+                if attempts > retries:
+                    raise DownloadError(f"download of {url} stopped at {have} of {total} bytes; rerun to resume, "
+                                        f"or put the file at {dest}")
+                continue
+            break
+    finally:
+        bar.close()
+    got = h.hexdigest() if have == part.stat().st_size else sha256_file(part)
+    if size and part.stat().st_size != size:
+        n = part.stat().st_size
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"download of {url} has {n} bytes, the manifest says {size}; deleted it — "
+                            f"check the URL or put the right file at {dest}")
+    if sha256 and got != sha256:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"sha256 mismatch for {url}: expected {sha256}, got {got}; the download was deleted — "
+                            f"check the URL/mirror or put the right file at {dest}")
+    os.replace(part, dest)
+    if not sha256:
+        print(f"dreamrooms: warning: {dest.name} downloaded UNVERIFIED (no sha256 in the manifest); "
+              f"its sha256 is {got}", file=sys.stderr)
+    return got
+
+
+def fetch(name_or_entry: str | ModelEntry, *, models_dir_override=None, allow_unverified: bool = False,
+          url: str | None = None, retries: int = 5, timeout: float = 30.0) -> ModelEntry:
+    """Make a registered model installed: built-ins are already there; others are downloaded."""
+    if isinstance(name_or_entry, ModelEntry):
+        entry = name_or_entry
+    else:
+        reg = registry(models_dir_override)
+        if name_or_entry not in reg:
+            raise ModelError(f"unknown model {name_or_entry!r}; see `dreamrooms models list`")
+        entry = reg[name_or_entry]
+    if entry.builtin:
+        if not entry.installed:
+            raise ModelError(f"built-in model {entry.name!r} is missing its file {entry.path}; "
+                             f"run `python3 build.py models` in the source tree")
+        return entry
+    if entry.installed:
+        if entry.sha256 and sha256_file(entry.path) != entry.sha256:
+            raise ModelError(f"{entry.path} does not match the sha256 of {entry.name!r}; delete it and fetch again")
+        return entry
+    src = url or entry.url
+    if not src:
+        raise ModelError(f"model {entry.name!r} has no download URL; put the file at {entry.path}")
+    dest = entry.path
+    download(src, dest, sha256=entry.sha256, size=entry.size, allow_unverified=allow_unverified,
+             retries=retries, timeout=timeout, desc=f"fetching {entry.name}")
+    return entry
