@@ -83,12 +83,13 @@ class GeneratorSpec:
 
 
 def make_grid(height: int, width: int) -> np.ndarray:
-    """Pixel-centre coordinates [1, 2, H, W]: x in [-W/H, W/H] left to right, y in [-1, 1] top to bottom."""
+    """Coordinates [1, 2, H, W]: x in [-W/H, W/H] left to right, y in [-1, 1] top to bottom, edge pixels
+    on the ends (the convention of cppn-walk and `dreamrooms.sessions.coordinate_grid`)."""
     aspect = width / height
-    xs = (np.arange(width, dtype=np.float32) + 0.5) / width * 2 - 1
-    ys = (np.arange(height, dtype=np.float32) + 0.5) / height * 2 - 1
+    xs = np.linspace(-1.0, 1.0, width, dtype=np.float64) * aspect
+    ys = np.linspace(-1.0, 1.0, height, dtype=np.float64)
     grid = np.empty((1, 2, height, width), np.float32)
-    grid[0, 0] = (xs * aspect)[None, :]
+    grid[0, 0] = xs[None, :]
     grid[0, 1] = ys[:, None]
     return grid
 
@@ -231,11 +232,40 @@ def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(cv2.resize(img, (w, h), interpolation=interp), 0.0, 1.0)
 
 
+def _local_entry(model: str):
+    """A model folder from `dreamrooms train export` (MODEL_DIR/models.toml), or an .onnx with a
+    models.toml beside it: read that manifest with the registry's own loader."""
+    from dreamrooms import models
+
+    p = Path(model).expanduser()
+    if p.is_dir():
+        manifest = p / "models.toml"
+        if not manifest.is_file():
+            raise GenerateError(f"{p}: a model folder needs a models.toml (run `dreamrooms train export {p}`), "
+                                "or give an .onnx path or a model name")
+        target = None
+    elif p.suffix.lower() == ".onnx" and (p.parent / "models.toml").is_file():
+        manifest, target = p.parent / "models.toml", p.resolve()
+    else:
+        return None
+    entries = [e for e in models.load_manifest(manifest).values() if e.kind == "generator"]
+    if target is not None:
+        entries = [e for e in entries if e.path.resolve() == target]
+        if not entries:
+            return None
+    if len(entries) != 1:
+        names = ", ".join(e.name for e in entries) or "none"
+        raise GenerateError(f"{manifest}: expected one generator entry, found {names}; pass the .onnx path or a name")
+    if not entries[0].installed:
+        raise GenerateError(f"{manifest}: generator file {entries[0].path} is missing; rerun `dreamrooms train export`")
+    return entries[0]
+
+
 def open_generator(model: str, device: str = "auto", threads: int | None = None) -> Generator:
     """A Generator for a manifest name, an .onnx path or a model folder (via dreamrooms.models)."""
     from dreamrooms import models  # the inference core: registry + sessions
 
-    entry = models.resolve(model, kind="generator")
+    entry = _local_entry(model) or models.resolve(model, kind="generator")
     ms = models.open_session(entry, device=device, threads=threads)
     gen_dict = dict(getattr(entry, "generator", None) or {})
     spec = GeneratorSpec.from_dict(gen_dict, where=f"model {entry.name}")

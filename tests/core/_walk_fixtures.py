@@ -65,9 +65,9 @@ def fixed_onnx(path: Path, dim: int = 8, size: int = 16, seed: int = 1, w_input:
     """
     rng = np.random.default_rng(seed)
     name = w_input or "z"
-    inits = [_init("w", rng.normal(0, 0.6, (dim, 3 * size * size))),
+    inits = [_init("wmat", rng.normal(0, 0.6, (dim, 3 * size * size))),
              numpy_helper.from_array(np.array([-1, 3, size, size], np.int64), "shape")]
-    nodes = [helper.make_node("MatMul", [name, "w"], ["f"]),
+    nodes = [helper.make_node("MatMul", [name, "wmat"], ["f"]),
              helper.make_node("Reshape", ["f", "shape"], ["f4"])]
     inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", dim])]
     last = "f4"
