@@ -29,9 +29,12 @@
  *   grain: boolean, dust: boolean}} DrOptions
  * @typedef {{name: string, width: number, height: number, pixel_aspect: number, fps: number,
  *   frame_count: number, first_frame: number}} DrComp
+ * @typedef {{near: number, far: number, white: string, formula: string}} DrDepthMapping
+ *   How depth became the 0..1 map (for people reading the data; the script does not use it).
  * @typedef {{format: string, version: number, generator: string, min_ae_version: number,
  *   shot_name: string, comp: DrComp, footage: DrFootage[], camera: DrCamera | null,
- *   depth_blur: DrDepthBlur | null, displacement: DrDisplacement | null, options: DrOptions}} DrShotData
+ *   depth_blur: DrDepthBlur | null, displacement: DrDisplacement | null,
+ *   depth_mapping: DrDepthMapping | null, options: DrOptions}} DrShotData
  */
 
 var dreamrooms = (function () {
@@ -303,6 +306,39 @@ var dreamrooms = (function () {
     }
 
     /**
+     * Ids of the project's folders (AE makes a "Solids" folder with the first solid).
+     * @returns {{[id: string]: boolean}}
+     */
+    function folderIds() {
+        /** @type {{[id: string]: boolean}} */
+        var ids = {};
+        for (var i = 1; i <= app.project.numItems; i++) {
+            var it = app.project.item(i);
+            if (it instanceof FolderItem) {
+                ids[String(it.id)] = true;
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * Remember a solid layer's source item, and its folder when AE made that folder just now.
+     * @param {AVLayer} layer
+     * @param {Item[]} created
+     * @param {{[id: string]: boolean}} foldersBefore
+     */
+    function trackSolid(layer, created, foldersBefore) {
+        /** @type {Item} */
+        var src = layer.source;
+        var folder = src.parentFolder;
+        if (folder && folder !== app.project.rootFolder && !foldersBefore[String(folder.id)]) {
+            foldersBefore[String(folder.id)] = true;
+            created.push(folder);
+        }
+        created.push(src);
+    }
+
+    /**
      * @param {string} mode
      * @returns {AlphaMode}
      */
@@ -354,6 +390,7 @@ var dreamrooms = (function () {
     function buildInto(data, base, opts, created) {
         var c = data.comp;
         var proj = app.project;
+        var foldersBefore = folderIds();
         if (opts.linear32) {
             proj.bitsPerChannel = 32;
             proj.linearBlending = true;
@@ -423,14 +460,14 @@ var dreamrooms = (function () {
 
         if (opts.grain) {
             var grainLayer = comp.layers.addSolid([0.5, 0.5, 0.5], "Grain", c.width, c.height, c.pixel_aspect, duration);
-            created.push(grainLayer.source);
+            trackSolid(grainLayer, created, foldersBefore);
             grainLayer.adjustmentLayer = true;
             addEffect(grainLayer, effectMatchName("VISINF Grain Implant", ["Add Grain"]));
         }
 
         if (opts.dust) {
             var dust = comp.layers.addSolid([0, 0, 0], "Dust", c.width, c.height, c.pixel_aspect, duration);
-            created.push(dust.source);
+            trackSolid(dust, created, foldersBefore);
             dust.blendingMode = BlendingMode.SCREEN;
             var noise = addEffect(dust, effectMatchName("ADBE Fractal Noise", ["Fractal Noise"]));
             prop(noise, "Contrast", "Fractal Noise").setValue(400);
@@ -512,6 +549,9 @@ var dreamrooms = (function () {
     function run(data, script) {
         var override = $.global.dreamroomsOptions;
         $.global.dreamroomsOptions = undefined;
+        if (override && override.script instanceof File) {
+            script = override.script; // the panel knows which file it ran
+        }
         try {
             var comp = build(data, script, override);
             comp.openInViewer();

@@ -65,7 +65,7 @@ function makeFileClasses(record) {
     get name() { return fileEncode(path.basename(this._path)); }
     get displayName() { return path.basename(this._path); }
     get exists() { return fs.existsSync(this._path); }
-    get parent() { return new Folder(path.dirname(this._path)); }
+    get parent() { const f = new Folder(); f._path = path.dirname(this._path); return f; }
     toString() { return this.absoluteURI; }
   }
   function File(p) {
@@ -94,7 +94,9 @@ function makeFileClasses(record) {
   Folder.prototype.getFiles = function () {
     return fs.readdirSync(this._path).map((n) => {
       const full = path.join(this._path, n);
-      return fs.statSync(full).isDirectory() ? new Folder(full) : new File(full);
+      const o = fs.statSync(full).isDirectory() ? new Folder() : new File();
+      o._path = full; // no %XX decoding of names read from disk
+      return o;
     });
   };
   // FsObject itself must not be visible; constructors are wrapped to accept `new` and calls.
@@ -609,7 +611,7 @@ class Project {
     const first = file.fsName;
     let frames = [first];
     let name = path.basename(first);
-    const m = /^(.*?)(\d+)(\D*)$/.exec(path.basename(first));
+    const m = /^([\s\S]*?)(\d+)(\D*)$/.exec(path.basename(first));
     if (io.sequence && m) {
       const [, pre, digits, post] = m;
       const dir = path.dirname(first);
@@ -667,6 +669,7 @@ class _Control {
   }
   layout = { layout() {}, resize() {} };
   show() { this.shown = true; }
+  center() { this.centered = true; }
   close() { this.closed = true; }
 }
 class Panel extends _Control { constructor() { super('panel', null); } }

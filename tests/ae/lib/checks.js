@@ -1,6 +1,7 @@
 'use strict';
 // Static checks for ExtendScript files: acorn at ES3 and tsc against types-for-adobe.
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const acorn = require('acorn');
 const ts = require('typescript');
@@ -27,6 +28,23 @@ const TS_OPTIONS = {
 
 /** Type-check files together with the AE typings; returns formatted diagnostics ('' when clean). */
 function typecheck(files) {
+  // tsc reads '\\' in a path as a separator, so files under hostile folder names are checked as
+  // byte-identical copies in a plain temporary folder.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dreamrooms-tsc-'));
+  try {
+    const copies = files.map((f, i) => {
+      if (!/[\\\n]/.test(f)) return f;
+      const dst = path.join(tmp, `${i}-${path.basename(f).replace(/[^A-Za-z0-9._-]/g, '_')}`);
+      fs.copyFileSync(f, dst);
+      return dst;
+    });
+    return typecheckPlain(copies);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function typecheckPlain(files) {
   const program = ts.createProgram([AE_TYPES, ...files], TS_OPTIONS);
   const diags = ts.getPreEmitDiagnostics(program);
   if (!diags.length) return '';

@@ -1,0 +1,133 @@
+"""Fixture shots for the AE checks (used by tests/core/test_ae_*.py and by the node tests).
+
+`python tests/ae/make_shots.py OUT_ROOT` writes a few shots (a Blender-style multi-part render, our
+layered file, shots whose folder and names are hostile to code generation), runs `dreamrooms ae`
+on each, and prints one JSON line per shot: {"name", "folder", "script", "expect": {...}} for the
+node tests to check what the AE model builds against.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import OpenEXR
+
+from dreamrooms import exr
+from dreamrooms.shot import CameraTrack, Shot, frame_file
+
+NASTY = 'q"u\'o\\te\nnl */ </script> é漢 \u2028 %41 $x'
+
+
+def rot_x(a):
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def rot_z(a):
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+
+
+def camera_track(n: int, still_frames: int = 0) -> CameraTrack:
+    """A camera at (0,-5,1.5) looking along +Y, panning and dollying; the first frames hold still."""
+    mats = []
+    for i in range(n):
+        k = max(0, i - still_frames)
+        m = np.eye(4)
+        m[:3, :3] = rot_z(math.radians(2.0 * k)) @ rot_x(math.radians(90))
+        m[:3, 3] = [0.1 * k, -5.0 + 0.25 * k, 1.5]
+        mats.append(m.tolist())
+    return CameraTrack(matrices=mats, lens_mm=50.0, sensor_mm=36.0, sensor_fit="AUTO", clip_start=0.1, clip_end=100.0,
+                       focus_distance=[4.0 + 0.1 * i for i in range(n)])
+
+
+def frame_pixels(w: int, h: int, i: int):
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    depth = 2.0 + 6.0 * (x / (w - 1)) + 0.05 * i  # left near, right far
+    depth[0, 0] = 1e10  # Blender's background depth
+    rgba = np.zeros((h, w, 4), np.float32)
+    rgba[..., 0] = x / w
+    rgba[..., 1] = y / h
+    rgba[..., 2] = 0.25
+    rgba[..., 3] = 1.0
+    rgba[:2, :] *= 0.5  # some partial alpha (premultiplied)
+    mask = (x < w / 2).astype(np.float32)
+    return rgba, depth, mask
+
+
+def make_layers_shot(folder: Path, name: str, frames: int = 3, w: int = 32, h: int = 18, camera: bool = True,
+                     frame_start: int = 1) -> Shot:
+    shot = Shot(fps=24.0, width=w, height=h, frame_start=frame_start, frame_end=frame_start + frames - 1, name=name)
+    pattern = "layers/" + "walk.####.exr"
+    for i, f in enumerate(shot.frames):
+        rgba, depth, mask = frame_pixels(w, h, i)
+        exr.write_frame(folder / frame_file(pattern, f), {"RGBA": rgba, "depth.Z": depth, "mask.A": mask})
+    shot.add_sequence("layers", pattern, ["R", "G", "B", "A", "depth.Z", "mask.A"])
+    shot.camera = camera_track(frames, still_frames=1) if camera else None
+    shot.save(folder)
+    return shot
+
+
+def write_blender_frame(path: Path, rgba: np.ndarray, depth: np.ndarray) -> None:
+    """A Blender 5 style multi-part frame: ViewLayer.Combined (RGBA half), ViewLayer.Depth (Z float)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    comb = {f"ViewLayer.Combined.{c}": np.ascontiguousarray(rgba[..., i].astype(np.float16)) for i, c in enumerate("RGBA")}
+    dep = {"ViewLayer.Depth.Z": np.ascontiguousarray(depth.astype(np.float32))}
+    OpenEXR.File([OpenEXR.Part(dict(hdr), comb, "ViewLayer.Combined"), OpenEXR.Part(dict(hdr), dep, "ViewLayer.Depth")]).write(str(path))
+
+
+def make_blender_shot(folder: Path, name: str, frames: int = 4, w: int = 40, h: int = 24) -> Shot:
+    shot = Shot(fps=25.0, width=w, height=h, frame_start=1, frame_end=frames, name=name)
+    pattern = "render/render.####.exr"
+    for i, f in enumerate(shot.frames):
+        rgba, depth, _ = frame_pixels(w, h, i)
+        write_blender_frame(folder / frame_file(pattern, f), rgba, depth)
+    shot.add_sequence("render", pattern, ["ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B",
+                                          "ViewLayer.Combined.A", "ViewLayer.Depth.Z"])
+    shot.camera = camera_track(frames)
+    shot.save(folder)
+    return shot
+
+
+def run_ae(folder: Path, *extra: str) -> Path:
+    import contextlib
+
+    from dreamrooms.cli import main
+    with contextlib.redirect_stdout(sys.stderr):
+        rc = main(["--progress", "none", "ae", str(folder), *extra])
+    if rc != 0:
+        raise SystemExit(f"dreamrooms ae {folder} failed with {rc}")
+    return folder / "ae" / "shot.jsx"
+
+
+def expectations(shot: Shot, script: Path, comp_name: str) -> dict:
+    data_text = script.read_text(encoding="ascii")
+    payload = data_text[data_text.index("dreamrooms.run(") + len("dreamrooms.run("):data_text.rindex(", $.fileName);")]
+    data = json.loads(payload)
+    ae = script.parent
+    return {
+        "comp": {"name": comp_name, "width": shot.width, "height": shot.height, "fps": shot.fps, "frames": shot.frame_count},
+        "imports": [str(ae.joinpath(*f["path"])) for f in data["footage"]],
+        "data": data,
+    }
+
+
+def main(root: str) -> None:
+    root_p = Path(root)
+    specs = []
+    blender = root_p / "blender shot"
+    s = make_blender_shot(blender, "room walk")
+    specs.append(("blender", s, run_ae(blender), "room walk"))
+    nasty_dir = root_p / ("shot " + NASTY)
+    s = make_layers_shot(nasty_dir, NASTY)
+    specs.append(("nasty", s, run_ae(nasty_dir, "--grain", "--dust"), NASTY))
+    for kind, shot, script, comp in specs:
+        print(json.dumps({"name": kind, "folder": str(shot.folder), "script": str(script), "expect": expectations(shot, script, comp)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
