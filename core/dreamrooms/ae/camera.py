@@ -33,10 +33,18 @@ def _normalised_rotation(matrix: np.ndarray) -> np.ndarray:
     return m / norms
 
 
-def euler_zyx(matrix: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+def _wrap_near(e: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Each angle plus a multiple of 2 pi, as close as possible to `ref`."""
+    return e + 2 * np.pi * np.round((ref - e) / (2 * np.pi))
+
+
+def euler_zyx(matrix: np.ndarray | Sequence[Sequence[float]], compat: np.ndarray | None = None) -> np.ndarray:
     """Angles (x, y, z) in radians with R = Rx(x) Ry(y) Rz(z), as Blender's `to_euler('ZYX')`.
 
     Accepts a 3x3 or 4x4 (row-major, column vectors: world = M @ local) matrix; scale is removed.
+    Without `compat` the solution with the smaller sum of absolute angles is returned (Blender's
+    choice); with `compat` (the previous frame's angles) the equivalent solution nearest to it, so
+    a camera panning past 90 degrees keeps continuous angles (Blender's `to_euler(order, compat)`).
     """
     r = _normalised_rotation(np.asarray(matrix, dtype=np.float64))
     # R = [[cy cz, -cy sz, sy], [cx sz + sx sy cz, cx cz - sx sy sz, -sx cy], [sx sz - cx sy cz, sx cz + cx sy sz, cx cy]]
@@ -44,9 +52,15 @@ def euler_zyx(matrix: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     if cy > GIMBAL_EPS:
         e1 = np.array([math.atan2(-r[1, 2], r[2, 2]), math.atan2(r[0, 2], cy), math.atan2(-r[0, 1], r[0, 0])])
         e2 = np.array([math.atan2(r[1, 2], -r[2, 2]), math.atan2(r[0, 2], -cy), math.atan2(r[0, 1], -r[0, 0])])
+    else:
+        # gimbal lock (y = +-90 deg): only x + z (or x - z) is defined; like Blender, put it all in z
+        e1 = np.array([0.0, math.atan2(r[0, 2], cy), math.atan2(r[1, 0], r[1, 1])])
+        e2 = e1
+    if compat is None:
         return e1 if np.abs(e1).sum() <= np.abs(e2).sum() else e2
-    # gimbal lock (y = +-90 deg): only x + z (or x - z) is defined; like Blender, put it all in z
-    return np.array([0.0, math.atan2(r[0, 2], cy), math.atan2(r[1, 0], r[1, 1])])
+    ref = np.asarray(compat, dtype=np.float64)
+    c1, c2 = _wrap_near(e1, ref), _wrap_near(e2, ref)
+    return c1 if np.abs(c1 - ref).sum() <= np.abs(c2 - ref).sum() else c2
 
 
 def rotation_zyx(x: float, y: float, z: float) -> np.ndarray:
@@ -79,9 +93,10 @@ def position(matrix, width: int, height: int, pixel_aspect: float = 1.0, ppu: fl
     return np.array([t[0] * ppu / pixel_aspect + width / 2.0, -t[2] * ppu + height / 2.0, t[1] * ppu])
 
 
-def orientation(matrix) -> np.ndarray:
-    """AE orientation [rx - 90, -ry, -rz] in degrees from `to_euler('ZYX')`."""
-    e = np.degrees(euler_zyx(matrix))
+def orientation(matrix, compat: np.ndarray | None = None) -> np.ndarray:
+    """AE orientation [rx - 90, -ry, -rz] in degrees from `to_euler('ZYX')` (`compat`: previous
+    frame's Blender euler in radians, for continuity)."""
+    e = np.degrees(euler_zyx(matrix, compat))
     return np.array([e[0] - 90.0, -e[1], -e[2]])
 
 
@@ -96,16 +111,19 @@ class AECamera:
 
 def convert_track(matrices, lens_mm, sensor_mm: float, sensor_fit: str, width: int, height: int,
                   pixel_aspect: float = 1.0, ppu: float = 100.0, focus_distance=None) -> AECamera:
-    """Convert a whole camera track; orientation angles are unwrapped so keys never jump by 360."""
+    """Convert a whole camera track; each frame's euler solution is the one nearest the previous frame,
+    so orientation keys never jump (no 360 wraps, no branch flips when panning past 90 degrees)."""
     if ppu <= 0:
         raise DreamroomsError(f"pixels per unit must be positive (got {ppu})")
     mats = [np.asarray(m, dtype=np.float64) for m in matrices]
     n = len(mats)
     lenses = list(lens_mm) if isinstance(lens_mm, (list, tuple, np.ndarray)) else [lens_mm] * n
     pos = np.array([position(m, width, height, pixel_aspect, ppu) for m in mats]).reshape(n, 3)
-    ori = np.array([orientation(m) for m in mats]).reshape(n, 3)
-    if n > 1:
-        ori = np.degrees(np.unwrap(np.radians(ori), axis=0))
+    eulers = []
+    for m in mats:
+        eulers.append(euler_zyx(m, eulers[-1] if eulers else None))
+    e = np.degrees(np.array(eulers).reshape(n, 3))
+    ori = np.stack([e[:, 0] - 90.0, -e[:, 1], -e[:, 2]], axis=1)
     zo = np.array([zoom(float(lenses[i]), sensor_mm, sensor_fit, width, height, pixel_aspect) for i in range(n)])
     focus = None if focus_distance is None else np.asarray(focus_distance, dtype=np.float64) * ppu
     return AECamera(pos, ori, zo, focus)
