@@ -1,0 +1,168 @@
+"""Headless entry: build a plane/room/corridor from a shot, move the camera, render.
+
+    blender -b [file.blend] -P blender_addon/headless.py -- room SHOT --layout plane|room|corridor \\
+        --move dolly --frames 1-48 --render
+    python blender_addon/headless.py room SHOT ...          (with the bpy module installed)
+    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B]
+
+Exit code 0 on success; on failure 1 with `dreamrooms: error: ...` on stderr.
+`--progress json` (before the command) streams JSON progress lines for the add-on's job runner.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ADDON_ALIAS = "_dreamrooms_addon"
+
+
+def _argv() -> list[str]:
+    return sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+
+
+def _bootstrap():
+    """Run as a script: load this folder as a package (under an alias: the installed extension's
+    folder is itself called `dreamrooms`, like the core) and make the core importable."""
+    here = Path(__file__).resolve().parent
+    if importlib.util.find_spec("dreamrooms") is None or _is_addon_dir(importlib.util.find_spec("dreamrooms")):
+        core = here.parent / "core"
+        if (core / "dreamrooms" / "__init__.py").is_file():
+            sys.path.insert(0, str(core))
+    if ADDON_ALIAS not in sys.modules:
+        spec = importlib.util.spec_from_file_location(ADDON_ALIAS, here / "__init__.py",
+                                                      submodule_search_locations=[str(here)])
+        pkg = importlib.util.module_from_spec(spec)
+        sys.modules[ADDON_ALIAS] = pkg
+        spec.loader.exec_module(pkg)
+    return importlib.import_module(f"{ADDON_ALIAS}.headless")
+
+
+def _is_addon_dir(spec) -> bool:
+    return bool(spec and spec.origin and (Path(spec.origin).parent / "blender_manifest.toml").is_file())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dreamrooms import progress
+    from dreamrooms.room_cli import add_arguments, parse_frames
+    parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
+                                     description="dreamrooms in Blender without the UI")
+    parser.add_argument("--progress", choices=progress.MODES, default=None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_arguments(sub.add_parser("room", help="build, move the camera, optionally render"))
+    j = sub.add_parser("room-json", help="`room` with its arguments as one JSON object (used by `dreamrooms room`)")
+    j.add_argument("payload")
+    r = sub.add_parser("render", help="render the open .blend into the shot (whole frames, resumable)")
+    r.add_argument("shot", type=Path)
+    r.add_argument("--frames", type=parse_frames, default=None, metavar="A-B")
+    r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
+    return parser
+
+
+def run_room(args: argparse.Namespace) -> int:
+    import bpy
+
+    from dreamrooms.errors import DreamroomsError
+    from dreamrooms.progress import emit
+
+    from .scene import build as B
+    from .scene import render as R
+    from .scene import shotio
+
+    shot = shotio.load_shot(args.shot)
+    frames = _frames(shot, args.frames)
+    if not bpy.data.filepath:
+        # no .blend given: start from an empty scene, not the startup file's cube, light and camera
+        bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    settings = B.BuildSettings(
+        layout=args.layout, colour=args.colour, depth=args.depth, grid=args.grid, depth_scale=args.depth_scale,
+        near=args.near, far=args.far, edge_cut=args.edge_cut, fill_behind=args.fill_behind, animate=not args.static,
+        room_width=args.room_width, room_length=args.room_length, strength=args.strength,
+        wall_offset=args.wall_offset, rooms=args.rooms, room_offset=args.room_offset,
+        sequences=[s for s in args.sequences.split(",") if s], lens_mm=args.lens)
+    emit("stage", stage="build", layout=args.layout)
+    built = B.build(scene, shot, settings)
+    move = "walk_past" if (args.layout == "corridor" and args.move == "dolly") else args.move
+    B.camera_move(scene, shot, move, start=built["start"], intensity=args.intensity, duration=args.duration,
+                  easing=args.easing, shake=args.shake, seed=args.seed, focus=not args.no_focus,
+                  focus_point=tuple(args.focus_point), fstop=args.fstop, frames=frames)
+    R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
+                   resolution_percentage=args.percentage)
+    if args.percentage != 100 and args.render:
+        raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
+    if not args.no_save:
+        blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
+        blend.parent.mkdir(parents=True, exist_ok=True)
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
+        print(f"dreamrooms: saved {blend}", file=sys.stderr)
+    if args.render:
+        R.render_frames(scene, shot, frames)
+    else:
+        from .scene import camera_rig
+        shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)
+        shot.save()
+    print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
+          f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    import bpy
+
+    from dreamrooms.errors import DreamroomsError
+
+    from .scene import render as R
+    from .scene import shotio
+    if args.blend:
+        if not Path(args.blend).is_file():
+            raise DreamroomsError(f"{args.blend}: .blend file not found")
+        bpy.ops.wm.open_mainfile(filepath=str(args.blend))
+    shot = shotio.load_shot(args.shot)
+    R.render_frames(bpy.context.scene, shot, _frames(shot, args.frames))
+    return 0
+
+
+def _frames(shot, frames) -> range:
+    from dreamrooms.errors import DreamroomsError
+    if frames is None:
+        return shot.frames
+    a, b = frames
+    if a < shot.frame_start or b > shot.frame_end:
+        raise DreamroomsError(f"--frames {a}-{b} is outside the shot's frames {shot.frame_start}-{shot.frame_end} ({shot.folder}/shot.json)")
+    return range(a, b + 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dreamrooms import progress
+    from dreamrooms.errors import DreamroomsError
+    parser = build_parser()
+    args = parser.parse_args(_argv() if argv is None else argv)
+    if args.progress:
+        progress.set_mode(args.progress)
+    try:
+        if args.command == "room-json":
+            payload = json.loads(args.payload)
+            ns = build_parser().parse_args(["room", payload.get("shot", ".")])
+            for k, v in payload.items():
+                setattr(ns, k, v)
+            ns.shot = Path(ns.shot)
+            return run_room(ns)
+        if args.command == "room":
+            return run_room(args)
+        return run_render(args)
+    except DreamroomsError as exc:
+        print(f"dreamrooms: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dreamrooms: interrupted; whole frames written so far are kept, rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    if __package__:
+        sys.exit(main())
+    sys.exit(_bootstrap().main())

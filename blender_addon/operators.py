@@ -1,0 +1,185 @@
+"""Operators (dreamrooms.*): thin wrappers over the scene builders; every failure is reported."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot import MANIFEST
+
+from .scene import build as B
+from .scene import camera_rig
+from .scene import render as R
+from .scene import shotio
+
+
+def _shot_folder(context) -> Path | None:
+    p = context.scene.dreamrooms.shot_path
+    return Path(bpy.path.abspath(p)) if p else None
+
+
+def _poll_shot(cls, context) -> bool:
+    folder = _shot_folder(context)
+    if folder is None:
+        cls.poll_message_set("set the shot folder first (Shot section)")
+        return False
+    if not (folder / MANIFEST).is_file():
+        cls.poll_message_set(f"{folder} has no shot.json; pick a shot folder or run Walk first")
+        return False
+    return True
+
+
+def _poll_camera(cls, context) -> bool:
+    if not _poll_shot(cls, context):
+        return False
+    if context.scene.camera is None:
+        cls.poll_message_set("the scene has no camera; build a plane, room or corridor first")
+        return False
+    return True
+
+
+class _Base:
+    def run(self, context):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def execute(self, context):
+        try:
+            msg = self.run(context)
+        except DreamroomsError as exc:
+            self.report({"ERROR"}, f"dreamrooms: {exc}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, msg)
+        return {"FINISHED"}
+
+
+class DREAMROOMS_OT_load_shot(_Base, bpy.types.Operator):
+    """Read the shot: resolution, frame range and fps into the scene"""
+    bl_idname = "dreamrooms.load_shot"
+    bl_label = "Load shot"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_shot(cls, context)
+
+    def run(self, context):
+        shot = shotio.load_shot(_shot_folder(context))
+        B.apply_shot_settings(context.scene, shot)
+        return (f"shot {shot.name}: {shot.width}x{shot.height}, frames {shot.frame_start}-{shot.frame_end}, "
+                f"{shot.fps:g} fps, sequences {', '.join(shot.sequences)}")
+
+
+class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
+    """Build the depth plane, room or corridor from the shot's colour and depth sequences"""
+    bl_idname = "dreamrooms.build"
+    bl_label = "Build"
+    bl_options = {"REGISTER", "UNDO"}
+
+    layout: bpy.props.EnumProperty(items=(("SETTINGS", "From settings", ""), ("plane", "Plane", ""),
+                                          ("room", "Room", ""), ("corridor", "Corridor", "")), default="SETTINGS")
+
+    @classmethod
+    def poll(cls, context):
+        if context.mode != "OBJECT":
+            cls.poll_message_set("switch to Object Mode to build")
+            return False
+        return _poll_shot(cls, context)
+
+    def run(self, context):
+        s = context.scene.dreamrooms
+        shot = shotio.load_shot(_shot_folder(context))
+        settings = B.BuildSettings(
+            layout=s.layout if self.layout == "SETTINGS" else self.layout, grid=s.grid, depth_scale=s.depth_scale,
+            near=s.near, far=s.far, edge_cut=s.edge_cut, fill_behind=s.fill_behind, animate=s.animate,
+            room_width=s.room_width, room_length=s.room_length, strength=s.strength, rooms=s.rooms,
+            room_gap=s.room_gap, room_offset=s.room_offset, wall_offset=s.wall_offset)
+        built = B.build(context.scene, shot, settings)
+        context.scene["dreamrooms_start"] = [list(r) for r in built["start"]]
+        return f"built {settings.layout}: {len(built['objects'])} object(s) from {shot.folder}"
+
+
+class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
+    """Key a camera move preset over the shot's frames (and focus on the subject)"""
+    bl_idname = "dreamrooms.camera_move"
+    bl_label = "Camera move"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_camera(cls, context)
+
+    def run(self, context):
+        s = context.scene.dreamrooms
+        shot = shotio.load_shot(_shot_folder(context), check_files=False)
+        start = context.scene.get("dreamrooms_start")
+        mats = B.camera_move(context.scene, shot, s.move, start=[list(r) for r in start] if start else None,
+                             intensity=s.intensity, duration=s.duration or None, easing=s.easing, shake=s.shake,
+                             seed=s.seed, focus=s.focus, focus_point=(s.focus_u, s.focus_v), fstop=s.fstop)
+        return f"camera: {s.move} keyed on {len(mats)} frame(s)" + (", focus tracks the subject" if s.focus else "")
+
+
+class DREAMROOMS_OT_focus(_Base, bpy.types.Operator):
+    """Key the focus distance to the depth at the focus point on every frame"""
+    bl_idname = "dreamrooms.focus"
+    bl_label = "Focus on subject"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_camera(cls, context)
+
+    def run(self, context):
+        s = context.scene.dreamrooms
+        scene = context.scene
+        values = camera_rig.key_focus(scene, scene.camera, range(scene.frame_start, scene.frame_end + 1),
+                                      (s.focus_u, s.focus_v), s.fstop)
+        return f"focus keyed on {len(values)} frame(s): {min(values):.2f}-{max(values):.2f} m"
+
+
+class DREAMROOMS_OT_render_setup(_Base, bpy.types.Operator):
+    """Set up the multilayer EXR render (passes, half float, ZIP) into the shot's render folder"""
+    bl_idname = "dreamrooms.render_setup"
+    bl_label = "Render setup"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_shot(cls, context)
+
+    def run(self, context):
+        s = context.scene.dreamrooms
+        shot = shotio.load_shot(_shot_folder(context), check_files=False)
+        R.setup_render(context.scene, shot, engine=s.engine, samples=s.samples, cryptomatte=s.cryptomatte)
+        return f"render: multilayer EXR to {context.scene.render.filepath}.exr, frames {shot.frame_start}-{shot.frame_end}"
+
+
+class DREAMROOMS_OT_record_camera(_Base, bpy.types.Operator):
+    """Write the scene camera (matrices, lens, sensor, focus per frame) into shot.json"""
+    bl_idname = "dreamrooms.record_camera"
+    bl_label = "Record camera in shot"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_camera(cls, context)
+
+    def run(self, context):
+        shot = shotio.load_shot(_shot_folder(context), check_files=False)
+        shot.camera = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
+        path = shot.save()
+        return f"camera track of {shot.frame_count} frame(s) written to {path}"
+
+
+classes = (DREAMROOMS_OT_load_shot, DREAMROOMS_OT_build, DREAMROOMS_OT_camera_move, DREAMROOMS_OT_focus,
+           DREAMROOMS_OT_render_setup, DREAMROOMS_OT_record_camera)
+
+
+def register() -> None:
+    for c in classes:
+        bpy.utils.register_class(c)
+
+
+def unregister() -> None:
+    for c in reversed(classes):
+        bpy.utils.unregister_class(c)

@@ -1,0 +1,153 @@
+"""View3D > Sidebar (N) > dreamrooms: Shot, Walk, Depth, Build, Camera, Render, Export."""
+from __future__ import annotations
+
+import bpy
+
+
+class _Panel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "dreamrooms"
+
+
+class DREAMROOMS_PT_main(_Panel, bpy.types.Panel):
+    bl_idname = "DREAMROOMS_PT_main"
+    bl_label = "dreamrooms"
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        if s.job_running:
+            col.progress(factor=s.job_progress, text=s.job_message or "working") if hasattr(col, "progress") else col.label(text=s.job_message)
+            col.operator("dreamrooms.cancel_job", icon="CANCEL")
+        elif s.job_message:
+            col.label(text=s.job_message)
+
+
+class _Sub(_Panel):
+    bl_parent_id = "DREAMROOMS_PT_main"
+
+
+class DREAMROOMS_PT_shot(_Sub, bpy.types.Panel):
+    bl_label = "Shot"
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        col.prop(s, "shot_path")
+        col.operator("dreamrooms.load_shot", icon="FILE_FOLDER")
+
+
+class DREAMROOMS_PT_walk(_Sub, bpy.types.Panel):
+    bl_label = "Walk"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        for p in ("walk_model", "walk_frames", "walk_fps", "walk_seeds", "walk_size"):
+            col.prop(s, p)
+        col.operator("dreamrooms.run_job", text="Generate walk", icon="PLAY").kind = "walk"
+
+
+class DREAMROOMS_PT_depth(_Sub, bpy.types.Panel):
+    bl_label = "Depth"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        col.prop(s, "depth_model")
+        col.prop(s, "depth_stabilize")
+        col.operator("dreamrooms.run_job", text="Estimate depth", icon="PLAY").kind = "depth"
+
+
+class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
+    bl_label = "Build"
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        col.prop(s, "layout")
+        col.prop(s, "grid")
+        col.prop(s, "animate")
+        if s.layout == "plane":
+            col.prop(s, "depth_scale")
+            row = col.row(align=True)
+            row.prop(s, "near")
+            row.prop(s, "far")
+            col.prop(s, "edge_cut")
+            col.prop(s, "fill_behind")
+        else:
+            row = col.row(align=True)
+            row.prop(s, "room_width")
+            row.prop(s, "room_length")
+            col.prop(s, "strength")
+            col.prop(s, "wall_offset")
+            col.prop(s, "edge_cut")
+            if s.layout == "corridor":
+                row = col.row(align=True)
+                row.prop(s, "rooms")
+                row.prop(s, "room_gap")
+                col.prop(s, "room_offset")
+        col.operator("dreamrooms.build", icon="MESH_GRID")
+
+
+class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
+    bl_label = "Camera"
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        col.prop(s, "move")
+        col.prop(s, "intensity")
+        row = col.row(align=True)
+        row.prop(s, "duration")
+        row.prop(s, "easing", text="")
+        row = col.row(align=True)
+        row.prop(s, "shake")
+        row.prop(s, "seed")
+        col.prop(s, "focus")
+        if s.focus:
+            row = col.row(align=True)
+            row.prop(s, "focus_u")
+            row.prop(s, "focus_v")
+            col.prop(s, "fstop")
+        col.operator("dreamrooms.camera_move", icon="CAMERA_DATA")
+        col.operator("dreamrooms.focus", icon="CON_CAMERASOLVER")
+
+
+class DREAMROOMS_PT_render(_Sub, bpy.types.Panel):
+    bl_label = "Render"
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        col.prop(s, "engine")
+        col.prop(s, "samples")
+        col.prop(s, "cryptomatte")
+        col.operator("dreamrooms.render_setup", icon="RENDER_STILL")
+        col.operator("dreamrooms.run_job", text="Render to shot", icon="RENDER_ANIMATION").kind = "render"
+
+
+class DREAMROOMS_PT_export(_Sub, bpy.types.Panel):
+    bl_label = "Export"
+
+    def draw(self, context):
+        col = self.layout.column()
+        col.operator("dreamrooms.record_camera", icon="EXPORT")
+        col.operator("dreamrooms.run_job", text="After Effects export", icon="EXPORT").kind = "export"
+
+
+classes = (DREAMROOMS_PT_main, DREAMROOMS_PT_shot, DREAMROOMS_PT_walk, DREAMROOMS_PT_depth, DREAMROOMS_PT_build,
+           DREAMROOMS_PT_camera, DREAMROOMS_PT_render, DREAMROOMS_PT_export)
+
+
+def register() -> None:
+    for c in classes:
+        bpy.utils.register_class(c)
+
+
+def unregister() -> None:
+    for c in reversed(classes):
+        bpy.utils.unregister_class(c)

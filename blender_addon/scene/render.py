@@ -1,0 +1,143 @@
+"""Render setup and frame-by-frame rendering into the shot.
+
+Multilayer EXR (5.0: `media_type='MULTI_LAYER_IMAGE'`; 4.x: `file_format='OPEN_EXR_MULTILAYER'`),
+passes Combined, Depth (Z), Mist, Normal, Vector and object index (or Cryptomatte), half float,
+ZIP (lossless), frame range and fps from the shot, output `SHOT/render/render.####.exr`.
+Frames are rendered one by one to a temp name and renamed, so a killed render leaves whole
+frames only and a rerun resumes at the first missing frame.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import bpy
+
+from dreamrooms import exr
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.progress import emit, progress
+from dreamrooms.shot import Shot
+
+RENDER_PATTERN = "render/render.####.exr"
+PASSES = ("combined", "z", "mist", "normal", "vector", "object_index")
+
+
+def set_fps(scene: bpy.types.Scene, fps: float) -> None:
+    whole = max(1, round(fps))
+    scene.render.fps = whole
+    scene.render.fps_base = whole / fps
+
+
+def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: str = "CYCLES", samples: int = 32,
+                 passes: tuple[str, ...] = PASSES, cryptomatte: bool = False, half: bool = True,
+                 resolution_percentage: int = 100, output: str | None = None) -> None:
+    """Configure `scene` to render the shot's multilayer EXR with the dreamrooms passes."""
+    r = scene.render
+    if shot is not None:
+        r.resolution_x, r.resolution_y = shot.width, shot.height
+        r.pixel_aspect_x, r.pixel_aspect_y = shot.pixel_aspect, 1.0
+        scene.frame_start, scene.frame_end = shot.frame_start, shot.frame_end
+        set_fps(scene, shot.fps)
+        if output is None and shot.folder is not None:
+            output = str(Path(shot.folder) / RENDER_PATTERN)
+    r.resolution_percentage = resolution_percentage
+    r.engine = engine
+    if engine == "CYCLES":
+        scene.cycles.samples = samples
+        scene.cycles.use_denoising = False
+        scene.cycles.device = "CPU"
+    elif engine in ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"):
+        scene.eevee.taa_render_samples = samples
+    r.use_motion_blur = False  # the Vector pass needs motion blur off
+    ims = r.image_settings
+    if bpy.app.version >= (5, 0, 0):
+        ims.media_type = "MULTI_LAYER_IMAGE"
+    else:
+        ims.file_format = "OPEN_EXR_MULTILAYER"
+    ims.color_depth = "16" if half else "32"
+    ims.exr_codec = "ZIP"
+    r.use_file_extension = True
+    r.use_overwrite = True
+    if output:
+        r.filepath = output.replace(".####.exr", ".####").replace(".exr", "")
+    vl = scene.view_layers[0]
+    vl.use_pass_combined = True
+    vl.use_pass_z = "z" in passes
+    vl.use_pass_mist = "mist" in passes
+    vl.use_pass_normal = "normal" in passes
+    vl.use_pass_vector = "vector" in passes
+    vl.use_pass_object_index = "object_index" in passes and engine == "CYCLES"
+    vl.use_pass_cryptomatte_object = cryptomatte
+    if "mist" in passes and scene.world is None:
+        scene.world = bpy.data.worlds.new("dreamrooms world")
+    if "mist" in passes and scene.world is not None:
+        cam = scene.camera
+        scene.world.mist_settings.start = cam.data.clip_start if cam else 0.1
+        scene.world.mist_settings.depth = (cam.data.clip_end if cam else 100.0) - scene.world.mist_settings.start
+    # index every dreamrooms object so the IndexOB pass separates walls/planes
+    for i, ob in enumerate(o for o in scene.objects if "dreamrooms_kind" in o):
+        ob.pass_index = i + 1
+
+
+def frame_file(folder: Path, frame: int) -> Path:
+    return folder / f"render/render.{frame:04d}.exr"
+
+
+def _temp_render_path(final: Path) -> Path:
+    return final.with_name(f".{final.stem}.{os.getpid()}.tmp.exr")
+
+
+def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = None, *, resume: bool = True,
+                  record: bool = True) -> list[Path]:
+    """Render `frames` (default the shot's) to SHOT/render/render.####.exr, atomically, skipping
+    whole frames already there; then record the `render` sequence and the camera track."""
+    if shot.folder is None:
+        raise DreamroomsError("render: the shot has no folder; load it from disk first")
+    if scene.camera is None:
+        raise DreamroomsError("render: the scene has no camera; build a camera move first (dreamrooms.camera_move)")
+    folder = Path(shot.folder)
+    frames = frames or shot.frames
+    written = []
+    required = ("ViewLayer.Combined.RGBA",)
+    (folder / "render").mkdir(parents=True, exist_ok=True)
+    old_path = scene.render.filepath
+    try:
+        with progress(len(frames), "render") as bar:
+            for f in frames:
+                final = frame_file(folder, f)
+                if resume and exr.is_complete(final, required):
+                    bar.update()
+                    continue
+                tmp = _temp_render_path(final)
+                scene.frame_set(f)
+                scene.render.filepath = str(tmp)
+                bpy.ops.render.render(write_still=True)
+                if not tmp.is_file():
+                    raise DreamroomsError(f"render: Blender wrote no file for frame {f} ({tmp}); check the output settings")
+                os.replace(tmp, final)
+                written.append(final)
+                emit("frame", stage="render", frame=f, path=str(final))
+                bar.update()
+    finally:
+        scene.render.filepath = old_path
+    if record:
+        missing = [f for f in shot.frames if not frame_file(folder, f).is_file()]
+        if missing:
+            emit("message", stage="render", text=f"{len(missing)} frame(s) not rendered yet")
+            print(f"dreamrooms: render: frames {frames.start}-{frames.stop - 1} done; the `render` sequence is recorded "
+                  f"in shot.json once all {shot.frame_count} frames exist ({len(missing)} missing)", flush=True)
+        else:
+            record_render(scene, shot)
+    return written
+
+
+def record_render(scene: bpy.types.Scene, shot: Shot) -> None:
+    """Add the `render` sequence (channels as read back) and the camera track to shot.json."""
+    first = frame_file(Path(shot.folder), shot.frame_start)
+    channels = [c.name for c in exr.info(first).channels]
+    shot.add_sequence("render", RENDER_PATTERN, channels, colorspace="linear", premultiplied=True,
+                      engine=scene.render.engine, passes=sorted({c.rsplit(".", 1)[0] for c in channels}))
+    from . import camera_rig
+    shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)
+    shot.provenance.extra["blender"] = bpy.app.version_string
+    shot.save()
