@@ -109,7 +109,15 @@ def expectations(shot: Shot, script: Path, comp_name: str) -> dict:
     payload = data_text[data_text.index("dreamrooms.run(") + len("dreamrooms.run("):data_text.rindex(", $.fileName);")]
     data = json.loads(payload)
     ae = script.parent
+    dense = None
+    if shot.camera is not None:
+        from dreamrooms.ae.camera import convert_track
+        cam = shot.camera
+        t = convert_track(cam.matrices, cam.lens_mm, cam.sensor_mm, cam.sensor_fit, shot.width, shot.height,
+                          shot.pixel_aspect, 100.0, cam.focus_distance)
+        dense = {"position": t.positions.tolist(), "orientation": t.orientations.tolist(), "zoom": t.zooms.tolist()}
     return {
+        "camera_per_frame": dense,
         "comp": {"name": comp_name, "width": shot.width, "height": shot.height, "fps": shot.fps, "frames": shot.frame_count},
         "imports": [str(ae.joinpath(*f["path"])) for f in data["footage"]],
         "data": data,

@@ -58,6 +58,7 @@ function assertAnim(prop, anim, what) {
     assertValuesClose(prop.keyValue(i + 1), anim.values[i], `${what} key ${i + 1} value`);
     assert.equal(prop.keyInInterpolationType(i + 1), KeyframeInterpolationType.LINEAR);
     assert.equal(prop.keyOutInterpolationType(i + 1), KeyframeInterpolationType.LINEAR);
+    if (prop.isSpatial) assert.equal(prop.keySpatialAutoBezier(i + 1), false, `${what}: spatial auto-bezier would overshoot holds`);
   });
 }
 
@@ -228,6 +229,13 @@ for (const kind of ['blender', 'nasty']) {
     assertAnim(cam.property('ADBE Camera Options Group').property('ADBE Camera Focus Distance'), data.camera.focus_distance, 'focus');
     // the value at every frame time is the per-frame camera (keys only where values change, linear)
     assert.ok(data.camera.position.times.length >= 2);
+    const dense = s.expect.camera_per_frame;
+    for (const [prop, key] of [[tr.property('ADBE Position'), 'position'], [tr.property('ADBE Orientation'), 'orientation'],
+      [cam.property('ADBE Camera Options Group').property('ADBE Camera Zoom'), 'zoom']]) {
+      dense[key].forEach((v, i) => assertValuesClose(prop.valueAtTime(i / data.comp.fps, false), v, `${key} at frame ${i}`));
+    }
+    // the nasty shot's camera holds still for its first frame: the hold is two equal keys, not one
+    if (kind === 'nasty') assert.deepEqual(data.camera.position.values[0], data.camera.position.values[1]);
 
     // effects on the beauty: displacement then lens blur, both reading the depth map layer
     const beauty = comp.layers._list.find((l) => l.name === data.footage[0].name);
