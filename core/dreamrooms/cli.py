@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "dreamrooms.ae.cli",
     "dreamrooms.models",
     "dreamrooms.walk_cli",
+    "dreamrooms.train_cli",
 )
 
 
