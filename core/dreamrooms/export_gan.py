@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,8 @@ def export(model_dir: str | Path, name: str | None = None, tol: float = TOLERANC
     onnx_path = model_dir / "generator.onnx"
     z = np.random.default_rng(7).standard_normal((n_check, cfg.latent_dim)).astype(np.float32)
     with atomic_path(onnx_path) as tmp:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter: no onnxscript needed
             torch.onnx.export(g, (torch.zeros(1, cfg.latent_dim),), str(tmp), input_names=["z"], output_names=["image"],
                               dynamic_axes={"z": {0: "batch"}, "image": {0: "batch"}}, opset_version=OPSET,
                               dynamo=False, do_constant_folding=True)

@@ -424,7 +424,7 @@ def train(images_dir: str | Path, model_dir: str | Path, cfg: TrainConfig, resum
             lg, ld = loss_g.detach().item(), loss_d.detach().item()
             if not (math.isfinite(lg) and math.isfinite(ld)):
                 raise TrainError(f"training diverged at step {step} (loss is NaN/inf); lower --lr or resume from the last checkpoint")
-            writer.writerow([step, f"{ld:.5f}", f"{lg:.5f}", f"{float(d_real.mean()):.4f}", f"{float(d_fake.mean()):.4f}",
+            writer.writerow([step, f"{ld:.5f}", f"{lg:.5f}", f"{d_real.detach().mean().item():.4f}", f"{d_fake.detach().mean().item():.4f}",
                              f"{time.monotonic() - t0:.2f}"])
             bar.update(1)
             if hasattr(bar, "set_postfix_str"):
