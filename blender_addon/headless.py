@@ -101,10 +101,9 @@ def run_room(args: argparse.Namespace) -> int:
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
     if args.render:
         R.render_frames(scene, shot, frames)
-    else:
-        from .scene import camera_rig
-        shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)
-        shot.save()
+    from .scene import camera_rig
+    shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
+    shot.save()
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
     return 0

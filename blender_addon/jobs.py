@@ -22,6 +22,29 @@ from . import preferences
 HEADLESS = Path(__file__).resolve().parent / "headless.py"
 
 
+def worker_path() -> list[str]:
+    """This process's import path for workers (so they find the bundled `dreamrooms` wheel and its
+    dependencies), minus Blender's own script folders: Blender adds those itself, and in a
+    plain-Python worker their `bpy` package would shadow the real `bpy` module."""
+    scripts = []
+    for kind in ("LOCAL", "SYSTEM", "USER"):
+        try:
+            root = bpy.utils.resource_path(kind)
+        except Exception:
+            continue
+        if root:
+            scripts.append(Path(root).resolve() / "scripts")
+    out = []
+    for p in sys.path:
+        if not p:
+            continue
+        rp = Path(p).resolve()
+        if any(rp == s or s in rp.parents for s in scripts):
+            continue
+        out.append(p)
+    return out
+
+
 class Job:
     """A worker process and its progress: `poll()` drains new lines, `cancel()` kills it."""
 
@@ -31,7 +54,7 @@ class Job:
         self.label = label
         self.cleanup_dirs = [Path(d) for d in (cleanup_dirs or [])]
         full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [full_env.get("PYTHONPATH", "")])
+        full_env["PYTHONPATH"] = os.pathsep.join(worker_path() + [full_env.get("PYTHONPATH", "")])
         full_env["DREAMROOMS_PROGRESS"] = "json"
         full_env["PYTHONUNBUFFERED"] = "1"
         full_env.update(env or {})
@@ -218,7 +241,7 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
         _active[context.scene.name] = job
         s.job_running, s.job_progress, s.job_message = True, 0.0, f"{self.kind} started"
         wm = context.window_manager
-        if context.window is None:  # background: no event loop, run to completion
+        if bpy.app.background or context.window is None:  # no event loop: run to completion
             job.wait()
             return self._finish(context)
         self._timer = wm.event_timer_add(0.2, window=context.window)

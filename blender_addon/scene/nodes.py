@@ -182,7 +182,8 @@ def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int,
     """A material showing an image sequence through the mesh's UV map (auto refresh): emission
     (the footage is the light, what the camera saw) or diffuse (lit by the scene)."""
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    if mat.node_tree is None:  # before 5.0 materials start without nodes
+        mat.use_nodes = True
     N, L = mat.node_tree.nodes, mat.node_tree.links
     N.clear()
     out = N.new("ShaderNodeOutputMaterial")

@@ -1,0 +1,112 @@
+"""Render setup, multilayer EXR passes read back with dreamrooms.exr, rooms and corridors, headless."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blender_helpers import ROOT, write_shot
+from dreamrooms import exr
+from dreamrooms.shot import Shot
+
+W, H = 32, 24
+
+
+def _depths(n, base=3.0):
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    return [base + 0.2 * k + 0.02 * x for k in range(n)]
+
+
+def test_multilayer_exr_has_the_passes_and_shot_records_render_and_camera(addon_scene, tmp_path, empty_scene):
+    shot = write_shot(tmp_path / "shot", _depths(3))
+    B = addon_scene.build
+    built = B.build(empty_scene, shot, B.BuildSettings(layout="plane"))
+    B.camera_move(empty_scene, shot, "dolly_in", start=built["start"], intensity=0.5)
+    addon_scene.render.setup_render(empty_scene, shot, samples=1)
+    assert empty_scene.render.image_settings.exr_codec == "ZIP"
+    assert (empty_scene.frame_start, empty_scene.frame_end, empty_scene.render.fps) == (1, 3, 24)
+    addon_scene.render.render_frames(empty_scene, shot)
+    f2 = tmp_path / "shot/render/render.0002.exr"
+    layers = exr.read_frame(f2)
+    for key in ("ViewLayer.Combined.RGBA", "ViewLayer.Depth.Z", "ViewLayer.Mist.Z", "ViewLayer.Normal.XYZ",
+                "ViewLayer.Vector.XYZW", "ViewLayer.Object Index.X"):
+        assert key in layers, sorted(layers)
+    assert layers["ViewLayer.Combined.RGBA"].dtype == np.float16          # half colour
+    assert layers["ViewLayer.Depth.Z"].dtype == np.float32                # full float depth
+    assert exr.info(f2).compression == "zip"
+    # the plane sits 3.2..3.9 m in front of a camera that has dollied in by up to 0.5 m
+    d = layers["ViewLayer.Depth.Z"]
+    assert 2.6 < np.median(d) < 3.9
+    assert np.all(layers["ViewLayer.Object Index.X"] == 1)                # the plane has pass index 1
+    # shot.json: the render sequence with the channels as read back, and the camera track
+    loaded = Shot.load(tmp_path / "shot")
+    seq = loaded.sequences["render"]
+    assert seq.pattern == "render/render.####.exr"
+    assert "ViewLayer.Depth.Z" in seq.channels and "ViewLayer.Combined.R" in seq.channels
+    cam = loaded.camera
+    assert len(cam.matrices) == 3 and cam.lens_mm == pytest.approx(35.0) and cam.sensor_mm == pytest.approx(36.0)
+    moved = np.array(cam.matrices[2])[:3, 3] - np.array(cam.matrices[0])[:3, 3]
+    assert np.linalg.norm(moved) == pytest.approx(0.5, abs=1e-4)
+    assert cam.focus_distance and cam.focus_distance[2] < cam.focus_distance[0]  # focus follows the subject
+    # depth at the frame centre from the render agrees with the keyed focus distance
+    centre = float(exr.read_frame(tmp_path / "shot/render/render.0003.exr")["ViewLayer.Depth.Z"][H // 2 - 1:H // 2 + 1, W // 2 - 1:W // 2 + 1].mean())
+    assert cam.focus_distance[2] == pytest.approx(centre, rel=0.02)
+
+
+def test_room_and_corridor_walls(addon_scene, tmp_path, empty_scene):
+    shot = write_shot(tmp_path / "shot", _depths(4))
+    B = addon_scene.build
+    built = B.build(empty_scene, shot, B.BuildSettings(layout="room", grid=16, wall_offset=1))
+    walls = {o["dreamrooms_wall"]: o for o in built["objects"]}
+    assert set(walls) == {"back", "left", "right", "floor", "ceiling"}
+    height = 4.0 / (W / H)
+    empty_scene.frame_set(2)
+    back, _ = addon_scene.mesh.evaluated_positions(walls["back"])
+    # the back wall: relief pushes it back from y = length by strength * (depth - near)
+    assert back[:, 1].min() >= 5.0 - 1e-4 and back[:, 1].max() <= 5.0 + 0.1 * 1.0 + 1e-3
+    assert back[:, 2].min() == pytest.approx(0.0, abs=1e-4) and back[:, 2].max() == pytest.approx(height, abs=1e-4)
+    floor, _ = addon_scene.mesh.evaluated_positions(walls["floor"])
+    assert floor[:, 2].max() <= 1e-4  # pushed down, below the room
+    # walls show the sequence with time offsets (one frame apart)
+    offs = [w.modifiers[0][addon_scene.nodes.socket_ids(w.modifiers[0].node_group)["Time Offset"]] for w in built["objects"]]
+    assert offs == [0, 1, 2, 3, 4]
+    cor = B.build(empty_scene, shot, B.BuildSettings(layout="corridor", grid=8, rooms=3, room_gap=0.5, room_offset=2))
+    assert len(cor["objects"]) == 15
+    xs = sorted({round(o.location.x, 4) for o in cor["objects"]})
+    assert xs == [-4.5, 0.0, 4.5]
+    mats = B.camera_move(empty_scene, shot, "walk_past", start=cor["start"], focus=False)
+    assert mats[-1][0, 3] - mats[0][0, 3] == pytest.approx(cor["span"])
+
+
+def _headless(*args, timeout=240):
+    return subprocess.run([sys.executable, str(ROOT / "blender_addon/headless.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_headless_room_renders_and_fails_cleanly(tmp_path):
+    shot = write_shot(tmp_path / "shot", _depths(3))
+    r = _headless("room", tmp_path / "shot", "--layout", "room", "--grid", "8", "--move", "orbit",
+                  "--frames", "2-3", "--render", "--samples", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "shot/render").iterdir()) == ["render.0002.exr", "render.0003.exr"]
+    assert exr.is_complete(tmp_path / "shot/render/render.0003.exr", ("ViewLayer.Depth.Z",))
+    data = json.loads((tmp_path / "shot/shot.json").read_text())
+    assert "render" not in data["sequences"]  # frame 1 was not rendered: not recorded as a sequence yet
+    assert len(data["camera"]["matrices"]) == 3
+    assert (tmp_path / "shot/room.blend").is_file()
+    bad = _headless("room", tmp_path / "nope", "--layout", "plane")
+    assert bad.returncode == 1
+    assert "dreamrooms: error:" in bad.stderr and "shot.json: not found" in bad.stderr
+    out_of_range = _headless("room", tmp_path / "shot", "--frames", "2-9", "--no-save")
+    assert out_of_range.returncode == 1 and "outside the shot's frames 1-3" in out_of_range.stderr
+    del shot
+
+
+def test_dreamrooms_room_cli_runs_headless_with_this_interpreter(tmp_path):
+    write_shot(tmp_path / "shot", _depths(2))
+    r = subprocess.run([sys.executable, "-m", "dreamrooms", "room", str(tmp_path / "shot"), "--layout", "plane",
+                        "--move", "truck", "--no-save"], capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    cam = Shot.load(tmp_path / "shot").camera
+    assert np.array(cam.matrices[1])[0, 3] == pytest.approx(1.0)  # trucked 1 m to the right (+x)
