@@ -56,6 +56,7 @@ class ModelSession:
     requested: list[str] = field(default_factory=list)
     input_name: str = ""          # the manifest's main input, resolved
     output_name: str = ""         # the manifest's main output, resolved
+    _grids: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ depth helpers
     def depth_size(self, height: int, width: int) -> tuple[int, int]:
@@ -102,7 +103,11 @@ class ModelSession:
         if g.get("grid_input"):
             if height is None or width is None:
                 height, width = g.get("native_size", [512, 512])
-            feeds[g["grid_input"]] = coordinate_grid(height, width)
+            key = (int(height), int(width))
+            if key not in self._grids:          # built once per size and reused
+                self._grids.clear()
+                self._grids[key] = coordinate_grid(*key)
+            feeds[g["grid_input"]] = self._grids[key]
         out = self.session.run([g.get("output", "image")], feeds)[0]
         lo, hi = g.get("output_range", [0.0, 1.0])
         if (lo, hi) != (0.0, 1.0):

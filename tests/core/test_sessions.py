@@ -25,7 +25,7 @@ def make_depth_onnx(path, in_shape=("N", 3, "H", "W"), in_type=TensorProto.FLOAT
         nodes.append(helper.make_node("Squeeze", ["m4", "axes"], [out_name]))
         oshape = [in_shape[0]] + list(in_shape[2:])
     y = helper.make_tensor_value_info(out_name, TensorProto.FLOAT, oshape if len(in_shape) == 4 else None)
-    g = helper.make_graph(nodes, "d", [x], [y], initializer=[axes])
+    g = helper.make_graph(nodes, "d", [x], [y], initializer=[axes] if out_rank == 3 else [])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="dreamrooms-tests")
     m.ir_version = 8
     onnx.save(m, str(path))

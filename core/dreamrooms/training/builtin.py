@@ -1,7 +1,7 @@
 """Build the built-in models into models_onnx/: ``python -m dreamrooms.training.builtin``.
 
     python -m dreamrooms.training.builtin [--out models_onnx] [--only tinydepth|cppn-walk]
-        [--steps 3000] [--images 2000] [--threads 2]
+        [--steps 1500] [--images 1200] [--threads 2]
 
 * ``cppn-walk``: constructed from a fixed seed (no training), exported to ONNX, checked against torch.
 * ``tinydepth``: renders synthetic rooms with :mod:`dreamrooms.synth` (seeds 0..images-1), trains
@@ -167,7 +167,7 @@ def build_tinydepth(out: Path, steps: int, images: int, threads: int) -> dict:
                                    desc="rendering training rooms")
     t_render = time.time() - t0
     log(f"tinydepth: rendered {images} training rooms at {w}x{h} in {t_render:.0f} s")
-    model, t_train = tinydepth.train(imgs, depths, steps=steps, threads=threads, log=log)
+    model, t_train = tinydepth.train(imgs, depths, steps=steps, batch=tinydepth.BATCH, threads=threads, log=log)
     del imgs, depths
     path = out / "tinydepth.onnx"
     x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
@@ -184,7 +184,7 @@ def build_tinydepth(out: Path, steps: int, images: int, threads: int) -> dict:
     m = evaluate.depth_metrics(got, ev_depth)
     base = evaluate.constant_baseline(ev_depth)
     update_manifest(out, "tinydepth", path)
-    info = {"steps": steps, "images": images, "threads": threads, "t_render": t_render, "t_train": t_train,
+    info = {"steps": steps, "batch": tinydepth.BATCH, "images": images, "threads": threads, "t_render": t_render, "t_train": t_train,
             "t_total": time.time() - t_all, "absrel": m["absrel"], "delta1": m["delta1"],
             "b_absrel": base["absrel"], "b_delta1": base["delta1"], "diff": diff,
             "params": sum(p.numel() for p in model.parameters()), "size": path.stat().st_size,
@@ -208,7 +208,7 @@ offline on any machine; for real footage use `depth-anything-v2-small` or `midas
 {images} procedurally generated rooms (random size, textured walls, boxes, spheres, wall panels,
 1-3 point lights with shadows) rendered at {w}x{h} with exact depth by the project's numpy ray
 caster `dreamrooms.synth` (seeds 0..{images}-1), random 128x128 crops, flips and gain/gamma jitter;
-{steps} AdamW steps of batch 12 (one-cycle LR, max 2e-3) on a scale-invariant log loss plus a
+{steps} AdamW steps of batch {batch} (one-cycle LR, max 2e-3) on a scale-invariant log loss plus a
 multi-scale gradient-matching term; torch seed 0, {threads} CPU threads.
 Rendering took {t_render:.0f} s, training {t_train:.0f} s, the whole build {t_total:.0f} s.
 
@@ -236,8 +236,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dreamrooms.training.builtin", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO_MODELS, help="output folder (default: the repo's models_onnx/)")
     ap.add_argument("--only", choices=("tinydepth", "cppn-walk"), help="build just this model")
-    ap.add_argument("--steps", type=int, default=3000, help="tinydepth training steps")
-    ap.add_argument("--images", type=int, default=2000, help="tinydepth training rooms")
+    ap.add_argument("--steps", type=int, default=1500, help="tinydepth training steps")
+    ap.add_argument("--images", type=int, default=1200, help="tinydepth training rooms")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from dreamrooms.progress import progress
 
 MEAN = (0.45, 0.45, 0.45)
 STD = (0.25, 0.25, 0.25)
+BATCH = 8
 
 
 def _block(cin, cout, stride=1):
@@ -97,7 +98,7 @@ def _augment(imgs, depths, rng, crop=(128, 128)):
     return out_i, out_d
 
 
-def train(imgs, depths, *, steps=1500, batch=12, lr=2e-3, seed=0, threads=2, log=print):
+def train(imgs, depths, *, steps=1500, batch=BATCH, lr=2e-3, seed=0, threads=2, log=print):
     """Train TinyDepth on (N,3,H,W) images and (N,H,W) depths; returns (model, seconds)."""
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -133,3 +134,20 @@ def predict(model, imgs, batch=8):
     for k in range(0, len(imgs), batch):
         out.append(model(torch.from_numpy(imgs[k:k + batch])).squeeze(1).numpy())
     return np.concatenate(out, 0)
+
+
+def from_onnx(path) -> TinyDepth:
+    """A TinyDepth whose weights are read from an exported tinydepth.onnx (initializers are named
+    by the torch state-dict keys), to compare the ONNX graph with the torch network."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(path))
+    weights = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    model = TinyDepth()
+    state = model.state_dict()
+    missing = [k for k in state if k not in weights]
+    if missing:
+        raise ValueError(f"{path}: not a tinydepth export (missing {', '.join(missing[:3])})")
+    model.load_state_dict({k: torch.from_numpy(np.array(weights[k])) for k in state})
+    return model.eval()

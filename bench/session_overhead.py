@@ -1,0 +1,87 @@
+"""Per built-in model: time `session.run` alone vs our full call (preprocess + run + postprocess).
+
+tinydepth: the depth stage's own steps (`dreamrooms.depth.preprocess`, `session.run`, reshape to
+HxW; at the model's native size no resize is needed), on a synthetic room frame rendered at the
+model's native 160x128. cppn-walk: `ModelSession.generate` (coordinate grid, run, range mapping,
+NCHW->NHWC) at the native 512x512. Ratio = run alone / full call; the target is >= 0.909
+(our overhead under 10%). A 1920x1080 source is timed as well for information: there resizing
+is real work the model needs, not overhead, so it has no target.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np  # noqa: E402
+
+from _report import median_time, result  # noqa: E402
+from dreamrooms import models, synth  # noqa: E402
+from dreamrooms.sessions import coordinate_grid  # noqa: E402
+
+THREADS = 2
+
+
+def bench_tinydepth() -> None:
+    try:
+        from dreamrooms import depth as depth_stage
+        pre = depth_stage.preprocess
+        how = "dreamrooms.depth.preprocess"
+    except (ImportError, AttributeError):
+        depth_stage = None
+        how = "ModelSession.depth_input (dreamrooms.depth missing)"
+    ms = models.open_session(models.resolve("tinydepth", kind="depth"), device="cpu", threads=THREADS)
+    inp = ms.entry.input
+    scene = synth.random_scene(7)
+    for (h, w), native in (((128, 160), True), ((1080, 1920), False)):
+        rgb, _ = synth.render_scene(scene, scene.camera, w, h) if native else (None, None)
+        if rgb is None:
+            small, _ = synth.render_scene(scene, scene.camera, 240, 135)
+            import cv2
+            rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        srgb = synth.srgb_encode(rgb)
+        net_hw = ms.depth_size(h, w)
+
+        def prep():
+            if depth_stage is not None:
+                return pre(srgb, net_hw, inp)[0][None]
+            return ms.depth_input(srgb)
+
+        x = prep()
+        feeds = {ms.input_name: x}
+        run_only = median_time(lambda: ms.session.run([ms.output_name], feeds), repeats=15, warmup=3)
+
+        def full():
+            y = ms.session.run([ms.output_name], {ms.input_name: prep()})[0]
+            return ms.depth_output(y, h, w)
+
+        full_t = median_time(full, repeats=15, warmup=3)
+        label = f"{w}x{h} -> net {net_hw[1]}x{net_hw[0]}"
+        if native:
+            result("session_overhead tinydepth native " + label, full_t * 1000, run_only * 1000,
+                   "session.run alone", "ms", target=0.909, higher_is_better=False, note=f"pre: {how}")
+        else:
+            print(f"info: tinydepth {label}: session.run {run_only * 1000:.2f} ms, full call {full_t * 1000:.2f} ms "
+                  f"(resizing a 1080p frame is needed work, not overhead)")
+
+
+def bench_cppn() -> None:
+    ms = models.open_session(models.resolve("cppn-walk", kind="generator"), device="cpu", threads=THREADS)
+    h, w = ms.entry.generator.get("native_size", [512, 512])
+    z = np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32)
+    feeds = {"z": z, "grid": coordinate_grid(h, w)}
+    run_only = median_time(lambda: ms.session.run(["image"], feeds), repeats=7, warmup=1)
+    full_t = median_time(lambda: ms.generate(z, h, w), repeats=7, warmup=1)
+    result(f"session_overhead cppn-walk native {w}x{h}", full_t * 1000, run_only * 1000, "session.run alone", "ms",
+           target=0.909, higher_is_better=False, note="full = ModelSession.generate")
+
+
+def main() -> int:
+    bench_tinydepth()
+    bench_cppn()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
