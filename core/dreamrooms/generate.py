@@ -538,7 +538,10 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
     if video is not None:
         os.replace(mp4_tmp, out / "preview" / "walk.mp4")
 
-    seq = shot.add_sequence(SEQUENCE, PATTERN, ["R", "G", "B", "A"], colorspace="linear", premultiplied=True,
+    old_seq = shot.sequences.get(SEQUENCE)
+    # a later stage (depth) may have added layers to these files; keep them listed if no frame was rewritten
+    channels = list(old_seq.channels) if (old_seq is not None and resume and not todo) else ["R", "G", "B", "A"]
+    seq = shot.add_sequence(SEQUENCE, PATTERN, channels, colorspace="linear", premultiplied=True,
                             source_colorspace=colorspace,
                             conversion=("sRGB (IEC 61966-2-1) decoded to scene-linear Rec.709; alpha 1"
                                         if colorspace == "srgb" else "generator output is linear; written as is"),
