@@ -164,6 +164,25 @@ def core_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "dreamrooms", "--progress", "json", *args]
 
 
+def job_command(kind: str, s, shot: str, prefs) -> tuple[list[str], list[Path]]:
+    """Worker command line and output folders for a walk, depth or After Effects export job,
+    from the panel settings `s` and the add-on preferences."""
+    root = Path(shot)
+    if kind == "walk":
+        cmd = core_command("walk", "--model", s.walk_model, "--out", shot, "--frames", str(s.walk_frames),
+                           "--fps", f"{s.walk_fps:g}", "--seeds", s.walk_seeds)
+        if s.walk_size.strip():
+            cmd += ["--size", s.walk_size.strip()]
+        return cmd, [root / "layers", root / "color"]
+    if kind == "depth":
+        cmd = core_command("depth", shot, "--model", s.depth_model, "--out", shot, "--stabilize", s.depth_stabilize,
+                           "--device", prefs.device)
+        return cmd, [root / "layers", root / "depth"]
+    if kind == "export":
+        return core_command("ae", shot), [root / "ae"]
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
 def render_command(blend: str, shot: str, frames: tuple[int, int] | None = None) -> list[str]:
     """A worker that opens `blend` and renders it into the shot, frame by frame."""
     extra = ["--frames", f"{frames[0]}-{frames[1]}"] if frames else []
@@ -212,19 +231,11 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
     def _command(self, context) -> tuple[list[str], list[Path]]:
         s = context.scene.dreamrooms
         shot = bpy.path.abspath(s.shot_path).rstrip("/\\") or s.shot_path
-        if self.kind == "walk":
-            cmd = core_command("walk", "--model", s.walk_model, "--out", shot, "--frames", str(s.walk_frames),
-                               "--fps", f"{s.walk_fps:g}", "--seeds", s.walk_seeds, "--size", s.walk_size)
-            return cmd, [Path(shot) / "layers", Path(shot) / "color"]
-        if self.kind == "depth":
-            return core_command("depth", shot, "--model", s.depth_model, "--out", shot,
-                                "--stabilize", s.depth_stabilize), [Path(shot) / "layers", Path(shot) / "depth"]
-        if self.kind == "export":
-            return core_command("ae", "export", shot), [Path(shot) / "ae"]
-        if context.scene.camera is None:
-            raise RuntimeError("the scene has no camera; build a camera move first")
-        blend = save_copy_for_worker(context)
-        return render_command(blend, shot), [Path(shot) / "render"]
+        if self.kind == "render":
+            if context.scene.camera is None:
+                raise RuntimeError("the scene has no camera; build a camera move first")
+            return render_command(save_copy_for_worker(context), shot), [Path(shot) / "render"]
+        return job_command(self.kind, s, shot, preferences.get(context))
 
     def execute(self, context):
         return self.invoke(context, None)

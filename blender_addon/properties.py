@@ -24,7 +24,7 @@ class DreamroomsSettings(bpy.types.PropertyGroup):
     walk_size: StringProperty(name="Size", default="512x512", description="WxH")
     # depth
     depth_model: StringProperty(name="Depth model", default="tinydepth", description="Depth model name or .onnx path")
-    depth_stabilize: EnumProperty(name="Stabilise", items=(("ema", "EMA", ""), ("keyframe", "Keyframe", ""), ("off", "Off", "")), default="ema")
+    depth_stabilize: EnumProperty(name="Stabilise", items=(("keyframe", "Keyframe", "Anchor scale/shift on keyframes"), ("ema", "EMA", "Exponential moving average"), ("off", "Off", "")), default="keyframe")
     # build
     layout: EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="plane")
     grid: IntProperty(name="Grid", default=256, min=0, max=4096, description="Vertices along the long side (0: one per pixel)")

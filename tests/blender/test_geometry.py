@@ -102,3 +102,19 @@ def test_depth_scale_and_clamp(addon_scene):
     obj = addon_scene.plane.build_depth_plane("c", depth, K, None, o)
     z = -addon_scene.mesh.mesh_positions(obj.data)[:, 2].reshape(4, 6)
     assert z[1, 1] == pytest.approx(6.0) and z[0, 0] == pytest.approx(10.0) and z[3, 5] == pytest.approx(1.0)
+
+
+def test_fill_behind_adds_an_uncut_stretched_copy_just_behind(addon_scene, tmp_path, empty_scene):
+    from blender_helpers import write_shot
+    scene = _scene_with_box()
+    cam = synth.Camera.look_at((0, 0, 1.5), (0, 5, 1.5), lens_mm=30)
+    _, depth = synth.render_scene(scene, cam, W, H)
+    shot = write_shot(tmp_path / "shot", [depth])
+    B = addon_scene.build
+    built = B.build(empty_scene, shot, B.BuildSettings(layout="plane", edge_cut=1.25, fill_behind=True))
+    front, fill = built["objects"]
+    empty_scene.frame_set(1)
+    p_front, t_front = addon_scene.mesh.evaluated_positions(front)
+    p_fill, t_fill = addon_scene.mesh.evaluated_positions(fill)
+    assert len(t_fill) == 2 * (W - 1) * (H - 1) > len(t_front)      # the fill is not cut
+    np.testing.assert_allclose(p_fill[:, 2], p_front[:, 2] * 1.02, rtol=1e-5)  # 2 % farther, same rays

@@ -79,3 +79,17 @@ def test_render_job_runs_in_a_worker_process(registered, tmp_path):
     for f in (1, 2):
         assert exr.is_complete(tmp_path / f"shot/render/render.{f:04d}.exr", ("ViewLayer.Combined.RGBA", "ViewLayer.Depth.Z"))
     assert "render" in Shot.load(tmp_path / "shot").sequences
+
+
+def test_job_command_lines_parse_with_the_dreamrooms_cli(registered, tmp_path):
+    from dreamrooms.cli import build_parser
+    jobs = __import__(f"{registered.__name__}.jobs", fromlist=["job_command"])
+    s = bpy.context.scene.dreamrooms
+    prefs = registered.preferences.get()
+    parser = build_parser()
+    for kind, sub in (("walk", "walk"), ("depth", "depth"), ("export", "ae")):
+        cmd, dirs = jobs.job_command(kind, s, str(tmp_path / "shot"), prefs)
+        assert cmd[1:5] == ["-m", "dreamrooms", "--progress", "json"]
+        args = parser.parse_args(cmd[3:])  # the real parser accepts every flag the panel sends
+        assert args.command == sub and callable(args.func)
+        assert all(str(d).startswith(str(tmp_path / "shot")) for d in dirs)

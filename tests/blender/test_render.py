@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import bpy
 import numpy as np
 import pytest
 
@@ -29,8 +30,9 @@ def test_multilayer_exr_has_the_passes_and_shot_records_render_and_camera(addon_
     addon_scene.render.render_frames(empty_scene, shot)
     f2 = tmp_path / "shot/render/render.0002.exr"
     layers = exr.read_frame(f2)
+    index_key = "ViewLayer.Object Index.X" if bpy.app.version >= (5, 0, 0) else "ViewLayer.IndexOB.X"  # renamed in 5.0
     for key in ("ViewLayer.Combined.RGBA", "ViewLayer.Depth.Z", "ViewLayer.Mist.Z", "ViewLayer.Normal.XYZ",
-                "ViewLayer.Vector.XYZW", "ViewLayer.Object Index.X"):
+                "ViewLayer.Vector.XYZW", index_key):
         assert key in layers, sorted(layers)
     assert layers["ViewLayer.Combined.RGBA"].dtype == np.float16          # half colour
     assert layers["ViewLayer.Depth.Z"].dtype == np.float32                # full float depth
@@ -38,7 +40,7 @@ def test_multilayer_exr_has_the_passes_and_shot_records_render_and_camera(addon_
     # the plane sits 3.2..3.9 m in front of a camera that has dollied in by up to 0.5 m
     d = layers["ViewLayer.Depth.Z"]
     assert 2.6 < np.median(d) < 3.9
-    assert np.all(layers["ViewLayer.Object Index.X"] == 1)                # the plane has pass index 1
+    assert np.all(layers[index_key] == 1)                # the plane has pass index 1
     # shot.json: the render sequence with the channels as read back, and the camera track
     loaded = Shot.load(tmp_path / "shot")
     seq = loaded.sequences["render"]
