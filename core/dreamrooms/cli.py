@@ -14,6 +14,7 @@ from dreamrooms.errors import DreamroomsError
 
 COMMAND_MODULES = (
     "dreamrooms.info_cli",
+    "dreamrooms.depth",
     "dreamrooms.room_cli",
     "dreamrooms.ae.cli",
     "dreamrooms.models",

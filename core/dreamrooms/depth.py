@@ -1,0 +1,645 @@
+"""`dreamrooms depth`: depth for whole sequences, streamed, batched, temporally stable, written into a shot.
+
+    dreamrooms depth INPUT --model tinydepth --out SHOT [--stabilize keyframe|ema|off] [--size N]
+                     [--batch B] [--device auto|cpu|cuda] [--frames A-B] [--preview] [--near 1 --far 10]
+
+INPUT is a shot folder, a video file, an image-sequence pattern (`frames/img.####.png`) or a folder of images
+(see :mod:`dreamrooms.sources`).  Per frame the stage writes
+
+* ``layers/NAME.####.exr``: ``R G B A`` (half, scene-linear, premultiplied) + ``depth.Z`` (float32).  When the
+  output shot already has a colour sequence under ``layers/`` (a walk shot), ``depth.Z`` is added to those
+  files and every other layer in them is kept;
+* ``depth/NAME.####.exr``: the same depth as the single float32 channel ``Y`` (Blender's image nodes read a
+  single-channel ``Y`` EXR as float in every channel but ignore ``depth.Z`` beside RGBA);
+* with ``--preview``, ``preview/NAME_depth.####.png``: 16-bit grey, white = near, one mapping for the clip.
+
+Depth convention: ``depth.Z``/``Y`` is depth along the camera axis, larger is farther, in shot units where the
+first frame's 98th-percentile-nearest pixel is at ``near`` and its 2nd-percentile-farthest at ``far`` (model
+inverse depth mapped linearly onto ``[1/far, 1/near]``, then inverted; see :mod:`dreamrooms.stabilize`).
+Metric models (``semantics = "depth_metric"``) are written in their own metres.
+
+Pipeline: a reader thread decodes and preprocesses frames ahead of the model (bounded queue), the main thread
+runs ONNX Runtime on batches and stabilises in order, and writer threads upsample (guided filter with the
+full-resolution frame as guide), convert and write each frame atomically (bounded backlog): memory does not
+grow with the clip and I/O overlaps inference.  A rerun skips complete frames and resumes at the first
+missing one; frames are registered in ``shot.json`` only after all of them are on disk.  A failed run removes
+what it created (no partial output); an interrupted run keeps whole frames for the next run.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import re
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from dreamrooms import exr
+from dreamrooms import stabilize as stab
+from dreamrooms.atomic import write_bytes_atomic
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.progress import progress
+from dreamrooms.shot import CameraTrack, Shot, frame_file
+from dreamrooms.sources import Frame, FrameSource, ShotSource, SourceError, colour_sequence, open_source
+
+DEPTH_ATTR = "dreamrooms_depth"   # EXR header attribute on depth/ frames: the settings that made them
+
+
+class DepthError(DreamroomsError):
+    """The depth stage cannot run as asked (bad frame range, shot mismatch, settings clash)."""
+
+
+# ---- preprocessing -----------------------------------------------------------------------------------
+def network_size(inp: dict, height: int, width: int, size: int | None = None) -> tuple[int, int]:
+    """Model input (H, W) for a source frame per the manifest entry (`size` overrides its `target`)."""
+    from dreamrooms.sessions import network_size as _ns
+
+    spec = dict(inp)
+    if size is not None:
+        if "size" in spec:
+            raise DepthError(f"--size {size}: this model takes a fixed {spec['size'][1]}x{spec['size'][0]} input; "
+                             f"leave --size out")
+        spec["target"] = int(size)
+    return _ns(spec, height, width)
+
+
+def preprocess(srgb: np.ndarray, net_hw: tuple[int, int], inp: dict) -> tuple[np.ndarray, np.ndarray]:
+    """sRGB 0..1 HxWx3 -> (normalised CHW float32 at the network size, the resized sRGB HxWx3)."""
+    import cv2
+
+    nh, nw = net_hw
+    h, w = srgb.shape[:2]
+    x = srgb
+    if (nh, nw) != (h, w):
+        interp = cv2.INTER_AREA if (nh < h and nw < w) else cv2.INTER_LINEAR
+        x = cv2.resize(srgb, (nw, nh), interpolation=interp)
+    small = x
+    lo, hi = inp.get("range", [0.0, 1.0])
+    if (lo, hi) != (0.0, 1.0):
+        x = x * np.float32(hi - lo) + np.float32(lo)
+    if not inp.get("normalization_in_graph", False):
+        x = (x - np.asarray(inp["mean"], np.float32)) * (1.0 / np.asarray(inp["std"], np.float32))
+    return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32), small
+
+
+# ---- edge-aware upsampling ---------------------------------------------------------------------------
+def _box(x: np.ndarray, r: int) -> np.ndarray:
+    import cv2
+
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+
+def guided_upsample(low: np.ndarray, guide: np.ndarray, radius: int = 2, eps: float = 1e-3) -> np.ndarray:
+    """Upsample `low` (h x w) to the size of `guide` (H x W grey 0..1) with a guided filter (He et al.).
+
+    The local linear model q = a*I + b is fitted at low resolution between the downsampled guide and the
+    low-resolution map; a and b are upsampled smoothly and applied to the full-resolution guide, so the
+    output's edges sit where the image's edges are instead of being smeared over a low-resolution pixel.
+    """
+    import cv2
+
+    low = np.asarray(low, np.float32)
+    H, W = guide.shape[:2]
+    h, w = low.shape
+    if (h, w) == (H, W):
+        return low
+    g = np.asarray(guide, np.float32)
+    gl = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA)
+    # normalise the map so `eps` means the same for any depth scale
+    scale = float(np.std(low)) or 1.0
+    p = low / scale
+    mi, mp = _box(gl, radius), _box(p, radius)
+    cov = _box(gl * p, radius) - mi * mp
+    var = _box(gl * gl, radius) - mi * mi
+    a = cov / (var + eps)
+    b = mp - a * mi
+    a, b = _box(a, radius), _box(b, radius)
+    A = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
+    B = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
+    out = (A * g + B) * scale
+    # never leave the range of the local low-res values (no overshoot halos at strong edges)
+    lo = cv2.resize(cv2.erode(low, np.ones((3, 3), np.uint8)), (W, H), interpolation=cv2.INTER_LINEAR)
+    hi = cv2.resize(cv2.dilate(low, np.ones((3, 3), np.uint8)), (W, H), interpolation=cv2.INTER_LINEAR)
+    return np.clip(out, lo, hi).astype(np.float32)
+
+
+def bilinear_upsample(low: np.ndarray, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(np.asarray(low, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def grey(srgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(np.asarray(srgb, np.float32), cv2.COLOR_RGB2GRAY)
+
+
+# ---- frame selection and naming ------------------------------------------------------------------------
+def parse_frames(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(-?\d+)\s*(?:-|:|\.\.)\s*(-?\d+)\s*", text) or re.fullmatch(r"\s*(-?\d+)\s*", text)
+    if not m:
+        raise DepthError(f"--frames {text!r}: give a range like 1-48 (first and last frame, inclusive)")
+    a = int(m.group(1))
+    b = int(m.group(2)) if m.lastindex and m.lastindex >= 2 else a
+    if b < a:
+        raise DepthError(f"--frames {text}: the last frame {b} is before the first {a}")
+    return a, b
+
+
+def select_frames(numbers: list[int], frames: tuple[int, int] | None, label: str) -> list[int]:
+    if frames is None:
+        return list(numbers)
+    a, b = frames
+    have = set(numbers)
+    missing = [n for n in range(a, b + 1) if n not in have]
+    if missing:
+        raise DepthError(f"{label}: --frames {a}-{b} asks for frame {missing[0]} but the input has frames "
+                         f"{numbers[0]}-{numbers[-1]}; pick a range inside it")
+    return list(range(a, b + 1))
+
+
+def _safe_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+    return name or "shot"
+
+
+def _default_name(src: FrameSource) -> str:
+    if isinstance(src, ShotSource):
+        return _safe_name(src.shot.name)
+    p = Path(src.label)
+    if "#" in p.name or "%" in p.name:
+        return _safe_name(re.split(r"[#%]", p.name)[0].rstrip("._-")) or _safe_name(p.parent.name)
+    return _safe_name(p.stem if p.is_file() else p.name)
+
+
+def _slice_camera(cam: CameraTrack | None, shot: Shot, numbers: list[int]) -> CameraTrack | None:
+    if cam is None:
+        return None
+    idx = [n - shot.frame_start for n in numbers]
+    def pick(v):
+        return [v[i] for i in idx] if isinstance(v, list) else v
+    return CameraTrack(matrices=pick(cam.matrices), lens_mm=pick(cam.lens_mm), sensor_mm=cam.sensor_mm,
+                       sensor_fit=cam.sensor_fit, clip_start=cam.clip_start, clip_end=cam.clip_end,
+                       focus_distance=pick(cam.focus_distance) if cam.focus_distance else None, fstop=cam.fstop)
+
+
+# ---- model ---------------------------------------------------------------------------------------------
+def load_model(model: Any, device: str = "auto", threads: int | None = None):
+    """A ModelSession for `model`: a name or path (resolved as a depth model) or an already open session."""
+    if hasattr(model, "session") and hasattr(model, "entry"):
+        return model
+    from dreamrooms.models import resolve
+    from dreamrooms.sessions import open_session
+
+    entry = resolve(str(model), kind="depth")
+    return open_session(entry, device=device, threads=threads)
+
+
+def model_sha256(entry) -> str:
+    sha = getattr(entry, "sha256", "") or ""
+    if not sha and getattr(entry, "path", None) and Path(entry.path).is_file():
+        from dreamrooms.models import sha256_file
+
+        sha = sha256_file(entry.path)
+    return sha
+
+
+def _io_names(ms) -> tuple[str, str]:
+    iname = getattr(ms, "input_name", "") or ms.entry.input.get("name") or ms.session.get_inputs()[0].name
+    oname = getattr(ms, "output_name", "") or ms.entry.output.get("name") or ms.session.get_outputs()[0].name
+    return iname, oname
+
+
+def _fixed_batch(ms, iname: str) -> int | None:
+    for i in ms.session.get_inputs():
+        if i.name == iname and i.shape and isinstance(i.shape[0], int):
+            return int(i.shape[0])
+    return None
+
+
+# ---- the stage -------------------------------------------------------------------------------------------
+@dataclass
+class DepthResult:
+    shot: Shot
+    processed: list[int]
+    skipped: int
+    net_size: tuple[int, int]
+    registered: bool
+    provider: str = ""
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Item:
+    frame: Frame
+    tensor: np.ndarray
+    guide_small: np.ndarray | None
+    extra: dict | None = None     # other layers of an existing layered file (kept on rewrite)
+
+
+_STOP = object()
+
+
+def _frame_complete(layers_path: Path, depth_path: Path, preview_path: Path | None, fingerprint: str) -> bool:
+    if not exr.is_complete(layers_path, ("depth.Z",)) or not exr.is_complete(depth_path, ("Y",)):
+        return False
+    if preview_path is not None and not preview_path.is_file():
+        return False
+    return _read_fingerprint(depth_path) == fingerprint
+
+
+def _read_fingerprint(path: Path) -> str | None:
+    import OpenEXR
+
+    try:
+        with OpenEXR.File(str(path), header_only=True) as f:
+            v = f.parts[0].header.get(DEPTH_ATTR)
+    except Exception:
+        return None
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    return v if isinstance(v, str) else None
+
+
+def _clean_stale_temps(paths: Iterable[Path]) -> None:
+    """Remove temp files a killed run left next to our frames (`.NAME.####.exr.PID.tmp`)."""
+    seen = set()
+    for p in paths:
+        key = (p.parent, p.name.split(".")[0])
+        if key in seen or not p.parent.is_dir():
+            continue
+        seen.add(key)
+        for t in p.parent.glob(f".{key[1]}.*.tmp"):
+            with contextlib.suppress(OSError):
+                t.unlink()
+
+
+def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
+                      stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
+                      device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
+                      near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
+                      compression: str = "zip", fps: float | None = None, name: str | None = None,
+                      workers: int | None = None, argv: list[str] | None = None,
+                      on_frame: Callable[[int], None] | None = None) -> DepthResult:
+    """Estimate depth for every frame of `source` into the shot folder `out` (see module doc)."""
+    if stabilize not in stab.MODES:
+        raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
+    if not (0 < near < far):
+        raise DepthError(f"--near {near} --far {far}: need 0 < near < far")
+    if batch < 1:
+        raise DepthError(f"--batch {batch}: must be at least 1")
+    if size is not None and size < 8:
+        raise DepthError(f"--size {size}: too small; give the model's short-side target in pixels (e.g. 256)")
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    out = Path(out)
+    src = source if isinstance(source, FrameSource) else open_source(source, fps=fps)
+    numbers = select_frames(src.numbers, frames, src.label)
+    ms = load_model(model, device=device, threads=threads)
+    entry = ms.entry
+    iname, oname = _io_names(ms)
+    fixed_batch = _fixed_batch(ms, iname)
+    if fixed_batch is not None:
+        batch = fixed_batch
+    metric = entry.output.get("semantics") == "depth_metric"
+    net_hw = network_size(entry.input, src.height, src.width, size)
+    sha = model_sha256(entry)
+
+    # ---- the output shot ---------------------------------------------------------------------------------
+    existed_root = out.exists()
+    manifest = out / "shot.json"
+    inplace_key: str | None = None
+    if manifest.is_file():
+        shot = Shot.load(out, check_files=False)
+        if (shot.width, shot.height) != (src.width, src.height):
+            raise DepthError(f"{manifest}: shot is {shot.width}x{shot.height} but {src.label} is "
+                             f"{src.width}x{src.height}; pick another --out")
+        outside = [n for n in numbers if n not in shot.frames]
+        if outside:
+            raise DepthError(f"{manifest}: frame {outside[0]} is outside the shot's frames "
+                             f"{shot.frame_start}-{shot.frame_end}; pass --frames inside that range or another --out")
+        try:
+            ckey = colour_sequence(shot)
+        except SourceError:
+            ckey = None
+        if ckey and shot.sequences[ckey].pattern.startswith("layers/"):
+            same = isinstance(src, ShotSource) and src.shot.folder.resolve() == out.resolve()
+            if not same:
+                raise DepthError(f"{out}: this shot already has colour frames ({shot.sequences[ckey].pattern}); "
+                                 f"to add depth to them run `dreamrooms depth {out} --out {out}`, or pick a new --out")
+            inplace_key = ckey
+        shot_name = _safe_name(name or shot.name)
+    else:
+        shot_name = _safe_name(name or _default_name(src))
+        shot = Shot(fps=float(src.fps or fps or 24.0), width=src.width, height=src.height,
+                    frame_start=numbers[0], frame_end=numbers[-1], name=shot_name)
+        if isinstance(src, ShotSource):
+            shot.fps, shot.pixel_aspect = src.shot.fps, src.shot.pixel_aspect
+            shot.camera = _slice_camera(src.shot.camera, src.shot, numbers)
+            shot.provenance.models = [dict(m) for m in src.shot.provenance.models]
+            shot.provenance.seeds = list(src.shot.provenance.seeds)
+            shot.provenance.commands = list(src.shot.provenance.commands)
+    shot.folder = out
+    layers_key = inplace_key or "layers"
+    layers_pattern = shot.sequences[inplace_key].pattern if inplace_key else f"layers/{shot_name}.####.exr"
+    depth_pattern = shot.sequences["depth"].pattern if "depth" in shot.sequences else f"depth/{shot_name}.####.exr"
+    preview_pattern = f"preview/{shot_name}_depth.####.png"
+    layers_offset = shot.sequences[inplace_key].frame_offset if inplace_key else 0
+
+    def layers_path(n: int) -> Path:
+        return out / frame_file(layers_pattern, n + layers_offset)
+
+    def depth_path(n: int) -> Path:
+        return out / frame_file(depth_pattern, n)
+
+    def preview_path(n: int) -> Path:
+        return out / frame_file(preview_pattern, n)
+
+    settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
+                "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative")}
+    fingerprint = json.dumps(settings, sort_keys=True)
+
+    # ---- resume: the first frame that is not whole (frames after it are redone: they were in flight) --------
+    start = 0
+    if not overwrite:
+        while start < len(numbers):
+            n = numbers[start]
+            if not _frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None, fingerprint):
+                other = _read_fingerprint(depth_path(n)) if depth_path(n).is_file() else None
+                if other is not None and other != fingerprint and exr.is_complete(depth_path(n), ("Y",)):
+                    raise DepthError(f"{depth_path(n)}: written with other depth settings ({_diff(other, settings)}); "
+                                     f"pass --overwrite to recompute, or use the same settings to resume")
+                break
+            start += 1
+    todo = numbers[start:]
+    skipped = start
+    _clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+
+    stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
+    if todo and start > 0 and stabilize != "off":
+        prev = numbers[start - 1]
+        d = exr.read_frame(depth_path(prev), ["Y"])["Y"]
+        import cv2
+
+        d_small = cv2.resize(d, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_AREA)
+        seed_frame = next(iter(src.frames([prev])))
+        _, small = preprocess(seed_frame.srgb, net_hw, entry.input)
+        stabilizer.seed(stab.to_inverse(d_small) if not metric else stab.to_inverse(d_small), stab.grey_guide(small))
+
+    created: list[Path] = []
+    created_lock = threading.Lock()
+    made_dirs = [p for p in (out, out / "layers", out / "depth", out / "preview", layers_path(numbers[0]).parent,
+                             depth_path(numbers[0]).parent) if not p.exists()]
+    stats = {"frames": 0}
+    if todo:
+        _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, entry.input, compression, workers,
+             inplace=inplace_key is not None, layers_path=layers_path, depth_path=depth_path,
+             preview_path=preview_path if preview else None, near=near, far=far, fingerprint=fingerprint,
+             created=created, created_lock=created_lock, made_dirs=made_dirs, on_frame=on_frame,
+             metric=metric, stats=stats, shot=shot, inplace_source=(src.shot if inplace_key else None),
+             inplace_key=inplace_key)
+
+    # ---- register the sequences once every frame of the shot is on disk ---------------------------------
+    all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
+    if all_there:
+        if inplace_key:
+            chans = list(shot.sequences[inplace_key].channels)
+            if "depth.Z" not in chans:
+                chans.append("depth.Z")
+            shot.sequences[inplace_key].channels = chans
+        else:
+            shot.add_sequence("layers", layers_pattern, ["R", "G", "B", "A", "depth.Z"], "linear", True)
+        meta = dict(semantics=("depth_metric" if metric else "depth"), near=near, far=far,
+                    convention="distance along the camera axis, larger is farther")
+        if preview and all(preview_path(n).is_file() for n in shot.frames):
+            # PNGs are not EXR sequences (stages read every sequence as EXR): named in the depth pass's meta
+            meta["preview"] = preview_pattern
+            meta["preview_mapping"] = "16-bit grey, white = near, linear in inverse depth from 1/far to 1/near"
+        shot.add_sequence("depth", depth_pattern, ["Y"], colorspace="data", premultiplied=False, **meta)
+        shot.provenance.add_model(entry.name, sha, stage="depth", stabilize=stabilize, near=near, far=far,
+                                  network_size=list(net_hw), batch=batch, semantics=settings["semantics"],
+                                  provider=getattr(ms, "provider", ""))
+        shot.provenance.add_command(argv)
+        shot.save(out)
+    return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
+
+
+def _diff(other: str, settings: dict) -> str:
+    try:
+        o = json.loads(other)
+    except ValueError:
+        return "unknown settings"
+    keys = [k for k in settings if o.get(k) != settings[k]]
+    return ", ".join(f"{k} {o.get(k)} vs {settings[k]}" for k in keys) or "different"
+
+
+def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compression, workers, *, inplace,
+         layers_path, depth_path, preview_path, near, far, fingerprint, created, created_lock, made_dirs,
+         on_frame, metric, stats, shot, inplace_source, inplace_key) -> None:
+    """Reader thread -> batched inference + stabilisation (this thread) -> writer threads."""
+    q: "queue.Queue" = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    want_guide = stabilizer.mode == "keyframe"
+
+    def reader() -> None:
+        try:
+            items: list[_Item] = []
+            if inplace:
+                frames_iter = _inplace_frames(inplace_source, inplace_key, todo)
+            else:
+                frames_iter = ((f, None) for f in src.frames(todo))
+            for fr, extra in frames_iter:
+                if stop.is_set():
+                    return
+                tensor, small = preprocess(fr.srgb, net_hw, inp)
+                items.append(_Item(fr, tensor, stab.grey_guide(small) if want_guide else None, extra))
+                if len(items) == batch:
+                    q.put(items)
+                    items = []
+            if items:
+                q.put(items)
+            q.put(_STOP)
+        except BaseException as exc:  # handed to the main thread
+            q.put(exc)
+
+    n_workers = workers or max(1, min(4, os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(n_workers, thread_name_prefix="depth-write")
+    slots = threading.BoundedSemaphore(n_workers * 2)
+    errors: list[BaseException] = []
+    bar = progress(len(todo), "depth")
+    bar_lock = threading.Lock()
+    thread = threading.Thread(target=reader, name="depth-read", daemon=True)
+
+    def finish(item: _Item, u_small: np.ndarray) -> None:
+        try:
+            fr = item.frame
+            H, W = fr.srgb.shape[:2]
+            u = guided_upsample(u_small, grey(fr.srgb)) if u_small.shape != (H, W) else u_small
+            depth = stab.to_depth(u, near, far) if not metric else stab.to_depth(u, 1e-6, 1e12)
+            n = fr.number
+            layers = dict(item.extra) if item.extra else {}
+            if "RGBA" not in layers:
+                layers["RGBA"] = fr.rgba
+            layers["depth.Z"] = depth
+            targets = [layers_path(n), depth_path(n)] + ([preview_path(n)] if preview_path else [])
+            with created_lock:
+                created.extend(t for t in targets if not t.exists())
+            exr.write_frame(layers_path(n), layers, compression=compression)
+            exr.write_frame(depth_path(n), {"Y": depth}, compression=compression,
+                            attributes={DEPTH_ATTR: fingerprint})
+            if preview_path:
+                import cv2
+
+                lo, hi = (1.0 / far, 1.0 / near)
+                v = np.clip((1.0 / depth - lo) / (hi - lo), 0, 1) if not metric else \
+                    np.clip((1.0 / depth - (1.0 / depth).min()) / max(float(np.ptp(1.0 / depth)), 1e-12), 0, 1)
+                ok, buf = cv2.imencode(".png", (v * 65535 + 0.5).astype(np.uint16))
+                write_bytes_atomic(preview_path(n), buf.tobytes())
+            with bar_lock:
+                bar.update(1)
+                stats["frames"] += 1
+            if on_frame:
+                on_frame(n)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            slots.release()
+
+    ok = False
+    try:
+        thread.start()
+        while True:
+            got = q.get()
+            if got is _STOP:
+                break
+            if isinstance(got, BaseException):
+                raise got
+            if errors:
+                raise errors[0]
+            x = np.stack([it.tensor for it in got]) if len(got) > 1 else got[0].tensor[None]
+            try:
+                y = ms.session.run([oname], {iname: x})[0]
+            except Exception as exc:
+                raise DepthError(f"model {ms.entry.name!r} failed on frames {got[0].frame.number}-"
+                                 f"{got[-1].frame.number} ({str(exc).splitlines()[0][:200]})") from None
+            y = np.asarray(y, np.float32).reshape(len(got), y.shape[-2], y.shape[-1])
+            for k, it in enumerate(got):
+                raw = y[k]
+                if raw.shape != tuple(net_hw):
+                    import cv2
+
+                    raw = cv2.resize(raw, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_LINEAR)
+                if not np.all(np.isfinite(raw)):
+                    raise DepthError(f"{it.frame.path}: the model output has NaN/inf for this frame; "
+                                     f"check the model or the frame")
+                u_small = stabilizer(raw, it.guide_small)
+                slots.acquire()
+                if errors:
+                    slots.release()
+                    raise errors[0]
+                pool.submit(finish, it, u_small)
+        pool.shutdown(wait=True)
+        if errors:
+            raise errors[0]
+        ok = True
+    finally:
+        stop.set()
+        # unblock the reader if it waits on a full queue
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.05)
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+        if not ok:
+            exc = sys.exc_info()[1]
+            if not isinstance(exc, KeyboardInterrupt):
+                _remove_created(created, made_dirs)
+
+
+def _inplace_frames(shot: Shot, key: str, numbers: list[int]):
+    """Frames of an existing layered sequence, with every other layer of the file kept for the rewrite."""
+    from dreamrooms.sources import from_linear_rgba
+
+    for n in numbers:
+        path = shot.frame_path(key, n)
+        try:
+            layers = exr.read_frame(path)
+        except DreamroomsError as exc:
+            raise SourceError(f"frame {n}: {exc}") from None
+        if "RGBA" not in layers:
+            raise SourceError(f"{path}: no RGBA layer (has {', '.join(sorted(layers))}); the layers sequence needs colour")
+        srgb, rgba = from_linear_rgba(layers["RGBA"])
+        if srgb.shape[:2] != (shot.height, shot.width):
+            raise SourceError(f"{path}: {srgb.shape[1]}x{srgb.shape[0]} but the shot is {shot.width}x{shot.height}")
+        extra = {k: v for k, v in layers.items() if k != "depth.Z"}
+        yield Frame(n, srgb, rgba, str(path)), extra
+
+
+def _remove_created(created: list[Path], made_dirs: list[Path]) -> None:
+    """A failed run leaves nothing behind: files it created, and folders it made if they are empty."""
+    for p in created:
+        with contextlib.suppress(OSError):
+            p.unlink()
+        for t in p.parent.glob(f".{p.name}.*.tmp") if p.parent.is_dir() else []:
+            with contextlib.suppress(OSError):
+                t.unlink()
+    for d in sorted(made_dirs, key=lambda x: len(x.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+# ---- CLI -------------------------------------------------------------------------------------------------
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "depth", help="estimate depth for a shot, video, image sequence or folder into a shot folder",
+        description="Estimate depth for every frame (streamed, batched, temporally stabilised) and write "
+                    "layers/NAME.####.exr (RGBA + depth.Z) and depth/NAME.####.exr (Y) into --out. "
+                    "depth is distance along the camera axis, larger is farther: the first frame's near end "
+                    "(98th percentile) is at --near and its far end (2nd percentile) at --far. "
+                    "A rerun resumes at the first missing frame.")
+    p.add_argument("input", help="shot folder, video file, image-sequence pattern (frames/img.####.png) or folder of images")
+    p.add_argument("--model", required=True, help="depth model name (see `dreamrooms models list`) or path to an .onnx file")
+    p.add_argument("--out", required=True, type=Path, help="output shot folder (created, or an existing shot to add depth to)")
+    p.add_argument("--stabilize", choices=stab.MODES, default="keyframe",
+                   help="temporal stabilisation: keyframe (robust alignment + motion-aware filter, default), "
+                        "ema (cheap smoothing), off (each frame on its own)")
+    p.add_argument("--size", type=int, default=None, help="model input size (short side for lower_bound models); default: the manifest's target")
+    p.add_argument("--batch", type=int, default=2, help="frames per inference call (default 2)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="ONNX Runtime device (default auto)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores, up to 8)")
+    p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the input")
+    p.add_argument("--preview", action="store_true", help="also write preview/NAME_depth.####.png (16-bit, white = near)")
+    p.add_argument("--near", type=float, default=1.0, help="depth of the near end of the first frame (default 1)")
+    p.add_argument("--far", type=float, default=10.0, help="depth of the far end of the first frame (default 10)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate for image inputs (default: video's, or 24)")
+    p.add_argument("--name", default=None, help="name of the sequences (default: the input's name)")
+    p.add_argument("--compression", choices=sorted(exr.COMPRESSIONS), default="zip", help="EXR compression (default zip)")
+    p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
+    p.set_defaults(func=_cmd)
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    res = estimate_sequence(args.input, args.model, args.out, stabilize=args.stabilize, size=args.size,
+                            batch=args.batch, device=args.device, frames=args.frames, preview=args.preview,
+                            near=args.near, far=args.far, threads=args.threads, overwrite=args.overwrite,
+                            compression=args.compression, fps=args.fps, name=args.name,
+                            argv=["dreamrooms", *sys.argv[1:]])
+    shot = res.shot
+    note = f", {res.skipped} already complete" if res.skipped else ""
+    print(f"depth: {len(res.processed)} frame(s) written{note}; model input {res.net_size[1]}x{res.net_size[0]} "
+          f"on {res.provider or 'CPU'}; shot {args.out}")
+    if not res.registered:
+        print(f"depth: not every frame of the shot ({shot.frame_start}-{shot.frame_end}) has depth yet; "
+              f"run again without --frames to finish before stages can use it")
+    return 0

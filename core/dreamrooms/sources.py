@@ -1,0 +1,388 @@
+"""Frame sources for the stages that read footage: a shot, a video file, an image-sequence pattern, a folder.
+
+Every source streams: `frames()` decodes one frame at a time and yields :class:`Frame` objects, so memory
+does not depend on the length of the clip.  Each frame carries the pixels in both encodings a stage needs,
+and says which is which:
+
+* ``srgb``  HxWx3 float32, sRGB-encoded 0..1, straight (not premultiplied) colour: what image models take.
+* ``rgba``  HxWx4 float32, scene-linear, premultiplied alpha: what the shot's layered EXRs store.
+
+PNG/JPEG/TIFF/video pixels are taken to be sRGB-encoded; EXR pixels scene-linear premultiplied (the shot
+convention).  Problems are one-line :class:`SourceError` messages naming the file or frame and the fix.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence as Seq
+
+import numpy as np
+
+from dreamrooms import exr
+from dreamrooms.errors import DreamroomsError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr")
+VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".gif", ".wmv", ".flv")
+
+
+class SourceError(DreamroomsError):
+    """Footage cannot be read: empty folder, unreadable frame, mixed resolutions, unsupported codec."""
+
+
+@dataclass
+class Frame:
+    number: int              # frame number in the output shot
+    srgb: np.ndarray         # HxWx3 float32 sRGB-encoded 0..1, straight alpha (model input)
+    rgba: np.ndarray         # HxWx4 float32 scene-linear premultiplied (EXR storage)
+    path: str                # the file (or "video.mp4 frame N") it came from, for messages
+
+
+# ---- colour transfer through lookup tables (fast: no per-pixel pow) --------------------------------
+def _srgb_decode(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+_LUT8_LIN = _srgb_decode(np.arange(256) / 255.0).astype(np.float32)
+_LUT16_LIN: np.ndarray | None = None
+_LUT_HALF_SRGB: np.ndarray | None = None
+
+
+def _lut16_lin() -> np.ndarray:
+    global _LUT16_LIN
+    if _LUT16_LIN is None:
+        _LUT16_LIN = _srgb_decode(np.arange(65536) / 65535.0).astype(np.float32)
+    return _LUT16_LIN
+
+
+def _lut_half_srgb() -> np.ndarray:
+    """sRGB encode of every float16 bit pattern (NaN/negative -> 0, >1 -> 1)."""
+    global _LUT_HALF_SRGB
+    if _LUT_HALF_SRGB is None:
+        v = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float64)
+        v = np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0)
+        v = np.clip(v, 0.0, 1.0)
+        _LUT_HALF_SRGB = np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
+    return _LUT_HALF_SRGB
+
+
+def linear_to_srgb_fast(x: np.ndarray) -> np.ndarray:
+    """sRGB encode through a float16 lookup table (half precision is plenty for 8/16-bit model input)."""
+    h = np.asarray(x, dtype=np.float16)
+    return _lut_half_srgb()[h.view(np.uint16)]
+
+
+def from_encoded(pixels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """cv2-decoded pixels (HxW, HxWx3 BGR, HxWx4 BGRA; uint8/uint16/float) -> (srgb HxWx3, rgba linear premult)."""
+    p = pixels
+    if p.ndim == 2:
+        p = p[..., None]
+    c = p.shape[2]
+    if c == 1:
+        idx, alpha_idx = [0, 0, 0], None
+    elif c == 2:
+        idx, alpha_idx = [0, 0, 0], 1
+    elif c == 3:
+        idx, alpha_idx = [2, 1, 0], None
+    elif c == 4:
+        idx, alpha_idx = [2, 1, 0], 3
+    else:
+        raise SourceError(f"{where}: {c} colour channels; give grey, RGB or RGBA images")
+    h, w = p.shape[:2]
+    if p.dtype == np.uint8:
+        rgb8 = p[..., idx]
+        srgb = rgb8.astype(np.float32) * np.float32(1 / 255)
+        lin = _LUT8_LIN[rgb8]
+        alpha = p[..., alpha_idx].astype(np.float32) * np.float32(1 / 255) if alpha_idx is not None else None
+    elif p.dtype == np.uint16:
+        rgb16 = p[..., idx]
+        srgb = rgb16.astype(np.float32) * np.float32(1 / 65535)
+        lin = _lut16_lin()[rgb16]
+        alpha = p[..., alpha_idx].astype(np.float32) * np.float32(1 / 65535) if alpha_idx is not None else None
+    elif p.dtype.kind == "f":  # float TIFF etc.: still display-referred sRGB-encoded values
+        srgb = np.clip(p[..., idx].astype(np.float32), 0, 1)
+        lin = _srgb_decode(srgb).astype(np.float32)
+        alpha = np.clip(p[..., alpha_idx].astype(np.float32), 0, 1) if alpha_idx is not None else None
+    else:
+        raise SourceError(f"{where}: pixel type {p.dtype} is not supported; save 8- or 16-bit images")
+    rgba = np.empty((h, w, 4), np.float32)
+    if alpha is None:
+        rgba[..., :3] = lin
+        rgba[..., 3] = 1.0
+    else:
+        rgba[..., :3] = lin * alpha[..., None]
+        rgba[..., 3] = alpha
+    return np.ascontiguousarray(srgb), rgba
+
+
+def from_linear_rgba(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EXR pixels (scene-linear premultiplied RGBA or RGB) -> (srgb straight HxWx3, rgba float32)."""
+    rgba = np.asarray(rgba, dtype=np.float32)
+    if rgba.shape[2] == 3:
+        rgba = np.concatenate([rgba, np.ones(rgba.shape[:2] + (1,), np.float32)], axis=-1)
+    a = rgba[..., 3:4]
+    straight = np.where(a > 1e-6, rgba[..., :3] / np.maximum(a, 1e-6), 0.0)
+    return linear_to_srgb_fast(straight), rgba
+
+
+# ---- decoding one image file ---------------------------------------------------------------------
+def read_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one image file into (srgb, rgba); SourceError naming the file if it cannot be read."""
+    path = Path(path)
+    if path.suffix.lower() == ".exr":
+        try:
+            layers = exr.read_frame(path)
+        except DreamroomsError as exc:
+            raise SourceError(str(exc)) from None
+        key = next((k for k in ("RGBA", "RGB") if k in layers), None)
+        if key is None:
+            key = next((k for k in layers if k.endswith((".RGBA", ".RGB"))), None)
+        if key is None:
+            raise SourceError(f"{path}: EXR has no RGB(A) layer (has {', '.join(sorted(layers))}); give a colour EXR")
+        return from_linear_rgba(layers[key])
+    import cv2
+
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror}); check the file exists and is readable") from None
+    pixels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if pixels is None:
+        raise SourceError(f"{path}: unreadable image (corrupt, truncated or not an image); re-export or remove it")
+    return from_encoded(pixels, str(path))
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) from the file header without decoding (PNG, JPEG, EXR); None if unknown/unreadable."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError:
+        return None
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24 and head[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", head[16:24])
+        return int(w), int(h)
+    if head[:4] == b"\x76\x2f\x31\x01":
+        try:
+            i = exr.info(path)
+            return i.width, i.height
+        except DreamroomsError:
+            return None
+    if head[:2] == b"\xff\xd8":  # JPEG: walk the markers to the first SOFn
+        i = 2
+        while i + 9 < len(head):
+            if head[i] != 0xFF:
+                return None
+            marker = head[i + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                i += 2
+                continue
+            seg = struct.unpack(">H", head[i + 2:i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                h, w = struct.unpack(">HH", head[i + 5:i + 9])
+                return int(w), int(h)
+            i += 2 + seg
+    return None
+
+
+# ---- sources -------------------------------------------------------------------------------------
+class FrameSource:
+    """Base: `width`, `height`, `fps`, `numbers` (frame numbers in order), `frames(numbers)` streaming."""
+    kind = "source"
+    width: int
+    height: int
+    fps: float | None
+    numbers: list[int]
+    label: str
+
+    def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def _check_size(self, srgb: np.ndarray, where: str, first: str) -> None:
+        h, w = srgb.shape[:2]
+        if (w, h) != (self.width, self.height):
+            raise SourceError(f"{where}: {w}x{h} but {first} is {self.width}x{self.height}; "
+                              f"every frame must share one resolution (resize the odd frames)")
+
+
+class FileListSource(FrameSource):
+    """Numbered image files (an image-sequence pattern or a folder)."""
+
+    def __init__(self, files: Seq[Path], numbers: Seq[int], label: str, fps: float | None = None):
+        self.files = [Path(f) for f in files]
+        self.numbers = list(numbers)
+        self.label = label
+        self.fps = fps
+        self._by_number = dict(zip(self.numbers, self.files))
+        self._probe()
+
+    def _probe(self) -> None:
+        """Resolution from the first frame (decoded, so a bad first frame fails here) and headers of the rest."""
+        srgb, _ = read_image(self.files[0])
+        self.height, self.width = srgb.shape[:2]
+        for f in self.files[1:]:
+            size = image_size(f)
+            if size is not None and size != (self.width, self.height):
+                raise SourceError(f"{f}: {size[0]}x{size[1]} but {self.files[0]} is {self.width}x{self.height}; "
+                                  f"every frame must share one resolution (resize the odd frames)")
+
+    def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
+        for n in (self.numbers if numbers is None else numbers):
+            path = self._by_number[n]
+            srgb, rgba = read_image(path)
+            self._check_size(srgb, str(path), str(self.files[0]))
+            yield Frame(n, srgb, rgba, str(path))
+
+
+class VideoSource(FrameSource):
+    kind = "video"
+
+    def __init__(self, path: Path):
+        import cv2
+
+        self.path = Path(path)
+        self.label = str(path)
+        if not self.path.is_file():
+            raise SourceError(f"{path}: video file not found")
+        cap = cv2.VideoCapture(str(path))
+        ok, first = (cap.read() if cap.isOpened() else (False, None))
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(f"{path}: cannot decode this video (unsupported codec/container or not a video); "
+                              f"convert it, e.g. `ffmpeg -i {path.name} frames/img.%04d.png`, and pass frames/img.####.png")
+        self.height, self.width = first.shape[:2]
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else None
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        cap.release()
+        if count <= 0:  # container without a frame count: count by decoding (once, streaming)
+            count = sum(1 for _ in self._decode())
+        self.numbers = list(range(1, count + 1))
+
+    def _decode(self) -> Iterator[np.ndarray]:
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            while True:
+                ok, img = cap.read()
+                if not ok:
+                    return
+                yield img
+        finally:
+            cap.release()
+
+    def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
+        wanted = list(self.numbers if numbers is None else numbers)
+        if not wanted:
+            return
+        want = set(wanted)
+        last = max(wanted)
+        n = 0
+        for img in self._decode():
+            n += 1
+            if n > last:
+                return
+            if n in want:
+                where = f"{self.path} frame {n}"
+                srgb, rgba = from_encoded(img, where)
+                self._check_size(srgb, where, "frame 1")
+                yield Frame(n, srgb, rgba, where)
+        if n < last:
+            raise SourceError(f"{self.path}: video ended after {n} frames but frame {last} was asked for "
+                              f"(truncated file?); pass --frames 1-{n} or re-encode the video")
+
+
+class ShotSource(FrameSource):
+    kind = "shot"
+
+    def __init__(self, folder: Path, sequence: str | None = None):
+        from dreamrooms.shot import Shot
+
+        self.shot = Shot.load(folder)
+        self.label = str(folder)
+        self.sequence = sequence or colour_sequence(self.shot)
+        self.width, self.height = self.shot.width, self.shot.height
+        self.fps = self.shot.fps
+        self.numbers = list(self.shot.frames)
+
+    def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
+        for n in (self.numbers if numbers is None else numbers):
+            path = self.shot.frame_path(self.sequence, n)
+            srgb, rgba = read_image(path)
+            self._check_size(srgb, f"{path} (frame {n})", "the shot resolution")
+            yield Frame(n, srgb, rgba, str(path))
+
+
+def colour_sequence(shot) -> str:
+    """The shot's colour pass: the first sequence with R, G and B (preferring layers/, then color/)."""
+    have = [k for k, s in shot.sequences.items() if {"R", "G", "B"} <= set(s.channels)]
+    if not have:
+        raise SourceError(f"{shot.folder}/shot.json: no sequence with R, G, B channels to estimate depth from "
+                          f"(has {', '.join(shot.sequences) or 'none'})")
+    for prefix in ("layers/", "color/"):
+        for k in have:
+            if shot.sequences[k].pattern.startswith(prefix):
+                return k
+    return have[0]
+
+
+def _natural_key(p: Path) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+
+
+def pattern_files(pattern: str) -> tuple[list[Path], list[int]]:
+    """Files matching `frames/img.####.png` (or printf `%04d`) and their frame numbers, sorted."""
+    m = re.search(r"%0?(\d*)d", pattern)
+    if m:
+        width = int(m.group(1) or 1)
+        pattern = pattern[:m.start()] + "#" * width + pattern[m.end():]
+    start = pattern.find("#")
+    end = start
+    while end < len(pattern) and pattern[end] == "#":
+        end += 1
+    head, tail = pattern[:start], pattern[end:]
+    rx = re.compile(re.escape(os.path.basename(head)) + r"(-?\d+)" + re.escape(tail) + r"$")
+    folder = Path(os.path.dirname(head) or ".")
+    found = []
+    for p in glob.glob(glob.escape(head) + "*" + glob.escape(tail)):
+        mm = rx.match(os.path.basename(p))
+        if mm and len(mm.group(1).lstrip("-")) >= end - start:
+            found.append((int(mm.group(1)), folder / os.path.basename(p)))
+    found.sort()
+    return [p for _, p in found], [n for n, _ in found]
+
+
+def open_source(spec: str | os.PathLike, fps: float | None = None) -> FrameSource:
+    """A shot folder, a folder of images, an image-sequence pattern (`####` or `%04d`) or a video file."""
+    text = str(spec)
+    path = Path(text)
+    if "#" in path.name or re.search(r"%0?\d*d", path.name):
+        files, numbers = pattern_files(text)
+        if not files:
+            raise SourceError(f"{text}: no files match this image-sequence pattern; check the folder and the number of #")
+        for a, b in zip(numbers, numbers[1:]):
+            if b != a + 1:
+                raise SourceError(f"{text}: frame {a + 1} is missing (have {a} and {b}); "
+                                  f"fill the gap or pass --frames to process a contiguous range")
+        return FileListSource(files, numbers, text, fps)
+    if path.is_dir():
+        if (path / "shot.json").is_file():
+            return ShotSource(path)
+        files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS
+                        and not p.name.startswith(".")), key=_natural_key)
+        if not files:
+            raise SourceError(f"{path}: folder has no images ({', '.join(IMAGE_EXTS)}); point at the frames folder")
+        return FileListSource(files, range(1, len(files) + 1), text, fps)
+    if path.name == "shot.json" and path.is_file():
+        return ShotSource(path.parent)
+    if not path.exists():
+        raise SourceError(f"{path}: not found (give a shot folder, a video, a folder of images or a pattern like frames/img.####.png)")
+    if path.suffix.lower() in IMAGE_EXTS:
+        return FileListSource([path], [1], text, fps)
+    return VideoSource(path)

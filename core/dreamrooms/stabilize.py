@@ -1,0 +1,340 @@
+"""Temporal stabilisation of per-frame relative depth, and the inverse-depth -> depth convention.
+
+Relative depth models (MiDaS, Depth Anything, tinydepth) predict inverse depth up to an unknown scale and
+shift that changes from frame to frame, plus per-pixel noise: played as a sequence the depth flickers.
+Per-frame min/max normalisation hides the scale but follows the noisiest pixels of every frame.
+
+Everything here works in *canonical inverse depth* ``u = 1 / depth`` (depth in the shot's units):
+
+* the first frame's robust range of model inverse depth (its 2nd..98th percentile) maps linearly onto
+  ``[1/far, 1/near]``, so the 98th-percentile-closest pixel lands at ``near`` and the 2nd-percentile-farthest
+  at ``far`` (defaults 1 and 10);
+* ``keyframe`` (default): each frame's scale and shift are fitted to a reference keyframe by least squares
+  on the inliers of a median/MAD fit (robust statistics, never min/max); the keyframe is refreshed from the
+  stabilised output every ``interval`` frames (and at cuts) so long clips do not drift; then a per-pixel
+  Kalman filter with an innovation gate averages noise where the depth holds still and lets moving edges
+  through at once;
+* ``ema``: the scale and shift come from matching the median and MAD to the previous output, then a plain
+  per-pixel exponential moving average (cheap; lags behind fast motion);
+* ``off``: every frame on its own, mapped by its own 2nd..98th percentiles.
+
+``depth = 1 / u``, clamped to ``[near / 4, 4 * far]``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MODES = ("keyframe", "ema", "off")
+LOW_Q, HIGH_Q = 2.0, 98.0
+CLAMP = 4.0
+_MAD = 1.4826
+
+
+def robust_range(v: np.ndarray) -> tuple[float, float]:
+    """(2nd, 98th) percentile of a map, on a strided subsample (fast, and enough for percentiles)."""
+    sub = v[::2, ::2] if v.ndim == 2 and min(v.shape) >= 16 else v
+    lo, hi = np.percentile(sub, (LOW_Q, HIGH_Q))
+    return float(lo), float(hi)
+
+
+def range_mapping(lo: float, hi: float, near: float, far: float) -> tuple[float, float]:
+    """Scale/shift taking model inverse depth `hi` to 1/near and `lo` to 1/far."""
+    span = hi - lo
+    if not np.isfinite(span) or span <= 1e-12 * max(1.0, abs(hi)):
+        return 0.0, 0.5 * (1.0 / near + 1.0 / far)  # a flat prediction: everything mid-range
+    s = (1.0 / near - 1.0 / far) / span
+    return s, 1.0 / far - s * lo
+
+
+def to_depth(u: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Canonical inverse depth -> depth (larger is farther), clamped to [near/CLAMP, far*CLAMP]."""
+    u = np.clip(u, 1.0 / (far * CLAMP), CLAMP / near)
+    return (1.0 / u).astype(np.float32)
+
+
+def to_inverse(depth: np.ndarray) -> np.ndarray:
+    """Depth as written -> canonical inverse depth (to seed a resumed run)."""
+    return (1.0 / np.maximum(np.asarray(depth, np.float64), 1e-12)).astype(np.float32)
+
+
+def minmax_normalise(v: np.ndarray, near: float = 1.0, far: float = 10.0) -> np.ndarray:
+    """The baseline the stabiliser is measured against: per-frame min..max onto [1/far, 1/near]."""
+    s, t = range_mapping(float(v.min()), float(v.max()), near, far)
+    return (s * v + t).astype(np.float32)
+
+
+def median_mad(x: np.ndarray) -> tuple[float, float]:
+    m = float(np.median(x))
+    return m, float(np.median(np.abs(x - m)))
+
+
+def robust_affine(src: np.ndarray, ref: np.ndarray, iterations: int = 3, k: float = 2.5) -> tuple[float, float, float]:
+    """Scale s and shift t with s*src + t ~ ref: median/MAD start, then least squares on the inliers.
+
+    Returns (s, t, inlier_fraction).  Pixels whose residual is more than `k` robust sigmas from the median
+    residual (occlusions, moving objects, model blunders) do not pull the fit.
+    """
+    a = np.asarray(src, np.float64).ravel()
+    b = np.asarray(ref, np.float64).ravel()
+    ma, sa = median_mad(a)
+    mb, sb = median_mad(b)
+    s = sb / sa if sa > 1e-12 else 1.0
+    t = mb - s * ma
+    inl = np.ones(a.shape, bool)
+    for _ in range(iterations):
+        r = s * a + t - b
+        mr, sr = median_mad(r)
+        thr = k * _MAD * sr + 1e-12
+        inl = np.abs(r - mr) <= thr
+        n = int(inl.sum())
+        if n < 16:
+            break
+        x, y = a[inl], b[inl]
+        xm, ym = x.mean(), y.mean()
+        var = float(((x - xm) ** 2).sum())
+        if var <= 1e-20:
+            break
+        s = float(((x - xm) * (y - ym)).sum() / var)
+        t = float(ym - s * xm)
+    return s, t, float(inl.mean())
+
+
+@dataclass
+class StabilizerState:
+    """What a resumed run needs to continue: the last output (canonical inverse) at model resolution."""
+    last: np.ndarray
+
+
+class Stabilizer:
+    """Turns each frame's raw model inverse depth into canonical inverse depth ``u`` (see module doc).
+
+    Call it once per frame, in order, with the model's inverse depth at model resolution.  For a model
+    that outputs metric depth pass ``metric=True``: ``u = 1/depth`` then, and only noise (no scale) is
+    stabilised (``off`` leaves metric depth untouched).
+    """
+
+    def __init__(self, mode: str = "keyframe", near: float = 1.0, far: float = 10.0, *, interval: int = 12,
+                 ema_alpha: float = 0.5, process_noise: float = 0.03, gate: float = 3.0, metric: bool = False,
+                 min_inliers: float = 0.4):
+        if mode not in MODES:
+            raise ValueError(f"stabilize mode {mode!r}; use one of {', '.join(MODES)}")
+        if not (0 < near < far):
+            raise ValueError(f"need 0 < near < far (got near={near}, far={far})")
+        self.mode, self.near, self.far = mode, float(near), float(far)
+        self.interval, self.ema_alpha = int(interval), float(ema_alpha)
+        self.q, self.gate, self.metric, self.min_inliers = float(process_noise), float(gate), metric, min_inliers
+        self.key: np.ndarray | None = None
+        self.key_age = 0
+        self.x: np.ndarray | None = None      # filtered estimate (canonical inverse)
+        self.p: np.ndarray | None = None      # its variance, in units of the measurement noise
+        self.noise: float | None = None       # measurement noise variance (running robust estimate)
+        self.prev_z: np.ndarray | None = None
+        self.n = 0
+        self.last_fit: tuple[float, float, float] | None = None
+        self.cuts = 0
+        self.prev_guide: np.ndarray | None = None
+        self.key_valid: np.ndarray | None = None
+
+    # -- resume ---------------------------------------------------------------------------------------
+    def seed(self, u: np.ndarray, guide: np.ndarray | None = None) -> None:
+        """Continue after a previous output `u` (canonical inverse at model resolution) and its grey guide."""
+        self.prev_guide = guide
+        self._start(np.asarray(u, np.float32))
+        self.p = None
+
+    def _start(self, z: np.ndarray) -> None:
+        self.key, self.key_age, self.n = z.copy(), 0, 1
+        if self.mode == "keyframe":   # the filter state lives in log inverse depth
+            zl = np.log(np.maximum(z, 1.0 / (self.far * CLAMP))).astype(np.float32)
+            self.x, self.prev_z = zl, zl.copy()
+        else:
+            self.x, self.prev_z = z.copy(), z.copy()
+
+    # -- per frame ------------------------------------------------------------------------------------
+    def _first(self, v: np.ndarray) -> np.ndarray:
+        if self.metric:
+            return v
+        s, t = range_mapping(*robust_range(v), self.near, self.far)
+        return s * v + t
+
+    def __call__(self, raw: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
+        """`raw`: model output at model resolution; `guide`: the frame as uint8 grey at the same size
+        (see :func:`grey_guide`), used for motion compensation in ``keyframe`` mode."""
+        v = np.asarray(raw, np.float32)
+        flow = None
+        if guide is not None and self.mode == "keyframe":
+            if self.prev_guide is not None and self.prev_guide.shape == guide.shape:
+                flow = flow_between(self.prev_guide, guide)
+            self.prev_guide = guide
+        if self.metric:
+            v = 1.0 / np.maximum(v, 1e-6)
+        if self.mode == "off":
+            self.n += 1
+            return self._first(v).astype(np.float32)
+        if self.x is not None and self.x.shape != v.shape:
+            raise ValueError(f"frame size changed from {self.x.shape} to {v.shape} mid-sequence")
+        if self.x is None:
+            z = self._first(v).astype(np.float32)
+            self._start(z)
+            self.p = np.ones_like(z)
+            return z.copy()
+        if self.mode == "ema":
+            out = self._ema(v)
+        else:
+            out = self._keyframe(v, flow)
+        self.n += 1
+        return out
+
+    def _ema(self, v: np.ndarray) -> np.ndarray:
+        if self.metric:
+            z = v
+        else:
+            mv, sv = median_mad(v[::2, ::2])
+            mx, sx = median_mad(self.x[::2, ::2])
+            s = sx / sv if sv > 1e-12 else 1.0
+            z = s * v + (mx - s * mv)
+        a = self.ema_alpha
+        self.x = (a * z + (1 - a) * self.x).astype(np.float32)
+        return self.x.copy()
+
+    def _keyframe(self, v: np.ndarray, flow: np.ndarray | None) -> np.ndarray:
+        valid = None
+        if flow is not None:  # carry the history along the image motion before comparing
+            self.x, valid = warp(self.x, flow)
+            self.key, kvalid = warp(self.key, flow)
+            self.prev_z, _ = warp(self.prev_z, flow)
+            if self.p is not None:
+                self.p, _ = warp(self.p, flow)
+            self.key_valid = kvalid if getattr(self, "key_valid", None) is None else (self.key_valid & kvalid)
+        kv = getattr(self, "key_valid", None)
+        if self.metric:
+            z = v
+        else:
+            st = 2 if min(v.shape) >= 32 else 1
+            vs, ks = v[::st, ::st], self.key[::st, ::st]
+            if kv is not None:
+                m = kv[::st, ::st]
+                if m.mean() > 0.2:
+                    vs, ks = vs[m], ks[m]
+            s, t, inl = robust_affine(vs, ks)
+            if s <= 0 or inl < self.min_inliers:   # a cut or a broken fit: match distributions instead
+                mv, sv = median_mad(v)
+                mk, sk = median_mad(self.key)
+                s = sk / sv if sv > 1e-12 else 1.0
+                t = mk - s * mv
+                self.cuts += 1
+                self.p = None                      # forget the history: new content
+            self.last_fit = (s, t, inl)
+            z = (s * v + t).astype(np.float32)
+        # The filter runs in log inverse depth, where model noise is close to additive and uniform
+        # (relative-depth networks err by a fraction of the depth, not by a constant).
+        floor = 1.0 / (self.far * CLAMP)
+        zl = np.log(np.maximum(z, floor)).astype(np.float32)
+        # measurement noise, per pixel: the local mean square of the frame-to-frame change of the aligned
+        # maps (model noise differs across the image), floored by the robust global spread
+        import cv2
+
+        d = zl - self.prev_z
+        dv = d[valid] if (valid is not None and valid.mean() > 0.2) else d
+        glob = (_MAD * float(np.median(np.abs(dv - np.median(dv))))) ** 2 / 2.0
+        local = cv2.blur((d * d / 2.0).astype(np.float32), (7, 7))
+        if valid is not None:
+            local = np.where(valid, local, glob)
+        local = np.minimum(local, 16.0 * glob)          # moving edges must not count as noise
+        self.noise = local if self.noise is None or np.ndim(self.noise) == 0 or self.noise.shape != local.shape \
+            else 0.7 * (warp(self.noise, flow)[0] if flow is not None else self.noise) + 0.3 * local
+        self.prev_z = zl
+        r = np.maximum(self.noise, max(glob, 1e-12)).astype(np.float32)
+        if self.p is None:
+            self.x, self.p = zl.copy(), np.ones_like(zl)
+        else:
+            p_pred = self.p + self.q
+            innov = zl - self.x
+            moved = innov * innov > (self.gate ** 2) * (p_pred + 1.0) * r
+            if valid is not None:
+                moved |= ~valid
+            k = p_pred / (p_pred + 1.0)
+            k = np.where(moved, 1.0, k).astype(np.float32)
+            self.x = (self.x + k * innov).astype(np.float32)
+            self.p = np.where(moved, 1.0, (1.0 - k) * p_pred).astype(np.float32)
+        out = np.exp(self.x).astype(np.float32)
+        self.key_age += 1
+        if self.key_age >= self.interval:
+            self.key, self.key_age, self.key_valid = out.copy(), 0, None
+        return out
+
+
+def flow_between(prev_guide: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """Backward optical flow (Farneback) HxWx2: pixel (y, x) of `guide` came from (y, x) + flow in `prev_guide`.
+    Guides are uint8 grey images at the model resolution."""
+    import cv2
+
+    return cv2.calcOpticalFlowFarneback(guide, prev_guide, None, 0.5, 3, 13, 3, 5, 1.1, 0)
+
+
+def warp(img: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Resample `img` (previous frame) onto the current frame along `flow`; (warped, valid mask)."""
+    import cv2
+
+    h, w = img.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx, my = gx + flow[..., 0], gy + flow[..., 1]
+    out = cv2.remap(img.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    valid = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    return out, valid
+
+
+def grey_guide(srgb: np.ndarray) -> np.ndarray:
+    """uint8 grey image for optical flow from sRGB float HxWx3."""
+    import cv2
+
+    g = cv2.cvtColor(np.asarray(srgb, np.float32), cv2.COLOR_RGB2GRAY)
+    return np.clip(g * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+# ---- measurements (used by the tests and the README numbers) ------------------------------------------
+def flicker(depths, gts=None) -> float:
+    """Mean absolute frame-to-frame change of depth, relative to the mean depth (0 = perfectly steady).
+
+    With ground truth `gts`, the clip is first put into the truth's units by ONE scale+shift fitted in
+    inverse depth over all frames (see :func:`align_clip`), so methods with different output ranges are
+    compared fairly."""
+    depths = [np.asarray(d, np.float64) for d in depths]
+    if gts is not None:
+        depths = align_clip(depths, gts)
+    diffs = [float(np.mean(np.abs(b - a))) for a, b in zip(depths, depths[1:])]
+    ref = float(np.mean([np.mean(g) for g in gts])) if gts is not None else float(np.mean([d.mean() for d in depths]))
+    return float(np.mean(diffs)) / ref
+
+
+def align_clip(depths, gts) -> list[np.ndarray]:
+    """Depth maps of a clip mapped onto the truth by one least-squares scale+shift in inverse depth
+    (clipped to the truth's inverse-depth range)."""
+    ps = [1.0 / np.asarray(d, np.float64) for d in depths]
+    gs = [1.0 / np.asarray(g, np.float64) for g in gts]
+    p = np.concatenate([x.ravel() for x in ps])
+    gi = np.concatenate([x.ravel() for x in gs])
+    A = np.stack([p, np.ones_like(p)], 1)
+    (s, t), *_ = np.linalg.lstsq(A, gi, rcond=None)
+    lo, hi = gi.min(), gi.max()
+    return [1.0 / np.clip(s * x + t, lo, hi) for x in ps]
+
+
+def absrel_per_frame(depth: np.ndarray, gt: np.ndarray) -> float:
+    """AbsRel after the usual per-frame scale+shift fit in inverse depth (least squares)."""
+    gi = 1.0 / gt.astype(np.float64).ravel()
+    p = 1.0 / depth.astype(np.float64).ravel()
+    A = np.stack([p, np.ones_like(p)], 1)
+    (s, t), *_ = np.linalg.lstsq(A, gi, rcond=None)
+    al = np.clip(s * p + t, gi.min(), gi.max())
+    return float(np.mean(np.abs(1.0 / al - 1.0 / gi) * gi))
+
+
+def temporal_alignment_error(depths, gts) -> float:
+    """AbsRel of a whole clip after ONE scale+shift (in inverse depth) fitted over all frames together:
+    consistent depth over time can be mapped onto the truth with a single transform, flicker cannot."""
+    gts = [np.asarray(g, np.float64) for g in gts]
+    al = align_clip(depths, gts)
+    return float(np.mean([np.mean(np.abs(a - g) / g) for a, g in zip(al, gts)]))
