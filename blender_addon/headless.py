@@ -86,7 +86,7 @@ def run_room(args: argparse.Namespace) -> int:
         sequences=[s for s in args.sequences.split(",") if s], lens_mm=args.lens)
     emit("stage", stage="build", layout=args.layout)
     built = B.build(scene, shot, settings)
-    move = "walk_past" if (args.layout == "corridor" and args.move == "dolly") else args.move
+    move = args.move or ("walk_past" if args.layout == "corridor" else "dolly_in")
     B.camera_move(scene, shot, move, start=built["start"], intensity=args.intensity, duration=args.duration,
                   easing=args.easing, shake=args.shake, seed=args.seed, focus=not args.no_focus,
                   focus_point=tuple(args.focus_point), fstop=args.fstop, frames=frames)

@@ -9,6 +9,7 @@ frames only and a rerun resumes at the first missing frame.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import bpy
@@ -125,7 +126,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
         if missing:
             emit("message", stage="render", text=f"{len(missing)} frame(s) not rendered yet")
             print(f"dreamrooms: render: frames {frames.start}-{frames.stop - 1} done; the `render` sequence is recorded "
-                  f"in shot.json once all {shot.frame_count} frames exist ({len(missing)} missing)", flush=True)
+                  f"in shot.json once all {shot.frame_count} frames exist ({len(missing)} missing)", file=sys.stderr, flush=True)
         else:
             record_render(scene, shot)
     return written

@@ -47,7 +47,8 @@ def parse_point(text: str) -> tuple[float, float]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("shot", type=Path, help="shot folder with a colour sequence and depth (run `dreamrooms depth` first)")
     p.add_argument("--layout", choices=LAYOUTS, default="plane", help="displaced depth plane, a room of five walls, or a corridor of rooms")
-    p.add_argument("--move", choices=MOVES, default="dolly", help="camera move preset (dolly = dolly_in)")
+    p.add_argument("--move", choices=MOVES, default=None,
+                   help="camera move preset (dolly = dolly_in; default: walk_past for a corridor, else dolly)")
     p.add_argument("--frames", type=parse_frames, default=None, metavar="A-B", help="frames to move over and render (default: the shot's range)")
     p.add_argument("--render", action="store_true", help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
     p.add_argument("--intensity", type=float, default=1.0, help="move amount (metres for dolly/truck/crane; x30 deg pan, x40 deg orbit)")
