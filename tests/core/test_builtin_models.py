@@ -57,15 +57,15 @@ def _grad_energy(img):
 def test_cppn_walk_is_smooth_and_textured(cppn):
     rng = np.random.default_rng(11)
     z0, z1 = rng.standard_normal((2, 64)).astype(np.float32)
-    ts = np.linspace(0, 1, 9)
+    ts = np.linspace(0, 1, 33)    # a 33-frame slerp between two random latents
     zs = np.stack([np.cos(t * np.pi / 2) * z0 + np.sin(t * np.pi / 2) * z1 for t in ts]).astype(np.float32)
     frames = cppn.generate(zs, 96, 128)
     steps = [float(np.abs(frames[k + 1] - frames[k]).mean()) for k in range(len(frames) - 1)]
     ends = float(np.abs(frames[-1] - frames[0]).mean())
     # neighbouring frames differ little, the ends of the walk a lot: a smooth walk, not a static image
     assert ends > 0.08
-    assert max(steps) < 0.45 * ends
-    for f in frames[::4]:
+    assert max(steps) < 0.25 * ends
+    for f in frames[::8]:
         assert f.std() > 0.08                        # not flat
         assert 0.005 < _grad_energy(f) < 0.2         # textured, but not per-pixel noise
         assert len(np.unique((f * 15).astype(int).reshape(-1, 3), axis=0)) > 30   # colourful
