@@ -50,13 +50,16 @@ def bench_tinydepth() -> None:
 
         x = prep()
         feeds = {ms.input_name: x}
-        run_only = median_time(lambda: ms.session.run([ms.output_name], feeds), repeats=15, warmup=3)
 
         def full():
             y = ms.session.run([ms.output_name], {ms.input_name: prep()})[0]
             return ms.depth_output(y, h, w)
 
-        full_t = median_time(full, repeats=15, warmup=3)
+        runs, fulls = [], []
+        for _ in range(7):   # interleaved, so machine load affects both alike
+            runs.append(median_time(lambda: ms.session.run([ms.output_name], feeds), repeats=5, warmup=1))
+            fulls.append(median_time(full, repeats=5, warmup=1))
+        run_only, full_t = float(np.median(runs)), float(np.median(fulls))
         label = f"{w}x{h} -> net {net_hw[1]}x{net_hw[0]}"
         if native:
             result("session_overhead tinydepth native " + label, full_t * 1000, run_only * 1000,
@@ -71,8 +74,12 @@ def bench_cppn() -> None:
     h, w = ms.entry.generator.get("native_size", [512, 512])
     z = np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32)
     feeds = {"z": z, "grid": coordinate_grid(h, w)}
-    run_only = median_time(lambda: ms.session.run(["image"], feeds), repeats=7, warmup=1)
-    full_t = median_time(lambda: ms.generate(z, h, w), repeats=7, warmup=1)
+    # interleave the two timings so machine load affects both alike
+    runs, fulls = [], []
+    for _ in range(5):
+        runs.append(median_time(lambda: ms.session.run(["image"], feeds), repeats=3, warmup=1))
+        fulls.append(median_time(lambda: ms.generate(z, h, w), repeats=3, warmup=1))
+    run_only, full_t = float(np.median(runs)), float(np.median(fulls))
     result(f"session_overhead cppn-walk native {w}x{h}", full_t * 1000, run_only * 1000, "session.run alone", "ms",
            target=0.909, higher_is_better=False, note="full = ModelSession.generate")
 

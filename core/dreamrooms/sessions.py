@@ -111,8 +111,10 @@ class ModelSession:
         out = self.session.run([g.get("output", "image")], feeds)[0]
         lo, hi = g.get("output_range", [0.0, 1.0])
         if (lo, hi) != (0.0, 1.0):
-            out = (out - lo) / (hi - lo)
-        return np.clip(out, 0, 1).transpose(0, 2, 3, 1)
+            out -= np.float32(lo)
+            out *= np.float32(1.0 / (hi - lo))
+        np.clip(out, 0, 1, out=out)             # in place on the contiguous NCHW buffer
+        return out.transpose(0, 2, 3, 1)        # a view: no copy
 
 
 def coordinate_grid(height: int, width: int) -> np.ndarray:
