@@ -71,11 +71,15 @@ def build_core_wheel(out: Path) -> Path:
     shutil.rmtree(stage, ignore_errors=True)
     shutil.copytree(ROOT / "core", stage / "core", ignore=IGNORE)
     shutil.copytree(ROOT / "models_onnx", stage / "core" / "dreamrooms" / "models_onnx", ignore=IGNORE)
+    # the AE library travels inside the package so `dreamrooms ae` can copy it next to shot.jsx
+    jsx = stage / "core" / "dreamrooms" / "ae" / "jsx"
+    jsx.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "ae_scripts" / "dreamrooms.jsx", jsx / "dreamrooms.jsx")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, stage / name)
     pyproject = (stage / "pyproject.toml").read_text()
     pyproject = pyproject.replace('dreamrooms = ["*.json", "**/*.json"]',
-                                  'dreamrooms = ["*.json", "**/*.json", "models_onnx/*"]')
+                                  'dreamrooms = ["*.json", "**/*.json", "models_onnx/*", "ae/jsx/*"]')
     (stage / "pyproject.toml").write_text(pyproject)
     subprocess.check_call([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                            "-w", str(out), str(stage)])

@@ -83,7 +83,7 @@ def run_room(args: argparse.Namespace) -> int:
         near=args.near, far=args.far, edge_cut=args.edge_cut, fill_behind=args.fill_behind, animate=not args.static,
         room_width=args.room_width, room_length=args.room_length, strength=args.strength,
         wall_offset=args.wall_offset, rooms=args.rooms, room_offset=args.room_offset,
-        sequences=[s for s in args.sequences.split(",") if s], lens_mm=args.lens)
+        sequences=[s for s in args.sequences.split(",") if s], lens_mm=args.lens, with_plane=args.with_plane)
     emit("stage", stage="build", layout=args.layout)
     built = B.build(scene, shot, settings)
     move = args.move or ("walk_past" if args.layout == "corridor" else "dolly_in")

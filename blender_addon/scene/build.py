@@ -40,6 +40,7 @@ class BuildSettings:
     room_gap: float = 0.5
     room_offset: int = 0               # frames between consecutive rooms
     sequences: list[str] = field(default_factory=list)  # per-room (or per-wall) colour sequences, cycled
+    with_plane: bool = False           # room/corridor: add a depth plane ("3D photo") in a bay after the last room
     # camera
     lens_mm: float = 0.0               # 0: the shot's camera or 35 mm
     sensor_mm: float = 36.0
@@ -140,8 +141,27 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         x0 = offsets[0][0] - s.room_width / 2
         start = cm.look_at((x0, eye_y, height / 2), (x0, s.room_length, height / 2))
     cam.matrix_world = camera_rig.to_matrix(start)
-    scene["dreamrooms_span"] = (offsets[-1][0] - offsets[0][0]) + s.room_width if s.layout == "corridor" else 0.0
-    return {"objects": objs, "camera": cam, "start": start, "span": (offsets[-1][0] - offsets[0][0]) + s.room_width}
+    span = (offsets[-1][0] - offsets[0][0]) + s.room_width
+    if s.with_plane:
+        bay_x = offsets[-1][0] + s.room_width + s.room_gap
+        objs.append(_bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, col))
+        span += s.room_width + s.room_gap
+    scene["dreamrooms_span"] = span if s.layout == "corridor" else 0.0
+    return {"objects": objs, "camera": cam, "start": start, "span": span}
+
+
+def _bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, col):
+    """A depth plane seen from a virtual camera standing in the next bay, scaled so its median depth
+    sits at the depth of a room's back wall: the 3D photo continues the corridor."""
+    start = cm.look_at((bay_x, eye_y, height / 2), (bay_x, s.room_length, height / 2))
+    K = camera_rig.intrinsics_of(scene, cam)
+    d0 = shotio.read_depth(shot, depth_name, shot.frame_start)
+    valid = d0[np.isfinite(d0) & (d0 > 0)]
+    if valid.size == 0:
+        raise DreamroomsError(f"depth plane: depth frame {shot.frame_start} of {depth_name!r} has no valid depth")
+    scale = s.depth_scale * 0.8 * (s.room_length - eye_y) / float(np.median(valid))
+    opts = depth_plane.PlaneOptions(scale=scale, near=s.near, far=s.far, edge_cut=s.edge_cut)
+    return _plane(scene, shot, "dreamrooms plane", d0, K, start, opts, colour, depth_name, s, col)
 
 
 def _depth_for(shot: Shot, colour_seq: str, fallback: str) -> str:

@@ -1,39 +1,164 @@
-"""`python3 build.py demo`: the main job.  (Foundation stage: writes a shot from a generated sequence.)"""
+"""`python3 build.py demo`: the whole pipeline on the built-in models, offline, as a small film.
+
+walk (cppn-walk, looped) -> depth (tinydepth, stabilised) -> Blender: a corridor of three rooms whose
+walls are the walk plus a depth plane, a walk-past camera with depth-tracked focus, a multilayer
+EXR render with Cycles -> After Effects export (shot.jsx) -> contact sheet PNG and MP4 preview.
+Each stage runs as its own process (as a user would run it), its log goes to SHOT/logs/, and the
+terminal shows one progress bar and one summary line per stage.
+"""
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from tqdm import tqdm
 
-from dreamrooms import exr
-from dreamrooms.progress import progress
+from dreamrooms import exr, preview
+from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
-
-def synthetic_frame(i: int, width: int, height: int) -> dict[str, np.ndarray]:
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    t = i / 12.0
-    rgb = np.stack([0.5 + 0.5 * np.sin(x / 23 + t), 0.5 + 0.5 * np.sin(y / 17 - t), 0.5 + 0.5 * np.cos((x + y) / 31 + t)], -1)
-    rgba = np.concatenate([rgb, np.ones((height, width, 1), np.float32)], -1)
-    depth = (2.0 + 3.0 * y / height).astype(np.float32)
-    return {"RGBA": rgba, "depth.Z": depth}
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def main(argv: list[str] | None = None) -> int:
-    out = Path(argv[0] if argv else "demo_out/shot")
-    shot = Shot(fps=24, width=320, height=180, frame_start=1, frame_end=24, name="demo")
-    shot.folder = out
-    pattern = "layers/demo.####.exr"
-    shot.add_sequence("layers", pattern, ["R", "G", "B", "A", "depth.Z"])
-    with exr.SequenceWriter() as w, progress(shot.frame_count, "write") as bar:
-        for f in shot.frames:
-            w.submit(shot.frame_path("layers", f), synthetic_frame(f, shot.width, shot.height))
-            bar.update()
-    shot.provenance.add_command(["build.py", "demo"])
-    print(f"shot written: {shot.save()}")
+@dataclass
+class Settings:
+    out: Path
+    frames: int = 48
+    fps: int = 24
+    size: str = "384x216"
+    seeds: str = "3,17,42"
+    samples: int = 8
+    percentage: int = 100
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dreamrooms", "--progress", "json", *args]
+
+
+def run_stage(name: str, cmd: list[str], log_dir: Path) -> float:
+    """Run one stage, showing its JSON progress as a bar and keeping everything else in its log."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    t = time.monotonic()
+    bar = None
+    with open(log_path, "w", encoding="utf-8") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                env=dict(os.environ, DREAMROOMS_PROGRESS="json", PYTHONUNBUFFERED="1"))
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            event = None
+            if line.startswith("{"):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    event = None
+            if isinstance(event, dict) and event.get("event") in ("start", "progress", "end"):
+                total = event.get("total")
+                if bar is None or event.get("event") == "start":
+                    if bar is not None:
+                        bar.close()
+                    bar = tqdm(total=total, desc=f"{name:>8} {event.get('stage', '')}"[:40], unit="frame",
+                               file=sys.stderr, leave=False, dynamic_ncols=True)
+                if "done" in event:
+                    bar.n = event["done"]
+                    bar.refresh()
+                continue
+            log.write(line)
+        rc = proc.wait()
+    if bar is not None:
+        bar.close()
+    if rc != 0:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
+        raise DreamroomsError(f"demo stage {name} failed (exit {rc}); log {log_path}:\n  " + "\n  ".join(tail))
+    return time.monotonic() - t
+
+
+def summary(name: str, seconds: float, what: str) -> None:
+    print(f"  {name:<8} {seconds:6.1f} s  {what}", flush=True)
+
+
+def make_previews(shot_dir: Path) -> tuple[Path, Path]:
+    shot = Shot.load(shot_dir)
+    render_seq = "render"
+    depth_key = "depth.Z"
+    n = shot.frame_count
+    picks = sorted({shot.frame_start + round(i * (n - 1) / 5) for i in range(6)})
+    layered = next(name for name, seq in shot.sequences.items() if {"R", depth_key} <= set(seq.channels))
+    rows = [("walk colour (cppn-walk)", shot, layered, "RGBA"),
+            ("depth (tinydepth, stabilised)", shot, layered, depth_key)]
+    render_layers = exr.read_frame(shot.frame_path(render_seq, shot.frame_start))
+    combined = next(k for k in render_layers if k.endswith("Combined.RGBA"))
+    render_depth = next(k for k in render_layers if k.endswith("Depth.Z"))
+    rows += [("Blender render (Cycles)", shot, render_seq, combined),
+             ("render depth", shot, render_seq, render_depth)]
+    sheet = preview.contact_sheet(rows, picks, shot_dir / "preview" / "contact_sheet.png", thumb_width=200)
+    mp4 = preview.sequence_mp4(shot, render_seq, combined, shot_dir / "preview" / "render.mp4")
+    return sheet, mp4
+
+
+def run(s: Settings) -> int:
+    shot_dir = s.out.resolve()
+    if shot_dir.exists():
+        shutil.rmtree(shot_dir)
+    logs = shot_dir.parent / f"{shot_dir.name}-logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    print(f"dreamrooms demo: a {s.frames}-frame film at {s.size} from the built-in models -> {shot_dir}", flush=True)
+    total = time.monotonic()
+    w, h = s.size.split("x")
+
+    t = run_stage("walk", _cli("walk", "--model", "cppn-walk", "--out", str(shot_dir), "--frames", str(s.frames),
+                               "--fps", str(s.fps), "--size", s.size, "--seeds", s.seeds, "--loop"), logs)
+    summary("walk", t, f"cppn-walk looped through seeds {s.seeds}: {s.frames} frames {w}x{h} -> layers/walk.####.exr")
+
+    t = run_stage("depth", _cli("depth", str(shot_dir), "--model", "tinydepth", "--out", str(shot_dir),
+                                "--stabilize", "keyframe"), logs)
+    summary("depth", t, "tinydepth, keyframe-stabilised -> depth.Z in layers/, depth/walk.####.exr")
+
+    t = run_stage("blender", _cli("room", str(shot_dir), "--layout", "corridor", "--rooms", "3", "--with-plane",
+                                  "--room-offset", str(max(1, s.frames // 3)), "--move", "walk_past",
+                                  "--render", "--samples", str(s.samples), "--percentage", str(s.percentage)), logs)
+    summary("blender", t, f"corridor of 3 rooms + depth plane, walk-past camera with depth-tracked focus, "
+                          f"Cycles {s.samples} spp -> render/render.####.exr")
+
+    t = run_stage("ae", _cli("ae", str(shot_dir)), logs)
+    summary("ae", t, "AE-ready sequences + ae/shot.jsx (File > Scripts > Run Script File in After Effects)")
+
+    t0 = time.monotonic()
+    sheet, mp4 = make_previews(shot_dir)
+    summary("preview", time.monotonic() - t0, f"{sheet.relative_to(shot_dir)} and {mp4.relative_to(shot_dir)}")
+
+    print(f"done in {time.monotonic() - total:.0f} s. Look at:", flush=True)
+    print(f"  film        {mp4}")
+    print(f"  contact     {sheet}")
+    print(f"  AE script   {shot_dir / 'ae' / 'shot.jsx'}")
+    print(f"  Blender     {shot_dir / 'room.blend'}")
+    print(f"  shot        {shot_dir / 'shot.json'}   (dreamrooms shot info {shot_dir})")
+    print(f"  logs        {logs}")
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="build.py demo", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=ROOT / "demo_out" / "shot", help="shot folder to make (replaced)")
+    p.add_argument("--frames", type=int, default=48)
+    p.add_argument("--size", default="384x216", help="WIDTHxHEIGHT of the walk and the render")
+    p.add_argument("--samples", type=int, default=8, help="Cycles samples")
+    args = p.parse_args(argv)
+    try:
+        return run(Settings(out=args.out, frames=args.frames, size=args.size, samples=args.samples))
+    except DreamroomsError as exc:
+        print(f"dreamrooms demo: error: {exc}", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
