@@ -224,13 +224,15 @@ def check_io(entry: ModelEntry, session=None) -> tuple[str, str]:
         return iname, oname
     if entry.kind == "generator":
         g = entry.generator or {}
-        zname = g.get("latent_input") or g.get("mapping_input")
-        zname = _pick("input", zname, ins, entry, "generator.latent_input")
+        # a file split at W (mapping in a separate z -> w model) takes W, not z, as its latent input
+        mapped = bool(g.get("mapping_input"))
+        zname = g.get("mapping_input") if mapped else g.get("latent_input")
+        zname = _pick("input", zname, ins, entry, "generator.mapping_input" if mapped else "generator.latent_input")
         zshape, ztyp = ins[zname]
         if ztyp != "tensor(float)" or len(zshape) != 2:
             raise ModelError(f"model {entry.name!r} latent input {zname!r} is {_describe(zshape, ztyp)}; expected "
                              f"Bx{g.get('latent_dim')} float")
-        if isinstance(zshape[1], int) and zshape[1] != g.get("latent_dim"):
+        if not mapped and isinstance(zshape[1], int) and zshape[1] != g.get("latent_dim"):
             raise ModelError(f"model {entry.name!r} expects {_describe(zshape, ztyp)}, manifest says latent_dim "
                              f"{g.get('latent_dim')}; fix generator.latent_dim in {where}")
         if g.get("grid_input"):
@@ -239,7 +241,7 @@ def check_io(entry: ModelEntry, session=None) -> tuple[str, str]:
             if gtyp != "tensor(float)" or len(gshape) != 4 or (isinstance(gshape[1], int) and gshape[1] != 2):
                 raise ModelError(f"model {entry.name!r} grid input {gname!r} is {_describe(gshape, gtyp)}; expected "
                                  f"1x2xHxW float")
-        extra = set(ins) - {zname, g.get("grid_input", "")} - ({g["mapping_input"]} if g.get("mapping_input") else set())
+        extra = set(ins) - {zname, g.get("grid_input", "")} - set(g.get("noise_inputs") or [])
         if extra:
             raise ModelError(f"model {entry.name!r} has inputs the manifest does not describe: {', '.join(sorted(extra))}")
         oname = _pick("output", g.get("output", ""), outs, entry, "generator.output")
