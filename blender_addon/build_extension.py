@@ -34,11 +34,13 @@ PLATFORMS = {
 # Per Python: what the core needs at run time.  numpy is left out: Blender ships its own
 # (1.x up to 5.0, 2.x from 5.1), and opencv/onnx builds must match that major version.
 RUNTIME_REQUIREMENTS = {
-    "3.11": ["onnxruntime==1.31.1", "OpenEXR==3.5.3", "opencv-python-headless==4.11.0.86", "tqdm==4.70.1",
-             "jsonschema==4.26.0", "numpy<2"],
-    "3.13": ["onnxruntime==1.31.1", "OpenEXR==3.5.3", "opencv-python-headless>=4.12", "tqdm==4.70.1",
-             "jsonschema==4.26.0", "numpy>=2"],
+    "3.11": ["onnxruntime>=1.18", "OpenEXR>=3.3,<4", "opencv-python-headless>=4.8,<4.12", "tqdm>=4.66",
+             "jsonschema>=4.20", "numpy<2"],
+    "3.13": ["onnxruntime>=1.20", "OpenEXR>=3.3,<4", "opencv-python-headless>=4.12", "tqdm>=4.66",
+             "jsonschema>=4.20", "numpy>=2"],
 }
+# Ranges, not pins: the newest release that has a wheel for each platform wins (onnxruntime stopped
+# publishing macOS x86_64 wheels after 1.23.2, so Intel Macs get that one).
 SKIP_WHEELS = ("numpy-",)
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "build_extension.py", "tests")
 
