@@ -19,8 +19,8 @@ inverse depth mapped linearly onto ``[1/far, 1/near]``, then inverted; see :mod:
 Metric models (``semantics = "depth_metric"``) are written in their own metres.
 
 Pipeline: a reader thread decodes and preprocesses frames ahead of the model (bounded queue), the main thread
-runs ONNX Runtime on batches and stabilises in order, and writer threads upsample (guided filter with the
-full-resolution frame as guide), convert and write each frame atomically (bounded backlog): memory does not
+runs ONNX Runtime on batches and stabilises in order, and writer threads upsample (joint bilateral
+upsampling with the full-resolution frame as guide), convert and write each frame atomically (bounded backlog): memory does not
 grow with the clip and I/O overlaps inference.  A rerun skips complete frames and resumes at the first
 missing one; frames are registered in ``shot.json`` only after all of them are on disk.  A failed run removes
 what it created (no partial output); an interrupted run keeps whole frames for the next run.
@@ -91,56 +91,61 @@ def preprocess(srgb: np.ndarray, net_hw: tuple[int, int], inp: dict) -> tuple[np
 
 
 # ---- edge-aware upsampling ---------------------------------------------------------------------------
-def _box(x: np.ndarray, r: int) -> np.ndarray:
-    import cv2
+def joint_bilateral_upsample(low: np.ndarray, guide: np.ndarray, sigma_spatial: float = 0.8,
+                             sigma_range: float = 0.05, support: int = 3) -> np.ndarray:
+    """Upsample `low` (h x w) to the guide's size (H x W x C sRGB 0..1, or H x W) by joint bilateral upsampling
+    (Kopf et al. 2007): every output pixel averages the `support` x `support` nearest low-resolution values,
+    weighted by their distance and by how similar the guide's colour there is to the guide's colour at the
+    output pixel.
 
-    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
-
-
-def guided_upsample(low: np.ndarray, guide: np.ndarray, radius: int = 2, eps: float = 1e-3) -> np.ndarray:
-    """Upsample `low` (h x w) to the size of `guide` (H x W grey 0..1) with a guided filter (He et al.).
-
-    The local linear model q = a*I + b is fitted at low resolution between the downsampled guide and the
-    low-resolution map; a and b are upsampled smoothly and applied to the full-resolution guide, so the
-    output's edges sit where the image's edges are instead of being smeared over a low-resolution pixel.
+    Values only mix with neighbours of the same colour, so depth edges snap to the image's edges (silhouettes
+    stay sharp) and, unlike a guided filter, image texture is never copied into the depth.
     """
     import cv2
 
     low = np.asarray(low, np.float32)
-    H, W = guide.shape[:2]
+    g = np.asarray(guide, np.float32)
+    if g.ndim == 2:
+        g = g[..., None]
+    H, W, C = g.shape
     h, w = low.shape
     if (h, w) == (H, W):
         return low
-    g = np.asarray(guide, np.float32)
-    gl = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA)
-    # normalise the map so `eps` means the same for any depth scale
-    scale = float(np.std(low)) or 1.0
-    p = low / scale
-    mi, mp = _box(gl, radius), _box(p, radius)
-    cov = _box(gl * p, radius) - mi * mp
-    var = _box(gl * gl, radius) - mi * mi
-    a = cov / (var + eps)
-    b = mp - a * mi
-    a, b = _box(a, radius), _box(b, radius)
-    A = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
-    B = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
-    out = (A * g + B) * scale
-    # never leave the range of the local low-res values (no overshoot halos at strong edges)
-    lo = cv2.resize(cv2.erode(low, np.ones((3, 3), np.uint8)), (W, H), interpolation=cv2.INTER_LINEAR)
-    hi = cv2.resize(cv2.dilate(low, np.ones((3, 3), np.uint8)), (W, H), interpolation=cv2.INTER_LINEAR)
-    return np.clip(out, lo, hi).astype(np.float32)
+    gl = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, C)
+    # output pixel centres in low-res pixel coordinates
+    ys = (np.arange(H, dtype=np.float32) + 0.5) * np.float32(h / H) - 0.5
+    xs = (np.arange(W, dtype=np.float32) + 0.5) * np.float32(w / W) - 0.5
+    y0, x0 = np.floor(ys).astype(np.int32), np.floor(xs).astype(np.int32)
+    offsets = range(-(support // 2) + (1 if support % 2 == 0 else 0), support // 2 + 1)
+    num = np.zeros((H, W), np.float32)
+    den = np.zeros((H, W), np.float32)
+    inv_s = np.float32(-0.5 / sigma_spatial ** 2)
+    inv_r = np.float32(-0.5 / sigma_range ** 2)
+    for dy in offsets:
+        yi = np.clip(y0 + dy, 0, h - 1)
+        wy = np.exp((ys - (y0 + dy)) ** 2 * inv_s).astype(np.float32)
+        low_r, gl_r = low[yi], gl[yi]                      # gather rows once per dy
+        for dx in offsets:
+            xi = np.clip(x0 + dx, 0, w - 1)
+            wx = np.exp((xs - (x0 + dx)) ** 2 * inv_s).astype(np.float32)
+            gn = gl_r[:, xi]
+            dist = np.zeros((H, W), np.float32)
+            for c in range(C):
+                dc = g[..., c] - gn[..., c]
+                dist += dc * dc
+            wgt = np.exp(dist * inv_r)
+            wgt *= wy[:, None]
+            wgt *= wx[None, :]
+            wgt += np.float32(1e-20)
+            num += wgt * low_r[:, xi]
+            den += wgt
+    return num / den
 
 
 def bilinear_upsample(low: np.ndarray, height: int, width: int) -> np.ndarray:
     import cv2
 
     return cv2.resize(np.asarray(low, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def grey(srgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(np.asarray(srgb, np.float32), cv2.COLOR_RGB2GRAY)
 
 
 # ---- frame selection and naming ------------------------------------------------------------------------
@@ -339,7 +344,8 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
                 raise DepthError(f"{out}: this shot already has colour frames ({shot.sequences[ckey].pattern}); "
                                  f"to add depth to them run `dreamrooms depth {out} --out {out}`, or pick a new --out")
             inplace_key = ckey
-        shot_name = _safe_name(name or shot.name)
+        shot_name = _safe_name(name or (Path(shot.sequences[inplace_key].pattern).name.split(".")[0]
+                                        if inplace_key else shot.name))
     else:
         shot_name = _safe_name(name or _default_name(src))
         shot = Shot(fps=float(src.fps or fps or 24.0), width=src.width, height=src.height,
@@ -384,18 +390,30 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
             start += 1
     todo = numbers[start:]
     skipped = start
-    _clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
 
     stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
+    state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
+    _clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+    for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
+        with contextlib.suppress(OSError):
+            t.unlink()
     if todo and start > 0 and stabilize != "off":
-        prev = numbers[start - 1]
-        d = exr.read_frame(depth_path(prev), ["Y"])["Y"]
-        import cv2
+        state = _load_state(state_path, fingerprint)
+        if state is not None and state[0] in numbers[:start]:
+            # exact resume: continue from the stabiliser state saved with the last contiguous frame
+            # (frames after it are redone even if whole, so the result equals an uninterrupted run)
+            start = numbers.index(state[0]) + 1
+            todo, skipped = numbers[start:], start
+            stabilizer.set_state(state[1])
+        else:  # no saved state: continue from the last frame on disk (close to, not bit-identical with, a clean run)
+            import cv2
 
-        d_small = cv2.resize(d, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_AREA)
-        seed_frame = next(iter(src.frames([prev])))
-        _, small = preprocess(seed_frame.srgb, net_hw, entry.input)
-        stabilizer.seed(stab.to_inverse(d_small) if not metric else stab.to_inverse(d_small), stab.grey_guide(small))
+            prev = numbers[start - 1]
+            d = exr.read_frame(depth_path(prev), ["Y"])["Y"]
+            d_small = cv2.resize(d, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_AREA)
+            seed_frame = next(iter(src.frames([prev])))
+            _, small = preprocess(seed_frame.srgb, net_hw, entry.input)
+            stabilizer.seed(stab.to_inverse(d_small), stab.grey_guide(small))
 
     created: list[Path] = []
     created_lock = threading.Lock()
@@ -408,7 +426,9 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
              preview_path=preview_path if preview else None, near=near, far=far, fingerprint=fingerprint,
              created=created, created_lock=created_lock, made_dirs=made_dirs, on_frame=on_frame,
              metric=metric, stats=stats, shot=shot, inplace_source=(src.shot if inplace_key else None),
-             inplace_key=inplace_key)
+             inplace_key=inplace_key, state_path=state_path if stabilize != "off" else None)
+    with contextlib.suppress(OSError):
+        state_path.unlink()   # only needed while a run is unfinished
 
     # ---- register the sequences once every frame of the shot is on disk ---------------------------------
     all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
@@ -435,6 +455,27 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
     return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
 
 
+def _load_state(path: Path, fingerprint: str) -> tuple[int, dict] | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["fingerprint"]) != fingerprint:
+                return None
+            frame = int(z["frame"])
+            state = {k[6:]: z[k] for k in z.files if k.startswith("state_")}
+    except (OSError, KeyError, ValueError):
+        return None
+    return frame, state
+
+
+def _save_state(path: Path, frame: int, fingerprint: str, state: dict) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, frame=np.asarray(frame), fingerprint=np.asarray(fingerprint),
+             **{f"state_{k}": v for k, v in state.items()})
+    write_bytes_atomic(path, buf.getvalue())
+
+
 def _diff(other: str, settings: dict) -> str:
     try:
         o = json.loads(other)
@@ -446,7 +487,7 @@ def _diff(other: str, settings: dict) -> str:
 
 def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compression, workers, *, inplace,
          layers_path, depth_path, preview_path, near, far, fingerprint, created, created_lock, made_dirs,
-         on_frame, metric, stats, shot, inplace_source, inplace_key) -> None:
+         on_frame, metric, stats, shot, inplace_source, inplace_key, state_path=None) -> None:
     """Reader thread -> batched inference + stabilisation (this thread) -> writer threads."""
     q: "queue.Queue" = queue.Queue(maxsize=2)
     stop = threading.Event()
@@ -480,12 +521,36 @@ def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compressio
     bar = progress(len(todo), "depth")
     bar_lock = threading.Lock()
     thread = threading.Thread(target=reader, name="depth-read", daemon=True)
+    # stabiliser state per frame in flight; saved when every frame up to it is on disk (exact resume)
+    states: dict[int, dict] = {}
+    done: set[int] = set()
+    order = {n: k for k, n in enumerate(todo)}
+    mark = [-1]
+    state_lock = threading.Lock()
+
+    def frame_done(n: int) -> None:
+        if state_path is None:
+            return
+        with state_lock:
+            done.add(n)
+            k = mark[0]
+            while k + 1 < len(todo) and todo[k + 1] in done:
+                k += 1
+                done.discard(todo[k])
+            if k == mark[0]:
+                return
+            mark[0] = k
+            frame = todo[k]
+            state = states.pop(frame)
+            for old in [f for f in states if order[f] < k]:
+                del states[old]
+            _save_state(state_path, frame, fingerprint, state)
 
     def finish(item: _Item, u_small: np.ndarray) -> None:
         try:
             fr = item.frame
             H, W = fr.srgb.shape[:2]
-            u = guided_upsample(u_small, grey(fr.srgb)) if u_small.shape != (H, W) else u_small
+            u = joint_bilateral_upsample(u_small, fr.srgb) if u_small.shape != (H, W) else u_small
             depth = stab.to_depth(u, near, far) if not metric else stab.to_depth(u, 1e-6, 1e12)
             n = fr.number
             layers = dict(item.extra) if item.extra else {}
@@ -506,6 +571,7 @@ def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compressio
                     np.clip((1.0 / depth - (1.0 / depth).min()) / max(float(np.ptp(1.0 / depth)), 1e-12), 0, 1)
                 ok, buf = cv2.imencode(".png", (v * 65535 + 0.5).astype(np.uint16))
                 write_bytes_atomic(preview_path(n), buf.tobytes())
+            frame_done(n)
             with bar_lock:
                 bar.update(1)
                 stats["frames"] += 1
@@ -544,6 +610,9 @@ def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compressio
                     raise DepthError(f"{it.frame.path}: the model output has NaN/inf for this frame; "
                                      f"check the model or the frame")
                 u_small = stabilizer(raw, it.guide_small)
+                if state_path is not None:
+                    with state_lock:
+                        states[it.frame.number] = stabilizer.get_state()
                 slots.acquire()
                 if errors:
                     slots.release()
@@ -564,6 +633,8 @@ def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compressio
         if not ok:
             exc = sys.exc_info()[1]
             if not isinstance(exc, KeyboardInterrupt):
+                if state_path is not None:
+                    created.append(state_path)
                 _remove_created(created, made_dirs)
 
 

@@ -22,8 +22,6 @@ Everything here works in *canonical inverse depth* ``u = 1 / depth`` (depth in t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 MODES = ("keyframe", "ema", "off")
@@ -33,8 +31,8 @@ _MAD = 1.4826
 
 
 def robust_range(v: np.ndarray) -> tuple[float, float]:
-    """(2nd, 98th) percentile of a map, on a strided subsample (fast, and enough for percentiles)."""
-    sub = v[::2, ::2] if v.ndim == 2 and min(v.shape) >= 16 else v
+    """(2nd, 98th) percentile of a map (large maps on a strided subsample: fast, and enough for percentiles)."""
+    sub = v[::2, ::2] if v.ndim == 2 and v.size > 400_000 else v
     lo, hi = np.percentile(sub, (LOW_Q, HIGH_Q))
     return float(lo), float(hi)
 
@@ -70,11 +68,15 @@ def median_mad(x: np.ndarray) -> tuple[float, float]:
     return m, float(np.median(np.abs(x - m)))
 
 
-def robust_affine(src: np.ndarray, ref: np.ndarray, iterations: int = 3, k: float = 2.5) -> tuple[float, float, float]:
-    """Scale s and shift t with s*src + t ~ ref: median/MAD start, then least squares on the inliers.
+def robust_affine(src: np.ndarray, ref: np.ndarray, iterations: int = 3, k: float = 2.5,
+                  noise_ratio: float | None = None) -> tuple[float, float, float]:
+    """Scale s and shift t with s*src + t ~ ref: median/MAD start, then a line fit on the inliers.
 
     Returns (s, t, inlier_fraction).  Pixels whose residual is more than `k` robust sigmas from the median
-    residual (occlusions, moving objects, model blunders) do not pull the fit.
+    residual (occlusions, moving objects, model blunders) do not pull the fit.  Both maps are noisy, so the
+    line is fitted by Deming regression with `noise_ratio` = noise variance of ref / noise variance of src
+    (ordinary least squares, `None`, shrinks the scale by the noise in `src`: chained over keyframes that
+    bias would make long clips drift).
     """
     a = np.asarray(src, np.float64).ravel()
     b = np.asarray(ref, np.float64).ravel()
@@ -93,18 +95,26 @@ def robust_affine(src: np.ndarray, ref: np.ndarray, iterations: int = 3, k: floa
             break
         x, y = a[inl], b[inl]
         xm, ym = x.mean(), y.mean()
-        var = float(((x - xm) ** 2).sum())
-        if var <= 1e-20:
+        sxx = float(((x - xm) ** 2).sum())
+        sxy = float(((x - xm) * (y - ym)).sum())
+        if sxx <= 1e-20 or abs(sxy) <= 1e-30:
             break
-        s = float(((x - xm) * (y - ym)).sum() / var)
+        if noise_ratio is None:
+            s = sxy / sxx
+        else:
+            syy = float(((y - ym) ** 2).sum())
+            dd = float(noise_ratio)
+            s = (syy - dd * sxx + np.sqrt((syy - dd * sxx) ** 2 + 4 * dd * sxy * sxy)) / (2 * sxy)
         t = float(ym - s * xm)
     return s, t, float(inl.mean())
 
 
-@dataclass
-class StabilizerState:
-    """What a resumed run needs to continue: the last output (canonical inverse) at model resolution."""
-    last: np.ndarray
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / den) if den > 0 else 0.0
 
 
 class Stabilizer:
@@ -117,7 +127,7 @@ class Stabilizer:
 
     def __init__(self, mode: str = "keyframe", near: float = 1.0, far: float = 10.0, *, interval: int = 12,
                  ema_alpha: float = 0.5, process_noise: float = 0.03, gate: float = 3.0, metric: bool = False,
-                 min_inliers: float = 0.4):
+                 min_inliers: float = 0.4, cut_corr: float = 0.5):
         if mode not in MODES:
             raise ValueError(f"stabilize mode {mode!r}; use one of {', '.join(MODES)}")
         if not (0 < near < far):
@@ -136,8 +146,37 @@ class Stabilizer:
         self.cuts = 0
         self.prev_guide: np.ndarray | None = None
         self.key_valid: np.ndarray | None = None
+        self.key_raw = True
+        self.cut_corr = float(cut_corr)
+        self.acc: np.ndarray | None = None   # running mean of this keyframe interval's aligned frames
+        self.acc_n = 0
 
     # -- resume ---------------------------------------------------------------------------------------
+    _STATE = ("key", "key_age", "x", "p", "noise", "prev_z", "prev_guide", "key_valid", "n", "cuts", "key_raw", "acc", "acc_n")
+
+    def get_state(self) -> dict:
+        """Everything the next frame depends on (arrays copied), for an exact resume after a kill."""
+        out = {}
+        for k in self._STATE:
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = v.copy() if isinstance(v, np.ndarray) else np.asarray(v)
+        return out
+
+    def set_state(self, state: dict) -> None:
+        for k in self._STATE:
+            v = state.get(k)
+            if v is None:
+                setattr(self, k, None)
+            elif k in ("key_age", "n", "cuts", "acc_n"):
+                setattr(self, k, int(v))
+            elif k == "key_raw":
+                setattr(self, k, bool(v))
+            elif k == "noise" and np.ndim(v) == 0:
+                setattr(self, k, float(v))
+            else:
+                setattr(self, k, np.array(v))
+
     def seed(self, u: np.ndarray, guide: np.ndarray | None = None) -> None:
         """Continue after a previous output `u` (canonical inverse at model resolution) and its grey guide."""
         self.prev_guide = guide
@@ -145,7 +184,8 @@ class Stabilizer:
         self.p = None
 
     def _start(self, z: np.ndarray) -> None:
-        self.key, self.key_age, self.n = z.copy(), 0, 1
+        self.key, self.key_age, self.n, self.key_raw = z.copy(), 0, 1, True
+        self.acc, self.acc_n = z.copy(), 1
         if self.mode == "keyframe":   # the filter state lives in log inverse depth
             zl = np.log(np.maximum(z, 1.0 / (self.far * CLAMP))).astype(np.float32)
             self.x, self.prev_z = zl, zl.copy()
@@ -218,16 +258,31 @@ class Stabilizer:
                 m = kv[::st, ::st]
                 if m.mean() > 0.2:
                     vs, ks = vs[m], ks[m]
-            s, t, inl = robust_affine(vs, ks)
-            if s <= 0 or inl < self.min_inliers:   # a cut or a broken fit: match distributions instead
+            # both maps are noisy: a symmetric (orthogonal) line fit, so the scale is not shrunk by the noise
+            s, t, inl = robust_affine(vs, ks, noise_ratio=1.0)
+            corr = correlation(vs, ks)
+            if s <= 0 or inl < self.min_inliers or corr < self.cut_corr:
+                # a cut (this frame has nothing to do with the keyframe) or a broken fit: keep the scale by
+                # matching distributions, and start the history afresh
                 mv, sv = median_mad(v)
                 mk, sk = median_mad(self.key)
                 s = sk / sv if sv > 1e-12 else 1.0
                 t = mk - s * mv
                 self.cuts += 1
-                self.p = None                      # forget the history: new content
+                self.p, self.noise = None, None
+                z = (s * v + t).astype(np.float32)
+                self.key, self.key_age, self.key_valid, self.key_raw = z.copy(), 0, None, True
+                self.acc, self.acc_n = None, 0
+                valid = None
             self.last_fit = (s, t, inl)
             z = (s * v + t).astype(np.float32)
+        if self.acc is None:
+            self.acc, self.acc_n = z.copy(), 1
+        else:
+            if flow is not None:
+                self.acc, _ = warp(self.acc, flow)
+            self.acc_n += 1
+            self.acc += (z - self.acc) / np.float32(self.acc_n)
         # The filter runs in log inverse depth, where model noise is close to additive and uniform
         # (relative-depth networks err by a fraction of the depth, not by a constant).
         floor = 1.0 / (self.far * CLAMP)
@@ -247,8 +302,8 @@ class Stabilizer:
             else 0.7 * (warp(self.noise, flow)[0] if flow is not None else self.noise) + 0.3 * local
         self.prev_z = zl
         r = np.maximum(self.noise, max(glob, 1e-12)).astype(np.float32)
-        if self.p is None:
-            self.x, self.p = zl.copy(), np.ones_like(zl)
+        if self.p is None:  # fresh start (a cut): nothing to compare with yet
+            self.x, self.p, self.noise = zl.copy(), np.ones_like(zl), None
         else:
             p_pred = self.p + self.q
             innov = zl - self.x
@@ -262,7 +317,11 @@ class Stabilizer:
         out = np.exp(self.x).astype(np.float32)
         self.key_age += 1
         if self.key_age >= self.interval:
-            self.key, self.key_age, self.key_valid = out.copy(), 0, None
+            # the next keyframe is the plain (linear) mean of this interval's aligned measurements: aligning
+            # to it again is a fixed point, so refreshes do not shift the clip's scale (the filtered output
+            # averages in log space, which sits a little below it and would drift if chained)
+            self.key, self.key_age, self.key_valid, self.key_raw = self.acc.copy(), 0, None, False
+            self.acc, self.acc_n = None, 0
         return out
 
 
