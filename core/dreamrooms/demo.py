@@ -101,8 +101,22 @@ def make_previews(shot_dir: Path) -> tuple[Path, Path]:
     rows += [("Blender render (Cycles)", shot, render_seq, combined),
              ("render depth", shot, render_seq, render_depth)]
     sheet = preview.contact_sheet(rows, picks, shot_dir / "preview" / "contact_sheet.png", thumb_width=200)
+    mid = shot.frame_start + n // 5  # inside the first room, looking at its back wall
+    _side_by_side(shot, render_seq, combined, render_depth, mid, shot_dir / "preview" / "frame.png")
     mp4 = preview.sequence_mp4(shot, render_seq, combined, shot_dir / "preview" / "render.mp4")
     return sheet, mp4
+
+
+def _side_by_side(shot: Shot, seq: str, colour: str, depth: str, frame: int, out: Path) -> Path:
+    """One frame of the render next to its depth: the picture at the top of the README."""
+    import cv2
+    import numpy as np
+
+    layers = exr.read_frame(shot.frame_path(seq, frame), [colour, depth])
+    img = np.concatenate([preview.display_rgb(layers[colour]), preview.display_depth(layers[depth])], axis=1)
+    ok, buf = cv2.imencode(".png", img)
+    out.write_bytes(buf.tobytes())
+    return out
 
 
 def run(s: Settings) -> int:
