@@ -94,9 +94,15 @@ def from_encoded(pixels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray
         raise SourceError(f"{where}: {c} colour channels; give grey, RGB or RGBA images")
     h, w = p.shape[:2]
     if p.dtype == np.uint8:
-        rgb8 = p[..., idx]
-        srgb = rgb8.astype(np.float32) * np.float32(1 / 255)
-        lin = _LUT8_LIN[rgb8]
+        import cv2
+
+        if c in (3, 4):
+            rgb8 = cv2.cvtColor(p, cv2.COLOR_BGR2RGB if c == 3 else cv2.COLOR_BGRA2RGB)
+        else:
+            rgb8 = cv2.cvtColor(np.ascontiguousarray(p[..., 0]), cv2.COLOR_GRAY2RGB)
+        srgb = rgb8.astype(np.float32)
+        srgb *= np.float32(1 / 255)
+        lin = cv2.LUT(rgb8, _LUT8_LIN)                   # table lookup, far faster than fancy indexing
         alpha = p[..., alpha_idx].astype(np.float32) * np.float32(1 / 255) if alpha_idx is not None else None
     elif p.dtype == np.uint16:
         rgb16 = p[..., idx]

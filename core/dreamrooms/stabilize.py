@@ -199,15 +199,17 @@ class Stabilizer:
         s, t = range_mapping(*robust_range(v), self.near, self.far)
         return s * v + t
 
-    def __call__(self, raw: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, raw: np.ndarray, guide: np.ndarray | None = None, flow: np.ndarray | None = None) -> np.ndarray:
         """`raw`: model output at model resolution; `guide`: the frame as uint8 grey at the same size
-        (see :func:`grey_guide`), used for motion compensation in ``keyframe`` mode."""
+        (see :func:`grey_guide`), used for motion compensation in ``keyframe`` mode; `flow`: the backward flow
+        from the previous guide to this one when the caller computed it already (e.g. on a reader thread)."""
         v = np.asarray(raw, np.float32)
-        flow = None
         if guide is not None and self.mode == "keyframe":
-            if self.prev_guide is not None and self.prev_guide.shape == guide.shape:
+            if flow is None and self.prev_guide is not None and self.prev_guide.shape == guide.shape:
                 flow = flow_between(self.prev_guide, guide)
             self.prev_guide = guide
+        else:
+            flow = None
         if self.metric:
             v = 1.0 / np.maximum(v, 1e-6)
         if self.mode == "off":
@@ -241,18 +243,21 @@ class Stabilizer:
 
     def _keyframe(self, v: np.ndarray, flow: np.ndarray | None) -> np.ndarray:
         valid = None
+        maps = None
         if flow is not None:  # carry the history along the image motion before comparing
-            self.x, valid = warp(self.x, flow)
-            self.key, kvalid = warp(self.key, flow)
-            self.prev_z, _ = warp(self.prev_z, flow)
+            maps = flow_maps(flow)
+            valid = kvalid = maps[2]
+            self.x = warp_with(self.x, maps)
+            self.key = warp_with(self.key, maps)
+            self.prev_z = warp_with(self.prev_z, maps)
             if self.p is not None:
-                self.p, _ = warp(self.p, flow)
+                self.p = warp_with(self.p, maps)
             self.key_valid = kvalid if getattr(self, "key_valid", None) is None else (self.key_valid & kvalid)
         kv = getattr(self, "key_valid", None)
         if self.metric:
             z = v
         else:
-            st = 2 if min(v.shape) >= 32 else 1
+            st = max(1, int(np.sqrt(v.size / 6000)))   # ~6k samples are plenty for two numbers
             vs, ks = v[::st, ::st], self.key[::st, ::st]
             if kv is not None:
                 m = kv[::st, ::st]
@@ -280,7 +285,7 @@ class Stabilizer:
             self.acc, self.acc_n = z.copy(), 1
         else:
             if flow is not None:
-                self.acc, _ = warp(self.acc, flow)
+                self.acc = warp_with(self.acc, maps)
             self.acc_n += 1
             self.acc += (z - self.acc) / np.float32(self.acc_n)
         # The filter runs in log inverse depth, where model noise is close to additive and uniform
@@ -293,13 +298,15 @@ class Stabilizer:
 
         d = zl - self.prev_z
         dv = d[valid] if (valid is not None and valid.mean() > 0.2) else d
+        if dv.size > 20000:
+            dv = dv.ravel()[:: dv.size // 10000]
         glob = (_MAD * float(np.median(np.abs(dv - np.median(dv))))) ** 2 / 2.0
         local = cv2.blur((d * d / 2.0).astype(np.float32), (7, 7))
         if valid is not None:
             local = np.where(valid, local, glob)
         local = np.minimum(local, 16.0 * glob)          # moving edges must not count as noise
         self.noise = local if self.noise is None or np.ndim(self.noise) == 0 or self.noise.shape != local.shape \
-            else 0.7 * (warp(self.noise, flow)[0] if flow is not None else self.noise) + 0.3 * local
+            else 0.7 * (warp_with(self.noise, maps) if maps is not None else self.noise) + 0.3 * local
         self.prev_z = zl
         r = np.maximum(self.noise, max(glob, 1e-12)).astype(np.float32)
         if self.p is None:  # fresh start (a cut): nothing to compare with yet
@@ -325,12 +332,50 @@ class Stabilizer:
         return out
 
 
-def flow_between(prev_guide: np.ndarray, guide: np.ndarray) -> np.ndarray:
+def flow_between(prev_guide: np.ndarray, guide: np.ndarray, max_side: int = 160) -> np.ndarray:
     """Backward optical flow (Farneback) HxWx2: pixel (y, x) of `guide` came from (y, x) + flow in `prev_guide`.
-    Guides are uint8 grey images at the model resolution."""
+    Guides are uint8 grey images at the model resolution; the flow is computed at most `max_side` pixels
+    wide (depth filtering needs the motion of regions, not of fine texture) and scaled back up."""
     import cv2
 
+    h, w = guide.shape
+    f = min(1.0, max_side / max(h, w))
+    if f < 1.0:
+        sw, sh = max(8, round(w * f)), max(8, round(h * f))
+        a = cv2.resize(guide, (sw, sh), interpolation=cv2.INTER_AREA)
+        b = cv2.resize(prev_guide, (sw, sh), interpolation=cv2.INTER_AREA)
+        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 9, 3, 5, 1.1, 0)
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        flow[..., 0] *= w / sw
+        flow[..., 1] *= h / sh
+        return flow
     return cv2.calcOpticalFlowFarneback(guide, prev_guide, None, 0.5, 3, 13, 3, 5, 1.1, 0)
+
+
+_GRID: dict = {}
+
+
+def flow_maps(flow: np.ndarray):
+    """Fixed-point remap tables for `flow` (computed once per frame, shared by every map warped) and the
+    mask of pixels whose source lies inside the previous frame."""
+    import cv2
+
+    h, w = flow.shape[:2]
+    grid = _GRID.get((h, w))
+    if grid is None:
+        grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        _GRID.clear()
+        _GRID[(h, w)] = grid
+    mx, my = grid[0] + flow[..., 0], grid[1] + flow[..., 1]
+    valid = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    m1, m2 = cv2.convertMaps(mx, my, cv2.CV_16SC2)
+    return m1, m2, valid
+
+
+def warp_with(img: np.ndarray, maps) -> np.ndarray:
+    import cv2
+
+    return cv2.remap(np.asarray(img, np.float32), maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp(img: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
