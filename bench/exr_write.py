@@ -44,10 +44,13 @@ def main() -> int:
             exr.write_sequence(((out / f"ours.{i:04d}.exr", {"RGBA": rgba, "depth.Z": d}) for i, (rgba, d) in enumerate(frames)))
 
         def raw_loop():
+            keep = OpenEXR.global_thread_count()
+            OpenEXR.set_global_thread_count(0)  # the peer: the raw API in a plain single-threaded loop
             for i, (rgba, d) in enumerate(frames):
                 ch = {c: np.ascontiguousarray(rgba[..., k]) for k, c in enumerate("RGBA")}
                 ch["depth.Z"] = d
                 OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}, ch).write(str(out / f"raw.{i:04d}.exr"))
+            OpenEXR.set_global_thread_count(keep)
 
         def opencv():
             params = [cv2.IMWRITE_EXR_TYPE, cv2.IMWRITE_EXR_TYPE_HALF, cv2.IMWRITE_EXR_COMPRESSION, cv2.IMWRITE_EXR_COMPRESSION_ZIP]

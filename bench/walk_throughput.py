@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import result  # noqa: E402
 from dreamrooms import generate, models, progress
 
 
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  dreamrooms walk (+EXR)    median {mo:7.2f} frames/s   runs {', '.join(f'{v:.2f}' for v in ours)}")
     ratio = mo / mb
     print(f"  ratio ours / bare = {ratio:.3f}  (target >= 0.85: {'PASS' if ratio >= 0.85 else 'FAIL'})")
+    result(f"walk_throughput {args.model} {args.size}px (+EXR)", mo, mb, "bare session.run loop", "frames/s", 0.85)
     return 0
 
 

@@ -38,6 +38,19 @@ COLOUR_LETTERS = set("RGBA")
 _DATA_PREFIXES = ("depth", "mask", "normal", "vector", "position", "uv", "index", "mist", "z")
 
 
+_threads_ready = False
+
+
+def _ensure_codec_threads() -> None:
+    """OpenEXR's own thread pool (line-block compression) defaults to 0 threads in the Python
+    binding; one per core makes a single ZIP write about 1.5x faster on 2 cores."""
+    global _threads_ready
+    if not _threads_ready:
+        if OpenEXR.global_thread_count() == 0:
+            OpenEXR.set_global_thread_count(os.cpu_count() or 1)
+        _threads_ready = True
+
+
 def split_key(key: str) -> tuple[str, str]:
     """`"depth.Z"` -> `("depth", "Z")`; `"RGBA"` -> `("", "RGBA")`."""
     prefix, _, letters = key.rpartition(".")
@@ -118,6 +131,7 @@ def write_frame(
         target = colour if is_colour_layer(key) else data
         target.update(_layer_channels(key, stored, path))
     extra = dict(attributes or {})
+    _ensure_codec_threads()
     with atomic_path(path) as tmp:
         if compression in LOSSY and data:
             parts = [
@@ -143,6 +157,7 @@ def _order_letters(letters: Iterable[str]) -> str:
 
 
 def _open(path: Path, header_only: bool = False) -> OpenEXR.File:
+    _ensure_codec_threads()
     if not path.is_file():
         raise ExrError(f"{path}: file not found")
     with open(path, "rb") as fh:

@@ -45,6 +45,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from dreamrooms.camera import look_at
+
 __all__ = [
     "Camera", "Texture", "Sphere", "Box", "Quad", "Plane", "Room",
     "PointLight", "Scene", "render_scene", "render_clip", "random_scene",
@@ -59,24 +61,7 @@ _EPS = 1e-4
 
 def look_at_matrix(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     """4x4 camera-to-world matrix (Blender convention) looking from eye at target."""
-    eye = np.asarray(eye, dtype=np.float64)
-    fwd = np.asarray(target, dtype=np.float64) - eye
-    n = np.linalg.norm(fwd)
-    if n == 0:
-        raise ValueError("look_at_matrix: eye and target coincide")
-    fwd /= n
-    up = np.asarray(up, dtype=np.float64)
-    right = np.cross(fwd, up)
-    if np.linalg.norm(right) < 1e-8:  # looking straight up/down
-        right = np.cross(fwd, np.array([0.0, 1.0, 0.0]))
-    right /= np.linalg.norm(right)
-    cam_up = np.cross(right, fwd)
-    m = np.eye(4)
-    m[:3, 0] = right
-    m[:3, 1] = cam_up
-    m[:3, 2] = -fwd
-    m[:3, 3] = eye
-    return m
+    return look_at(eye, target, up)
 
 
 @dataclass
