@@ -135,8 +135,9 @@ def main() -> int:
     p = sub.add_parser("setup", help="create .venv with everything (fast when already done)")
     p.add_argument("--force", action="store_true", help="reinstall even when the stamp says up to date")
     p.set_defaults(func=lambda a: setup(a.force) or 0)
-    p = sub.add_parser("test", help="set up, then run pytest and the After Effects checks")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments (skips the node checks)")
+    p = sub.add_parser("test", help="set up, then run pytest and the After Effects checks",
+                       description="extra arguments go to pytest (and then the node checks are skipped)")
+    p.set_defaults(passthrough="pytest_args")
     p.set_defaults(func=cmd_test)
     for name, func, text in (
         ("demo", cmd_demo, "the main job: walk -> depth -> Blender rooms -> render -> After Effects"),
@@ -144,10 +145,14 @@ def main() -> int:
         ("extension", cmd_extension, "build dist/dreamrooms-<version>.zip, the Blender extension"),
         ("bench", cmd_bench, "run bench/ and write bench/REPORT.md"),
     ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed through")
-        p.set_defaults(func=func)
-    args = parser.parse_args()
+        p = sub.add_parser(name, help=text, description=f"{text}; other arguments are passed through")
+        p.set_defaults(func=func, passthrough="rest")
+    # everything after the command that build.py does not know goes to the tool it runs
+    args, extra = parser.parse_known_args()
+    if extra and not getattr(args, "passthrough", None):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "passthrough", None):
+        setattr(args, args.passthrough, extra)
     return int(args.func(args) or 0)
 
 
