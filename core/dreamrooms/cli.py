@@ -12,14 +12,14 @@ import sys
 from dreamrooms import __version__, progress
 from dreamrooms.errors import DreamroomsError
 
-COMMAND_MODULES = (
-    "dreamrooms.info_cli",
+COMMAND_MODULES = (  # in workflow order, which is the order `--help` lists them
+    "dreamrooms.train_cli",
+    "dreamrooms.walk_cli",
     "dreamrooms.depth",
     "dreamrooms.room_cli",
     "dreamrooms.ae.cli",
     "dreamrooms.models",
-    "dreamrooms.walk_cli",
-    "dreamrooms.train_cli",
+    "dreamrooms.info_cli",
 )
 
 

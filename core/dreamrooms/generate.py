@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from dreamrooms import exr, walk
+from dreamrooms.atomic import atomic_path, write_text_atomic
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
 from dreamrooms.shot import MANIFEST, Shot, frame_file
@@ -484,7 +485,6 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
         for f in (out / "layers").glob("walk.*.exr"):
             f.unlink()
         shutil.rmtree(out / "preview", ignore_errors=True)
-    from dreamrooms.atomic import write_text_atomic
     write_text_atomic(settings_path, json.dumps(key, indent=1) + "\n")
 
     paths = [shot.folder / frame_file(PATTERN, f) for f in shot.frames]
@@ -492,51 +492,27 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
     preview_png = out / "preview" / "walk.####.png"
     if s.preview == "png":
         (out / "preview").mkdir(parents=True, exist_ok=True)
-    need_all_for_mp4 = s.preview == "mp4"
-    video = None
-    if need_all_for_mp4:
-        (out / "preview").mkdir(parents=True, exist_ok=True)
-        mp4_tmp = out / "preview" / ".walk.mp4.tmp.mp4"
-        video = cv2.VideoWriter(str(mp4_tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(s.fps), (w, h))
-        if not video.isOpened():
-            raise GenerateError(f"{mp4_tmp}: OpenCV cannot write MP4 here; use --preview png")
-        # the MP4 needs every frame in order, so frames skipped by resume are rendered again for it
-        render_idx = list(range(s.frames))
-    else:
-        render_idx = todo
-    todo_set = set(todo)
-
     model_hw = gen.model_size((h, w))
     colorspace = gen.spec.output_colorspace
-    bar = progress(len(render_idx), f"walk {gen.name}")
+    bar = progress(len(todo), f"walk {gen.name}")
     try:
         with exr.SequenceWriter(workers=writer_workers, compression=s.compression) as writer:
-            for start in range(0, len(render_idx), batch):
-                idx = render_idx[start:start + batch]
+            for start in range(0, len(todo), batch):
+                idx = todo[start:start + batch]
                 raw = gen.to_unit(gen.run_raw(lat[idx], model_hw))
                 for j, i in enumerate(idx):
                     img = raw[j]
                     if tuple(img.shape[1:]) != (h, w):
                         img = resize(np.clip(img, 0, 1).transpose(1, 2, 0), (h, w)).transpose(2, 0, 1)
-                    if i in todo_set:
-                        writer.submit(paths[i], {"RGBA": to_linear_rgba_half(img, colorspace)})
-                    if s.preview:
-                        bgr = _to_bgr8(img, colorspace)
-                        if video is not None:
-                            video.write(bgr)
-                        elif i in todo_set:
-                            p = out / frame_file(str(preview_png.relative_to(out)), i + 1)
-                            from dreamrooms.atomic import atomic_path
-                            with atomic_path(p) as tmp:
-                                ok, buf = cv2.imencode(".png", bgr)
-                                tmp.write_bytes(buf.tobytes())
+                    writer.submit(paths[i], {"RGBA": to_linear_rgba_half(img, colorspace)})
+                    if s.preview == "png":
+                        p = out / frame_file(str(preview_png.relative_to(out)), i + 1)
+                        with atomic_path(p) as tmp:
+                            ok, buf = cv2.imencode(".png", _to_bgr8(img, colorspace))
+                            tmp.write_bytes(buf.tobytes())
                 bar.update(len(idx))
     finally:
         bar.close()
-        if video is not None:
-            video.release()
-    if video is not None:
-        os.replace(mp4_tmp, out / "preview" / "walk.mp4")
 
     old_seq = shot.sequences.get(SEQUENCE)
     # a later stage (depth) may have added layers to these files; keep them listed if no frame was rewritten
@@ -557,6 +533,9 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
     prov.add_command(argv)
     prov.extra["walk"] = {k: v for k, v in info.items() if k != "seeds"}
     shot.save()
+    if s.preview == "mp4":  # from the finished sequence, so a resumed walk needs no re-render for it
+        from dreamrooms.preview import sequence_mp4
+        sequence_mp4(shot, SEQUENCE, "RGBA", out / "preview" / "walk.mp4")
     return shot
 
 
