@@ -11,6 +11,7 @@ import sys
 
 from dreamrooms import __version__, progress
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot import set_command_line
 
 COMMAND_MODULES = (  # in workflow order, which is the order `--help` lists them
     "dreamrooms.train_cli",
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_command_line(["dreamrooms", *(sys.argv[1:] if argv is None else argv)])
     if args.progress:
         progress.set_mode(args.progress)
     if not getattr(args, "func", None):

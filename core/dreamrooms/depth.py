@@ -722,8 +722,7 @@ def _cmd(args: argparse.Namespace) -> int:
     res = estimate_sequence(args.input, args.model, args.out, stabilize=args.stabilize, size=args.size,
                             batch=args.batch, device=args.device, frames=args.frames, preview=args.preview,
                             near=args.near, far=args.far, threads=args.threads, overwrite=args.overwrite,
-                            compression=args.compression, fps=args.fps, name=args.name,
-                            argv=["dreamrooms", *sys.argv[1:]])
+                            compression=args.compression, fps=args.fps, name=args.name)
     shot = res.shot
     note = f", {res.skipped} already complete" if res.skipped else ""
     print(f"depth: {len(res.processed)} frame(s) written{note}; model input {res.net_size[1]}x{res.net_size[0]} "

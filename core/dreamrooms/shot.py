@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,6 +76,15 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+_command_line: str | None = None
+
+
+def set_command_line(argv: list[str]) -> None:
+    """The command this process runs for (set by the CLI), recorded by `Provenance.add_command`."""
+    global _command_line
+    _command_line = shlex.join(argv)
+
+
 @dataclass
 class Sequence:
     """One pass on disk: `pattern` relative to the shot folder with `####` for the frame number."""
@@ -119,7 +129,8 @@ class Provenance:
         self.models.append({"name": name, "sha256": sha256, **settings})
 
     def add_command(self, argv: list[str] | None = None) -> None:
-        self.commands.append(" ".join(argv if argv is not None else sys.argv))
+        """Record a command line: `argv`, else what the CLI was asked, else this process's argv."""
+        self.commands.append(shlex.join(argv) if argv is not None else (_command_line or shlex.join(sys.argv)))
 
 
 def frame_file(pattern: str, number: int) -> str:

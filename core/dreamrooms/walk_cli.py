@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from dreamrooms.errors import DreamroomsError
@@ -76,6 +75,6 @@ def handler(args: argparse.Namespace) -> int:
         keyframes=str(args.keyframes) if args.keyframes else None, interp=interp, space=args.space,
         loop=args.loop, noise_loop=args.noise_loop, ease=args.ease, truncation=args.truncation,
         batch=args.batch, preview=args.preview, constant_speed=args.constant_speed, compression=args.compression)
-    shot = generate.run_walk(gen, args.out, s, overwrite=args.overwrite, argv=["dreamrooms"] + sys.argv[1:])
+    shot = generate.run_walk(gen, args.out, s, overwrite=args.overwrite)
     print(f"walk: {shot.frame_count} frames {w}x{h} from {gen.name} ({gen.provider}) -> {shot.folder / 'shot.json'}")
     return 0

@@ -1,7 +1,7 @@
 """Build the built-in models into models_onnx/: ``python -m dreamrooms.training.builtin``.
 
     python -m dreamrooms.training.builtin [--out models_onnx] [--only tinydepth|cppn-walk]
-        [--steps 1500] [--images 1200] [--threads 2]
+        [--steps 6000] [--images 2400] [--threads 2]
 
 * ``cppn-walk``: constructed from a fixed seed (no training), exported to ONNX, checked against torch.
 * ``tinydepth``: renders synthetic rooms with :mod:`dreamrooms.synth` (seeds 0..images-1), trains
@@ -236,8 +236,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dreamrooms.training.builtin", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO_MODELS, help="output folder (default: the repo's models_onnx/)")
     ap.add_argument("--only", choices=("tinydepth", "cppn-walk"), help="build just this model")
-    ap.add_argument("--steps", type=int, default=1500, help="tinydepth training steps")
-    ap.add_argument("--images", type=int, default=1200, help="tinydepth training rooms")
+    ap.add_argument("--steps", type=int, default=6000, help="tinydepth training steps")
+    ap.add_argument("--images", type=int, default=2400, help="tinydepth training rooms")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

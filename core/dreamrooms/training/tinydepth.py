@@ -98,7 +98,7 @@ def _augment(imgs, depths, rng, crop=(128, 128)):
     return out_i, out_d
 
 
-def train(imgs, depths, *, steps=1500, batch=BATCH, lr=2e-3, seed=0, threads=2, log=print):
+def train(imgs, depths, *, steps=6000, batch=BATCH, lr=2e-3, seed=0, threads=2, log=print):
     """Train TinyDepth on (N,3,H,W) images and (N,H,W) depths; returns (model, seconds)."""
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
