@@ -139,6 +139,8 @@ def run(s: Settings) -> int:
 
     t = run_stage("blender", _cli("room", str(shot_dir), "--layout", "corridor", "--rooms", "3", "--with-plane",
                                   "--room-offset", str(max(1, s.frames // 3)), "--move", "walk_past",
+                                  # relief stops at depth 4 (near is 1): holes in the walk dent the walls, not spike them
+                                  "--far", "4",
                                   "--render", "--samples", str(s.samples), "--percentage", str(s.percentage)), logs)
     summary("blender", t, f"corridor of 3 rooms + depth plane, walk-past camera with depth-tracked focus, "
                           f"Cycles {s.samples} spp -> render/render.####.exr")
