@@ -496,7 +496,9 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
     colorspace = gen.spec.output_colorspace
     bar = progress(len(todo), f"walk {gen.name}")
     try:
-        with exr.SequenceWriter(workers=writer_workers, compression=s.compression) as writer:
+        # one writer: generator frames arrive slower than one writer (with the codec pool) compresses them,
+        # and more writer threads only take cores from inference
+        with exr.SequenceWriter(workers=writer_workers or 1, compression=s.compression) as writer:
             for start in range(0, len(todo), batch):
                 idx = todo[start:start + batch]
                 raw = gen.to_unit(gen.run_raw(lat[idx], model_hw))
