@@ -15,11 +15,23 @@ Two model sizes are measured: the manifest default (`target` 128 -> 256x128 mode
 upsampled 2.25x) and the native size (`--size 288` -> 512x288, no resampling).  Targets: ours >= 0.9x the
 limit, ours >= 1.3x the peer.
 
+A third configuration, ``realistic`` ("realistic cost"), runs the same TinyDepth architecture made wide
+(`--realistic-widths`, default 40,56,80,112,160) so that one inference at 512x288 costs about what MiDaS v2.1
+small / Depth Anything V2 Small cost on a CPU (tens of ms), instead of tinydepth's few ms, which leave the
+tinydepth ratios measuring PNG decoding and EXR writing. The weights are random (torch seed 0; throughput
+does not depend on them); the module is exported to ONNX in a temp folder exactly as the built-in tinydepth
+is (opset 17, dynamic batch/H/W, input ``image``, output ``inverse_depth``) with a ``models.toml`` beside it
+(tinydepth's input/output tables, the new file's sha256 and size), resolved by name from that folder as a
+models dir, and the torch peer loads the very same weights from the ONNX file. It runs on fewer frames
+(`--realistic-frames`, default 48) to keep the whole bench near 2-3 minutes.
+
     .venv/bin/python bench/depth_throughput.py [--frames 120] [--batch 2] [--repeats 3] [--threads N]
+        [--sizes default,native,realistic] [--realistic-widths 40,56,80,112,160] [--realistic-frames 48]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -51,16 +63,75 @@ def make_frames(folder: Path, n: int, w: int, h: int, distinct: int = 30) -> str
 
 
 def torch_module(entry):
+    """The training code's TinyDepth with the weights of `entry`'s ONNX file; the widths are read from the
+    initializers (the encoder's first conv of each level), so the built-in and the wide variant both load."""
     import onnx
     import torch
     from onnx import numpy_helper
 
     from dreamrooms.training.tinydepth import TinyDepth
 
-    model = TinyDepth()
     inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(entry.path)).graph.initializer}
+    widths, k = [], 0
+    while f"enc.{k}.0.weight" in inits:
+        widths.append(int(inits[f"enc.{k}.0.weight"].shape[0]))
+        k += 1
+    model = TinyDepth(widths=tuple(widths))
     model.load_state_dict({k: inits[k] for k in model.state_dict()})
     return model.eval()
+
+
+REALISTIC_NAME = "tinydepth-wide"
+
+
+def build_realistic(folder: Path, widths: tuple[int, ...], like) -> None:
+    """Export a seeded-random wide TinyDepth to folder/tinydepth-wide.onnx the way the built-in is exported
+    (dreamrooms.training.builtin), and write folder/models.toml with `like`'s (tinydepth's) I/O tables."""
+    import onnx
+    import torch
+
+    from dreamrooms.models import MANIFEST_NAME, dumps_manifest, sha256_file
+    from dreamrooms.training.tinydepth import TinyDepth
+
+    torch.manual_seed(0)
+    model = TinyDepth(widths=widths).eval()
+    path = folder / f"{REALISTIC_NAME}.onnx"
+    x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    iname, oname = like.input.get("name") or "image", like.output.get("name") or "inverse_depth"
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), str(path), input_names=[iname], output_names=[oname],
+                          dynamic_axes={iname: {0: "batch", 2: "height", 3: "width"},
+                                        oname: {0: "batch", 2: "height", 3: "width"}},
+                          opset_version=17, dynamo=False, do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(str(path)))
+    table = {"kind": "depth", "builtin": False, "file": path.name, "url": "", "sha256": sha256_file(path),
+             "size": path.stat().st_size, "license": "MIT (dreamrooms)",
+             "description": f"bench only: TinyDepth widths {list(widths)}, random weights (realistic inference cost)",
+             "input": dict(like.input), "output": dict(like.output)}
+    (folder / MANIFEST_NAME).write_text(dumps_manifest({REALISTIC_NAME: table}), encoding="utf-8")
+
+
+def open_realistic(folder: Path, threads: int | None):
+    """The wide model resolved by name from `folder` as the models dir (its models.toml), opened on the CPU."""
+    from dreamrooms.models import resolve
+    from dreamrooms.sessions import open_session
+
+    entry = resolve(REALISTIC_NAME, kind="depth", models_dir_override=folder)
+    if threads is None:   # the stage's default split, as load_model does it
+        threads = max(1, (os.cpu_count() or 2) // 2)
+    return open_session(entry, device="cpu", threads=threads)
+
+
+def ms_per_inference(session, x: np.ndarray, reps: int = 5) -> float:
+    """Median ms of one batch-1 session.run at the model input (after one warm-up run)."""
+    feed = {session.get_inputs()[0].name: x}
+    session.run(None, feed)
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        session.run(None, feed)
+        ts.append(time.perf_counter() - t)
+    return 1000 * statistics.median(ts)
 
 
 def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path) -> None:
@@ -101,6 +172,74 @@ def io_floor(pattern: str, n: int, out: Path) -> None:
             wr.submit(out / f"depth/d.{f.number:04d}.exr", {"Y": depth})
 
 
+def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: int, size: int | None,
+            tmp: Path, extra_note: str = "") -> None:
+    """One configuration: ours (estimate_sequence), the limit (bare session.run loop) and the peer (torch eager)
+    over the first `n` frames; prints the medians and the two result rows."""
+    net = network_size(ms.entry.input, args.height, args.width, size)
+    frames = (1, n)
+    # the limit: session.run over pre-resized, normalised batches held in memory
+    src = open_source(pattern)
+    tensors = [preprocess(f.srgb, net, ms.entry.input)[0] for f in src.frames(range(1, n + 1))]
+    batches = [np.stack(tensors[i:i + args.batch]) for i in range(0, len(tensors), args.batch)]
+    del tensors
+    run = lambda s: [s.session.run([s.output_name], {s.input_name: b}) for b in batches]
+    run(limit)
+    bare = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        run(limit)
+        bare.append(time.perf_counter() - t)
+    bare_ours_threads = None
+    if label == "realistic" and ms.session is not limit.session:
+        # where the time goes: the same loop on ours' session (the stage's thread count)
+        run(ms)
+        bare_ours_threads = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            run(ms)
+            bare_ours_threads.append(time.perf_counter() - t)
+    del batches
+    if tmodel is not None:  # same network, same answer
+        import torch as _t
+
+        x = preprocess(next(src.frames([1])).srgb, net, ms.entry.input)[0][None]
+        with _t.inference_mode():
+            d = float(np.abs(tmodel(_t.from_numpy(x)).numpy() - ms.session.run(None, {ms.input_name: x})[0]).max())
+        print(f"  torch vs onnx max abs diff {d:.2e}")
+    ours = []
+    estimate_sequence(pattern, ms, tmp / f"warm_{label}", stabilize=args.stabilize, size=size, batch=args.batch,
+                      frames=(1, min(8, n)))
+    for r in range(args.repeats):
+        t = time.perf_counter()
+        estimate_sequence(pattern, ms, tmp / f"ours_{label}_{r}", stabilize=args.stabilize, size=size,
+                          batch=args.batch, frames=frames)
+        ours.append(time.perf_counter() - t)
+    peer = []
+    if tmodel is not None:
+        torch_pipeline(tmodel, pattern, min(8, n), net, tmp / f"twarm_{label}")
+        for r in range(args.repeats):
+            t = time.perf_counter()
+            torch_pipeline(tmodel, pattern, n, net, tmp / f"torch_{label}_{r}")
+            peer.append(time.perf_counter() - t)
+    fps = lambda ts: n / statistics.median(ts)
+    print(f"[{label}] model input {net[1]}x{net[0]}, batch {args.batch}, stabilize {args.stabilize}: "
+          f"ours {fps(ours):.1f} fps, bare onnx loop {fps(bare):.1f} fps"
+          + (f", torch eager {fps(peer):.1f} fps" if peer else "")
+          + f"  (medians of {args.repeats}; runs ours {[round(x, 2) for x in ours]} s)")
+    if bare_ours_threads is not None:
+        print(f"  [{label}] bare loop on ours' session ({ms.session.get_session_options().intra_op_num_threads} "
+              f"thread(s)): {fps(bare_ours_threads):.1f} fps -> ours is {fps(ours) / fps(bare_ours_threads):.2f}x "
+              f"of it; the limit's {limit.session.get_session_options().intra_op_num_threads} thread(s) give "
+              f"{fps(bare) / fps(bare_ours_threads):.2f}x")
+    note = f"{n} frames {args.width}x{args.height}, model input {net[1]}x{net[0]}" + extra_note
+    result(f"depth_throughput[{title}] vs bare onnx", fps(ours), fps(bare), "bare session.run loop",
+           "frames/s", 0.9, note=note)
+    if peer:
+        result(f"depth_throughput[{title}] vs torch", fps(ours), fps(peer), "torch eager pipeline",
+               "frames/s", 1.3, note=note)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=120)
@@ -110,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--stabilize", default="keyframe")
-    ap.add_argument("--sizes", default="default,native", help="comma list: default (manifest target), native, or N")
+    ap.add_argument("--sizes", default="default,native,realistic",
+                    help="comma list: default (manifest target), native, N, or realistic (wide model, native size)")
+    ap.add_argument("--realistic-widths", default="40,56,80,112,160",
+                    help="TinyDepth widths of the realistic-cost model (5 levels)")
+    ap.add_argument("--realistic-frames", type=int, default=48, help="frames for the realistic-cost configuration")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
     progress.set_mode("none")
     import torch
-
-    import os
 
     threads = args.threads or None
     torch.set_num_threads(threads or torch.get_num_threads())   # the peer: every core for the network
@@ -126,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
           f"thread(s), limit {limit.session.get_session_options().intra_op_num_threads}), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads)")
     tmodel = None if args.no_torch else torch_module(ms.entry)
+    labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
 
     with tempfile.TemporaryDirectory(prefix="depth-bench-") as tmp:
         tmp = Path(tmp)
@@ -138,55 +280,37 @@ def main(argv: list[str] | None = None) -> int:
             io_floor(pattern, args.frames, tmp / f"floor{r}")
             floor.append(time.perf_counter() - t)
         print(f"I/O floor (decode PNG + write both EXRs, no model): {args.frames / statistics.median(floor):.1f} fps")
-        for label in args.sizes.split(","):
+        for label in labels:
+            if label == "realistic":
+                continue
             size = None if label == "default" else (args.height if label == "native" else int(label))
-            net = network_size(ms.entry.input, args.height, args.width, size)
-            # the limit: session.run over pre-resized, normalised batches held in memory
-            src = open_source(pattern)
-            tensors = [preprocess(f.srgb, net, ms.entry.input)[0] for f in src.frames()]
-            batches = [np.stack(tensors[i:i + args.batch]) for i in range(0, len(tensors), args.batch)]
-            del tensors
-            run = lambda: [limit.session.run([limit.output_name], {limit.input_name: b}) for b in batches]
-            run()
-            bare = []
-            for _ in range(args.repeats):
-                t = time.perf_counter()
-                run()
-                bare.append(time.perf_counter() - t)
-            del batches
-            if tmodel is not None:  # same network, same answer
-                import torch as _t
-
-                x = preprocess(next(src.frames([1])).srgb, net, ms.entry.input)[0][None]
-                with _t.inference_mode():
-                    d = float(np.abs(tmodel(_t.from_numpy(x)).numpy() - ms.session.run(None, {ms.input_name: x})[0]).max())
-                print(f"  torch vs onnx max abs diff {d:.2e}")
-            ours = []
-            estimate_sequence(pattern, ms, tmp / f"warm_{label}", stabilize=args.stabilize, size=size, batch=args.batch,
-                              frames=(1, min(8, args.frames)))
-            for r in range(args.repeats):
-                t = time.perf_counter()
-                estimate_sequence(pattern, ms, tmp / f"ours_{label}_{r}", stabilize=args.stabilize, size=size,
-                                  batch=args.batch)
-                ours.append(time.perf_counter() - t)
-            peer = []
-            if tmodel is not None:
-                torch_pipeline(tmodel, pattern, min(8, args.frames), net, tmp / "twarm")
-                for r in range(args.repeats):
-                    t = time.perf_counter()
-                    torch_pipeline(tmodel, pattern, args.frames, net, tmp / f"torch_{label}_{r}")
-                    peer.append(time.perf_counter() - t)
-            fps = lambda ts: args.frames / statistics.median(ts)
-            print(f"[{label}] model input {net[1]}x{net[0]}, batch {args.batch}, stabilize {args.stabilize}: "
-                  f"ours {fps(ours):.1f} fps, bare onnx loop {fps(bare):.1f} fps"
-                  + (f", torch eager {fps(peer):.1f} fps" if peer else "")
-                  + f"  (medians of {args.repeats}; runs ours {[round(x, 2) for x in ours]} s)")
-            note = f"{args.frames} frames {args.width}x{args.height}, model input {net[1]}x{net[0]}"
-            result(f"depth_throughput[{label}] vs bare onnx", fps(ours), fps(bare), "bare session.run loop",
-                   "frames/s", 0.9, note=note)
-            if peer:
-                result(f"depth_throughput[{label}] vs torch", fps(ours), fps(peer), "torch eager pipeline",
-                       "frames/s", 1.3, note=note)
+            measure(args, label, label, ms, limit, tmodel, pattern, args.frames, size, tmp)
+        if "realistic" in labels:
+            widths = tuple(int(v) for v in args.realistic_widths.split(","))
+            mdir = tmp / "realistic-model"
+            mdir.mkdir()
+            t = time.perf_counter()
+            build_realistic(mdir, widths, ms.entry)
+            wlimit = open_realistic(mdir, threads or os.cpu_count())
+            wms = open_realistic(mdir, threads)
+            wt = None if args.no_torch else torch_module(wms.entry)
+            size = args.height
+            net = network_size(wms.entry.input, args.height, args.width, size)
+            x = preprocess(next(open_source(pattern).frames([1])).srgb, net, wms.entry.input)[0][None]
+            ms_limit = ms_per_inference(wlimit.session, x)
+            ms_ours = ms_per_inference(wms.session, x)
+            ms_tiny = ms_per_inference(limit.session, x)
+            nthr = lambda s: s.session.get_session_options().intra_op_num_threads
+            print(f"[realistic] TinyDepth widths {list(widths)} ({sum(p.numel() for p in wt.parameters()) if wt else '?'} "
+                  f"parameters, {wms.entry.path.stat().st_size} bytes) built in {time.perf_counter() - t:.1f}s; "
+                  f"one inference at {net[1]}x{net[0]}: {ms_limit:.1f} ms ({nthr(wlimit)} threads), "
+                  f"{ms_ours:.1f} ms ({nthr(wms)} thread(s)); tinydepth {ms_tiny:.1f} ms ({nthr(limit)} threads)")
+            n = min(args.realistic_frames, args.frames)
+            note = (f" (fewer frames than the tinydepth rows); TinyDepth widths {list(widths)}, random weights, "
+                    f"{ms_limit:.0f} ms per inference with {nthr(wlimit)} threads, {ms_ours:.0f} ms with ours' "
+                    f"{nthr(wms)}")
+            measure(args, "realistic", f"realistic-cost {net[1]}x{net[0]}", wms, wlimit, wt, pattern, n, size, tmp,
+                    extra_note=note)
     return 0
 
 
