@@ -117,8 +117,9 @@ def open_realistic(folder: Path, threads: int | None):
     from dreamrooms.sessions import open_session
 
     entry = resolve(REALISTIC_NAME, kind="depth", models_dir_override=folder)
-    if threads is None:   # the stage's default split, as load_model does it
-        threads = max(1, (os.cpu_count() or 2) // 2)
+    if threads is None:   # the stage's default, as load_model chooses it
+        from dreamrooms.depth import default_threads
+        threads = default_threads(entry.path)
     return open_session(entry, device="cpu", threads=threads)
 
 
