@@ -137,28 +137,19 @@ def _frames(shot, frames) -> range:
 
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
-    from dreamrooms.errors import DreamroomsError
+    from dreamrooms.cli import run_reporting_errors
     parser = build_parser()
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:
         progress.set_mode(args.progress)
-    try:
-        if args.command == "room-json":
-            payload = json.loads(args.payload)
-            ns = build_parser().parse_args(["room", payload.get("shot", ".")])
-            for k, v in payload.items():
-                setattr(ns, k, v)
-            ns.shot = Path(ns.shot)
-            return run_room(ns)
-        if args.command == "room":
-            return run_room(args)
-        return run_render(args)
-    except DreamroomsError as exc:
-        print(f"dreamrooms: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("dreamrooms: interrupted; whole frames written so far are kept, rerun to resume", file=sys.stderr)
-        return 130
+    if args.command == "room-json":
+        payload = json.loads(args.payload)
+        ns = build_parser().parse_args(["room", payload.get("shot", ".")])
+        for k, v in payload.items():
+            setattr(ns, k, v)
+        ns.shot = Path(ns.shot)
+        return run_reporting_errors(run_room, ns)
+    return run_reporting_errors(run_room if args.command == "room" else run_render, args)
 
 
 if __name__ == "__main__":

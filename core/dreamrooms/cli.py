@@ -48,8 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    return run_reporting_errors(args.func, args)
+
+
+def run_reporting_errors(func, *args) -> int:
+    """Run a command handler; a DreamroomsError becomes one line on stderr and exit 1, Ctrl-C exit 130.
+    Shared by this CLI and the Blender headless entry."""
     try:
-        return int(args.func(args) or 0)
+        return int(func(*args) or 0)
     except DreamroomsError as exc:
         print(f"dreamrooms: error: {exc}", file=sys.stderr)
         return 1
