@@ -185,21 +185,20 @@ def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: in
     batches = [np.stack(tensors[i:i + args.batch]) for i in range(0, len(tensors), args.batch)]
     del tensors
     run = lambda s: [s.session.run([s.output_name], {s.input_name: b}) for b in batches]
-    run(limit)
-    bare = []
-    for _ in range(args.repeats):
-        t = time.perf_counter()
-        run(limit)
-        bare.append(time.perf_counter() - t)
+    def loop_times(session) -> list[float]:
+        run(session)  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            run(session)
+            times.append(time.perf_counter() - t)
+        return times
+
+    bare = loop_times(limit)
     bare_ours_threads = None
     if label == "realistic" and ms.session is not limit.session:
         # where the time goes: the same loop on ours' session (the stage's thread count)
-        run(ms)
-        bare_ours_threads = []
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            run(ms)
-            bare_ours_threads.append(time.perf_counter() - t)
+        bare_ours_threads = loop_times(ms)
     del batches
     if tmodel is not None:  # same network, same answer
         import torch as _t

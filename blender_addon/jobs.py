@@ -337,14 +337,11 @@ class DREAMROOMS_OT_cancel_job(bpy.types.Operator):
 classes = (DREAMROOMS_OT_run_job, DREAMROOMS_OT_cancel_job)
 
 
-def register() -> None:
-    for c in classes:
-        bpy.utils.register_class(c)
+register, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
 def unregister() -> None:
-    for job in list(_active.values()):
+    for job in list(_active.values()):  # no worker outlives the add-on
         job.cancel()
     _active.clear()
-    for c in reversed(classes):
-        bpy.utils.unregister_class(c)
+    _unregister_classes()

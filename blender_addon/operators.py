@@ -175,11 +175,4 @@ classes = (DREAMROOMS_OT_load_shot, DREAMROOMS_OT_build, DREAMROOMS_OT_camera_mo
            DREAMROOMS_OT_render_setup, DREAMROOMS_OT_record_camera)
 
 
-def register() -> None:
-    for c in classes:
-        bpy.utils.register_class(c)
-
-
-def unregister() -> None:
-    for c in reversed(classes):
-        bpy.utils.unregister_class(c)
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -143,11 +143,4 @@ classes = (DREAMROOMS_PT_main, DREAMROOMS_PT_shot, DREAMROOMS_PT_walk, DREAMROOM
            DREAMROOMS_PT_camera, DREAMROOMS_PT_render, DREAMROOMS_PT_export)
 
 
-def register() -> None:
-    for c in classes:
-        bpy.utils.register_class(c)
-
-
-def unregister() -> None:
-    for c in reversed(classes):
-        bpy.utils.unregister_class(c)
+register, unregister = bpy.utils.register_classes_factory(classes)

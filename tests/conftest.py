@@ -30,3 +30,12 @@ def run_cli(capsys):
 @pytest.fixture
 def python_exe() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def mdir(tmp_path, monkeypatch):
+    """An empty models folder that `dreamrooms.models` uses (DREAMROOMS_MODELS), progress off."""
+    d = tmp_path / "models"
+    monkeypatch.setenv("DREAMROOMS_MODELS", str(d))
+    monkeypatch.setenv("DREAMROOMS_PROGRESS", "none")
+    return d

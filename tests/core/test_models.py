@@ -18,14 +18,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_sessions import make_depth_onnx  # noqa: E402
 
 
-@pytest.fixture
-def mdir(tmp_path, monkeypatch):
-    d = tmp_path / "models"
-    monkeypatch.setenv("DREAMROOMS_MODELS", str(d))
-    monkeypatch.setenv("DREAMROOMS_PROGRESS", "none")
-    return d
-
-
 def test_models_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("DREAMROOMS_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

@@ -63,14 +63,6 @@ def server():
     srv.server_close()
 
 
-@pytest.fixture
-def mdir(tmp_path, monkeypatch):
-    d = tmp_path / "models"
-    monkeypatch.setenv("DREAMROOMS_MODELS", str(d))
-    monkeypatch.setenv("DREAMROOMS_PROGRESS", "none")
-    return d
-
-
 def write_user_manifest(mdir: Path, url: str, sha: str = SHA, size: int = len(PAYLOAD)):
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / "models.toml").write_text(f'''
