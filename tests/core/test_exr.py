@@ -153,6 +153,33 @@ def test_sequence_writer_reraises_and_keeps_whole_frames(tmp_path):
     assert exr.is_complete(tmp_path / "ok.0001.exr", ["depth.Z"])
 
 
+def test_sequence_writer_prepares_callable_layers_on_its_thread(tmp_path):
+    import threading
+
+    ran_on = []
+
+    def layers(i):
+        ran_on.append(threading.current_thread().name)
+        return {"depth.Z": np.full((6, 5), i * 2.0, np.float32)}
+
+    with exr.SequenceWriter(workers=1, max_pending=4) as w:
+        for i in range(1, 6):
+            w.submit(tmp_path / f"c.{i:04d}.exr", lambda i=i: layers(i))
+    assert [float(exr.read_frame(tmp_path / f"c.{i:04d}.exr")["depth.Z"][2, 3]) for i in range(1, 6)] == [2, 4, 6, 8, 10]
+    assert ran_on and all(n.startswith("exr-write") for n in ran_on)
+
+
+def test_sequence_writer_error_in_callable_layers_leaves_no_file(tmp_path):
+    def broken():
+        raise ExrError("conversion failed")
+
+    with pytest.raises(ExrError, match="conversion failed"):
+        with exr.SequenceWriter(workers=1) as w:
+            w.submit(tmp_path / "x.0001.exr", broken)
+            w.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_group_channels_reads_blender_style_names():
     z = np.zeros((2, 2), np.float32)
     grouped = exr.group_channels({f"ViewLayer.Combined.{c}": z for c in "RGBA"} | {"ViewLayer.Depth.Z": z,
