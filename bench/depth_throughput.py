@@ -5,7 +5,9 @@
 * ours:  ``estimate_sequence`` on the PNG sequence: decode, resize, inference, keyframe stabilisation,
          joint bilateral upsampling, layered EXR + depth EXR written (the session is opened once beforehand,
          as for the limit);
-* limit: a bare ``session.run`` loop over the same batches, pre-resized and normalised in memory;
+* limit: a bare ``session.run`` loop over the same batches, pre-resized and normalised in memory, on a plain
+         ``onnxruntime.InferenceSession`` of the same file with ORT's default options (spin-waiting workers
+         on) and every core, as a user would write it by hand;
 * peer:  the same network in PyTorch eager (weights from the ONNX file loaded into the training code's
          ``TinyDepth`` module, checked against ONNX), as Deforum/ComfyUI-style nodes do it: per frame read,
          bicubic resize, forward, bilinear resize back, min-max normalise, then the same two files as ours
@@ -13,7 +15,8 @@
 
 Two model sizes are measured: the manifest default (`target` 128 -> 256x128 model input, so the output is
 upsampled 2.25x) and the native size (`--size 288` -> 512x288, no resampling).  Targets: ours >= 0.9x the
-limit, ours >= 1.3x the peer.
+limit, ours >= 1.3x the peer.  Each repeat runs the limit, ours and the peer one after the other, so drift in
+the machine's speed hits all three; medians over the repeats.
 
 A third configuration, ``realistic`` ("realistic cost"), runs the same TinyDepth architecture made wide
 (`--realistic-widths`, default 40,56,80,112,160) so that one inference at 512x288 costs about what MiDaS v2.1
@@ -111,6 +114,19 @@ def build_realistic(folder: Path, widths: tuple[int, ...], like) -> None:
     (folder / MANIFEST_NAME).write_text(dumps_manifest({REALISTIC_NAME: table}), encoding="utf-8")
 
 
+class PlainSession:
+    """The limit's session: `onnxruntime.InferenceSession(path)` with ORT's defaults but the thread count."""
+
+    def __init__(self, path: Path, threads: int):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+
+
 def open_realistic(folder: Path, threads: int | None):
     """The wide model resolved by name from `folder` as the models dir (its models.toml), opened on the CPU."""
     from dreamrooms.models import resolve
@@ -185,21 +201,11 @@ def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: in
     batches = [np.stack(tensors[i:i + args.batch]) for i in range(0, len(tensors), args.batch)]
     del tensors
     run = lambda s: [s.session.run([s.output_name], {s.input_name: b}) for b in batches]
-    def loop_times(session) -> list[float]:
-        run(session)  # warm-up
-        times = []
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            run(session)
-            times.append(time.perf_counter() - t)
-        return times
+    def loop_time(session) -> float:
+        t = time.perf_counter()
+        run(session)
+        return time.perf_counter() - t
 
-    bare = loop_times(limit)
-    bare_ours_threads = None
-    if label == "realistic" and ms.session is not limit.session:
-        # where the time goes: the same loop on ours' session (the stage's thread count)
-        bare_ours_threads = loop_times(ms)
-    del batches
     if tmodel is not None:  # same network, same answer
         import torch as _t
 
@@ -207,27 +213,32 @@ def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: in
         with _t.inference_mode():
             d = float(np.abs(tmodel(_t.from_numpy(x)).numpy() - ms.session.run(None, {ms.input_name: x})[0]).max())
         print(f"  torch vs onnx max abs diff {d:.2e}")
-    ours = []
+    # warm-ups: sessions, thread pools, page cache
+    run(limit)
     estimate_sequence(pattern, ms, tmp / f"warm_{label}", stabilize=args.stabilize, size=size, batch=args.batch,
                       frames=(1, min(8, n)))
+    if tmodel is not None:
+        torch_pipeline(tmodel, pattern, min(8, n), net, tmp / f"twarm_{label}")
+    bare, ours, peer, bare_ours_threads = [], [], [], []
     for r in range(args.repeats):
+        bare.append(loop_time(limit))
+        if label == "realistic":   # where the time goes: the same loop on ours' session
+            bare_ours_threads.append(loop_time(ms))
         t = time.perf_counter()
         estimate_sequence(pattern, ms, tmp / f"ours_{label}_{r}", stabilize=args.stabilize, size=size,
                           batch=args.batch, frames=frames)
         ours.append(time.perf_counter() - t)
-    peer = []
-    if tmodel is not None:
-        torch_pipeline(tmodel, pattern, min(8, n), net, tmp / f"twarm_{label}")
-        for r in range(args.repeats):
+        if tmodel is not None:
             t = time.perf_counter()
             torch_pipeline(tmodel, pattern, n, net, tmp / f"torch_{label}_{r}")
             peer.append(time.perf_counter() - t)
+    del batches
     fps = lambda ts: n / statistics.median(ts)
     print(f"[{label}] model input {net[1]}x{net[0]}, batch {args.batch}, stabilize {args.stabilize}: "
           f"ours {fps(ours):.1f} fps, bare onnx loop {fps(bare):.1f} fps"
           + (f", torch eager {fps(peer):.1f} fps" if peer else "")
           + f"  (medians of {args.repeats}; runs ours {[round(x, 2) for x in ours]} s)")
-    if bare_ours_threads is not None:
+    if bare_ours_threads:
         print(f"  [{label}] bare loop on ours' session ({ms.session.get_session_options().intra_op_num_threads} "
               f"thread(s)): {fps(bare_ours_threads):.1f} fps -> ours is {fps(ours) / fps(bare_ours_threads):.2f}x "
               f"of it; the limit's {limit.session.get_session_options().intra_op_num_threads} thread(s) give "
@@ -261,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = args.threads or None
     torch.set_num_threads(threads or torch.get_num_threads())   # the peer: every core for the network
-    limit = load_model("tinydepth", device="cpu", threads=threads or os.cpu_count())  # the limit: every core
     ms = load_model("tinydepth", device="cpu", threads=threads)  # ours: the stage's default split
+    limit = PlainSession(ms.entry.path, threads or os.cpu_count())  # the limit: ORT defaults, every core
     print(f"machine: {machine()}; onnxruntime {ms.provider} (ours {ms.session.get_session_options().intra_op_num_threads} "
           f"thread(s), limit {limit.session.get_session_options().intra_op_num_threads}), torch {torch.__version__} "
           f"({torch.get_num_threads()} threads)")
@@ -291,8 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             mdir.mkdir()
             t = time.perf_counter()
             build_realistic(mdir, widths, ms.entry)
-            wlimit = open_realistic(mdir, threads or os.cpu_count())
             wms = open_realistic(mdir, threads)
+            wlimit = PlainSession(wms.entry.path, threads or os.cpu_count())
             wt = None if args.no_torch else torch_module(wms.entry)
             size = args.height
             net = network_size(wms.entry.input, args.height, args.width, size)
