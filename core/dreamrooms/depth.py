@@ -282,6 +282,9 @@ class _Item:
 
 
 _STOP = object()
+# the stabiliser state (a few MB) is saved with every STATE_EVERY-th frame once all frames before it are on
+# disk: saving it with every frame cost 5-7 % of the run; a killed run redoes at most this many more frames
+STATE_EVERY = 4
 
 
 def _frame_complete(layers_path: Path, depth_path: Path, preview_path: Path | None, fingerprint: str) -> bool:
@@ -572,10 +575,13 @@ def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compressio
             if k == mark[0]:
                 return
             mark[0] = k
-            frame = todo[k]
-            state = states.pop(frame)
-            for old in [f for f in states if order[f] < k]:
-                del states[old]
+            ready = [f for f in states if order[f] <= k]
+            if not ready:
+                return
+            frame = max(ready, key=order.__getitem__)
+            state = states[frame]
+            for f in ready:
+                del states[f]
             _save_state(state_path, frame, fingerprint, state)
 
     def finish(item: _Item, u_small: np.ndarray) -> None:
@@ -646,7 +652,8 @@ def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compressio
                         raise DepthError(f"{it.frame.path}: the model output has NaN/inf for this frame; "
                                          f"check the model or the frame")
                     u_small = stabilizer(raw, it.guide_small, it.flow)
-                    if state_path is not None:
+                    if state_path is not None and ((order[it.frame.number] + 1) % STATE_EVERY == 0
+                                                   or it.frame.number == todo[-1]):
                         with state_lock:
                             states[it.frame.number] = stabilizer.get_state()
                     while not slots.acquire(timeout=0.05):
