@@ -369,14 +369,21 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
             ckey = colour_sequence(shot)
         except SourceError:
             ckey = None
+        own_name = None
         if ckey and shot.sequences[ckey].pattern.startswith("layers/"):
             same = isinstance(src, ShotSource) and src.shot.folder.resolve() == out.resolve()
-            if not same:
+            own = f"layers/{_safe_name(name or _default_name(src))}.####.exr"
+            if not same and ckey == "layers" and shot.sequences[ckey].pattern == own and "depth" in shot.sequences:
+                # the shot an earlier run of this command made: rerunning resumes it (the settings are checked
+                # per frame below), so a finished run is a no-op instead of an error
+                own_name = _safe_name(name or _default_name(src))
+            elif not same:
                 raise DepthError(f"{out}: this shot already has colour frames ({shot.sequences[ckey].pattern}); "
                                  f"to add depth to them run `dreamrooms depth {out} --out {out}`, or pick a new --out")
-            inplace_key = ckey
-        shot_name = _safe_name(name or (Path(shot.sequences[inplace_key].pattern).name.split(".")[0]
-                                        if inplace_key else shot.name))
+            else:
+                inplace_key = ckey
+        shot_name = own_name or _safe_name(name or (Path(shot.sequences[inplace_key].pattern).name.split(".")[0]
+                                                    if inplace_key else shot.name))
     else:
         shot_name = _safe_name(name or _default_name(src))
         shot = Shot(fps=float(src.fps or fps or 24.0), width=src.width, height=src.height,
@@ -463,7 +470,7 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
 
     # ---- register the sequences once every frame of the shot is on disk ---------------------------------
     all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
-    if all_there:
+    if all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
         if inplace_key:
             chans = list(shot.sequences[inplace_key].channels)
             if "depth.Z" not in chans:

@@ -240,6 +240,24 @@ def test_frame_range_and_batches(tmp_path, capsys):
     assert "frame 9" in capsys.readouterr().err and not (tmp_path / "o2").exists()
 
 
+def test_rerunning_a_finished_run_changes_nothing(tmp_path, capsys):
+    pattern, _ = _render_clip(tmp_path / "in", 5, 96, 64)
+    out = tmp_path / "out"
+    args = ["--progress", "none", "depth", pattern, "--model", "tinydepth", "--out", str(out)]
+    assert cli_main(args) == 0
+    capsys.readouterr()
+    files = sorted(out.rglob("*.exr"))
+    before = {p: p.stat().st_mtime_ns for p in files + [out / "shot.json"]}
+    assert cli_main(args) == 0   # the same command again: every frame is whole, nothing is redone
+    assert "0 frame(s) written, 5 already complete" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in before} == before and sorted(out.rglob("*.exr")) == files
+    # other settings on the finished shot: one line naming the file and the fix, nothing touched
+    assert cli_main(args + ["--stabilize", "ema"]) == 1
+    err = capsys.readouterr().err
+    assert "depth/img.0001.exr: written with other depth settings" in err and "--overwrite" in err
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
 # ---- bad inputs ------------------------------------------------------------------------------------------
 def _bad_cases(tmp_path: Path):
     good = tmp_path / "good"
