@@ -9,7 +9,6 @@ seeded latents; a difference above ``tol`` (1e-3) is an error and nothing is wri
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import warnings
 from pathlib import Path
@@ -28,25 +27,12 @@ class ExportError(DreamroomsError):
     """The export did not produce a faithful ONNX generator."""
 
 
-def _toml(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    raise TypeError(type(v))
-
-
 def manifest_text(name: str, table: dict, generator: dict) -> str:
-    lines = ["# written by `dreamrooms train export`; read by dreamrooms.models (same layout as models_onnx/models.toml)",
-             "", f"[models.{name}]"]
-    lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
-    lines += ["", f"[models.{name}.generator]"]
-    lines += [f"{k} = {_toml(v)}" for k, v in generator.items()]
-    return "\n".join(lines) + "\n"
+    from dreamrooms.models import dumps_manifest
+
+    return dumps_manifest({name: {**table, "generator": generator}},
+                          header="written by `dreamrooms train export`; read by dreamrooms.models "
+                                 "(same layout as models_onnx/models.toml)")
 
 
 def export(model_dir: str | Path, name: str | None = None, tol: float = TOLERANCE, n_check: int = 8) -> Path:

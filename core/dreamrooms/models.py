@@ -359,8 +359,10 @@ def _toml_value(v) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
-def dumps_manifest(models: dict[str, dict]) -> str:
-    lines = ["# dreamrooms user model manifest, written by `dreamrooms models add`.", ""]
+def dumps_manifest(models: dict[str, dict],
+                   header: str = "dreamrooms user model manifest, written by `dreamrooms models add`.") -> str:
+    """models.toml text: one [models.NAME] table per model, dict values as its sub-tables."""
+    lines = [f"# {header}", ""]
     for name, t in models.items():
         lines.append(f"[models.{json.dumps(name)}]" if not name.replace("-", "").replace("_", "").isalnum()
                      else f"[models.{name}]")
