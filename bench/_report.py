@@ -25,6 +25,16 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+def plain_session(path, threads: int, providers=("CPUExecutionProvider",)):
+    """The limit's session: `onnxruntime.InferenceSession(path)` as a user writes it by hand, ORT's
+    default options (spin-waiting workers on) but for the thread count, so the limit matches ours."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), so, providers=list(providers))
+
+
 def result(benchmark: str, ours: float, peer: float, peer_name: str, unit: str, target: float,
            higher_is_better: bool = True, note: str = "") -> dict:
     """Print and return one comparison: ratio = ours/peer for rates (peer/ours for times)."""

@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, result  # noqa: E402
+from _report import machine, plain_session, result  # noqa: E402
 
 from dreamrooms import exr, progress, synth  # noqa: E402
 from dreamrooms.depth import estimate_sequence, load_model, network_size, preprocess  # noqa: E402
@@ -115,14 +115,10 @@ def build_realistic(folder: Path, widths: tuple[int, ...], like) -> None:
 
 
 class PlainSession:
-    """The limit's session: `onnxruntime.InferenceSession(path)` with ORT's defaults but the thread count."""
+    """The limit: a plain ORT session (see _report.plain_session) with the names the loop feeds."""
 
     def __init__(self, path: Path, threads: int):
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self.session = plain_session(path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import result  # noqa: E402
+from _report import plain_session, result  # noqa: E402
 from dreamrooms import generate, models, progress
 
 
@@ -45,10 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     lat, _ = generate.frame_latents(gen, s)
     model_hw = gen.model_size(size)
     feeds = [gen.feeds(lat[i:i + args.batch], model_hw) for i in range(0, args.frames, args.batch)]
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = gen.session.get_session_options().intra_op_num_threads
-    sess = ort.InferenceSession(str(gen.path), so, providers=gen.session.get_providers())
+    sess = plain_session(gen.path, gen.session.get_session_options().intra_op_num_threads,
+                         gen.session.get_providers())
     sess.run([gen.output_name], feeds[0])  # warm-up
 
     bare, ours = [], []
