@@ -125,29 +125,37 @@ def joint_bilateral_upsample(low: np.ndarray, guide: np.ndarray, sigma_spatial: 
     xs = (np.arange(W, dtype=np.float32) + 0.5) * np.float32(w / W) - 0.5
     y0, x0 = np.floor(ys).astype(np.int32), np.floor(xs).astype(np.int32)
     yn, xn = np.clip(np.rint(ys).astype(np.int32), 0, h - 1), np.clip(np.rint(xs).astype(np.int32), 0, w - 1)
-    sel_y, sel_x = np.nonzero(edge_lo[yn[:, None], xn[None, :]])
-    if sel_y.size == 0:
+    sel = np.flatnonzero(edge_lo.take(yn, axis=0).take(xn, axis=1))   # flat indices of the output pixels to weigh
+    if sel.size == 0:
         return out
-    gl = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, C)
-    gs = g[sel_y, sel_x]                                  # N x C guide colours at the edge pixels
-    py, px = ys[sel_y], xs[sel_x]
-    by, bx = y0[sel_y], x0[sel_x]
+    sel_y, sel_x = np.divmod(sel, W)
+    # 1-D gathers (ndarray.take) on channel planes: about half the time of 2-D fancy indexing on HxWxC arrays
+    gl = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA).reshape(h * w, C)
+    gl_planes = [np.ascontiguousarray(gl[:, c]) for c in range(C)]
+    gs = [g.reshape(H * W, C)[:, c].take(sel) for c in range(C)]    # guide colour at each selected pixel
+    low_flat = low.ravel()
     offsets = range(-(support // 2) + (1 if support % 2 == 0 else 0), support // 2 + 1)
-    num = np.zeros(sel_y.size, np.float32)
-    den = np.zeros(sel_y.size, np.float32)
     inv_s = np.float32(-0.5 / sigma_spatial ** 2)
     inv_r = np.float32(-0.5 / sigma_range ** 2)
-    for dy in offsets:
-        yi = np.clip(by + dy, 0, h - 1)
-        wy = (py - (by + dy)) ** 2
-        for dx in offsets:
-            xi = np.clip(bx + dx, 0, w - 1)
-            diff = gs - gl[yi, xi]
-            dist = np.einsum("nc,nc->n", diff, diff)
-            wgt = np.exp((wy + (px - (bx + dx)) ** 2) * inv_s + dist * inv_r) + np.float32(1e-20)
-            num += wgt * low[yi, xi]
+    # the spatial Gaussian is separable: per tap row (column), the flat row offset (column) and its weight
+    rows = [((np.clip(y0 + d, 0, h - 1) * w).take(sel_y), np.exp((ys - (y0 + d)) ** 2 * inv_s).take(sel_y))
+            for d in offsets]
+    cols = [(np.clip(x0 + d, 0, w - 1).take(sel_x), np.exp((xs - (x0 + d)) ** 2 * inv_s).take(sel_x))
+            for d in offsets]
+    num = np.zeros(sel.size, np.float32)
+    den = np.zeros(sel.size, np.float32)
+    for row, wy in rows:
+        for col, wx in cols:
+            tap = row + col
+            dist = np.square(gs[0] - gl_planes[0].take(tap))
+            for c in range(1, C):
+                dist += np.square(gs[c] - gl_planes[c].take(tap))
+            wgt = np.exp(dist * inv_r)
+            wgt *= wy * wx
+            wgt += np.float32(1e-20)
+            num += wgt * low_flat.take(tap)
             den += wgt
-    out[sel_y, sel_x] = num / den
+    out.ravel()[sel] = num / den
     return out
 
 

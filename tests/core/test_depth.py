@@ -131,6 +131,31 @@ def test_non_square_input_keeps_aspect_and_silhouettes(tmp_path, oracle):
     assert soft(bil[250], 0.2, 0.8) >= 5 and soft(bil[:, 550], 0.2, 0.8) >= 5
 
 
+def test_joint_bilateral_upsampling_is_the_kopf_weighted_mean_at_every_pixel():
+    """Per pixel, by the formula: spatial Gaussian on the low-res tap distance times range Gaussian on the guide
+    colour difference, normalised (a random map bends everywhere, so every output pixel is weighed)."""
+    rng = np.random.default_rng(3)
+    low = rng.uniform(0.2, 1.0, (6, 10)).astype(np.float32)
+    guide = rng.uniform(0.4, 0.55, (15, 25, 3)).astype(np.float32)   # close colours: no weight underflows
+    ss, sr = 0.8, 0.05
+    got = joint_bilateral_upsample(low, guide, sigma_spatial=ss, sigma_range=sr)
+    gl = cv2.resize(guide, (10, 6), interpolation=cv2.INTER_AREA)
+    want = np.zeros((15, 25))
+    for Y in range(15):
+        for X in range(25):
+            py, px = (Y + 0.5) * 6 / 15 - 0.5, (X + 0.5) * 10 / 25 - 0.5
+            by, bx = int(np.floor(py)), int(np.floor(px))
+            num = den = 0.0
+            for ty in (by - 1, by, by + 1):
+                for tx in (bx - 1, bx, bx + 1):
+                    yi, xi = min(max(ty, 0), 5), min(max(tx, 0), 9)
+                    d2 = float(np.sum((guide[Y, X].astype(np.float64) - gl[yi, xi]) ** 2))
+                    wgt = np.exp(-((py - ty) ** 2 + (px - tx) ** 2) / (2 * ss ** 2) - d2 / (2 * sr ** 2))
+                    num, den = num + wgt * low[yi, xi], den + wgt
+            want[Y, X] = num / den
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-6), np.abs(got - want).max()
+
+
 def test_joint_bilateral_upsampling_beats_bilinear_at_depth_edges():
     errs_j, errs_b, all_j, all_b = [], [], [], []
     for seed in (1, 4):
