@@ -28,7 +28,7 @@ is (opset 17, dynamic batch/H/W, input ``image``, output ``inverse_depth``) with
 models dir, and the torch peer loads the very same weights from the ONNX file. It runs on fewer frames
 (`--realistic-frames`, default 48) to keep the whole bench near 2-3 minutes.
 
-    .venv/bin/python bench/depth_throughput.py [--frames 120] [--batch 2] [--repeats 3] [--threads N]
+    .venv/bin/python bench/depth_throughput.py [--frames 120] [--batch 2] [--repeats 5] [--threads N]
         [--sizes default,native,realistic] [--realistic-widths 40,56,80,112,160] [--realistic-frames 48]
 """
 from __future__ import annotations
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=512)
     ap.add_argument("--height", type=int, default=288)
     ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--stabilize", default="keyframe")
     ap.add_argument("--sizes", default="default,native,realistic",

@@ -6,6 +6,7 @@ and do not run in CI.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,6 +28,9 @@ def run_benchmarks(only: list[str]) -> list[dict]:
         if only and script.stem not in only:
             continue
         print(f"== {script.name}", flush=True)
+        # the previous benchmark's files (hundreds of MB of EXR) must not be written back during this one
+        os.sync()
+        time.sleep(2)
         t = time.time()
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
