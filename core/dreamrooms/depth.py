@@ -420,7 +420,8 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
         return out / frame_file(preview_pattern, n)
 
     settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
-                "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative")}
+                "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
+                "source": _source_id(src, out, inplace_key)}
     fingerprint = json.dumps(settings, sort_keys=True)
 
     # ---- resume: the first frame that is not whole (frames after it are redone: they were in flight) --------
@@ -431,7 +432,12 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
             if not _frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None, fingerprint):
                 other = _read_fingerprint(depth_path(n)) if depth_path(n).is_file() else None
                 if other is not None and other != fingerprint and exr.is_complete(depth_path(n), ("Y",)):
-                    raise DepthError(f"{depth_path(n)}: written with other depth settings ({_diff(other, settings)}); "
+                    was = _settings_of(other)
+                    if was.get("source") != settings["source"]:
+                        raise DepthError(f"{depth_path(n)}: made from other footage ({was.get('source', 'unknown')}, "
+                                         f"not {settings['source']}); pass --overwrite to replace it, or pick "
+                                         f"another --out")
+                    raise DepthError(f"{depth_path(n)}: written with other depth settings ({_diff(was, settings)}); "
                                      f"pass --overwrite to recompute, or use the same settings to resume")
                 break
             start += 1
@@ -523,13 +529,28 @@ def _save_state(path: Path, frame: int, fingerprint: str, state: dict) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
-def _diff(other: str, settings: dict) -> str:
+def _source_id(src: FrameSource, out: Path, inplace_key: str | None) -> str:
+    """What the frames are made from, kept in every depth file's fingerprint so that other footage written
+    into the same shot is never taken for a finished frame.  In place it names the shot's own sequence (not
+    its path), so a moved shot still resumes."""
+    if inplace_key:
+        return f"this shot's {inplace_key} sequence"
+    if isinstance(src, ShotSource):
+        return f"{src.shot.folder.resolve()} ({src.sequence})"
+    return str(Path(src.label).resolve())
+
+
+def _settings_of(fingerprint: str) -> dict:
     try:
-        o = json.loads(other)
+        got = json.loads(fingerprint)
     except ValueError:
-        return "unknown settings"
-    keys = [k for k in settings if o.get(k) != settings[k]]
-    return ", ".join(f"{k} {o.get(k)} vs {settings[k]}" for k in keys) or "different"
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
+def _diff(was: dict, settings: dict) -> str:
+    keys = [k for k in settings if was.get(k) != settings[k]]
+    return ", ".join(f"{k} {was.get(k)} vs {settings[k]}" for k in keys) or "different"
 
 
 def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compression, workers, *, inplace,

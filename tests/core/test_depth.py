@@ -18,6 +18,7 @@ from dreamrooms.depth import bilinear_upsample, estimate_sequence, joint_bilater
 from dreamrooms.models import ModelEntry, resolve, sha256_file
 from dreamrooms.sessions import open_session
 from dreamrooms.shot import Shot
+from dreamrooms.sources import read_image
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -281,6 +282,28 @@ def test_rerunning_a_finished_run_changes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "depth/img.0001.exr: written with other depth settings" in err and "--overwrite" in err
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_other_footage_of_the_same_name_is_not_taken_for_finished_frames(tmp_path, capsys):
+    """Two clips both called img.####.png: the second into the first one's shot must not "resume" (skip every
+    frame and keep the first clip's pixels); it fails naming the file and the fix, and --overwrite replaces."""
+    a, _ = _render_clip(tmp_path / "a", 3, 96, 64, seed=2)
+    b, _ = _render_clip(tmp_path / "b", 3, 96, 64, seed=9)
+    out = tmp_path / "out"
+    run = lambda pattern, *extra: cli_main(["--progress", "none", "depth", pattern, "--model", "tinydepth",
+                                            "--out", str(out), *extra])
+    assert run(a) == 0
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+    assert run(b) == 1
+    err = capsys.readouterr().err.strip()
+    assert "depth/img.0001.exr: made from other footage" in err and str(tmp_path / "a") in err
+    assert "--overwrite" in err and len(err.splitlines()) == 1
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert run(b, "--overwrite") == 0
+    want = read_image(b.replace("####", "0002"))[1]
+    got = exr.read_frame(out / "layers/img.0002.exr", ["RGBA"])["RGBA"]
+    assert np.allclose(got, want, atol=2e-3)
 
 
 # ---- bad inputs ------------------------------------------------------------------------------------------
