@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Sequence as Seq
 import numpy as np
 
 from dreamrooms import exr
+from dreamrooms.colour import linear_to_srgb, srgb_to_linear, unpremultiply
 from dreamrooms.errors import DreamroomsError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr")
@@ -41,13 +42,8 @@ class Frame:
     path: str                # the file (or "video.mp4 frame N") it came from, for messages
 
 
-# ---- colour transfer through lookup tables (fast: no per-pixel pow) --------------------------------
-def _srgb_decode(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-_LUT8_LIN = _srgb_decode(np.arange(256) / 255.0).astype(np.float32)
+# ---- colour transfer through lookup tables of dreamrooms.colour (fast: no per-pixel pow) ---------------
+_LUT8_LIN = srgb_to_linear(np.arange(256) / 255.0)
 _LUT16_LIN: np.ndarray | None = None
 _LUT_HALF_SRGB: np.ndarray | None = None
 
@@ -55,7 +51,7 @@ _LUT_HALF_SRGB: np.ndarray | None = None
 def _lut16_lin() -> np.ndarray:
     global _LUT16_LIN
     if _LUT16_LIN is None:
-        _LUT16_LIN = _srgb_decode(np.arange(65536) / 65535.0).astype(np.float32)
+        _LUT16_LIN = srgb_to_linear(np.arange(65536) / 65535.0)
     return _LUT16_LIN
 
 
@@ -63,10 +59,8 @@ def _lut_half_srgb() -> np.ndarray:
     """sRGB encode of every float16 bit pattern (NaN/negative -> 0, >1 -> 1)."""
     global _LUT_HALF_SRGB
     if _LUT_HALF_SRGB is None:
-        v = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float64)
-        v = np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0)
-        v = np.clip(v, 0.0, 1.0)
-        _LUT_HALF_SRGB = np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
+        v = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
+        _LUT_HALF_SRGB = linear_to_srgb(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0))
     return _LUT_HALF_SRGB
 
 
@@ -111,7 +105,7 @@ def from_encoded(pixels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray
         alpha = p[..., alpha_idx].astype(np.float32) * np.float32(1 / 65535) if alpha_idx is not None else None
     elif p.dtype.kind == "f":  # float TIFF etc.: still display-referred sRGB-encoded values
         srgb = np.clip(p[..., idx].astype(np.float32), 0, 1)
-        lin = _srgb_decode(srgb).astype(np.float32)
+        lin = srgb_to_linear(srgb)
         alpha = np.clip(p[..., alpha_idx].astype(np.float32), 0, 1) if alpha_idx is not None else None
     else:
         raise SourceError(f"{where}: pixel type {p.dtype} is not supported; save 8- or 16-bit images")
@@ -130,9 +124,7 @@ def from_linear_rgba(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rgba = np.asarray(rgba, dtype=np.float32)
     if rgba.shape[2] == 3:
         rgba = np.concatenate([rgba, np.ones(rgba.shape[:2] + (1,), np.float32)], axis=-1)
-    a = rgba[..., 3:4]
-    straight = np.where(a > 1e-6, rgba[..., :3] / np.maximum(a, 1e-6), 0.0)
-    return linear_to_srgb_fast(straight), rgba
+    return linear_to_srgb_fast(unpremultiply(rgba)), rgba
 
 
 # ---- decoding one image file ---------------------------------------------------------------------
