@@ -252,8 +252,8 @@ class Stabilizer:
             self.prev_z = warp_with(self.prev_z, maps)
             if self.p is not None:
                 self.p = warp_with(self.p, maps)
-            self.key_valid = kvalid if getattr(self, "key_valid", None) is None else (self.key_valid & kvalid)
-        kv = getattr(self, "key_valid", None)
+            self.key_valid = kvalid if self.key_valid is None else (self.key_valid & kvalid)
+        kv = self.key_valid
         if self.metric:
             z = v
         else:
@@ -376,18 +376,6 @@ def warp_with(img: np.ndarray, maps) -> np.ndarray:
     import cv2
 
     return cv2.remap(np.asarray(img, np.float32), maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def warp(img: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Resample `img` (previous frame) onto the current frame along `flow`; (warped, valid mask)."""
-    import cv2
-
-    h, w = img.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    mx, my = gx + flow[..., 0], gy + flow[..., 1]
-    out = cv2.remap(img.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    valid = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    return out, valid
 
 
 def grey_guide(srgb: np.ndarray) -> np.ndarray:
