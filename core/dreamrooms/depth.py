@@ -19,9 +19,9 @@ inverse depth mapped linearly onto ``[1/far, 1/near]``, then inverted; see :mod:
 Metric models (``semantics = "depth_metric"``) are written in their own metres.
 
 Pipeline: a reader thread decodes and preprocesses frames ahead of the model (bounded queue), the main thread
-runs ONNX Runtime on batches and stabilises in order, and writer threads upsample (joint bilateral
-upsampling with the full-resolution frame as guide), convert and write each frame atomically (bounded backlog): memory does not
-grow with the clip and I/O overlaps inference.  A rerun skips complete frames and resumes at the first
+runs ONNX Runtime on batches back to back, a stabiliser thread aligns the outputs in frame order, and writer
+threads upsample (joint bilateral upsampling with the full-resolution frame as guide), convert and write each
+frame atomically (bounded backlog): memory does not grow with the clip and I/O overlaps inference.  A rerun skips complete frames and resumes at the first
 missing one; frames are registered in ``shot.json`` only after all of them are on disk.  A failed run removes
 what it created (no partial output); an interrupted run keeps whole frames for the next run.
 """
@@ -556,7 +556,7 @@ def _diff(was: dict, settings: dict) -> str:
 def _run(src, ms, iname, oname, todo, net_hw, batch, stabilizer, inp, compression, workers, *, inplace,
          layers_path, depth_path, preview_path, near, far, fingerprint, created, created_lock, made_dirs,
          on_frame, metric, stats, shot, inplace_source, inplace_key, state_path=None) -> None:
-    """Reader thread -> batched inference + stabilisation (this thread) -> writer threads."""
+    """Reader thread -> batched inference (this thread) -> stabiliser thread (frame order) -> writer threads."""
     q: "queue.Queue" = queue.Queue(maxsize=2)
     stop = threading.Event()
     want_guide = stabilizer.mode == "keyframe"
