@@ -1,4 +1,5 @@
 """The add-on registers as a bl_ext sub-package and its operators run through bpy.ops in background."""
+from pathlib import Path
 import bpy
 import numpy as np
 import pytest
@@ -87,9 +88,11 @@ def test_job_command_lines_parse_with_the_dreamrooms_cli(registered, tmp_path):
     s = bpy.context.scene.dreamrooms
     prefs = registered.preferences.get()
     parser = build_parser()
+    shot = tmp_path / "shot"
+    outputs = {"walk": ["layers", "color"], "depth": ["layers", "depth"], "export": ["ae"]}
     for kind, sub in (("walk", "walk"), ("depth", "depth"), ("export", "ae")):
-        cmd, dirs = jobs.job_command(kind, s, str(tmp_path / "shot"), prefs)
+        cmd, dirs = jobs.job_command(kind, s, str(shot), prefs)
         assert cmd[1:5] == ["-m", "dreamrooms", "--progress", "json"]
         args = parser.parse_args(cmd[3:])  # the real parser accepts every flag the panel sends
         assert args.command == sub and callable(args.func)
-        assert all(str(d).startswith(str(tmp_path / "shot")) for d in dirs)
+        assert [Path(d) for d in dirs] == [shot / d for d in outputs[kind]]   # the folders this job writes

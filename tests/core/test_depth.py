@@ -1,6 +1,5 @@
 """`dreamrooms depth`: conversion convention, aspect handling, edge-aware upsampling, layered output,
 in-place depth for an existing shot, streaming memory, resume after a kill, and bad inputs."""
-import json
 import os
 import signal
 import subprocess
@@ -15,40 +14,24 @@ import pytest
 from dreamrooms import exr, synth
 from dreamrooms.cli import main as cli_main
 from dreamrooms.depth import bilinear_upsample, estimate_sequence, joint_bilateral_upsample, network_size
-from dreamrooms.models import ModelEntry, resolve, sha256_file
+from dreamrooms.models import resolve, sha256_file
 from dreamrooms.sessions import open_session
 from dreamrooms.shot import Shot
 from dreamrooms.sources import read_image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_sessions import depth_entry, make_depth_onnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 
 
 # ---- fixtures ------------------------------------------------------------------------------------------
-def _oracle_onnx(path: Path) -> Path:
-    """A 'depth model' whose inverse depth is the red channel: lets tests feed known inverse depth."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    w = numpy_helper.from_array(np.array([1, 0, 0], np.float32).reshape(1, 3, 1, 1), "w")
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["image", "w"], ["inverse_depth"])], "oracle",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
-        [helper.make_tensor_value_info("inverse_depth", TensorProto.FLOAT, ["batch", 1, "height", "width"])], [w])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
-
-
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory):
-    path = _oracle_onnx(tmp_path_factory.mktemp("oracle") / "oracle.onnx")
-    entry = ModelEntry(name="oracle", kind="depth", path=path,
-                       input={"name": "image", "layout": "NCHW", "multiple_of": 32, "target": 64,
-                              "resize": "lower_bound", "normalization_in_graph": True, "range": [0.0, 1.0]},
-                       output={"name": "inverse_depth", "semantics": "inverse_relative"})
-    return open_session(entry, device="cpu", threads=1)
+    """A 'depth model' whose inverse depth is the image's channel mean: grey frames feed known inverse depth."""
+    path = make_depth_onnx(tmp_path_factory.mktemp("oracle") / "oracle.onnx")
+    return open_session(depth_entry(path), device="cpu", threads=1)
 
 
 def _write_png(path: Path, rgb01: np.ndarray) -> None:
@@ -261,6 +244,11 @@ def test_frame_range_and_batches(tmp_path, capsys):
     shot = Shot.load(out)
     assert (shot.frame_start, shot.frame_end) == (3, 7)
     assert sorted(p.name for p in (out / "depth").iterdir()) == [f"img.{n:04d}.exr" for n in range(3, 8)]
+    # batches of 3 (the last one short) give the depth that one frame at a time gives
+    assert cli_main(["--progress", "none", "depth", pattern, "--model", "tinydepth", "--out", str(tmp_path / "b1"),
+                     "--frames", "3-7", "--batch", "1", "--stabilize", "ema"]) == 0
+    for n in range(3, 8):
+        assert np.allclose(_depth(out, "img", n), _depth(tmp_path / "b1", "img", n), rtol=1e-4)
     assert cli_main(["--progress", "none", "depth", pattern, "--model", "tinydepth", "--out", str(tmp_path / "o2"),
                      "--frames", "5-12"]) == 1
     assert "frame 9" in capsys.readouterr().err and not (tmp_path / "o2").exists()

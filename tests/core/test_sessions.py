@@ -1,6 +1,9 @@
 """Sessions: provider read-back, and I/O checks against the manifest on built-ins and malformed models."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -9,6 +12,9 @@ from onnx import TensorProto, helper
 from dreamrooms import models, sessions
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models import ModelEntry
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _walk_fixtures as fx  # noqa: E402
 
 
 def make_depth_onnx(path, in_shape=("N", 3, "H", "W"), in_type=TensorProto.FLOAT, out_rank=4,
@@ -144,34 +150,18 @@ def test_network_size_policies(inp, hw, expect):
             assert max(h, w) <= inp["target"]
 
 
-def _tiny_generator(path, latent="z", dim=8, extra_inputs=()):
-    """A generator graph: image = tanh(latent @ W) reshaped to Bx3x2x2, plus unused float inputs."""
-    w = helper.make_tensor("W", TensorProto.FLOAT, [dim, 12], np.linspace(-1, 1, dim * 12).astype(np.float32))
-    shape = helper.make_tensor("shape", TensorProto.INT64, [4], np.array([-1, 3, 2, 2], np.int64))
-    nodes = [helper.make_node("MatMul", [latent, "W"], ["m"]), helper.make_node("Tanh", ["m"], ["t"]),
-             helper.make_node("Reshape", ["t", "shape"], ["image"])]
-    inputs = [helper.make_tensor_value_info(latent, TensorProto.FLOAT, ["B", dim])]
-    inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 1, 2, 2]) for n in extra_inputs]
-    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["B", 3, 2, 2])],
-                              [w, shape])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
-
-
 def test_generator_noise_inputs_listed_in_the_manifest_are_accepted(tmp_path):
-    path = _tiny_generator(tmp_path / "g.onnx", extra_inputs=("noise0",))
+    path = fx.fixed_onnx(tmp_path / "g.onnx", noise=True)
     gen = {"latent_input": "z", "latent_dim": 8, "output": "image", "output_range": [-1, 1]}
-    entry = ModelEntry(name="g", kind="generator", path=path, generator={**gen, "noise_inputs": ["noise0"]})
+    entry = ModelEntry(name="g", kind="generator", path=path, generator={**gen, "noise_inputs": ["noise"]})
     assert sessions.check_io(entry) == ("z", "image")
     unlisted = ModelEntry(name="g", kind="generator", path=path, generator=gen)
-    with pytest.raises(DreamroomsError, match="inputs the manifest does not describe: noise0"):
+    with pytest.raises(DreamroomsError, match="inputs the manifest does not describe: noise"):
         sessions.check_io(unlisted)
 
 
 def test_generator_split_at_w_takes_w_not_z(tmp_path):
-    path = _tiny_generator(tmp_path / "synthesis.onnx", latent="w", dim=16)
+    path = fx.fixed_onnx(tmp_path / "synthesis.onnx", dim=16, w_input="w")
     entry = ModelEntry(name="s", kind="generator", path=path,
                        generator={"latent_input": "z", "latent_dim": 8, "mapping_input": "w",
                                   "mapping_model": "mapping.onnx", "output": "image"})
