@@ -108,7 +108,7 @@ class ModelSession:
                 self._grids.clear()
                 self._grids[key] = coordinate_grid(*key)
             feeds[g["grid_input"]] = self._grids[key]
-        out = self.session.run([g.get("output", "image")], feeds)[0]
+        out = np.asarray(self.session.run([g.get("output", "image")], feeds)[0], np.float32)  # no copy if float32
         lo, hi = g.get("output_range", [0.0, 1.0])
         if (lo, hi) != (0.0, 1.0):
             out -= np.float32(lo)

@@ -61,6 +61,25 @@ def test_builtins_open_on_cpu_and_report_provider():
     assert img.shape == (2, 40, 56, 3) and 0 <= img.min() and img.max() <= 1
 
 
+def test_generate_maps_an_8_bit_output_range_to_0_1(tmp_path):
+    """A generator that outputs uint8 0..255 (output_range [0, 255]) gives float images in 0..1."""
+    nodes = [helper.make_node("MatMul", ["z", "W"], ["m"]), helper.make_node("Reshape", ["m", "shape"], ["r"]),
+             helper.make_node("Cast", ["r"], ["image"], to=TensorProto.UINT8)]
+    graph = helper.make_graph(
+        nodes, "g8", [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["B", 2])],
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["B", 3, 1, 2])],
+        [helper.make_tensor("W", TensorProto.FLOAT, [2, 6], [0, 51, 102, 153, 204, 255, 0, 0, 0, 0, 0, 0]),
+         helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 3, 1, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "g8.onnx"))
+    entry = ModelEntry(name="g8", kind="generator", path=tmp_path / "g8.onnx",
+                       generator={"latent_input": "z", "latent_dim": 2, "output": "image", "output_range": [0, 255]})
+    img = models.open_session(entry, device="cpu", threads=1).generate(np.array([[1, 0]], np.float32))
+    assert img.dtype == np.float32
+    assert np.allclose(img[0].transpose(2, 0, 1).ravel(), [0, 0.2, 0.4, 0.6, 0.8, 1.0])
+
+
 def test_cuda_request_on_cpu_build_warns_and_says_cpu(capsys):
     import onnxruntime as ort
 
