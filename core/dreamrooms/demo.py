@@ -3,7 +3,8 @@
 walk (cppn-walk, looped) -> depth (tinydepth, stabilised) -> Blender: a corridor of three rooms whose
 walls are the walk plus a depth plane, a walk-past camera with depth-tracked focus, a multilayer
 EXR render with Cycles -> After Effects export (shot.jsx) -> contact sheet PNG and MP4 preview.
-Each stage runs as its own process (as a user would run it), its log goes to SHOT/logs/, and the
+Each stage runs as its own process (as a user would run it), its log goes to SHOT-logs/ beside the shot
+(a walk refuses a non-empty folder without shot.json, so not inside it), and the
 terminal shows one progress bar and one summary line per stage.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from dreamrooms import exr, preview
+from dreamrooms.cli import run_reporting_errors
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
@@ -35,7 +37,6 @@ class Settings:
     size: str = "384x216"
     seeds: str = "3,17,42"
     samples: int = 8
-    percentage: int = 100
 
 
 def _cli(*args: str) -> list[str]:
@@ -52,7 +53,7 @@ def run_stage(name: str, cmd: list[str], log_dir: Path) -> float:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                                env=dict(os.environ, DREAMROOMS_PROGRESS="json", PYTHONUNBUFFERED="1"))
+                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
         assert proc.stderr is not None
         for line in proc.stderr:
             event = None
@@ -95,7 +96,7 @@ def make_previews(shot_dir: Path) -> tuple[Path, Path]:
     layered = next(name for name, seq in shot.sequences.items() if {"R", depth_key} <= set(seq.channels))
     rows = [("walk colour (cppn-walk)", shot, layered, "RGBA"),
             ("depth (tinydepth, stabilised)", shot, layered, depth_key)]
-    render_layers = exr.read_frame(shot.frame_path(render_seq, shot.frame_start))
+    render_layers = exr.info(shot.frame_path(render_seq, shot.frame_start)).layers   # the header only
     combined = next(k for k in render_layers if k.endswith("Combined.RGBA"))
     render_depth = next(k for k in render_layers if k.endswith("Depth.Z"))
     rows += [("Blender render (Cycles)", shot, render_seq, combined),
@@ -141,7 +142,7 @@ def run(s: Settings) -> int:
                                   "--room-offset", str(max(1, s.frames // 3)), "--move", "walk_past",
                                   # relief stops at depth 4 (near is 1): holes in the walk dent the walls, not spike them
                                   "--far", "4",
-                                  "--render", "--samples", str(s.samples), "--percentage", str(s.percentage)), logs)
+                                  "--render", "--samples", str(s.samples)), logs)
     summary("blender", t, f"corridor of 3 rooms + depth plane, walk-past camera with depth-tracked focus, "
                           f"Cycles {s.samples} spp -> render/render.####.exr")
 
@@ -169,11 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", default="384x216", help="WIDTHxHEIGHT of the walk and the render")
     p.add_argument("--samples", type=int, default=8, help="Cycles samples")
     args = p.parse_args(argv)
-    try:
-        return run(Settings(out=args.out, frames=args.frames, size=args.size, samples=args.samples))
-    except DreamroomsError as exc:
-        print(f"dreamrooms demo: error: {exc}", file=sys.stderr)
-        return 1
+    return run_reporting_errors(run, Settings(out=args.out, frames=args.frames, size=args.size, samples=args.samples))
 
 
 if __name__ == "__main__":
