@@ -105,16 +105,16 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         cam.matrix_world = camera_rig.to_matrix(start)
         K = camera_rig.intrinsics_of(scene, cam)
         d0 = shotio.read_depth(shot, depth_name, shot.frame_start)
-        grid = None
-        if s.grid:
-            h, w = d0.shape
-            grid = (s.grid, max(2, round(s.grid * h / w))) if w >= h else (max(2, round(s.grid * w / h)), s.grid)
+        grid = _plane_grid(d0, s.grid)
         opts = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale, near=s.near, far=s.far, edge_cut=s.edge_cut)
         objs = [_plane(scene, shot, "dreamrooms plane", d0, K, start, opts, colour, depth_name, s, col)]
         if s.fill_behind:
             back = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale * opts.fill_push, near=s.near, far=s.far)
             objs.append(_plane(scene, shot, "dreamrooms plane fill", d0, K, start, back, colour, depth_name, s, col))
         return {"objects": objs, "camera": cam, "start": start}
+    if s.with_plane and s.layout != "corridor":
+        raise DreamroomsError(f"--with-plane puts the depth plane in a bay after the last room of a corridor; a "
+                              f"{s.layout!r} layout's camera never sees it: use --layout corridor (--rooms 1 for one room)")
     sequences = s.sequences or [colour]
     for name in sequences:
         shotio.colour_sequence(shot, name)
@@ -160,8 +160,18 @@ def _bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, co
     if valid.size == 0:
         raise DreamroomsError(f"depth plane: depth frame {shot.frame_start} of {depth_name!r} has no valid depth")
     scale = s.depth_scale * 0.8 * (s.room_length - eye_y) / float(np.median(valid))
-    opts = depth_plane.PlaneOptions(scale=scale, near=s.near, far=s.far, edge_cut=s.edge_cut)
+    opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=scale, near=s.near, far=s.far,
+                                    edge_cut=s.edge_cut)
     return _plane(scene, shot, "dreamrooms plane", d0, K, start, opts, colour, depth_name, s, col)
+
+
+def _plane_grid(depth: np.ndarray, grid: int) -> tuple[int, int] | None:
+    """Plane vertices (columns, rows) with `grid` along the long side and the frame's aspect; None (one
+    vertex per depth pixel) when no grid is asked for."""
+    if not grid:
+        return None
+    h, w = depth.shape
+    return (grid, max(2, round(grid * h / w))) if w >= h else (max(2, round(grid * w / h)), grid)
 
 
 def _depth_for(shot: Shot, colour_seq: str, fallback: str) -> str:

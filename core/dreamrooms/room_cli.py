@@ -75,7 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strength", type=float, default=0.1, help="walls: relief in metres per unit of depth")
     p.add_argument("--wall-offset", type=int, default=0, help="frames between walls (one sequence, time offsets)")
     p.add_argument("--room-offset", type=int, default=0, help="frames between rooms of a corridor")
-    p.add_argument("--with-plane", action="store_true", help="room/corridor: also a depth plane (3D photo) in a bay after the last room")
+    p.add_argument("--with-plane", action="store_true", help="corridor: also a depth plane (3D photo) in a bay after the last room")
     p.add_argument("--sequences", default="", help="comma-separated colour sequences cycled over rooms/walls")
     p.add_argument("--engine", choices=("CYCLES", "BLENDER_EEVEE_NEXT", "BLENDER_EEVEE", "BLENDER_WORKBENCH"), default="CYCLES")
     p.add_argument("--samples", type=int, default=32)

@@ -79,6 +79,14 @@ def test_room_and_corridor_walls(addon_scene, tmp_path, empty_scene):
     assert xs == [-4.5, 0.0, 4.5]
     mats = B.camera_move(empty_scene, shot, "walk_past", start=cor["start"], focus=False)
     assert mats[-1][0, 3] - mats[0][0, 3] == pytest.approx(cor["span"])
+    # a corridor with the depth plane in a bay: --grid sets the plane's vertices too (W x H = 32 x 24 -> 8 x 6)
+    bay = B.build(empty_scene, shot, B.BuildSettings(layout="corridor", grid=8, rooms=2, with_plane=True))
+    plane = bay["objects"][-1]
+    assert plane.name.startswith("dreamrooms plane") and len(plane.data.vertices) == 8 * 6
+    assert plane.location.x > max(o.location.x for o in bay["objects"][:-1])   # after the last room
+    from dreamrooms.errors import DreamroomsError
+    with pytest.raises(DreamroomsError, match="--with-plane .* use --layout corridor"):
+        B.build(empty_scene, shot, B.BuildSettings(layout="room", with_plane=True))
 
 
 def _headless(*args, timeout=240):
