@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, plain_session, result  # noqa: E402
+from _report import machine, median_time, plain_session, result  # noqa: E402
 
 from dreamrooms import exr, progress, synth  # noqa: E402
 from dreamrooms.depth import estimate_sequence, load_model, network_size, preprocess  # noqa: E402
@@ -135,16 +135,10 @@ def open_realistic(folder: Path, threads: int | None):
     return open_session(entry, device="cpu", threads=threads)
 
 
-def ms_per_inference(session, x: np.ndarray, reps: int = 5) -> float:
+def ms_per_inference(session, x: np.ndarray) -> float:
     """Median ms of one batch-1 session.run at the model input (after one warm-up run)."""
     feed = {session.get_inputs()[0].name: x}
-    session.run(None, feed)
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        session.run(None, feed)
-        ts.append(time.perf_counter() - t)
-    return 1000 * statistics.median(ts)
+    return 1000 * median_time(lambda: session.run(None, feed), repeats=5, warmup=1)
 
 
 def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path) -> None:
@@ -171,7 +165,7 @@ def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path) -> None:
             exr.write_frame(out / f"depth/d.{i:04d}.exr", {"Y": depth})
 
 
-def io_floor(pattern: str, n: int, out: Path) -> None:
+def io_floor(pattern: str, out: Path) -> None:
     """What any pipeline producing our files must do without a model: decode every PNG and write the
     layered EXR and the depth EXR (with a constant depth), reading ahead and writing on threads."""
     from dreamrooms.exr import SequenceWriter
@@ -284,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         floor = []
         for r in range(args.repeats):
             t = time.perf_counter()
-            io_floor(pattern, args.frames, tmp / f"floor{r}")
+            io_floor(pattern, tmp / f"floor{r}")
             floor.append(time.perf_counter() - t)
         print(f"I/O floor (decode PNG + write both EXRs, no model): {args.frames / statistics.median(floor):.1f} fps")
         for label in labels:

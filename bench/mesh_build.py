@@ -88,14 +88,12 @@ def peer_bmesh(depth: np.ndarray, K: cm.Intrinsics) -> bpy.types.Object:
     return obj
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        clear()
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+def timed(fn) -> tuple[float, object]:
+    """Wall time of one `fn()` on a cleared scene, and what it returned."""
+    clear()
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
 
 
 def main(argv=None) -> int:
@@ -123,12 +121,11 @@ def main(argv=None) -> int:
     def ours():
         return dp.build_depth_plane("ours", depth, K, None, opts)
 
-    t_limit = t_ours = 0.0
     lim, our = [], []
     for _ in range(args.repeat):  # interleaved, so neither side gets the warm caches
-        dt, _ = timed(limit, 1)
+        dt, _ = timed(limit)
         lim.append(dt)
-        dt, obj = timed(ours, 1)
+        dt, obj = timed(ours)
         our.append(dt)
     t_limit, t_ours = statistics.median(lim), statistics.median(our)
     got = meshlib.mesh_positions(obj.data)
@@ -144,9 +141,9 @@ def main(argv=None) -> int:
         pn = args.peer_size
         pdepth = depth_map(pn)
         pK = cm.intrinsics(35, 36, pn, pn)
-        t_peer, pobj = timed(lambda: peer_bmesh(pdepth, pK), 1)
+        t_peer, pobj = timed(lambda: peer_bmesh(pdepth, pK))
         scale = (n * n) / (pn * pn)
-        note = "" if pn == n else f" (measured at {pn}x{pn}, scaled x{scale:g} by vertex count)"
+        note = " (one run)" if pn == n else f" (one run at {pn}x{pn}, scaled x{scale:g} by vertex count)"
         t_peer_n = t_peer * scale
         print(f"  peer  (per-vertex bmesh loop):            {t_peer_n * 1000:8.1f} ms   peer/ours = {t_peer_n / t_ours:.1f}x{note}")
         result(f"mesh_build {n}x{n} vs per-vertex bmesh loop", t_ours * 1000, t_peer_n * 1000, "bmesh loop" + note, "ms",

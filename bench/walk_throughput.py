@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import plain_session, result  # noqa: E402
-from dreamrooms import generate, models, progress
+from dreamrooms import generate, progress
 
 
 def main(argv: list[str] | None = None) -> int:
