@@ -12,6 +12,9 @@
 // already in SHOT/render are skipped, so a requeued task only renders what is missing.
 // The last task, `ae`, depends on every render task and runs `dreamrooms ae SHOT`.
 
+// Cycles compute device types (CyclesPreferences.compute_device_type), plus CPU.
+const DEVICES = ["CPU", "CUDA", "OPTIX", "HIP", "ONEAPI", "METAL"];
+
 const JOB_TYPE = {
   label: "dreamrooms: render shot + After Effects",
   description: "Render SHOT/room.blend into SHOT/render in chunks of frames, then write the After Effects script",
@@ -29,7 +32,7 @@ const JOB_TYPE = {
     { key: "samples", type: "int32", default: 0, propargs: { min: 0 },
       description: "Samples per pixel; 0 keeps the samples saved in room.blend" },
     { key: "device", type: "string", default: "CPU",
-      choices: ["CPU", "CUDA", "OPTIX", "HIP", "ONEAPI", "METAL"],
+      choices: DEVICES,
       description: "Cycles device on the workers; a GPU type uses every device of that type" },
     { key: "headless", type: "string", default: "{dreamrooms_headless}",
       description: "blender_addon/headless.py as the workers see it (a Manager variable by default)" },
@@ -42,8 +45,6 @@ const JOB_TYPE = {
       description: "The .blend the workers open (default SHOT/room.blend)" },
   ],
 };
-
-const DEVICES = ["CPU", "CUDA", "OPTIX", "HIP", "ONEAPI", "METAL"];
 
 function compileJob(job) {
   const s = readSettings(job.settings || {});

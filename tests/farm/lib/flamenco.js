@@ -102,15 +102,15 @@ function crossJoin(...elems) {
 }
 
 /**
- * Load a job-type script as the Manager does ([globals] newGojaVM): globals `author`, `path`, `print`,
- * `alert`; nothing else of node is visible. Returns { name, jobType, compile(settings) }.
+ * Load a job-type script as the Manager does ([globals] newGojaVM): globals `author`, `path` (join
+ * only), `print`, `alert`; nothing else of node is visible, so a script using anything else fails here. Returns { name, jobType, compile(settings) }.
  */
 function loadJobType(file) {
   const source = fs.readFileSync(file, 'utf8');
   const printed = [];
   const context = vm.createContext({
     author: Object.freeze({ Task, Command }),
-    path: Object.freeze({ join: crossJoin, basename: (p) => path.posix.basename(p.replaceAll('\\', '/')) }),
+    path: Object.freeze({ join: crossJoin }),
     print: (...args) => { printed.push(args.join(' ')); },
     alert: (...args) => { printed.push(args.join(' ')); },
   });
@@ -154,7 +154,7 @@ function expandVariables(value, variables) {
   return out;
 }
 
-/** Whitespace split as shlex does for arguments without quotes (the model refuses quotes). */
+/** [blender] exeArgs goes through shlex.Split; modelled for unquoted arguments only (quotes are refused). */
 function shlexSplit(text) {
   if (/["'\\]/.test(text)) throw new Error(`model: shlex quoting not modelled: ${text}`);
   return text.split(/\s+/).filter(Boolean);
