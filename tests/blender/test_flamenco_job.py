@@ -14,7 +14,7 @@ import OpenEXR
 import pytest
 from blender_helpers import write_shot
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 ROOT = Path(__file__).resolve().parents[2]
