@@ -3,7 +3,8 @@
     blender -b [file.blend] -P blender_addon/headless.py -- room SHOT --layout plane|room|corridor \\
         --move dolly --frames 1-48 --render
     python blender_addon/headless.py room SHOT ...          (with the bpy module installed)
-    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B]
+    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B] [--device auto|cpu|gpu]
+    blender -b scene.blend -P blender_addon/headless.py -- focus SHOT --point 0.5,0.5
 
 Exit code 0 on success; on failure 1 with `dreamrooms: error: ...` on stderr.
 `--progress json` (before the command) streams JSON progress lines for the add-on's job runner.
@@ -59,7 +60,42 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("shot", type=Path)
     r.add_argument("--frames", type=parse_frames, default=None, metavar="A-B")
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
+    _device_arguments(r)
+    f = sub.add_parser("focus", help="the depth at an image point on every frame of the open .blend (a `result` event)")
+    f.add_argument("shot", type=Path)
+    f.add_argument("--point", type=_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
+    f.add_argument("--frames", type=parse_frames, default=None, metavar="A-B")
+    f.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
     return parser
+
+
+def _device_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                   help="Cycles device: auto (a GPU if Cycles finds one, else the CPU), cpu, or gpu (fails without one)")
+    p.add_argument("--compute-backend", default=None, choices=("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI"),
+                   help="GPU backend (default: the first of these that has a device)")
+
+
+def _point(text: str) -> tuple[float, float]:
+    try:
+        u, v = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give U,V, e.g. 0.5,0.5") from None
+    return u, v
+
+
+def use_device(scene, args) -> str:
+    """Apply --device to Cycles and say what renders (a `device` event the add-on shows)."""
+    from dreamrooms.progress import emit
+
+    from .scene import engine
+    if scene.render.engine == "CYCLES":
+        what = engine.use_device(scene, getattr(args, "device", "auto"), getattr(args, "compute_backend", None))
+    else:  # EEVEE and Workbench draw on the GPU Blender's window system gives them; no device choice
+        what = scene.render.engine
+    emit("message", stage="render", device=what, text=f"rendering on {what}")
+    print(f"dreamrooms: rendering on {what}", file=sys.stderr, flush=True)
+    return what
 
 
 def run_room(args: argparse.Namespace) -> int:
@@ -100,6 +136,7 @@ def run_room(args: argparse.Namespace) -> int:
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
     if args.render:
+        use_device(scene, args)
         R.render_frames(scene, shot, frames)
     from .scene import camera_rig
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
@@ -121,7 +158,29 @@ def run_render(args: argparse.Namespace) -> int:
             raise DreamroomsError(f"{args.blend}: .blend file not found")
         bpy.ops.wm.open_mainfile(filepath=str(args.blend))
     shot = shotio.load_shot(args.shot)
+    use_device(bpy.context.scene, args)
     R.render_frames(bpy.context.scene, shot, _frames(shot, args.frames))
+    return 0
+
+
+def run_focus(args: argparse.Namespace) -> int:
+    import bpy
+
+    from dreamrooms.errors import DreamroomsError
+    from dreamrooms.progress import emit, progress
+
+    from .scene import camera_rig, shotio
+    if args.blend:
+        if not Path(args.blend).is_file():
+            raise DreamroomsError(f"{args.blend}: .blend file not found")
+        bpy.ops.wm.open_mainfile(filepath=str(args.blend))
+    scene = bpy.context.scene
+    if scene.camera is None:
+        raise DreamroomsError("focus: the scene has no camera; build a plane, room or corridor first")
+    frames = _frames(shotio.load_shot(args.shot, check_files=False), args.frames)
+    with progress(len(frames), "focus") as bar:
+        values = camera_rig.focus_values(scene, scene.camera, frames, args.point, on_frame=lambda f: bar.update())
+    emit("result", stage="focus", focus=values, frame_start=frames.start)
     return 0
 
 
@@ -149,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             setattr(ns, k, v)
         ns.shot = Path(ns.shot)
         return run_reporting_errors(run_room, ns)
-    return run_reporting_errors(run_room if args.command == "room" else run_render, args)
+    handler = {"room": run_room, "render": run_render, "focus": run_focus}[args.command]
+    return run_reporting_errors(handler, args)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from pathlib import Path
 import bpy
 from bpy.app.handlers import persistent
 
-from . import jobs, preferences
-from .scene import engine
+from . import jobs, models_ui, preferences
+from .scene import camera_rig, engine
 
 _active: dict[int, jobs.Job] = {}
 
@@ -64,28 +64,54 @@ def over_sidebar(screen, x: int, y: int) -> bool:
     return False
 
 
-def command(kind: str, context) -> tuple[list[str], list[Path], list[Path]]:
+def command(kind: str, context, model: str = "") -> tuple[list[str], list[Path], list[Path]]:
     """Worker command line, output folders and temp folders for a job started from the panel."""
     s = context.scene.dreamrooms
+    scene = context.scene
     shot = bpy.path.abspath(s.shot_path).rstrip("/\\") or s.shot_path
-    if kind == "render":
-        if context.scene.camera is None:
-            raise RuntimeError("the scene has no camera; build a camera move first")
-        device = engine.from_preferences(context.scene, context)
+    if kind == "fetch":
+        blocked = models_ui.fetch_blocked(context)
+        if blocked:
+            raise RuntimeError(blocked)
+        return models_ui.fetch_command(model, context), [], []
+    if not s.shot_path:
+        raise RuntimeError("set the shot folder first (Shot section)")
+    if kind in ("render", "focus"):
+        if scene.camera is None:
+            raise RuntimeError("the scene has no camera; build a plane, room or corridor first")
+        device = engine.from_preferences(scene, context)
         blend = jobs.save_copy_for_worker(context)
-        return jobs.render_command(blend, shot, device=device), [Path(shot) / "render"], [Path(blend).parent]
+        temp = [Path(blend).parent]
+        if kind == "focus":
+            frames = (scene.frame_start, scene.frame_end)
+            return jobs.focus_command(blend, shot, (s.focus_u, s.focus_v), frames), [], temp
+        return jobs.render_command(blend, shot, device=device), [Path(shot) / "render"], temp
     cmd, dirs = jobs.job_command(kind, s, shot, preferences.get(context))
     return cmd, dirs, []
 
 
+def apply_result(kind: str, job: jobs.Job, context) -> str:
+    """What a finished job changes in the open file (on the UI thread: fast)."""
+    if kind == "focus":
+        s = context.scene.dreamrooms
+        values = job.result.get("focus") or []
+        camera_rig.key_focus_values(context.scene.camera, values, int(job.result.get("frame_start", 1)), s.fstop)
+        return f"focus keyed over {len(values)} frame(s): {min(values):.2f}-{max(values):.2f} m" if values else "focus"
+    if kind == "fetch":
+        models_ui.forget()
+    return ""
+
+
 class DREAMROOMS_OT_run_job(bpy.types.Operator):
-    """Run walk, depth, render or export in a worker process with progress (Esc over the sidebar cancels)"""
+    """Run walk, depth, focus, render, export or a model fetch in a worker process with progress (Esc over the sidebar cancels)"""
     bl_idname = "dreamrooms.run_job"
     bl_label = "Run dreamrooms job"
     bl_options = {"REGISTER"}
 
     kind: bpy.props.EnumProperty(items=(("walk", "Walk", ""), ("depth", "Depth", ""), ("render", "Render", ""),
-                                        ("export", "Export", "")), name="Job")
+                                        ("focus", "Focus", "Key the focus distance to the depth at the focus point"),
+                                        ("export", "Export", ""), ("fetch", "Fetch model", "")), name="Job")
+    model: bpy.props.StringProperty(name="Model", description="The model a Fetch job downloads")
 
     _timer = None
     _job: jobs.Job | None = None
@@ -94,9 +120,6 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
     def poll(cls, context):
         if running(context.scene) is not None:
             cls.poll_message_set("a dreamrooms job is already running (Cancel in the dreamrooms panel)")
-            return False
-        if not context.scene.dreamrooms.shot_path:
-            cls.poll_message_set("set the shot folder first (Shot section)")
             return False
         return True
 
@@ -107,7 +130,7 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
         s = context.scene.dreamrooms
         temp: list[Path] = []
         try:
-            cmd, dirs, temp = command(self.kind, context)
+            cmd, dirs, temp = command(self.kind, context, self.model)
             job = jobs.Job(cmd, env=preferences.worker_env(context), cleanup_dirs=dirs, label=self.kind)
         except (RuntimeError, OSError) as exc:
             for folder in temp:
@@ -176,8 +199,9 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
             self.report({"WARNING"}, f"dreamrooms {self.kind} cancelled; whole frames written so far are kept, rerun to resume")
             return {"CANCELLED"}
         if job.proc.returncode == 0:
-            s.job_message = f"{self.kind} done" + (f" on {job.device}" if getattr(job, "device", "") else "")
-            self.report({"INFO"}, f"dreamrooms {s.job_message} ({job.done} frame(s))")
+            done = apply_result(self.kind, job, context)
+            s.job_message = done or (f"{self.kind} done" + (f" on {job.device}" if job.device else ""))
+            self.report({"INFO"}, f"dreamrooms {s.job_message}" + (f" ({job.done} frame(s))" if job.done else ""))
             return {"FINISHED"}
         s.job_message = job.error_message()
         self.report({"ERROR"}, f"dreamrooms {self.kind}: {job.error_message()}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
+from . import paths
+
 LAYOUT_ITEMS = (("plane", "Depth plane", "The frame unprojected through the camera: a 3D photo"),
                 ("room", "Room", "Back, left, right walls, floor and ceiling, each a displaced plane"),
                 ("corridor", "Corridor", "Rooms side by side for a camera that walks past them"))
@@ -11,11 +13,20 @@ MOVE_ITEMS = tuple((m, m.replace("_", " ").title(), f"{m.replace('_', ' ')} came
                    ("static", "dolly_in", "dolly_out", "truck", "pan", "orbit", "crane", "walk_past", "handheld"))
 EASE_ITEMS = (("linear", "Linear", ""), ("ease_in", "Ease in", ""), ("ease_out", "Ease out", ""),
               ("ease_in_out", "Ease in/out", ""))
-ENGINE_ITEMS = (("CYCLES", "Cycles", ""), ("BLENDER_EEVEE_NEXT", "EEVEE", ""), ("BLENDER_WORKBENCH", "Workbench", ""))
+
+
+def _get_shot(self) -> str:
+    return paths.get_shot(self.id_data)
+
+
+def _set_shot(self, value: str) -> None:
+    paths.set_shot(self.id_data, value)
 
 
 class DreamroomsSettings(bpy.types.PropertyGroup):
-    shot_path: StringProperty(name="Shot", subtype="DIR_PATH", description="Shot folder (with shot.json)")
+    # stored once, in scene["dreamrooms_shot"], relative to the .blend (see paths.py)
+    shot_path: StringProperty(name="Shot", subtype="DIR_PATH", description="Shot folder (with shot.json)",
+                              get=_get_shot, set=_set_shot)
     # walk
     walk_model: StringProperty(name="Generator", default="cppn-walk", description="Generator model name or .onnx path")
     walk_frames: IntProperty(name="Frames", default=48, min=1)
@@ -53,12 +64,9 @@ class DreamroomsSettings(bpy.types.PropertyGroup):
     focus_v: FloatProperty(name="Focus V", default=0.5, min=0.0, max=1.0)
     fstop: FloatProperty(name="F-stop", default=2.8, min=0.1)
     # render
-    engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="CYCLES")
     samples: IntProperty(name="Samples", default=32, min=1)
     cryptomatte: BoolProperty(name="Cryptomatte", default=False)
-    # job state (shown in the panel and status bar)
-    job_running: BoolProperty(default=False, options={"SKIP_SAVE"})
-    job_progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR", options={"SKIP_SAVE"})
+    # the last job's outcome (running jobs live in job_ui, never in the file)
     job_message: StringProperty(default="", options={"SKIP_SAVE"})
 
 

@@ -11,10 +11,12 @@ from dreamrooms import camera as cm
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
+from .. import paths
 from . import camera_rig, depth_plane, nodes, room, shotio
 
 LAYOUTS = ("plane", "room", "corridor")
 COLLECTION = "dreamrooms"
+TAG = "dreamrooms_kind"  # set on every object a build makes; rebuilds replace only these
 
 
 @dataclass
@@ -47,13 +49,15 @@ class BuildSettings:
 
 
 def collection(scene: bpy.types.Scene, clear: bool = True) -> bpy.types.Collection:
+    """The "dreamrooms" collection; `clear` removes what an earlier build made (objects tagged
+    `dreamrooms_kind`) and keeps everything the artist added to it."""
     col = bpy.data.collections.get(COLLECTION)
     if col is None:
         col = bpy.data.collections.new(COLLECTION)
     if col.name not in scene.collection.children:
         scene.collection.children.link(col)
     if clear:
-        for ob in list(col.objects):
+        for ob in [o for o in col.objects if TAG in o]:
             me = ob.data if ob.type == "MESH" else None
             bpy.data.objects.remove(ob)
             if me is not None and me.users == 0:
@@ -69,7 +73,7 @@ def apply_shot_settings(scene: bpy.types.Scene, shot: Shot) -> None:
     scene.frame_start, scene.frame_end = shot.frame_start, shot.frame_end
     from .render import set_fps
     set_fps(scene, shot.fps)
-    scene["dreamrooms_shot"] = str(shot.folder)
+    paths.set_shot(scene, str(shot.folder))
 
 
 def shot_camera(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> bpy.types.Object:

@@ -43,7 +43,7 @@ ops["depth"] = bpy.ops.dreamrooms.run_job(kind="depth")
 ops["load"] = bpy.ops.dreamrooms.load_shot()
 ops["build"] = bpy.ops.dreamrooms.build(layout="plane")
 ops["move"] = bpy.ops.dreamrooms.camera_move()
-s.engine, s.samples = "CYCLES", 1
+scene.render.engine, s.samples = "CYCLES", 1
 ops["setup"] = bpy.ops.dreamrooms.render_setup()
 ops["render"] = bpy.ops.dreamrooms.run_job(kind="render")
 import numpy, onnxruntime, cv2, OpenEXR, dreamrooms, jsonschema, tqdm

@@ -68,6 +68,7 @@ def test_render_job_deletes_its_temp_blend(registered, tmp_path, monkeypatch):
     write_shot(tmp_path / "shot", [2.0 + 0.05 * x for _ in range(2)])
     s = bpy.context.scene.dreamrooms
     s.shot_path, s.samples, s.grid = str(tmp_path / "shot"), 1, 0
+    bpy.context.scene.render.engine = "CYCLES"
     assert bpy.ops.dreamrooms.load_shot() == {"FINISHED"}
     assert bpy.ops.dreamrooms.build() == {"FINISHED"}
     assert bpy.ops.dreamrooms.render_setup() == {"FINISHED"}
