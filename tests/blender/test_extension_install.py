@@ -96,7 +96,8 @@ def test_linux_zip_bundles_one_pinned_wheel_per_package_and_python(linux_zip):
         packaged = core.namelist()
     wheels = sorted(n[len("wheels/"):] for n in names if n.startswith("wheels/"))
     assert 'platforms = ["linux-x64"]' in manifest and 'license = ["SPDX:GPL-3.0-or-later"]' in manifest
-    assert "network" not in manifest.split("[permissions]")[1].split("[")[0], "nothing in the add-on goes online"
+    permissions = manifest.split("[permissions]")[1].split("\n[")[0]
+    assert 'network = "Download the models you fetch' in permissions  # the Fetch button, nothing else
     assert all("linux" in w or w.endswith("-none-any.whl") for w in wheels), wheels
     # one OpenCV (abi3: both Pythons load it), one onnxruntime per Python, all at the locked versions
     opencv = [w for w in wheels if w.startswith("opencv")]
