@@ -141,15 +141,30 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
     eye_y = -0.35 * s.room_length if s.layout == "room" else -0.6 * s.room_length
     if s.layout == "room":
         start = cm.look_at((0.0, eye_y, height / 2), (0.0, s.room_length, height / 2))
+        span = s.room_width
     else:
-        x0 = offsets[0][0] - s.room_width / 2
-        start = cm.look_at((x0, eye_y, height / 2), (x0, s.room_length, height / 2))
-    cam.matrix_world = camera_rig.to_matrix(start)
-    span = (offsets[-1][0] - offsets[0][0]) + s.room_width
-    if s.with_plane:
+        # the walk-past starts where the view's left edge meets the first room's opening (y = 0) and
+        # ends where its right edge meets the last one's, or facing the depth plane in the bay: every
+        # frame looks into rooms, never past the corridor's ends
+        K = camera_rig.intrinsics_of(scene, cam)
+        half = -eye_y * (K.width / 2) / K.fx
         bay_x = offsets[-1][0] + s.room_width + s.room_gap
+        first = offsets[0][0] - s.room_width / 2 + half
+        last = bay_x if s.with_plane else offsets[-1][0] + s.room_width / 2 - half
+        if last < first:
+            first = last = (first + last) / 2
+        start = cm.look_at((first, eye_y, height / 2), (first, s.room_length, height / 2))
+        span = last - first
+        # plain wall between the openings, so gaps between rooms are not holes into the void
+        edges = [(o[0] - s.room_width / 2, o[0] + s.room_width / 2) for o in offsets]
+        if s.with_plane:
+            edges.append((bay_x - half, bay_x + half))
+        for i, ((_, right), (left, _)) in enumerate(zip(edges, edges[1:])):
+            if left > right:
+                objs.append(room.facade(f"dreamrooms facade {i + 1}", right, left, height, col))
+    cam.matrix_world = camera_rig.to_matrix(start)
+    if s.with_plane:
         objs.append(_bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, col))
-        span += s.room_width + s.room_gap
     scene["dreamrooms_span"] = span if s.layout == "corridor" else 0.0
     return {"objects": objs, "camera": cam, "start": start, "span": span}
 

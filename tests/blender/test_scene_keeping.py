@@ -87,3 +87,24 @@ def test_geometry_node_inputs_have_tooltips_and_ranges(addon_scene):
         assert inputs[name].min_value >= (0 if name != "Time Offset" else -(1 << 20)), name
     assert inputs["Frame Count"].min_value == 1 and inputs["Depth Scale"].min_value == 0.0
     assert inputs["Depth"].description
+
+
+def test_corridor_walk_past_fills_every_frame(addon_scene, empty_scene, tmp_path):
+    """The demo's shot: three rooms and a depth plane in a bay, walked past.  No pixel of any frame
+    may see past the set (the Depth pass is 1e10 where nothing is hit): not the corridor's ends, not
+    the gaps between rooms, not the corners where displaced walls meet."""
+    from dreamrooms import exr
+    n = 12
+    y, x = np.mgrid[0:27, 0:48].astype(np.float32)
+    depths = [2.0 + 3.0 * (0.5 + 0.5 * np.sin(x / 5 + k / 3) * np.cos(y / 4)) for k in range(n)]
+    shot = write_shot(tmp_path / "shot", depths)
+    B, R = addon_scene.build, addon_scene.render
+    built = B.build(empty_scene, shot, B.BuildSettings(layout="corridor", rooms=3, room_offset=4, with_plane=True,
+                                                       grid=24))
+    B.camera_move(empty_scene, shot, "walk_past", start=built["start"], focus=False)
+    R.setup_render(empty_scene, shot, engine="CYCLES", samples=1)
+    for f in (1, 4, 8, 12):
+        R.render_frames(empty_scene, shot, range(f, f + 1), record=False)
+        depth = exr.read_frame(tmp_path / f"shot/render/render.{f:04d}.exr", ["ViewLayer.Depth.Z"])
+        background = float((next(iter(depth.values())) > 1e9).mean())
+        assert background == 0.0, f"frame {f}: {background:.1%} of the frame sees past the set"
