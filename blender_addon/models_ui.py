@@ -24,7 +24,7 @@ def models_dir(context=None) -> str:
     if prefs.model_folder:
         return bpy.path.abspath(prefs.model_folder)
     try:
-        return bpy.utils.extension_path_user(__package__, path="models", create=True)
+        return bpy.utils.extension_path_user(__package__, path="models")  # a fetch creates it
     except ValueError:  # not installed as an extension (the source tree in tests): the core's default
         return ""
 
@@ -66,6 +66,7 @@ def _items_for(kind: str):
 
 class _Pick:
     bl_options = {"REGISTER", "UNDO"}
+    bl_property = "model"
     target = ""
 
     def execute(self, context):
@@ -73,30 +74,21 @@ class _Pick:
         return {"FINISHED"}
 
 
-class DREAMROOMS_OT_pick_depth_model(_Pick, bpy.types.Operator):
-    """Pick a depth model from the registry (built-in, fetched or your own)"""
-    bl_idname = "dreamrooms.pick_depth_model"
-    bl_label = "Depth model"
-    bl_property = "model"
-    target = "depth_model"
-    model: bpy.props.EnumProperty(name="Model", items=_items_for("depth"))
+def _picker(kind: str, target: str, label: str):
+    """An operator whose enum lists the registry's `kind` models and sets Scene.dreamrooms.`target`."""
+    name = f"DREAMROOMS_OT_pick_{target}"
+    return type(name, (_Pick, bpy.types.Operator), {
+        "__doc__": f"Pick a {label.lower()} from the registry (built-in, fetched or your own)",
+        "bl_idname": f"dreamrooms.pick_{target}", "bl_label": label, "target": target,
+        "__annotations__": {"model": bpy.props.EnumProperty(name="Model", items=_items_for(kind))}})
 
 
-class DREAMROOMS_OT_pick_walk_model(_Pick, bpy.types.Operator):
-    """Pick a generator from the registry (built-in, fetched or your own)"""
-    bl_idname = "dreamrooms.pick_walk_model"
-    bl_label = "Generator"
-    bl_property = "model"
-    target = "walk_model"
-    model: bpy.props.EnumProperty(name="Model", items=_items_for("generator"))
-
-
-def draw(layout, context, kind: str, prop: str, picker: str) -> None:
+def draw(layout, context, prop: str) -> None:
     """The model field with its picker, its status, and Fetch when it can be fetched."""
     s = context.scene.dreamrooms
     row = layout.row(align=True)
     row.prop(s, prop)
-    row.operator_menu_enum(picker, "model", text="", icon="DOWNARROW_HLT")
+    row.operator_menu_enum(f"dreamrooms.pick_{prop}", "model", text="", icon="DOWNARROW_HLT")
     entry = entries(context).get(getattr(s, prop))
     if entry is None:
         return
@@ -120,5 +112,5 @@ def fetch_command(name: str, context) -> list[str]:
     return core_command("models", *(["--models-dir", mdir] if mdir else []), "fetch", name)
 
 
-classes = (DREAMROOMS_OT_pick_depth_model, DREAMROOMS_OT_pick_walk_model)
+classes = (_picker("depth", "depth_model", "Depth model"), _picker("generator", "walk_model", "Generator"))
 register, unregister = bpy.utils.register_classes_factory(classes)

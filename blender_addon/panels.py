@@ -49,7 +49,7 @@ class DREAMROOMS_PT_walk(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        models_ui.draw(col, context, "generator", "walk_model", "dreamrooms.pick_walk_model")
+        models_ui.draw(col, context, "walk_model")
         for p in ("walk_frames", "walk_fps", "walk_seeds", "walk_size"):
             col.prop(s, p)
         col.operator("dreamrooms.run_job", text="Generate walk", icon="PLAY").kind = "walk"
@@ -62,7 +62,7 @@ class DREAMROOMS_PT_depth(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        models_ui.draw(col, context, "depth", "depth_model", "dreamrooms.pick_depth_model")
+        models_ui.draw(col, context, "depth_model")
         col.prop(s, "depth_stabilize")
         col.operator("dreamrooms.run_job", text="Estimate depth", icon="PLAY").kind = "depth"
 
