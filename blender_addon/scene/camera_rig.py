@@ -3,6 +3,7 @@ Bezier keys that follow the per-frame move, key the focus distance from the dept
 point, and read it back into the shot (per frame)."""
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import bpy
@@ -211,17 +212,37 @@ def key_focus(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range, 
     return values
 
 
+@contextlib.contextmanager
+def _only_camera(scene: bpy.types.Scene, cam_obj: bpy.types.Object):
+    """Leave the collections that do not hold the camera out of evaluation while its frames are read
+    (the rooms' geometry nodes would otherwise be evaluated on every frame: seconds on the UI thread)."""
+    layer = bpy.context.view_layer if bpy.context.scene == scene else scene.view_layers[0]
+    excluded = []
+    ad = cam_obj.animation_data
+    depends = cam_obj.parent is not None or len(cam_obj.constraints) or (ad is not None and len(ad.drivers))
+    for lc in () if depends else layer.layer_collection.children:
+        if not lc.exclude and cam_obj.name not in lc.collection.all_objects:
+            lc.exclude = True
+            excluded.append(lc)
+    try:
+        yield
+    finally:
+        for lc in excluded:
+            lc.exclude = False
+
+
 def camera_track(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range) -> CameraTrack:
     """The camera as the shot records it: per-frame world matrices, lens, sensor, clip, focus."""
     keep = scene.frame_current
     mats, lenses, focus = [], [], []
     c = cam_obj.data
-    for f in frames:
-        scene.frame_set(f)
-        mats.append(from_matrix(cam_obj.matrix_world))
-        lenses.append(float(c.lens))
-        focus.append(float(c.dof.focus_distance) if c.dof.use_dof else None)
-    scene.frame_set(keep)
+    with _only_camera(scene, cam_obj):
+        for f in frames:
+            scene.frame_set(f)
+            mats.append(from_matrix(cam_obj.matrix_world))
+            lenses.append(float(c.lens))
+            focus.append(float(c.dof.focus_distance) if c.dof.use_dof else None)
+        scene.frame_set(keep)
     lens: float | list[float] = lenses[0] if len(set(lenses)) == 1 else lenses
     sensor = c.sensor_height if c.sensor_fit == "VERTICAL" else c.sensor_width
     focus_list = [float(v) for v in focus] if all(v is not None and v > 0 for v in focus) else None

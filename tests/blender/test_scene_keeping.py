@@ -108,3 +108,27 @@ def test_corridor_walk_past_fills_every_frame(addon_scene, empty_scene, tmp_path
         depth = exr.read_frame(tmp_path / f"shot/render/render.{f:04d}.exr", ["ViewLayer.Depth.Z"])
         background = float((next(iter(depth.values())) > 1e9).mean())
         assert background == 0.0, f"frame {f}: {background:.1%} of the frame sees past the set"
+
+
+def test_camera_track_reads_the_camera_alone_unless_it_depends_on_the_set(addon_scene, empty_scene, tmp_path):
+    rig, B = addon_scene.rig, addon_scene.build
+    shot = _shot(tmp_path / "shot", frames=6)
+    built = B.build(empty_scene, shot, B.BuildSettings(layout="room", grid=32))
+    B.camera_move(empty_scene, shot, "crane", start=built["start"], focus=False)
+    cam = empty_scene.camera
+    track = rig.camera_track(empty_scene, cam, range(1, 7))
+    empty_scene.frame_set(6)
+    assert np.allclose(track.matrices[5], np.array(cam.matrix_world), atol=1e-6)
+    assert not any(lc.exclude for lc in bpy.context.view_layer.layer_collection.children)  # all put back
+    # a camera parented to something in the set is read with the set evaluated
+    col = bpy.data.collections[B.COLLECTION]
+    rig_empty = bpy.data.objects.new("dolly rig", None)
+    col.objects.link(rig_empty)
+    rig_empty.location = (0.0, 0.0, 0.0)
+    rig_empty.keyframe_insert("location", frame=1)
+    rig_empty.location = (2.0, 0.0, 0.0)
+    rig_empty.keyframe_insert("location", frame=6)
+    cam.parent = rig_empty
+    track = rig.camera_track(empty_scene, cam, range(1, 7))
+    empty_scene.frame_set(6)
+    assert np.allclose(track.matrices[5], np.array(cam.matrix_world), atol=1e-6)
