@@ -48,7 +48,8 @@ def _is_addon_dir(spec) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from dreamrooms import progress
-    from dreamrooms.room_cli import add_arguments, parse_frames
+    from dreamrooms.room import add_arguments, add_options, parse_point
+    from dreamrooms.shot.frames import frame_range_arg
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
     parser.add_argument("--progress", choices=progress.MODES, default=None)
@@ -58,30 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("payload")
     r = sub.add_parser("render", help="render the open .blend into the shot (whole frames, resumable)")
     r.add_argument("shot", type=Path)
-    r.add_argument("--frames", type=parse_frames, default=None, metavar="A-B")
+    r.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
-    _device_arguments(r)
+    add_options(r, ["device", "compute_backend"])
     f = sub.add_parser("focus", help="the depth at an image point on every frame of the open .blend (a `result` event)")
     f.add_argument("shot", type=Path)
-    f.add_argument("--point", type=_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
-    f.add_argument("--frames", type=parse_frames, default=None, metavar="A-B")
+    f.add_argument("--point", type=parse_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
+    f.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     f.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
     return parser
-
-
-def _device_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
-                   help="Cycles device: auto (a GPU if Cycles finds one, else the CPU), cpu, or gpu (fails without one)")
-    p.add_argument("--compute-backend", default=None, choices=("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI"),
-                   help="GPU backend (default: the first of these that has a device)")
-
-
-def _point(text: str) -> tuple[float, float]:
-    try:
-        u, v = (float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give U,V, e.g. 0.5,0.5") from None
-    return u, v
 
 
 def use_device(scene, args) -> str:
@@ -108,24 +94,20 @@ def run_room(args: argparse.Namespace) -> int:
     from .scene import render as R
     from .scene import shotio
 
+    from dreamrooms.room import validate
+    from dreamrooms.shot.frames import shot_frames
+
+    validate(vars(args))
     shot = shotio.load_shot(args.shot)
-    frames = _frames(shot, args.frames)
+    frames = shot_frames(shot, args.frames)
     if not bpy.data.filepath:
         # no .blend given: start from an empty scene, not the startup file's cube, light and camera
         bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    settings = B.BuildSettings(
-        layout=args.layout, colour=args.colour, depth=args.depth, grid=args.grid, depth_scale=args.depth_scale,
-        near=args.near, far=args.far, edge_cut=args.edge_cut, fill_behind=args.fill_behind, animate=not args.static,
-        room_width=args.room_width, room_length=args.room_length, strength=args.strength,
-        wall_offset=args.wall_offset, rooms=args.rooms, room_offset=args.room_offset,
-        sequences=[s for s in args.sequences.split(",") if s], lens_mm=args.lens, with_plane=args.with_plane)
+    settings = B.settings_from(vars(args))
     emit("stage", stage="build", layout=args.layout)
     built = B.build(scene, shot, settings)
-    move = args.move or ("walk_past" if args.layout == "corridor" else "dolly_in")
-    B.camera_move(scene, shot, move, start=built["start"], intensity=args.intensity, duration=args.duration,
-                  easing=args.easing, shake=args.shake, seed=args.seed, focus=not args.no_focus,
-                  focus_point=tuple(args.focus_point), fstop=args.fstop, frames=frames)
+    move, _ = B.move_from(scene, shot, vars(args), start=built["start"], frames=frames)
     R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
@@ -158,8 +140,10 @@ def run_render(args: argparse.Namespace) -> int:
             raise DreamroomsError(f"{args.blend}: .blend file not found")
         bpy.ops.wm.open_mainfile(filepath=str(args.blend))
     shot = shotio.load_shot(args.shot)
+    from dreamrooms.shot.frames import shot_frames
+
     use_device(bpy.context.scene, args)
-    R.render_frames(bpy.context.scene, shot, _frames(shot, args.frames))
+    R.render_frames(bpy.context.scene, shot, shot_frames(shot, args.frames))
     return 0
 
 
@@ -168,6 +152,7 @@ def run_focus(args: argparse.Namespace) -> int:
 
     from dreamrooms.errors import DreamroomsError
     from dreamrooms.progress import emit, progress
+    from dreamrooms.shot.frames import shot_frames
 
     from .scene import camera_rig, shotio
     if args.blend:
@@ -177,26 +162,17 @@ def run_focus(args: argparse.Namespace) -> int:
     scene = bpy.context.scene
     if scene.camera is None:
         raise DreamroomsError("focus: the scene has no camera; build a plane, room or corridor first")
-    frames = _frames(shotio.load_shot(args.shot, check_files=False), args.frames)
+    frames = shot_frames(shotio.load_shot(args.shot, check_files=False), args.frames)
     with progress(len(frames), "focus") as bar:
         values = camera_rig.focus_values(scene, scene.camera, frames, args.point, on_frame=lambda f: bar.update())
     emit("result", stage="focus", focus=values, frame_start=frames.start)
     return 0
 
 
-def _frames(shot, frames) -> range:
-    from dreamrooms.errors import DreamroomsError
-    if frames is None:
-        return shot.frames
-    a, b = frames
-    if a < shot.frame_start or b > shot.frame_end:
-        raise DreamroomsError(f"--frames {a}-{b} is outside the shot's frames {shot.frame_start}-{shot.frame_end} ({shot.folder}/shot.json)")
-    return range(a, b + 1)
-
 
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
-    from dreamrooms.cli import run_reporting_errors
+    from dreamrooms.commands.main import run_reporting_errors
     parser = build_parser()
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:

@@ -84,7 +84,7 @@ def command(kind: str, context, model: str = "") -> tuple[list[str], list[Path],
         temp = [Path(blend).parent]
         if kind == "focus":
             frames = (scene.frame_start, scene.frame_end)
-            return jobs.focus_command(blend, shot, (s.focus_u, s.focus_v), frames), [], temp
+            return jobs.focus_command(blend, shot, tuple(s.focus_point), frames), [], temp
         return jobs.render_command(blend, shot, device=device), [Path(shot) / "render"], temp
     cmd, dirs = jobs.job_command(kind, s, shot, preferences.get(context))
     return cmd, dirs, []

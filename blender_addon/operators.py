@@ -8,9 +8,11 @@ from pathlib import Path
 import bpy
 
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import validate
 from dreamrooms.shot import MANIFEST
 
 from . import paths
+from .properties import room_values
 from .scene import build as B
 from .scene import camera_rig
 from .scene import render as R
@@ -107,11 +109,10 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
     def run(self, context):
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context))
-        settings = B.BuildSettings(
-            layout=s.layout if self.layout == "SETTINGS" else self.layout, grid=s.grid, depth_scale=s.depth_scale,
-            near=s.near, far=s.far, edge_cut=s.edge_cut, fill_behind=s.fill_behind, animate=s.animate,
-            room_width=s.room_width, room_length=s.room_length, strength=s.strength, rooms=s.rooms,
-            room_gap=s.room_gap, room_offset=s.room_offset, wall_offset=s.wall_offset)
+        values = validate(room_values(s))
+        if self.layout != "SETTINGS":
+            values["layout"] = self.layout
+        settings = B.settings_from(values)
         built = B.build(context.scene, shot, settings)
         context.scene["dreamrooms_start"] = [list(r) for r in built["start"]]
         return f"built {settings.layout}: {len(built['objects'])} object(s) from {shot.folder}"
@@ -131,11 +132,10 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
         start = context.scene.get("dreamrooms_start")
-        mats = B.camera_move(context.scene, shot, s.move, start=[list(r) for r in start] if start else None,
-                             intensity=s.intensity, duration=s.duration or None, easing=s.easing, shake=s.shake,
-                             seed=s.seed, focus=False)
-        msg = f"camera: {s.move} over {len(mats)} frame(s)"
-        if s.focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
+        move, mats = B.move_from(context.scene, shot, validate(room_values(s)),
+                                 start=[list(r) for r in start] if start else None, focus=False)
+        msg = f"camera: {move} over {len(mats)} frame(s)"
+        if not s.no_focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
             bpy.ops.dreamrooms.run_job("INVOKE_DEFAULT", kind="focus")
             msg += "; focus runs as a job"
         return msg

@@ -75,7 +75,7 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
         col = self.layout.column()
         col.prop(s, "layout")
         col.prop(s, "grid")
-        col.prop(s, "animate")
+        col.prop(s, "static")
         if s.layout == "plane":
             col.prop(s, "depth_scale")
             row = col.row(align=True)
@@ -95,6 +95,8 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
                 row.prop(s, "rooms")
                 row.prop(s, "room_gap")
                 col.prop(s, "room_offset")
+                col.prop(s, "with_plane")
+        col.prop(s, "lens")
         col.operator("dreamrooms.build", icon="MESH_GRID")
 
 
@@ -112,11 +114,9 @@ class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "shake")
         row.prop(s, "seed")
-        col.prop(s, "focus")
-        if s.focus:
-            row = col.row(align=True)
-            row.prop(s, "focus_u")
-            row.prop(s, "focus_v")
+        col.prop(s, "no_focus")
+        if not s.no_focus:
+            col.prop(s, "focus_point")
             col.prop(s, "fstop")
         col.operator("dreamrooms.camera_move", icon="CAMERA_DATA")
         col.operator("dreamrooms.run_job", text="Focus on subject", icon="CON_CAMERASOLVER").kind = "focus"

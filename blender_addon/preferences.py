@@ -47,8 +47,6 @@ def worker_env(context=None) -> dict[str, str]:
         env["DREAMROOMS_MODELS"] = mdir
     if prefs.threads:
         env["OMP_NUM_THREADS"] = str(prefs.threads)
-        env["DREAMROOMS_THREADS"] = str(prefs.threads)
-    env["DREAMROOMS_DEVICE"] = prefs.device
     return env
 
 

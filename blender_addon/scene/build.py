@@ -3,12 +3,15 @@ layout plane | room | corridor, the camera and its move, focus, render setup."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import bpy
 import numpy as np
 
 from dreamrooms import camera as cm
+from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import default_move
 from dreamrooms.shot import Shot
 
 from .. import paths
@@ -46,6 +49,28 @@ class BuildSettings:
     # camera
     lens_mm: float = 0.0               # 0: the shot's camera or 35 mm
     sensor_mm: float = 36.0
+
+
+def settings_from(v: Mapping[str, Any]) -> BuildSettings:
+    """BuildSettings from room option values by their `dreamrooms.room.OPTIONS` names (the CLI's
+    arguments or the panel's properties), so both build alike."""
+    return BuildSettings(
+        layout=v["layout"], colour=v.get("colour"), depth=v.get("depth"), grid=v["grid"], depth_scale=v["depth_scale"],
+        near=v["near"], far=v["far"], edge_cut=v["edge_cut"], fill_behind=v["fill_behind"], animate=not v["static"],
+        room_width=v["room_width"], room_length=v["room_length"], strength=v["strength"], wall_offset=v["wall_offset"],
+        rooms=v["rooms"], room_offset=v["room_offset"], room_gap=v["room_gap"],
+        sequences=[s for s in (v.get("sequences") or "").split(",") if s], lens_mm=v["lens"], with_plane=v["with_plane"])
+
+
+def move_from(scene: bpy.types.Scene, shot: Shot, v: Mapping[str, Any], *, start=None, frames: range | None = None,
+              focus: bool | None = None) -> tuple[str, list[np.ndarray]]:
+    """Key the camera move the room option values ask for; returns (move name, per-frame matrices)."""
+    move = v.get("move") or default_move(v["layout"])
+    mats = camera_move(scene, shot, move, start=start, intensity=v["intensity"], duration=v["duration"] or None,
+                       easing=v["easing"], shake=v["shake"], seed=v["seed"],
+                       focus=(not v["no_focus"]) if focus is None else focus, focus_point=tuple(v["focus_point"]),
+                       fstop=v["fstop"], frames=frames)
+    return move, mats
 
 
 def collection(scene: bpy.types.Scene, clear: bool = True) -> bpy.types.Collection:
@@ -100,7 +125,7 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         raise DreamroomsError(f"layout {s.layout!r}: use one of {', '.join(LAYOUTS)}")
     apply_shot_settings(scene, shot)
     col = collection(scene)
-    colour = shotio.colour_sequence(shot, s.colour)
+    colour = colour_sequence(shot, s.colour)
     depth_name = shotio.depth_sequence(shot, s.depth)
     cam = shot_camera(scene, shot, s)
     aspect = shot.width * shot.pixel_aspect / shot.height
@@ -121,7 +146,7 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
                               f"{s.layout!r} layout's camera never sees it: use --layout corridor (--rooms 1 for one room)")
     sequences = s.sequences or [colour]
     for name in sequences:
-        shotio.colour_sequence(shot, name)
+        colour_sequence(shot, name)
     ropts = room.RoomOptions(width=s.room_width, length=s.room_length, grid=s.grid or 64, strength=s.strength,
                              near=s.near, far=s.far, edge_cut=s.edge_cut, walls=tuple(s.walls),
                              animate=s.animate, shading=s.shading)

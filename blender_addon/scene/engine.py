@@ -10,6 +10,7 @@ from __future__ import annotations
 import bpy
 
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import BACKENDS, DEVICES
 
 # Names a user may type (CLI `--engine`) -> identifiers to try, in order.
 ALIASES = {
@@ -18,10 +19,6 @@ ALIASES = {
     "BLENDER_EEVEE_NEXT": ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"),
     "WORKBENCH": ("BLENDER_WORKBENCH",),
 }
-# Cycles compute backends, the order `--device auto|gpu` tries them in (Cycles' own names:
-# CyclesPreferences.compute_device_type).
-BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
-DEVICES = ("auto", "cpu", "gpu")
 
 
 def _subclasses(cls):

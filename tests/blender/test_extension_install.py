@@ -109,8 +109,8 @@ def test_linux_zip_bundles_one_pinned_wheel_per_package_and_python(linux_zip):
     unused = ("numpy", "sympy", "mpmath", "coloredlogs", "humanfriendly", "flatbuffers", "protobuf", "packaging")
     assert not [w for w in wheels if w.split("-")[0].lower() in unused]
     assert linux_zip.stat().st_size < build_extension.MAX_ZIP_MB * 1e6
-    assert "dreamrooms/models_onnx/models.toml" in packaged  # built-in models ship inside the wheel
-    assert any(n.startswith("dreamrooms/models_onnx/") and n.endswith(".onnx") for n in packaged)
+    assert "dreamrooms/builtin_models/models.toml" in packaged  # built-in models ship inside the wheel
+    assert any(n.startswith("dreamrooms/builtin_models/") and n.endswith(".onnx") for n in packaged)
     assert "dreamrooms/ae/jsx/dreamrooms.jsx" in packaged
 
 
