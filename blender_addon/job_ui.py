@@ -86,6 +86,8 @@ def command(kind: str, context, model: str = "") -> tuple[list[str], list[Path],
             frames = (scene.frame_start, scene.frame_end)
             return jobs.focus_command(blend, shot, tuple(s.focus_point), frames), [], temp
         return jobs.render_command(blend, shot, device=device), [Path(shot) / "render"], temp
+    if kind in ("walk", "depth"):
+        models_ui.require_installed(context, s.walk_model if kind == "walk" else s.depth_model, kind.capitalize())
     cmd, dirs = jobs.job_command(kind, s, shot, preferences.get(context))
     return cmd, dirs, []
 

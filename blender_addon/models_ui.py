@@ -99,6 +99,17 @@ def draw(layout, context, prop: str) -> None:
         op.kind, op.model = "fetch", entry.name
 
 
+def require_installed(context, name: str, section: str) -> None:
+    """Raise (RuntimeError, shown by the job operator) when a registered model's file is missing,
+    naming what to do inside Blender; names not in the registry are paths the worker checks."""
+    entry = entries(context).get(name)
+    if entry is None or entry.installed:
+        return
+    how = (f"press Fetch under the model in the {section} section" if entry.url
+           else f"put the file at {entry.path}")
+    raise RuntimeError(f"model {name!r} is not installed: {how}")
+
+
 def fetch_blocked(context) -> str:
     """Why a fetch may not start now ('' when it may)."""
     if not bpy.app.online_access:

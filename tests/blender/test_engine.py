@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from blender_helpers import load_addon, write_shot
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 
 

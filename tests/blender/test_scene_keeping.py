@@ -93,7 +93,7 @@ def test_corridor_walk_past_fills_every_frame(addon_scene, empty_scene, tmp_path
     """The demo's shot: three rooms and a depth plane in a bay, walked past.  No pixel of any frame
     may see past the set (the Depth pass is 1e10 where nothing is hit): not the corridor's ends, not
     the gaps between rooms, not the corners where displaced walls meet."""
-    from dreamrooms import exr
+    from dreamrooms.shot import exr
     n = 12
     y, x = np.mgrid[0:27, 0:48].astype(np.float32)
     depths = [2.0 + 3.0 * (0.5 + 0.5 * np.sin(x / 5 + k / 3) * np.cos(y / 4)) for k in range(n)]
