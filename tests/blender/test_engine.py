@@ -75,3 +75,23 @@ def test_render_worker_gets_the_users_device(addon_scene):
     headless = import_module(f"{addon_scene.pkg.__name__}.headless")
     args = headless.build_parser().parse_args(cmd[cmd.index("render"):])
     assert args.device == "gpu" and args.compute_backend == "OPTIX"
+
+
+def test_room_command_maps_engine_names_and_rejects_others(tmp_path):
+    import subprocess
+    import sys
+    y, x = np.mgrid[0:8, 0:12].astype(np.float32)
+    write_shot(tmp_path / "shot", [2.0 + 0.05 * x])
+
+    def room(*args):
+        return subprocess.run([sys.executable, "-m", "dreamrooms", "room", str(tmp_path / "shot"), "--layout", "plane",
+                               "--no-save", *args], capture_output=True, text=True, timeout=240)
+    # the 4.2-4.5 identifier on a 5.x Blender: mapped, rendered, and the device said
+    r = room("--engine", "BLENDER_EEVEE_NEXT", "--render", "--samples", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "rendering on BLENDER_EEVEE" in r.stderr
+    assert exr.is_complete(tmp_path / "shot/render/render.0001.exr", ("ViewLayer.Combined.RGBA",))
+    bad = room("--engine", "LUXCORE")
+    assert bad.returncode == 2 and "--engine: invalid choice: 'LUXCORE'" in bad.stderr
+    r = room("--engine", "CYCLES", "--device", "cpu", "--render", "--samples", "1")
+    assert r.returncode == 0 and "rendering on CPU" in r.stderr, r.stderr[-2000:]
