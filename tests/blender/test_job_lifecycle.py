@@ -5,24 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 import types
-from pathlib import Path
 
 import bpy
 import numpy as np
-import pytest
 
-from blender_helpers import load_addon, write_shot
+from blender_helpers import write_shot
 
 
-@pytest.fixture
-def registered():
-    pkg = load_addon("bl_ext.user_default.dreamrooms")
-    pkg.register()
-    yield pkg
-    try:
-        pkg.unregister()
-    except RuntimeError:
-        pass
 
 
 def _sleeper(pkg):

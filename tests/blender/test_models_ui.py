@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from blender_helpers import ROOT, load_addon
+from blender_helpers import ROOT
 
 MANIFEST = """
 [models.remote-tiny]
@@ -37,9 +37,8 @@ semantics = "inverse_relative"
 
 
 @pytest.fixture
-def addon(tmp_path, monkeypatch):
-    pkg = load_addon("bl_ext.user_default.dreamrooms")
-    pkg.register()
+def addon(registered, tmp_path, monkeypatch):
+    pkg = registered
     prefs = importlib.import_module(f"{pkg.__name__}.preferences")
     monkeypatch.setattr(prefs.Defaults, "model_folder", str(tmp_path / "models"))
     ui = importlib.import_module(f"{pkg.__name__}.models_ui")
@@ -47,7 +46,6 @@ def addon(tmp_path, monkeypatch):
     online = bpy.context.preferences.system.use_online_access
     yield pkg
     bpy.context.preferences.system.use_online_access = online
-    pkg.unregister()
 
 
 def _remote_model(tmp_path) -> str:

@@ -4,19 +4,13 @@ import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import load_addon, write_shot
+from blender_helpers import write_shot
 from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 W, H = 24, 16
 
 
-@pytest.fixture
-def registered():
-    pkg = load_addon("bl_ext.user_default.dreamrooms")
-    pkg.register()
-    yield pkg
-    pkg.unregister()
 
 
 def test_register_exposes_operators_panels_and_settings(registered):

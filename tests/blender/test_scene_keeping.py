@@ -8,16 +8,10 @@ import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import load_addon, write_shot
+from blender_helpers import write_shot
 from dreamrooms import camera as cm
 
 
-@pytest.fixture
-def registered():
-    pkg = load_addon("bl_ext.user_default.dreamrooms")
-    pkg.register()
-    yield pkg
-    pkg.unregister()
 
 
 def _shot(folder, frames=3):
