@@ -211,3 +211,17 @@ def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int,
         L.new(sh.outputs[0], out.inputs["Surface"])
     mat["dreamrooms_image"] = image.name
     return mat
+
+
+def flat_material(name: str, grey: float) -> bpy.types.Material:
+    """A self-lit uniform grey (independent of the scene's lights, like the footage materials)."""
+    mat = bpy.data.materials.new(name)
+    if mat.node_tree is None:  # before 5.0 materials start without nodes
+        mat.use_nodes = True
+    N, L = mat.node_tree.nodes, mat.node_tree.links
+    N.clear()
+    sh = N.new("ShaderNodeEmission")
+    sh.inputs["Color"].default_value = (grey, grey, grey, 1.0)
+    L.new(sh.outputs[0], N.new("ShaderNodeOutputMaterial").inputs["Surface"])
+    mat.diffuse_color = (grey, grey, grey, 1.0)  # the viewport's solid colour
+    return mat

@@ -20,6 +20,8 @@ from . import mesh as meshlib
 from . import nodes
 
 WALLS = ("back", "left", "right", "floor", "ceiling")
+FACADE = "dreamrooms facade"
+FACADE_GREY = 0.18  # linear mid grey, self-lit: a plain wall between the openings, not a dark gap
 
 
 @dataclass
@@ -82,13 +84,7 @@ def facade(name: str, x0: float, x1: float, height: float, collection=None) -> b
     me = meshlib.mesh_from_arrays(name, co, np.array([[0, 1, 2], [0, 2, 3]]))
     obj = bpy.data.objects.new(name, me)
     obj["dreamrooms_kind"] = "facade"
-    mat = bpy.data.materials.get("dreamrooms facade") or bpy.data.materials.new("dreamrooms facade")
-    mat.diffuse_color = (0.02, 0.02, 0.02, 1.0)
-    if mat.node_tree is None:
-        mat.use_nodes = True
-    bsdf = next((n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
-    if bsdf is not None:
-        bsdf.inputs["Base Color"].default_value = (0.02, 0.02, 0.02, 1.0)
+    mat = bpy.data.materials.get(FACADE) or nodes.flat_material(FACADE, FACADE_GREY)
     me.materials.append(mat)
     return meshlib.link(obj, collection)
 
