@@ -139,3 +139,25 @@ def test_zip_installs_into_bare_bpy_and_runs_walk_depth_render(linux_zip, bare_p
     assert {"walk", "depth", "render"} <= set(manifest["sequences"]), manifest["sequences"].keys()
     for folder in ("depth", "render"):
         assert len(sorted((shot / folder).glob("*.exr"))) == 3, folder
+
+
+def _fake_wheel(folder: Path, filename: str, requires: list[str]) -> Path:
+    """A wheel file with only a METADATA (what the checks read)."""
+    name, version = filename.split("-")[:2]
+    path = folder / filename
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{name}-{version}.dist-info/METADATA",
+                   "Metadata-Version: 2.1\nName: x\n" + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    return path
+
+
+def test_build_refuses_an_undeclared_dependency_and_a_raised_macos_minimum(tmp_path):
+    ok = _fake_wheel(tmp_path, "tqdm-1.0-py3-none-any.whl", ['colorama; platform_system == "Windows"'])
+    build_extension.check_closure("linux-x64", "3.11", [ok])  # excluded (optional on Windows): fine
+    new_dep = _fake_wheel(tmp_path, "onnxruntime-9.0-cp311-cp311-win_amd64.whl", ["numpy>=1.21", "brand-new-dep"])
+    with pytest.raises(SystemExit, match="needs brand-new-dep on windows-x64 .* add it to RUNTIME"):
+        build_extension.check_closure("windows-x64", "3.11", [ok, new_dep])
+    # a wheel for a newer macOS than declared: Blender would install it and it would not load
+    assert build_extension.macos_floor("macos-arm64", [tmp_path / "a-1-cp311-cp311-macosx_14_0_arm64.whl"]) == (14, 0)
+    with pytest.raises(SystemExit, match="need macOS 15.0, above the declared 14.0"):
+        build_extension.macos_floor("macos-arm64", [tmp_path / "a-1-cp311-cp311-macosx_15_0_arm64.whl"])
