@@ -49,9 +49,11 @@ MACOS_MIN = {"macos-arm64": (14, 0), "macos-x64": (13, 0)}
 # requirements.lock (the set the tests run on Python 3.11 with Blender's numpy 1.26).  The same
 # versions go to Python 3.13 (Blender 5.1+, numpy 2): Blender de-duplicates bundled wheels by
 # name across Pythons (newest wins), so a pure-Python or abi3 wheel (OpenCV is cp37-abi3) cannot
-# differ per Python.  These builds are numpy-2 compatible (OpenCV >= 4.10.0.84 and
-# onnxruntime >= 1.19 are built against numpy 2 and accept 1.x and 2.x; OpenCV 4.12+ needs numpy 2,
-# so 4.11 is the one OpenCV both Pythons can load).
+# differ per Python.  These builds load with numpy 1.x and 2.x: OpenCV wheels are built with
+# numpy 2 since 4.10 (github.com/opencv/opencv/issues/26779) and 4.12.0.88 declares numpy>=2,<2.3
+# (its METADATA; 4.13: github.com/opencv/opencv-python/issues/1135), so 4.11 is the newest both load;
+# onnxruntime supports numpy 2 since 1.19 (github.com/microsoft/onnxruntime/issues/21063).  The
+# locked set passes tests/core walk, depth, EXR, sources, stabilise and session tests under numpy 2.3.5 too.
 RUNTIME = ("onnxruntime", "openexr", "opencv-python-headless", "tqdm", "jsonschema", "jsonschema-specifications",
            "referencing", "rpds-py", "attrs", "typing-extensions")
 # Per platform, where the tested version has no wheel.
