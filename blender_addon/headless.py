@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
     add_options(r, ["device", "compute_backend"])
+    r.set_defaults(device=None)  # no --device: render on what the file and preferences (or a farm's setup) say
     f = sub.add_parser("focus", help="the depth at an image point on every frame of the open .blend (a `result` event)")
     f.add_argument("shot", type=Path)
     f.add_argument("--point", type=parse_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
@@ -76,7 +77,7 @@ def use_device(scene, args) -> str:
 
     from .scene import engine
     if scene.render.engine == "CYCLES":
-        what = engine.use_device(scene, getattr(args, "device", "auto"), getattr(args, "compute_backend", None))
+        what = engine.use_device(scene, getattr(args, "device", None), getattr(args, "compute_backend", None))
     else:  # EEVEE and Workbench draw on the GPU Blender's window system gives them; no device choice
         what = scene.render.engine
     emit("message", stage="render", device=what, text=f"rendering on {what}")

@@ -73,10 +73,25 @@ def from_preferences(scene, context=None) -> tuple[str, str | None]:
     return "cpu", None
 
 
-def use_device(scene, device: str = "auto", backend: str | None = None) -> str:
+def describe(scene) -> str:
+    """What Cycles renders `scene` on as things are set, e.g. 'GPU (CUDA: NVIDIA H200)' or 'CPU'."""
+    prefs = _cycles_prefs()
+    kind = getattr(prefs, "compute_device_type", "NONE") if prefs else "NONE"
+    if scene.cycles.device == "GPU" and kind not in ("", "NONE"):
+        prefs.get_devices_for_type(kind)
+        used = [d.name for d in prefs.devices if d.use and d.type == kind]
+        if used:
+            return f"GPU ({kind}: {', '.join(used)})"
+    return "CPU"
+
+
+def use_device(scene, device: str | None = "auto", backend: str | None = None) -> str:
     """Point Cycles at `device` ('auto': a GPU when one exists, else the CPU; 'gpu': a GPU or an
     error; 'cpu'), with `backend` or the first of BACKENDS that has a device; enables that backend's
-    devices. Returns what renders, e.g. 'GPU (OPTIX: NVIDIA H200)' or 'CPU'."""
+    devices.  None keeps what the file and preferences say (a render farm's setup, say).  Returns
+    what renders, e.g. 'GPU (OPTIX: NVIDIA H200)' or 'CPU'."""
+    if device is None:
+        return describe(scene)
     if device not in DEVICES:
         raise DreamroomsError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
     scene.cycles.device = "CPU"

@@ -95,3 +95,13 @@ def test_room_command_maps_engine_names_and_rejects_others(tmp_path):
     assert bad.returncode == 2 and "--engine: invalid choice: 'LUXCORE'" in bad.stderr
     r = room("--engine", "CYCLES", "--device", "cpu", "--render", "--samples", "1")
     assert r.returncode == 0 and "rendering on CPU" in r.stderr, r.stderr[-2000:]
+
+
+def test_render_without_device_keeps_what_the_file_says(engine, empty_scene, addon_scene):
+    """A render farm sets the device before the headless render runs; no --device must not undo it."""
+    headless = importlib.import_module(f"{addon_scene.pkg.__name__}.headless")
+    args = headless.build_parser().parse_args(["render", "/tmp/shot"])
+    assert args.device is None
+    empty_scene.render.engine = "CYCLES"
+    empty_scene.cycles.device = "GPU"  # the file asks for a GPU; this machine's preferences name none
+    assert engine.use_device(empty_scene, args.device) == "CPU" and empty_scene.cycles.device == "GPU"
