@@ -177,15 +177,21 @@ def add_depth_modifier(obj: bpy.types.Object, image: bpy.types.Image, *, scale: 
 
 
 
+def _empty_material(name: str) -> bpy.types.Material:
+    """A new material with an empty node tree."""
+    mat = bpy.data.materials.new(name)
+    if mat.node_tree is None:  # before 5.0 materials start without nodes
+        mat.use_nodes = True
+    mat.node_tree.nodes.clear()
+    return mat
+
+
 def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int, frame_start: int,
                       frame_offset: int, cyclic: bool = False, shading: str = "EMISSION") -> bpy.types.Material:
     """A material showing an image sequence through the mesh's UV map (auto refresh): emission
     (the footage is the light, what the camera saw) or diffuse (lit by the scene)."""
-    mat = bpy.data.materials.new(name)
-    if mat.node_tree is None:  # before 5.0 materials start without nodes
-        mat.use_nodes = True
+    mat = _empty_material(name)
     N, L = mat.node_tree.nodes, mat.node_tree.links
-    N.clear()
     out = N.new("ShaderNodeOutputMaterial")
     uv = N.new("ShaderNodeUVMap")
     uv.uv_map = "UVMap"
@@ -215,11 +221,8 @@ def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int,
 
 def flat_material(name: str, grey: float) -> bpy.types.Material:
     """A self-lit uniform grey (independent of the scene's lights, like the footage materials)."""
-    mat = bpy.data.materials.new(name)
-    if mat.node_tree is None:  # before 5.0 materials start without nodes
-        mat.use_nodes = True
+    mat = _empty_material(name)
     N, L = mat.node_tree.nodes, mat.node_tree.links
-    N.clear()
     sh = N.new("ShaderNodeEmission")
     sh.inputs["Color"].default_value = (grey, grey, grey, 1.0)
     L.new(sh.outputs[0], N.new("ShaderNodeOutputMaterial").inputs["Surface"])
