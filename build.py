@@ -147,7 +147,7 @@ def main() -> int:
     for name, func, text in (
         ("demo", cmd_demo, "the main job: walk -> depth -> Blender rooms -> render -> After Effects"),
         ("models", cmd_models, "train and export the built-in models into models_onnx/ (torch)"),
-        ("extension", cmd_extension, "build dist/dreamrooms-<version>.zip, the Blender extension"),
+        ("extension", cmd_extension, "build dist/dreamrooms-<version>-<platform>.zip, the Blender extension per platform"),
         ("bench", cmd_bench, "run bench/ and write bench/REPORT.md"),
     ):
         p = sub.add_parser(name, help=text, description=f"{text}; other arguments are passed through")

@@ -3,6 +3,7 @@ layout plane | room | corridor, the camera and its move, focus, render setup."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import bpy
 import numpy as np
@@ -10,12 +11,15 @@ import numpy as np
 from dreamrooms import camera as cm
 from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import default_move
 from dreamrooms.shot import Shot
 
+from .. import paths
 from . import camera_rig, depth_plane, nodes, room, shotio
 
 LAYOUTS = ("plane", "room", "corridor")
 COLLECTION = "dreamrooms"
+TAG = "dreamrooms_kind"  # set on every object a build makes; rebuilds replace only these
 
 
 @dataclass
@@ -47,14 +51,38 @@ class BuildSettings:
     sensor_mm: float = 36.0
 
 
+def settings_from(v: Mapping[str, Any]) -> BuildSettings:
+    """BuildSettings from room option values by their `dreamrooms.room.OPTIONS` names (the CLI's
+    arguments or the panel's properties), so both build alike."""
+    return BuildSettings(
+        layout=v["layout"], colour=v.get("colour"), depth=v.get("depth"), grid=v["grid"], depth_scale=v["depth_scale"],
+        near=v["near"], far=v["far"], edge_cut=v["edge_cut"], fill_behind=v["fill_behind"], animate=not v["static"],
+        room_width=v["room_width"], room_length=v["room_length"], strength=v["strength"], wall_offset=v["wall_offset"],
+        rooms=v["rooms"], room_offset=v["room_offset"], room_gap=v["room_gap"],
+        sequences=[s for s in (v.get("sequences") or "").split(",") if s], lens_mm=v["lens"], with_plane=v["with_plane"])
+
+
+def move_from(scene: bpy.types.Scene, shot: Shot, v: Mapping[str, Any], *, start=None, frames: range | None = None,
+              focus: bool | None = None) -> tuple[str, list[np.ndarray]]:
+    """Key the camera move the room option values ask for; returns (move name, per-frame matrices)."""
+    move = v.get("move") or default_move(v["layout"])
+    mats = camera_move(scene, shot, move, start=start, intensity=v["intensity"], duration=v["duration"] or None,
+                       easing=v["easing"], shake=v["shake"], seed=v["seed"],
+                       focus=(not v["no_focus"]) if focus is None else focus, focus_point=tuple(v["focus_point"]),
+                       fstop=v["fstop"], frames=frames)
+    return move, mats
+
+
 def collection(scene: bpy.types.Scene, clear: bool = True) -> bpy.types.Collection:
+    """The "dreamrooms" collection; `clear` removes what an earlier build made (objects tagged
+    `dreamrooms_kind`) and keeps everything the artist added to it."""
     col = bpy.data.collections.get(COLLECTION)
     if col is None:
         col = bpy.data.collections.new(COLLECTION)
     if col.name not in scene.collection.children:
         scene.collection.children.link(col)
     if clear:
-        for ob in list(col.objects):
+        for ob in [o for o in col.objects if TAG in o]:
             me = ob.data if ob.type == "MESH" else None
             bpy.data.objects.remove(ob)
             if me is not None and me.users == 0:
@@ -70,7 +98,7 @@ def apply_shot_settings(scene: bpy.types.Scene, shot: Shot) -> None:
     scene.frame_start, scene.frame_end = shot.frame_start, shot.frame_end
     from .render import set_fps
     set_fps(scene, shot.fps)
-    scene["dreamrooms_shot"] = str(shot.folder)
+    paths.set_shot(scene, str(shot.folder))
 
 
 def shot_camera(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> bpy.types.Object:
@@ -138,15 +166,30 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
     eye_y = -0.35 * s.room_length if s.layout == "room" else -0.6 * s.room_length
     if s.layout == "room":
         start = cm.look_at((0.0, eye_y, height / 2), (0.0, s.room_length, height / 2))
+        span = s.room_width
     else:
-        x0 = offsets[0][0] - s.room_width / 2
-        start = cm.look_at((x0, eye_y, height / 2), (x0, s.room_length, height / 2))
-    cam.matrix_world = camera_rig.to_matrix(start)
-    span = (offsets[-1][0] - offsets[0][0]) + s.room_width
-    if s.with_plane:
+        # the walk-past starts where the view's left edge meets the first room's opening (y = 0) and
+        # ends where its right edge meets the last one's, or facing the depth plane in the bay: every
+        # frame looks into rooms, never past the corridor's ends
+        K = camera_rig.intrinsics_of(scene, cam)
+        half = -eye_y * (K.width / 2) / K.fx
         bay_x = offsets[-1][0] + s.room_width + s.room_gap
+        first = offsets[0][0] - s.room_width / 2 + half
+        last = bay_x if s.with_plane else offsets[-1][0] + s.room_width / 2 - half
+        if last < first:
+            first = last = (first + last) / 2
+        start = cm.look_at((first, eye_y, height / 2), (first, s.room_length, height / 2))
+        span = last - first
+        # plain wall between the openings, so gaps between rooms are not holes into the void
+        edges = [(o[0] - s.room_width / 2, o[0] + s.room_width / 2) for o in offsets]
+        if s.with_plane:
+            edges.append((bay_x - half, bay_x + half))
+        for i, ((_, right), (left, _)) in enumerate(zip(edges, edges[1:])):
+            if left > right:
+                objs.append(room.facade(f"dreamrooms facade {i + 1}", right, left, height, col))
+    cam.matrix_world = camera_rig.to_matrix(start)
+    if s.with_plane:
         objs.append(_bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, col))
-        span += s.room_width + s.room_gap
     scene["dreamrooms_span"] = span if s.layout == "corridor" else 0.0
     return {"objects": objs, "camera": cam, "start": start, "span": span}
 

@@ -19,6 +19,9 @@ from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot
 
+from .. import paths
+from . import engine as engines
+
 RENDER_PATTERN = "render/render.####.exr"
 PASSES = ("combined", "z", "mist", "normal", "vector", "object_index")
 
@@ -42,13 +45,17 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
         if output is None and shot.folder is not None:
             output = str(Path(shot.folder) / RENDER_PATTERN)
     r.resolution_percentage = resolution_percentage
+    engine = engines.resolve(engine)
     r.engine = engine
-    if engine == "CYCLES":
+    if engine == "CYCLES":  # the device is the user's (panel) or --device (headless): see engine.use_device
         scene.cycles.samples = samples
         scene.cycles.use_denoising = False
-        scene.cycles.device = "CPU"
-    elif engine in ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"):
+    elif engines.is_eevee(engine):
         scene.eevee.taa_render_samples = samples
+    # generated footage is display-referred: Standard shows it as it is (AgX desaturates it); the
+    # multilayer EXR stays scene-linear either way (view transforms apply to display and 8-bit output)
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
     r.use_motion_blur = False  # the Vector pass needs motion blur off
     ims = r.image_settings
     if bpy.app.version >= (5, 0, 0):
@@ -60,7 +67,7 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     r.use_file_extension = True
     r.use_overwrite = True
     if output:
-        r.filepath = output.replace(".####.exr", ".####").replace(".exr", "")
+        r.filepath = paths.relative(output.replace(".####.exr", ".####").replace(".exr", ""))
     vl = scene.view_layers[0]
     vl.use_pass_combined = True
     vl.use_pass_z = "z" in passes
