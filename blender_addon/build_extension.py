@@ -76,7 +76,7 @@ def build_core_wheel(out: Path) -> Path:
     # the AE library travels inside the package so `dreamrooms ae` can copy it next to shot.jsx
     jsx = stage / "core" / "dreamrooms" / "ae" / "jsx"
     jsx.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "ae_scripts" / "dreamrooms.jsx", jsx / "dreamrooms.jsx")
+    shutil.copy2(ROOT / "ae_scripts" / "dreamrooms.jsxinc", jsx / "dreamrooms.jsxinc")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, stage / name)
     pyproject = (stage / "pyproject.toml").read_text()

@@ -54,7 +54,7 @@ def test_built_zip_installs_enables_and_runs_operators(tmp_path):
         packaged = inner.namelist()
     assert "dreamrooms/models_onnx/models.toml" in packaged  # built-in models ship inside the wheel
     assert any(n.startswith("dreamrooms/models_onnx/") and n.endswith(".onnx") for n in packaged)
-    assert "dreamrooms/ae/jsx/dreamrooms.jsx" in packaged
+    assert "dreamrooms/ae/jsx/dreamrooms.jsxinc" in packaged
 
     shot = make_shot(tmp_path / "shot", frames=3)
     home = tmp_path / "home"

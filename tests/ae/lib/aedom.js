@@ -11,7 +11,13 @@
 //    addProperty throws for an effect that is not installed;
 //  - spatial tangent calls on a non-spatial property throw; key indices are 1-based and checked;
 //  - addComp checks its ranges; importFile needs an existing file and an ImportOptions;
-//  - File() treats %XX in a path as an escape, as ExtendScript does.
+//  - File() treats %XX in a path as an escape, as ExtendScript does;
+//  - effect tables carry the real parameters, types and ranges with their sources (EFFECTS below);
+//    a matchName no source confirms cannot be looked up (only the display name finds it);
+//  - expressions only on properties that take them; layer parameters take comp layer indices;
+//  - project colour: workingSpace must be a listed profile, workingSpace/linearizeWorkingSpace/
+//    listColorProfiles exist from AE 16.0; setTrackMatte from 23.0, trackMatteType needs the matte
+//    directly above; footage pixelAspect range 0.01..100 (read from the EXR header on import).
 // Everything a script does is kept in the object graph (and in `log`), for tests to inspect.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -29,7 +35,13 @@ const PropertyValueType = {
   TEXT_DOCUMENT: 6424,
 };
 const PropertyType = { PROPERTY: 6212, INDEXED_GROUP: 6213, NAMED_GROUP: 6214 };
-const BlendingMode = { NORMAL: 5212, SCREEN: 5220, ADD: 5213, MULTIPLY: 5219, OVERLAY: 5222 };
+const BlendingMode = { NORMAL: 5212, SCREEN: 5220, ADD: 5213, MULTIPLY: 5219, OVERLAY: 5222, LINEAR_LIGHT: 5229 };
+const TrackMatteType = { ALPHA: 5013, ALPHA_INVERTED: 5014, LUMA: 5015, LUMA_INVERTED: 5016, NO_TRACK_MATTE: 5012 };
+// Working-space profile descriptions a stock AE offers (listColorProfiles(), AE 16.0+); the ICC names
+// of the sRGB and Rec. 709 profiles AE ships.
+const COLOR_PROFILES = ['sRGB IEC61966-2.1', 'HDTV (Rec. 709)', 'SDTV NTSC', 'Adobe RGB (1998)', 'ProPhoto RGB'];
+/** AE version number of an app.version string such as '24.0x57'. */
+const versionNumber = (v) => parseFloat(v);
 
 class AEError extends Error {}
 const aeFail = (msg) => { throw new AEError(`After Effects error: ${msg}`); };
@@ -79,8 +91,17 @@ function makeFileClasses(record) {
   File.fs = 'Unix';
   File.openDialog = () => record.dialogs.openFile.shift() || null;
   File.prototype.openDlg = File.openDialog;
-  File.prototype.open = function () { return this.exists; };
-  File.prototype.close = function () { return true; };
+  File.prototype.open = function (mode) {
+    if (mode !== 'r' || !this.exists) return false;
+    this._text = fs.readFileSync(this._path, 'utf8');
+    this._pos = 0;
+    return true;
+  };
+  File.prototype.read = function () {
+    if (this._text === undefined) aeFail('File.read on a file that is not open');
+    const out = this._text.slice(this._pos); this._pos = this._text.length; return out;
+  };
+  File.prototype.close = function () { this._text = undefined; return true; };
   function Folder(p) {
     if (!(this instanceof Folder)) return new Folder(p);
     const o = new FsObject(p);
@@ -140,7 +161,16 @@ class Property extends PropertyBase {
     this._spec = spec;
     this._value = spec.value;
     this._keys = []; // {time, value, inInterp, outInterp, inTangent, outTangent, autoBezier, continuous}
-    this.expression = '';
+    this._expression = '';
+    this.expressionEnabled = false;
+  }
+  get canSetExpression() { return this._spec.type !== PropertyValueType.NO_VALUE && this._spec.type !== PropertyValueType.LAYER_INDEX; }
+  get expression() { return this._expression; }
+  set expression(text) {
+    if (typeof text !== 'string') aeFail(`expression of ${this._where()} must be a string`);
+    if (!this.canSetExpression) aeFail(`${this._where()} cannot have an expression`);
+    this._expression = text;
+    this.expressionEnabled = text !== '';
   }
   get propertyType() { return PropertyType.PROPERTY; }
   get propertyValueType() { return this._spec.type; }
@@ -161,7 +191,11 @@ class Property extends PropertyBase {
     const t = this._spec.type;
     const dims = { [PropertyValueType.OneD]: 1, [PropertyValueType.TwoD]: 2, [PropertyValueType.TwoD_SPATIAL]: 2,
       [PropertyValueType.ThreeD]: 3, [PropertyValueType.ThreeD_SPATIAL]: 3, [PropertyValueType.COLOR]: 4 }[t];
-    if (t === PropertyValueType.NO_VALUE) aeFail(`${this._where()} has no value`);
+    if (t === PropertyValueType.NO_VALUE || t === PropertyValueType.CUSTOM_VALUE) aeFail(`${this._where()} has no settable value`);
+    if (t === PropertyValueType.MASK_INDEX) {
+      if (!Number.isInteger(v) || v < 0) aeFail(`${v} is not a mask index for ${this._where()}`);
+      return v;
+    }
     if (t === PropertyValueType.LAYER_INDEX) {
       const comp = this.layer && this.layer.containingComp;
       if (!Number.isInteger(v) || v < 0 || v > comp.numLayers) {
@@ -201,6 +235,7 @@ class Property extends PropertyBase {
       return;
     }
     this._value = checked;
+    this._set = true;
   }
   setValueAtTime(t, v) { this.setValuesAtTimes([t], [v]); }
   setValuesAtTimes(times, values) {
@@ -275,7 +310,9 @@ class PropertyGroup extends PropertyBase {
       return this._children[key - 1];
     }
     key = String(key);
-    return this._children.find((c) => c.matchName === key) || this._children.find((c) => c.name === key) || null;
+    const byMatch = this._children.find((c) => c.matchName === key);
+    if (byMatch && !(byMatch._spec && byMatch._spec.unconfirmed)) return byMatch;
+    return this._children.find((c) => c.name === key) || null;
   }
   _addProp(matchName, name, spec) { const p = new Property(matchName, name, this, spec); this._children.push(p); return p; }
   _addGroup(matchName, name, kind) { const g = new PropertyGroup(matchName, name, this, kind); this._children.push(g); return g; }
@@ -290,43 +327,122 @@ class PropertyGroup extends PropertyBase {
 
 // ---- effects ----------------------------------------------------------------------------------------
 const ONE = PropertyValueType.OneD; const LAYER = PropertyValueType.LAYER_INDEX; const NONE = PropertyValueType.NO_VALUE;
-// Parameters whose matchName is confirmed in the design notes, plus the ones the library finds by
-// display name.  Other matchNames here are placeholders the library must not rely on.
+const COLOR = PropertyValueType.COLOR; const TWO = PropertyValueType.TwoD_SPATIAL; const CUSTOM = PropertyValueType.CUSTOM_VALUE;
+const BOOL = { type: ONE, value: 0, min: 0, max: 1, menuBool: true };
+// The effects the library uses, with every parameter the public sources name.  Sources, by key:
+//   FP   docsforadobe after-effects-scripting-guide docs/matchnames/effects/firstparty.md (matchName,
+//        English display name, bits per channel)
+//   SKD  google/skia modules/skottie/src/effects/DisplacementMapEffect.cpp (parameter order, menu
+//        codes 1-based, 128 = neutral, Edge Behavior != 0 wraps)
+//   SKF  google/skia modules/skottie/src/effects/FractalNoiseEffect.cpp (parameter order)
+//   SKL  google/skia modules/skottie/src/effects/LevelsEffect.cpp (channel menu, 0..1 levels)
+//   REF  /work/shared/ae-reference.md (decoded .aep pard chunks of AE 17.7; Fractal Noise -0023 Evolution,
+//        Fill -0002/-0005 opacity 0..1, Levels -0003..-0007)
+//   GOT  an "AE Scripting Gotchas (Verified)" note read back from a running AE 2026 (public code corpus):
+//        Levels values 0..1 with range -10000..10000; Camera Lens Blur -0018 Highlight Threshold 0..1;
+//        Fractal Noise -0009 Uniform Scaling
+//   GRN  public Add Grain scripts: "Add grain" (Jordan Steele, ft-toolbar "Get Effect with Parameters")
+//        sets VISINF Grain Implant-0021 (the first control, Viewing Mode) to 3 = Final Output; lumit's AE
+//        importer (add_grain) names -0008 intensity, -0007 size, -0130 softness, -0002..-0004 channel
+//        intensities, -0005 monochromatic, -0013 random seed, -0039 animation speed
+//   ADB  Adobe After Effects help: Camera Lens Blur / Lens Blur (Blur Focal Distance "depth of the focal
+//        plane"), Add Grain (Viewing Mode Preview shows a grained box only; Final Output grains the frame)
+//   BLG  odederell3d.blog "After Effects - Camera Lens Blur effect" (AE CC 2019): Blur Focal Distance 0.0..1.0
+//   SCR  public AE scripts writing these matchNames (Depth-Scanner style DoF builders: Camera Lens Blur -0001
+//        radius, -0010 blur map layer)
+// `unconfirmed: true` marks a matchName no source gives: the model refuses lookups by it, so the library
+// has to find that parameter by its display name.  Ranges are the valid ranges where a source gives them,
+// otherwise the UI slider range (stricter than AE, never looser) and say so.
 const EFFECTS = {
-  'ADBE Camera Lens Blur': { displayName: 'Camera Lens Blur', category: 'Blur & Sharpen', params: [
-    ['-0001', 'Blur Radius', { type: ONE, value: 5, min: 0, max: 500 }],
-    ['-0002', 'Iris Properties', { type: NONE }],
-    ['-0003', 'Shape', { type: ONE, value: 6, menu: 6 }],
-    ['-0004', 'Roundness', { type: ONE, value: 0, min: 0, max: 100 }],
-    ['-0009', 'Blur Map', { type: NONE }],
-    ['-0010', 'Layer', { type: LAYER, value: 0, varying: false }],
-    ['-0011', 'Channel', { type: ONE, value: 1, menu: 5 }],
-    ['-0012', 'Placement', { type: ONE, value: 2, menu: 2 }],
-    ['-0013', 'Blur Focal Distance', { type: ONE, value: 0, min: 0, max: 255 }],
-    ['-0014', 'Invert Blur Map', { type: ONE, value: 0, min: 0, max: 1 }],
+  'ADBE Camera Lens Blur': { displayName: 'Camera Lens Blur', category: 'Blur & Sharpen', bpc: 32, params: [ // FP
+    ['-0001', 'Blur Radius', { type: ONE, value: 5, min: 0, max: 500 }], // SCR (matchName); range: UI slider 0..500 (ADB)
+    ['-0002', 'Iris Properties', { type: NONE, unconfirmed: true }],
+    ['-0003', 'Shape', { type: ONE, value: 6, menu: 8, unconfirmed: true }], // ADB: polygon iris shapes
+    ['-0004', 'Roundness', { type: ONE, value: 0, min: 0, max: 100, unconfirmed: true }],
+    ['-0009', 'Blur Map', { type: NONE, unconfirmed: true }],
+    ['-0010', 'Layer', { type: LAYER, value: 0, varying: false }], // SCR; ARCHITECTURE.md
+    ['-0011', 'Channel', { type: ONE, value: 1, menu: 5, unconfirmed: true }],
+    ['-0012', 'Placement', { type: ONE, value: 2, menu: 2, unconfirmed: true }], // REF: "Placement", not "Stretch Map To Fit"
+    // Blur Focal Distance: matchName NF (REF); scale 0..1 (BLG; issue 15); 0..255 in reimplementations of the
+    // old Lens Blur.  Tests run both; the library writes 0..1 data times the property's maxValue.
+    ['-0013', 'Blur Focal Distance', { type: ONE, value: 0, min: 0, max: 1, unconfirmed: true }],
+    ['-0014', 'Invert Blur Map', { ...BOOL, unconfirmed: true }],
+    ['-0018', 'Highlight Threshold', { type: ONE, value: 0.8, min: 0, max: 1 }], // GOT
   ] },
-  'ADBE Displacement Map': { displayName: 'Displacement Map', category: 'Distort', params: [
-    ['-0001', 'Displacement Map Layer', { type: LAYER, value: 0, varying: false }],
+  'ADBE Displacement Map': { displayName: 'Displacement Map', category: 'Distort', bpc: 32, params: [ // FP
+    ['-0001', 'Displacement Map Layer', { type: LAYER, value: 0, varying: false }], // SKD index 0
+    // Use For: 1 Red 2 Green 3 Blue 4 Alpha 5 Luminance 6 Hue 7 Lightness 8 Saturation 9 Full 10 Half 11 Off (SKD)
     ['-0002', 'Use For Horizontal Displacement', { type: ONE, value: 1, menu: 11 }],
-    ['-0003', 'Max Horizontal Displacement', { type: ONE, value: 5, min: -32000, max: 32000 }],
+    // Max displacement: valid range NF; the model uses the UI slider range -100..100 px (stricter)
+    ['-0003', 'Max Horizontal Displacement', { type: ONE, value: 5, min: -100, max: 100 }],
     ['-0004', 'Use For Vertical Displacement', { type: ONE, value: 2, menu: 11 }],
-    ['-0005', 'Max Vertical Displacement', { type: ONE, value: 5, min: -32000, max: 32000 }],
-    ['-0006', 'Displacement Map Behavior', { type: ONE, value: 1, menu: 3 }],
-    ['-0007', 'Edge Behavior', { type: ONE, value: 0, min: 0, max: 1 }],
+    ['-0005', 'Max Vertical Displacement', { type: ONE, value: 5, min: -100, max: 100 }],
+    ['-0006', 'Displacement Map Behavior', { type: ONE, value: 1, menu: 3 }], // 1 Center 2 Stretch 3 Tile (SKD)
+    ['-0007', 'Edge Behavior', { ...BOOL }], // Wrap Pixels Around (SKD: != 0 repeats the source)
+    ['-0008', 'Expand Output', { ...BOOL, value: 1 }], // SKD (kExpandOutput_Index, unbound)
   ] },
-  'VISINF Grain Implant': { displayName: 'Add Grain', category: 'Noise & Grain', params: [
-    ['-0001', 'Viewing Mode', { type: ONE, value: 1, menu: 3 }],
+  'VISINF Grain Implant': { displayName: 'Add Grain', category: 'Noise & Grain', bpc: 16, params: [ // FP (16 bpc)
+    // Viewing Mode: 1 Preview (the default: a 200x200 box), 2 Blending Matte, 3 Final Output (ADB, GRN)
+    ['-0021', 'Viewing Mode', { type: ONE, value: 1, menu: 3 }],
+    ['-0008', 'Intensity', { type: ONE, value: 1, min: 0, max: 20 }], // GRN; range: UI slider (ADB)
+    ['-0007', 'Size', { type: ONE, value: 1, min: 0.1, max: 5 }], // GRN; range: UI slider
+    ['-0130', 'Softness', { type: ONE, value: 0, min: 0, max: 5 }], // GRN; range: UI slider
+    ['-0005', 'Monochromatic', { ...BOOL }], // GRN
+    ['-0013', 'Random Seed', { type: ONE, value: 0, min: 0, max: 10000 }], // GRN
+    ['-0039', 'Animation Speed', { type: ONE, value: 1, min: 0, max: 5 }], // GRN; range: UI slider
   ] },
-  'ADBE Fractal Noise': { displayName: 'Fractal Noise', category: 'Noise & Grain', params: [
-    ['-0001', 'Fractal Type', { type: ONE, value: 1, menu: 17 }],
-    ['-0002', 'Noise Type', { type: ONE, value: 3, menu: 4 }],
-    ['-0003', 'Invert', { type: ONE, value: 0, min: 0, max: 1 }],
-    ['-0004', 'Contrast', { type: ONE, value: 100, min: 0, max: 10000 }],
-    ['-0005', 'Brightness', { type: ONE, value: 0, min: -10000, max: 10000 }],
+  'ADBE Fractal Noise': { displayName: 'Fractal Noise', category: 'Noise & Grain', bpc: 32, params: [ // FP
+    ['-0001', 'Fractal Type', { type: ONE, value: 1, menu: 17 }], // REF, SKF
+    ['-0002', 'Noise Type', { type: ONE, value: 3, menu: 4 }], // SKF
+    ['-0003', 'Invert', { ...BOOL }], // SKF
+    ['-0004', 'Contrast', { type: ONE, value: 100, min: 0, max: 400 }], // REF (slider 0..400)
+    ['-0005', 'Brightness', { type: ONE, value: 0, min: -200, max: 200 }], // SKF; range: UI slider
+    ['-0006', 'Overflow', { type: ONE, value: 4, menu: 4 }], // REF (HDR = 4, default)
+    ['-0009', 'Uniform Scaling', { ...BOOL, value: 1 }], // GOT
+    ['-0010', 'Scale', { type: ONE, value: 100, min: 20, max: 600 }], // REF (not Evolution); range: UI slider
+    ['-0015', 'Complexity', { type: ONE, value: 6, min: 1, max: 20 }], // REF; SKF pins 1..20
+    ['-0023', 'Evolution', { type: ONE, value: 0 }], // REF: an angle, unbounded
+    ['-0027', 'Random Seed', { type: ONE, value: 0 }], // REF
+    ['-0029', 'Opacity', { type: ONE, value: 100, min: 0, max: 100 }], // REF
+    ['-0030', 'Blending Mode', { type: ONE, value: 1, menu: 21 }], // REF
   ] },
-  'ADBE Turbulent Displace': { displayName: 'Turbulent Displace', category: 'Distort', params: [
-    ['-0001', 'Displacement', { type: ONE, value: 1, menu: 9 }],
-    ['-0002', 'Amount', { type: ONE, value: 50, min: -10000, max: 10000 }],
+  'ADBE Fill': { displayName: 'Fill', category: 'Generate', bpc: 32, params: [ // FP
+    ['-0001', 'Fill Mask', { type: PropertyValueType.MASK_INDEX, value: 0, varying: false, unconfirmed: true }],
+    ['-0002', 'Color', { type: COLOR, value: [1, 0, 0, 1] }], // REF
+    ['-0005', 'Opacity', { type: ONE, value: 1, min: 0, max: 1 }], // REF (stored 0..1)
+  ] },
+  'ADBE Easy Levels2': { displayName: 'Levels', category: 'Color Correction', bpc: 32, params: [ // FP
+    ['-0001', 'Channel', { type: ONE, value: 1, menu: 5 }], // SKL: 1 RGB 2 R 3 G 4 B 5 A
+    ['-0002', 'Histogram', { type: CUSTOM }], // SKL (unbound index 1)
+    ['-0003', 'Input Black', { type: ONE, value: 0, min: -10000, max: 10000 }], // REF, SKL, GOT (0..1, range +-10000)
+    ['-0004', 'Input White', { type: ONE, value: 1, min: -10000, max: 10000 }],
+    ['-0005', 'Gamma', { type: ONE, value: 1, min: 0.1, max: 10 }], // GOT (-0005 is Gamma); range: UI slider
+    ['-0006', 'Output Black', { type: ONE, value: 0, min: -10000, max: 10000 }],
+    ['-0007', 'Output White', { type: ONE, value: 1, min: -10000, max: 10000 }],
+    ['-0008', 'Clip To Output Black', { type: ONE, value: 1, menu: 3 }], // SKL: 1 clip, 2/3 don't
+    ['-0009', 'Clip To Output White', { type: ONE, value: 1, menu: 3 }],
+  ] },
+  'ADBE Gaussian Blur 2': { displayName: 'Gaussian Blur', category: 'Blur & Sharpen', bpc: 32, params: [ // FP
+    ['-0001', 'Blurriness', { type: ONE, value: 0, min: 0, max: 3000 }], // SCR (-0001); range: NF, UI 0..3000
+    ['-0002', 'Blur Dimensions', { type: ONE, value: 1, menu: 3 }],
+    ['-0003', 'Repeat Edge Pixels', { ...BOOL }],
+  ] },
+  // Expression controls (FP): one parameter each, -0001 (SCR: scripts set "ADBE Slider Control-0001").
+  // Slider values -1,000,000..1,000,000 (ADB: the Slider Control's value range; the UI slider shows 0..100).
+  'ADBE Slider Control': { displayName: 'Slider Control', category: 'Expression Controls', bpc: 32, params: [ // FP
+    ['-0001', 'Slider', { type: ONE, value: 0, min: -1000000, max: 1000000 }],
+  ] },
+  'ADBE Color Control': { displayName: 'Color Control', category: 'Expression Controls', bpc: 32, params: [ // FP
+    ['-0001', 'Color', { type: COLOR, value: [1, 0, 0, 1] }],
+  ] },
+  'ADBE Checkbox Control': { displayName: 'Checkbox Control', category: 'Expression Controls', bpc: 32, params: [ // FP
+    ['-0001', 'Checkbox', { ...BOOL }],
+  ] },
+  'ADBE Point Control': { displayName: 'Point Control', category: 'Expression Controls', bpc: 32, params: [ // FP
+    ['-0001', 'Point', { type: TWO, value: [0, 0] }],
+  ] },
+  'ADBE Layer Control': { displayName: 'Layer Control', category: 'Expression Controls', bpc: 32, params: [ // FP
+    ['-0001', 'Layer', { type: LAYER, value: 0, varying: false }],
   ] },
 };
 
@@ -389,9 +505,11 @@ class FootageItem extends AVItem {
     super(project, name);
     this._typeName = 'Footage';
     this.mainSource = source;
-    this.width = w; this.height = h; this.pixelAspect = pa;
+    this.width = w; this.height = h; this._pa = pa;
     this._frames = frames; // undefined for stills
   }
+  get pixelAspect() { return this._pa; }
+  set pixelAspect(v) { checkRange('pixelAspect', v, 0.01, 100); this._pa = v; }
   get file() { return this.mainSource instanceof FileSource ? this.mainSource.file : null; }
   get frameRate() { return this.mainSource.displayFrameRate; }
   get duration() { return this._frames === undefined ? 0 : this._frames / this.frameRate; }
@@ -403,7 +521,7 @@ class CompItem extends AVItem {
     this._typeName = 'Composition';
     this.width = w; this.height = h; this.pixelAspect = pa; this.duration = duration; this.frameRate = fps;
     this.layers = new LayerCollection(this);
-    this.displayStartFrame = 0;
+    this.displayStartTime = 0;
     this.bgColor = [0, 0, 0];
     this.openedInViewer = false;
   }
@@ -457,7 +575,9 @@ class AVLayer extends Layer {
     this.matchName = 'ADBE AV Layer';
     this.source = source;
     this.width = source.width; this.height = source.height;
-    this.adjustmentLayer = false; this.threeDLayer = false; this.motionBlur = false;
+    this.adjustmentLayer = false; this.threeDLayer = false; this.motionBlur = false; this.guideLayer = false;
+    this.nullLayer = false;
+    this._matteType = TrackMatteType.NO_TRACK_MATTE; this._matteLayer = null;
     this._blendingMode = BlendingMode.NORMAL;
     this.outPoint = Math.min(comp.duration, duration !== undefined ? duration : (source.duration || comp.duration));
     this._addGroup('ADBE Marker', 'Marker');
@@ -479,6 +599,31 @@ class AVLayer extends Layer {
   }
   get effect() { return this.property('ADBE Effect Parade'); }
   get transform() { return this.property('ADBE Transform Group'); }
+  // Track mattes (avlayer.md): trackMatteType is the legacy API, the matte being the layer directly
+  // above; setTrackMatte(layer, type) and trackMatteLayer are 23.0+ and take any layer of the comp.
+  get trackMatteType() { return this._matteType; }
+  set trackMatteType(v) {
+    if (!Object.values(TrackMatteType).includes(v)) aeFail(`trackMatteType: ${v} is not a TrackMatteType`);
+    const above = this.containingComp.layers[this.index - 1];
+    if (v !== TrackMatteType.NO_TRACK_MATTE && !(above instanceof AVLayer)) aeFail('trackMatteType: no AV layer directly above to use as the matte');
+    this._matteType = v;
+    this._matteLayer = v === TrackMatteType.NO_TRACK_MATTE ? null : above;
+    if (this._matteLayer) this._matteLayer.enabled = false;
+  }
+  get setTrackMatte() {
+    if (versionNumber(this.containingComp._project._app.version) < 23) return undefined;
+    return (layer, type) => {
+      if (!(layer instanceof AVLayer) || layer.containingComp !== this.containingComp || layer === this) {
+        aeFail('Unable to call "setTrackMatte" because of parameter 1. Value is not an AV layer of this comp.');
+      }
+      if (!Object.values(TrackMatteType).includes(type)) aeFail(`setTrackMatte: ${type} is not a TrackMatteType`);
+      this._matteType = type;
+      this._matteLayer = type === TrackMatteType.NO_TRACK_MATTE ? null : layer;
+    };
+  }
+  get trackMatteLayer() { return this._matteLayer; }
+  get hasTrackMatte() { return this._matteLayer !== null; }
+  get isTrackMatte() { return this.containingComp.layers._list.some((l) => l instanceof AVLayer && l._matteLayer === this); }
   get blendingMode() { return this._blendingMode; }
   set blendingMode(v) {
     if (!Object.values(BlendingMode).includes(v)) aeFail(`blendingMode: ${v} is not a BlendingMode`);
@@ -533,6 +678,15 @@ class LayerCollection {
     cam.property('ADBE Transform Group').property('ADBE Anchor Point')._value = [c[0], c[1], 0];
     return this._insert(cam);
   }
+  addNull(duration) {
+    const c = this._comp;
+    const n = c._project._items.filter((i) => i._isNull).length + 1;
+    const item = c._project._newSolid([1, 1, 1], `Null ${n}`, 100, 100, 1);
+    item._isNull = true;
+    const layer = new AVLayer(c, item, `Null ${n}`, duration === undefined ? c.duration : duration);
+    layer.nullLayer = true;
+    return this._insert(layer);
+  }
   addSolid(color, name, w, h, pa, duration) {
     const proj = this._comp._project;
     const item = proj._newSolid(color, name, w, h, pa);
@@ -561,8 +715,8 @@ class Project {
     this._root = new FolderItem(this, 'Root');
     this._bpc = 8;
     this.linearBlending = false;
-    this.workingSpace = '';
-    this.linearizeWorkingSpace = false;
+    this._space = app._colorProfiles ? 'None' : undefined;
+    this._linearize = app._colorProfiles ? false : undefined;
   }
   get rootFolder() { return this._root; }
   get items() {
@@ -581,6 +735,24 @@ class Project {
   }
   get numItems() { return this._items.length; }
   item(i) { return this._items[i - 1]; }
+  // Colour settings (project.md): workingSpace, linearizeWorkingSpace, listColorProfiles() since 16.0;
+  // older versions have none of them (undefined).  A working space must be one AE lists, or '' (None).
+  get workingSpace() { return this._space; }
+  set workingSpace(v) {
+    if (this._space === undefined) { this._extra = true; return; }
+    if (v !== '' && !this._app._colorProfiles.includes(v)) aeFail(`workingSpace: "${v}" is not a color profile of this After Effects`);
+    this._space = v === '' ? 'None' : v;
+  }
+  get linearizeWorkingSpace() { return this._linearize; }
+  set linearizeWorkingSpace(v) {
+    if (this._linearize === undefined) return;
+    if (typeof v !== 'boolean') aeFail('linearizeWorkingSpace must be a boolean');
+    this._linearize = v;
+  }
+  get listColorProfiles() {
+    if (!this._app._colorProfiles) return undefined;
+    return () => this._app._colorProfiles.slice();
+  }
   get bitsPerChannel() { return this._bpc; }
   set bitsPerChannel(v) { if (![8, 16, 32].includes(v)) aeFail(`bitsPerChannel: ${v} is not 8, 16 or 32`); this._bpc = v; }
   _addItem(item) { this._items.push(item); this._app.log.push(['item', item.typeName, item.name]); return item; }
@@ -630,7 +802,7 @@ class Project {
     src.hasAlpha = chans.includes('A');
     src._alphaMode = src.hasAlpha ? AlphaMode.STRAIGHT : AlphaMode.IGNORE;
     src.channels = chans;
-    const item = new FootageItem(this, name, src, header.width, header.height, 1, io.sequence ? frames.length : undefined);
+    const item = new FootageItem(this, name, src, header.width, header.height, header.pixelAspect || 1, io.sequence ? frames.length : undefined);
     this._app.log.push(['import', first, io.sequence]);
     return this._addItem(item);
   }
@@ -639,6 +811,7 @@ class Project {
 class Application {
   constructor(opts) {
     this.version = opts.version || '24.0x57';
+    this._colorProfiles = versionNumber(this.version) >= 16 ? (opts.colorProfiles || COLOR_PROFILES).slice() : null;
     this.buildName = 'model';
     this.log = [];
     this.alerts = [];
@@ -696,18 +869,19 @@ function preprocess(file, seen = []) {
  * opts: {version, effects: [matchNames installed], dialogs: {openFile: [], selectFolder: []}}
  */
 function createAE(opts = {}) {
-  const record = { dialogs: { openFile: [], selectFolder: [], ...(opts.dialogs || {}) } };
+  const record = { evalFiles: [], dialogs: { openFile: [], selectFolder: [], ...(opts.dialogs || {}) } };
   const { File, Folder } = makeFileClasses(record);
   const app = new Application(opts);
   const dollar = {
     fileName: '', engineName: 'main', version: '4.5.5', build: 'model', global: null,
     writeln() {}, write() {},
-    evalFile(file) { return runFile(file.fsName); },
+    evalFile(file) { record.evalFiles.push(file.fsName); return runFile(file.fsName); },
   };
   const sandbox = {
     app, $: dollar, File, Folder, ImportOptions,
     AlphaMode, AutoOrientType, ImportAsType, KeyframeInterpolationType, PropertyValueType, PropertyType, BlendingMode,
-    FootageItem, CompItem, FolderItem, AVItem, Item, AVLayer, CameraLayer, Layer, Property, PropertyGroup,
+    TrackMatteType,
+    FootageItem, CompItem, FolderItem, AVItem, Item, AVLayer, CameraLayer, Layer, Property, PropertyGroup, FileSource,
     Panel, Window,
     alert(msg, title, errorIcon) { app.alerts.push({ message: String(msg), title, errorIcon: Boolean(errorIcon) }); },
     confirm() { return true; },
@@ -733,6 +907,24 @@ function createAE(opts = {}) {
 }
 
 /** Plain summary of a comp, for assertions. */
+/** What Add Grain renders by its Viewing Mode (Adobe help): only a preview box unless Final Output. */
+function grainOutput(effect) {
+  return { 1: 'preview box', 2: 'blending matte', 3: 'final output' }[effect.property('VISINF Grain Implant-0021').value];
+}
+
+/** Effects under 32 bpc (EFFECTS[].bpc, from firstparty.md) that would see the HDR picture: on an
+ * adjustment layer or a footage layer, rather than on a solid of their own. */
+function lowBitEffectsOnPicture(comp) {
+  const out = [];
+  for (const l of comp.layers._list) {
+    const fx = l.property('ADBE Effect Parade');
+    if (!fx) continue;
+    const onPicture = l.adjustmentLayer || (l.source && l.source.mainSource instanceof FileSource) || l.source instanceof CompItem;
+    for (const e of fx._children) if (EFFECTS[e.matchName].bpc < 32 && onPicture) out.push(`${l.name}: ${e.matchName}`);
+  }
+  return out;
+}
+
 function describeLayer(layer) {
   const fx = layer.property('ADBE Effect Parade');
   return {
@@ -746,7 +938,7 @@ function describeLayer(layer) {
 }
 
 module.exports = {
-  createAE, preprocess, describeLayer, fileEncode, fileDecode, EFFECTS,
+  createAE, preprocess, describeLayer, grainOutput, lowBitEffectsOnPicture, fileEncode, fileDecode, EFFECTS, COLOR_PROFILES, TrackMatteType, BlendingMode,
   AlphaMode, AutoOrientType, KeyframeInterpolationType, PropertyValueType,
   FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, Property, PropertyGroup,
 };
