@@ -202,8 +202,8 @@ test('defect 5: the blur map is the map displaced like the beauty (precomp), bot
 });
 
 // ---- defect 7: pixel aspect ---------------------------------------------------------------------------
-test('defect 7: a non-square shot gives a comp and footage with its pixel aspect', () => {
-  const dir = folder(2.0);
+test('defect 7: a non-square shot gives a comp and footage with its pixel aspect (even from EXRs that say 1.0)', () => {
+  const dir = folder(1.0);
   const ae = aeWith();
   assert.ok(build(ae, shotData('s', 2.0), dir));
   assert.equal(mainComp(ae).pixelAspect, 2.0);
