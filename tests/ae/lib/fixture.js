@@ -5,7 +5,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const assert = require('node:assert/strict');
 const { ROOT } = require('./checks');
+const { CompItem } = require('./aedom');
 
 const PYTHON = process.env.DREAMROOMS_PYTHON
   || [path.join(ROOT, '.venv', 'bin', 'python'), path.join(ROOT, '.venv', 'Scripts', 'python.exe')].find((p) => fs.existsSync(p))
@@ -62,4 +64,31 @@ function build(ae, data, base, override = null) {
   })()`);
 }
 
-module.exports = { makeFolder, shotData, build, SEQUENCES, FPS, FRAMES };
+/** Every expression of `comp` (and of comps it reads) names a layer and an effect that exist. */
+function assertExpressionsResolve(ae) {
+  const comps = ae.app.project._items.filter((i) => i instanceof CompItem);
+  const re = /(thisComp|comp\(("(?:[^"\\]|\\.)*")\))\.layer\(("(?:[^"\\]|\\.)*")\)\.effect\(("(?:[^"\\]|\\.)*")\)\(1\)/g;
+  let seen = 0;
+  for (const c of comps) {
+    const walk = (g) => {
+      for (const p of g._children || []) {
+        if (p._children) { walk(p); continue; }
+        if (!p.expression || !p.expression.includes('.layer(')) continue;
+        const refs = [...p.expression.matchAll(re)];
+        assert.ok(refs.length, `expression of ${p.name} reads no control: ${p.expression}`);
+        for (const m of refs) {
+          const target = m[1] === 'thisComp' ? c : comps.find((x) => x.name === JSON.parse(m[2]));
+          assert.ok(target, `comp ${m[2]} of ${p.expression}`);
+          const l = target.layers._list.find((x) => x.name === JSON.parse(m[3]));
+          assert.ok(l, `layer ${m[3]} in ${target.name}`);
+          assert.ok(l.property('ADBE Effect Parade')._children.some((e) => e.name === JSON.parse(m[4])), `effect ${m[4]}`);
+          seen++;
+        }
+      }
+    };
+    for (const l of c.layers._list) walk(l);
+  }
+  return seen;
+}
+
+module.exports = { makeFolder, shotData, build, assertExpressionsResolve, SEQUENCES, FPS, FRAMES };

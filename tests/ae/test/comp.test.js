@@ -10,7 +10,7 @@ const path = require('node:path');
 const { LIBRARY } = require('../lib/checks');
 const { createAE, EFFECTS, FootageItem, CompItem, FolderItem, CameraLayer, AVLayer, TrackMatteType, BlendingMode,
   grainOutput, lowBitEffectsOnPicture } = require('../lib/aedom');
-const { makeFolder, shotData, build, FPS } = require('../lib/fixture');
+const { makeFolder, shotData, build, FPS, assertExpressionsResolve } = require('../lib/fixture');
 
 const folders = [];
 function folder(pa) { const d = makeFolder(pa); folders.push(d); return d; }
@@ -32,32 +32,6 @@ function assertClean(ae) {
   assert.equal(ae.app.project._items.length, 0, `left behind: ${ae.app.project._items.map((i) => i.name).join(', ')}`);
   assert.equal(ae.app.undo.depth, 0);
   assert.equal(ae.app.alerts.length, 1);
-}
-
-/** Every expression of `comp` (and of comps it reads) names a layer and an effect that exist. */
-function assertExpressionsResolve(ae) {
-  const re = /(thisComp|comp\(("(?:[^"\\]|\\.)*")\))\.layer\(("(?:[^"\\]|\\.)*")\)\.effect\(("(?:[^"\\]|\\.)*")\)\(1\)/g;
-  let seen = 0;
-  for (const c of comps(ae)) {
-    const walk = (g) => {
-      for (const p of g._children || []) {
-        if (p._children) { walk(p); continue; }
-        if (!p.expression || !p.expression.includes('.layer(')) continue;
-        const refs = [...p.expression.matchAll(re)];
-        assert.ok(refs.length, `expression of ${p.name} reads no control: ${p.expression}`);
-        for (const m of refs) {
-          const target = m[1] === 'thisComp' ? c : comps(ae).find((x) => x.name === JSON.parse(m[2]));
-          assert.ok(target, `comp ${m[2]} of ${p.expression}`);
-          const l = target.layers._list.find((x) => x.name === JSON.parse(m[3]));
-          assert.ok(l, `layer ${m[3]} in ${target.name}`);
-          assert.ok(l.property('ADBE Effect Parade')._children.some((e) => e.name === JSON.parse(m[4])), `effect ${m[4]}`);
-          seen++;
-        }
-      }
-    };
-    for (const l of c.layers._list) walk(l);
-  }
-  return seen;
 }
 
 // ---- defect 1: Blur Focal Distance through maxValue --------------------------------------------------
