@@ -194,7 +194,7 @@ for (const kind of ['blender', 'nasty']) {
     assertAnim(ctl.property('Focus').property(1), data.depth_blur.focus, 'focus slider');
     if (data.options.depth_blur) {
       const blur = fx.property('ADBE Camera Lens Blur');
-      const blurMap = layers[blur.property('ADBE Camera Lens Blur-0010').value];
+      const blurMap = comp.layers[blur.property('ADBE Camera Lens Blur-0010').value];
       assert.ok(blurMap.source instanceof CompItem && blurMap.guideLayer, 'the displaced map precomp');
       assertAnim(blur.property('ADBE Camera Lens Blur-0001'), data.depth_blur.radius, 'blur radius');
       const max = EFFECTS['ADBE Camera Lens Blur'].params.find((x) => x[1] === 'Blur Focal Distance')[2].max;
