@@ -1,30 +1,18 @@
 """`dreamrooms ae` (issue 15): focus as 0..1, the disparity map, depth of field from the camera, every pass,
 pixel aspect in the EXR header, stale frames removed, comp.json beside shot.jsx, the new options."""
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import OpenEXR
 import pytest
 
-from dreamrooms.ae import comp as aecomp
 from dreamrooms.ae import relayer as rl
-from dreamrooms.commands.main import main
-from dreamrooms.shot import Shot, exr
+from dreamrooms.shot import exr
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("make_shots", ROOT / "tests" / "ae" / "make_shots.py")
-ms = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ms)
-
-
-def run_cli(*args):
-    return main(["--progress", "none", "ae", *map(str, args)])
-
-
-def comp_json(folder: Path) -> dict:
-    return json.loads((folder / "ae" / "comp.json").read_text(encoding="ascii"))
+sys.path.insert(0, str(Path(__file__).parent))
+from _ae_fixtures import ROOT, comp_json, ms, run_cli  # noqa: E402
 
 
 def test_focus_is_stored_0_to_1_on_the_maps_own_scale(tmp_path):

@@ -1,7 +1,5 @@
 """`dreamrooms ae`: re-layered sequences, depth mapping, resume, the generated script's data."""
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +10,10 @@ import pytest
 from dreamrooms.shot import exr
 from dreamrooms.ae import relayer as rl
 from dreamrooms.ae import script as sc
-from dreamrooms.commands.main import main
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.shot import Shot
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("make_shots", ROOT / "tests" / "ae" / "make_shots.py")
-ms = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ms)
-
-
-def run_cli(*args):
-    return main(["--progress", "none", "ae", *map(str, args)])
+sys.path.insert(0, str(Path(__file__).parent))
+from _ae_fixtures import ROOT, ms, run_cli  # noqa: E402
 
 
 def script_data(path: Path) -> dict:
