@@ -45,24 +45,24 @@ def register(subparsers) -> None:
     p.add_argument("shot", type=Path, help="shot folder (with shot.json)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default SHOT/ae)")
     p.add_argument("--comp-name", default=None, help="comp name (default: the shot's name)")
-    p.add_argument("--ae-version", type=_version_arg, default=17.0,
-                   help="oldest After Effects the script accepts (default 17.0: nothing it uses needs newer)")
-    p.add_argument("--ppu", type=float, default=100.0, help="AE pixels per Blender unit for the camera (default 100)")
-    p.add_argument("--depth-range", type=_depth_range_arg, default="auto",
+    p.add_argument("--ae-version", type=_version_arg, default=CompOptions.ae_version,
+                   help="oldest After Effects the script accepts (default %(default)s: nothing it uses needs newer)")
+    p.add_argument("--ppu", type=float, default=CompOptions.ppu, help="AE pixels per Blender unit for the camera (default %(default)s)")
+    p.add_argument("--depth-range", type=_depth_range_arg, default=CompOptions.depth_range,
                    help="depth mapped to white..black: auto (1st..99th percentile), clip (camera clip range) or NEAR,FAR")
-    p.add_argument("--blur-map", choices=MAP_KINDS, default="disparity",
+    p.add_argument("--blur-map", choices=MAP_KINDS, default=CompOptions.blur_map,
                    help="map linear in 1/depth (disparity, default: defocus and parallax grow with |1/d - 1/focus|) "
                         "or in depth (linear)")
-    p.add_argument("--dof", choices=DOF_MODES, default="auto",
+    p.add_argument("--dof", choices=DOF_MODES, default=CompOptions.dof,
                    help="where depth of field happens: ae (Camera Lens Blur), blender (keep the render's) or auto "
                         "(blender for a Blender render with camera depth of field, else ae)")
     p.add_argument("--blur-radius", type=float, default=None,
                    help="Camera Lens Blur radius in pixels (default: from the camera's f-stop, focal length, sensor and "
                         "resolution; without an f-stop 15 px per 1920 px of width)")
     p.add_argument("--fstop", type=float, default=None, help="f-number when the shot's camera has none (for the blur radius and the AE camera)")
-    p.add_argument("--displace", type=float, default=20.0,
-                   help="Displacement Map: max horizontal displacement keyed 0 -> PIXELS over the shot, vertical half of it (default 20)")
-    p.add_argument("--working-space", choices=sorted(WORKING_SPACES), default="srgb",
+    p.add_argument("--displace", type=float, default=CompOptions.displace,
+                   help="Displacement Map: max horizontal displacement keyed 0 -> PIXELS over the shot, vertical half of it (default %(default)s)")
+    p.add_argument("--working-space", choices=sorted(WORKING_SPACES), default=CompOptions.working_space,
                    help="working space the linear project uses, linearised: srgb (default), rec709, or keep the project's")
     p.add_argument("--beauty", default=None, help="sequence to use as the beauty pass (default: a Blender render, then layers)")
     p.add_argument("--depth", default=None, help="sequence holding the depth (default: the beauty's own depth.Z)")
