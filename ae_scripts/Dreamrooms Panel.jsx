@@ -3,8 +3,8 @@
 /*
  * Dreamrooms Panel.jsx: a dockable ScriptUI panel that imports a dreamrooms shot.
  *
- * Install: copy this file and dreamrooms.jsxinc into After Effects' "Scripts/ScriptUI Panels"
- * folder, restart After Effects, open Window > Dreamrooms Panel.jsx.  (The library keeps the
+ * Install: copy this file, dreamrooms.jsxinc and dreamrooms_dom.jsxinc into After Effects'
+ * "Scripts/ScriptUI Panels" folder, restart After Effects, open Window > Dreamrooms Panel.jsx.  (The library keeps the
  * .jsxinc extension so that After Effects does not list it as a script of its own.)  Pick a shot
  * folder (the folder with shot.json, or its ae/ folder) or its comp.json; the options start as the
  * shot was exported; press Import.

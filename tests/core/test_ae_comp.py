@@ -137,7 +137,8 @@ def test_comp_json_beside_shot_jsx_and_defaults(tmp_path):
     assert data["options"] == {"linear32": False, "camera": False, "depth_blur": True, "displacement": True,
                                "grain": True, "dust": False, "fog": True, "passes": True}
     assert data["colour"]["working_spaces"] == []
-    assert (ae / "dreamrooms.jsxinc").read_bytes() == (ROOT / "ae_scripts" / "dreamrooms.jsxinc").read_bytes()
+    for name in ("dreamrooms.jsxinc", "dreamrooms_dom.jsxinc"):
+        assert (ae / name).read_bytes() == (ROOT / "ae_scripts" / name).read_bytes()
     assert not (ae / "dreamrooms.jsx").exists()
 
 

@@ -21,6 +21,7 @@ from dreamrooms.errors import DreamroomsError
 FORMAT = "dreamrooms-ae-shot"
 FORMAT_VERSION = 2
 LIBRARY_NAME = "dreamrooms.jsxinc"   # not .jsx: AE lists only .jsx files as scripts (Window menu)
+LIBRARY_FILES = (LIBRARY_NAME, "dreamrooms_dom.jsxinc")   # the library and the DOM helpers it includes
 SCRIPT_NAME = "shot.jsx"
 DATA_NAME = "comp.json"
 OPTION_KEYS = ("linear32", "camera", "depth_blur", "displacement", "grain", "dust", "fog", "passes")
@@ -65,8 +66,11 @@ def write_script(out_dir: Path, data: dict[str, Any]) -> Path:
     """Copy the library next to the script (atomically), write comp.json and shot.jsx; returns shot.jsx's path."""
     out_dir = Path(out_dir)
     lib = library_path()
-    with atomic_path(out_dir / LIBRARY_NAME) as tmp:
-        shutil.copyfile(lib, tmp)
+    for name in LIBRARY_FILES:
+        if not (lib.parent / name).is_file():
+            raise DreamroomsError(f"ExtendScript library file {lib.parent / name} is missing; reinstall dreamrooms")
+        with atomic_path(out_dir / name) as tmp:
+            shutil.copyfile(lib.parent / name, tmp)
     write_text_atomic(out_dir / DATA_NAME, data_literal(data) + "\n")
     path = out_dir / SCRIPT_NAME
     write_text_atomic(path, script_text(data))

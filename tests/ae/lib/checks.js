@@ -10,6 +10,7 @@ const aeTypes = (version) => path.join(__dirname, '..', 'node_modules', 'types-f
 const AE_TYPES = aeTypes('24.0');
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LIBRARY = path.join(ROOT, 'ae_scripts', 'dreamrooms.jsxinc');
+const DOM = path.join(ROOT, 'ae_scripts', 'dreamrooms_dom.jsxinc');
 const PANEL = path.join(ROOT, 'ae_scripts', 'Dreamrooms Panel.jsx');
 
 /** Parse as ECMAScript 3 (reserved words never allowed, as in ExtendScript); throws SyntaxError. */
@@ -55,4 +56,4 @@ function typecheckPlain(files, types) {
   });
 }
 
-module.exports = { parseES3, typecheck, AE_TYPES, ROOT, LIBRARY, PANEL };
+module.exports = { parseES3, typecheck, AE_TYPES, ROOT, LIBRARY, DOM, PANEL };

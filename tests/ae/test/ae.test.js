@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { parseES3, typecheck, ROOT, LIBRARY } = require('../lib/checks');
+const { parseES3, typecheck, ROOT, LIBRARY, DOM } = require('../lib/checks');
 const { createAE, describeLayer, FootageItem, CompItem, CameraLayer, EFFECTS,
   KeyframeInterpolationType, AutoOrientType, AlphaMode, TrackMatteType } = require('../lib/aedom');
 const { assertExpressionsResolve } = require('../lib/fixture');
@@ -73,8 +73,10 @@ for (const kind of ['blender', 'nasty']) {
     assert.ok(!text.includes('\u2028') && !text.includes('\u2029'));
     const ast = parseES3(s.script);
     const dir = path.dirname(s.script);
-    assert.equal(typecheck([path.join(dir, 'dreamrooms.jsxinc'), s.script]), '');
-    assert.equal(fs.readFileSync(path.join(dir, 'dreamrooms.jsxinc'), 'utf8'), fs.readFileSync(LIBRARY, 'utf8'), 'library copy is current');
+    assert.equal(typecheck([path.join(dir, 'dreamrooms_dom.jsxinc'), path.join(dir, 'dreamrooms.jsxinc'), s.script]), '');
+    for (const f of [DOM, LIBRARY]) {
+      assert.equal(fs.readFileSync(path.join(dir, path.basename(f)), 'utf8'), fs.readFileSync(f, 'utf8'), 'library copy is current');
+    }
     const lines = text.split('\n');
     assert.equal(lines[0], '//@target aftereffects');
     assert.equal(lines[1], '//@include "dreamrooms.jsxinc"');

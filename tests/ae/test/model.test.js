@@ -7,15 +7,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { parseES3, typecheck, LIBRARY, PANEL } = require('../lib/checks');
+const { parseES3, typecheck, LIBRARY, DOM, PANEL } = require('../lib/checks');
 const { createAE, fileEncode, fileDecode, EFFECTS, TrackMatteType, PropertyValueType } = require('../lib/aedom');
 
 // ---- static checks ---------------------------------------------------------------------------------
 test('library and panel parse as ES3 and type-check against types-for-adobe 24.0 and 17.0 (nothing newer used unguarded)', () => {
-  for (const f of [LIBRARY, PANEL]) parseES3(f);
-  assert.equal(typecheck([LIBRARY, PANEL]), '');
-  assert.equal(typecheck([LIBRARY, PANEL], '17.0'), '');
-  for (const f of [LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
+  for (const f of [DOM, LIBRARY, PANEL]) parseES3(f);
+  assert.equal(typecheck([DOM, LIBRARY, PANEL]), '');
+  assert.equal(typecheck([DOM, LIBRARY, PANEL], '17.0'), '');
+  for (const f of [DOM, LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
 });
 
 test('the static checks catch what they are for (negative controls)', () => {

@@ -25,6 +25,7 @@ test.before(() => {
   fs.writeFileSync(path.join(ae, 'shot.jsx'), evil);
   fs.writeFileSync(path.join(ae, 'dreamrooms.jsxinc'), evil);
   fs.writeFileSync(path.join(ae, 'dreamrooms.jsx'), evil);
+  fs.writeFileSync(path.join(ae, 'dreamrooms_dom.jsxinc'), evil);
 });
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
