@@ -1,7 +1,7 @@
 """Fixture shots for the AE checks (used by tests/core/test_ae_*.py and by the node tests).
 
 `python tests/ae/make_shots.py OUT_ROOT` writes a few shots (a Blender-style multi-part render with
-Mist, Normal and Vector passes and non-square pixels, our layered file with a mask and a scene
+Mist, Normal, Vector, IndexOB and Cryptomatte passes and non-square pixels, our layered file with a mask and a scene
 description, in a folder and with names hostile to code generation), runs `dreamrooms ae` on each,
 and prints one JSON line per shot: {"name", "folder", "script", "expect": {...}} for the node tests
 to check what the AE model builds against.
@@ -83,13 +83,17 @@ def add_scene(shot: Shot) -> Shot:
 
 
 def pass_pixels(w: int, h: int, i: int) -> dict[str, np.ndarray]:
-    """Blender-like extra passes: Mist (0..1 with distance), Normal (unit XYZ), Vector (XYZW motion in pixels)."""
+    """Blender-like extra passes: Mist (0..1 with distance), Normal (unit XYZ), Vector (XYZW motion in pixels),
+    IndexOB (object index), CryptoObject00 (id/coverage pairs, as Cryptomatte stores them)."""
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     mist = np.clip(x / (w - 1) + 0.01 * i, 0, 1)
     n = np.stack([x / w - 0.5, y / h - 0.5, np.ones_like(x)], axis=-1)
     normal = n / np.linalg.norm(n, axis=-1, keepdims=True)
     vector = np.stack([np.full_like(x, 1.5 + i), np.full_like(x, -0.5), np.full_like(x, -1.5 - i), np.full_like(x, 0.5)], axis=-1)
-    return {"Mist": mist.astype(np.float32), "Normal": normal.astype(np.float32), "Vector": vector.astype(np.float32)}
+    index = (x >= w / 2).astype(np.float32) + 1.0
+    crypto = np.stack([index * 0.25, np.full_like(x, 1.0), np.full_like(x, 0.0), np.full_like(x, 0.0)], axis=-1)
+    return {"Mist": mist.astype(np.float32), "Normal": normal.astype(np.float32), "Vector": vector.astype(np.float32),
+            "IndexOB": index, "CryptoObject00": crypto.astype(np.float32)}
 
 
 def write_blender_frame(path: Path, rgba: np.ndarray, depth: np.ndarray, passes: dict[str, np.ndarray] | None = None) -> None:
@@ -101,14 +105,16 @@ def write_blender_frame(path: Path, rgba: np.ndarray, depth: np.ndarray, passes:
     dep = {"ViewLayer.Depth.Z": np.ascontiguousarray(depth.astype(np.float32))}
     parts = [OpenEXR.Part(dict(hdr), comb, "ViewLayer.Combined"), OpenEXR.Part(dict(hdr), dep, "ViewLayer.Depth")]
     for name, pix in (passes or {}).items():
-        letters = {"Mist": "Z", "Normal": "XYZ", "Vector": "XYZW"}[name]
+        letters = {"Mist": "Z", "Normal": "XYZ", "Vector": "XYZW", "IndexOB": "X", "CryptoObject00": "RGBA"}[name]
         chans = {f"ViewLayer.{name}.{c}": np.ascontiguousarray(pix if pix.ndim == 2 else pix[..., k]) for k, c in enumerate(letters)}
         parts.append(OpenEXR.Part(dict(hdr), chans, f"ViewLayer.{name}"))
     OpenEXR.File(parts).write(str(path))
 
 
 PASS_CHANNELS = ["ViewLayer.Mist.Z", "ViewLayer.Normal.X", "ViewLayer.Normal.Y", "ViewLayer.Normal.Z",
-                 "ViewLayer.Vector.X", "ViewLayer.Vector.Y", "ViewLayer.Vector.Z", "ViewLayer.Vector.W"]
+                 "ViewLayer.Vector.X", "ViewLayer.Vector.Y", "ViewLayer.Vector.Z", "ViewLayer.Vector.W", "ViewLayer.IndexOB.X",
+                 "ViewLayer.CryptoObject00.R", "ViewLayer.CryptoObject00.G", "ViewLayer.CryptoObject00.B",
+                 "ViewLayer.CryptoObject00.A"]
 
 
 def make_blender_shot(folder: Path, name: str, frames: int = 4, w: int = 40, h: int = 24, fstop: float | None = None,

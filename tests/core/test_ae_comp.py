@@ -81,12 +81,12 @@ def test_a_blender_render_with_dof_keeps_blenders_and_skips_lens_blur(tmp_path):
 
 
 def test_every_pass_is_exported_as_its_own_sequence(tmp_path):
-    """Mist, Normal, Vector (and any other pass) under ae/passes/, float RGB(A), listed as role 'pass'."""
+    """Mist, Normal, Vector, IndexOB, Cryptomatte (any pass) under ae/passes/, float RGB(A), listed as role 'pass'."""
     shot = ms.make_blender_shot(tmp_path / "s", "room", passes=True)
     assert run_cli(shot.folder, "--depth-range", "2,8") == 0
     ae = shot.folder / "ae"
     passes = {f["id"]: f for f in comp_json(shot.folder)["footage"] if f["role"] == "pass"}
-    assert sorted(passes) == ["pass:mist", "pass:normal", "pass:vector"]
+    assert sorted(passes) == ["pass:cryptoobject00", "pass:indexob", "pass:mist", "pass:normal", "pass:vector"]
     mist = exr.read_frame(ae / "passes" / "mist" / "room_mist.0002.exr")
     assert set(mist) == {"RGB"}
     want = ms.pass_pixels(shot.width, shot.height, 1)
@@ -94,6 +94,10 @@ def test_every_pass_is_exported_as_its_own_sequence(tmp_path):
     vec = exr.read_frame(ae / "passes" / "vector" / "room_vector.0001.exr")["RGBA"]
     np.testing.assert_allclose(vec, ms.pass_pixels(shot.width, shot.height, 0)["Vector"], atol=1e-6)
     assert {c.type for c in exr.info(ae / "passes" / "normal" / "room_normal.0001.exr").channels} == {"float"}
+    crypto = exr.read_frame(ae / "passes" / "cryptoobject00" / "room_cryptoobject00.0001.exr")["RGBA"]
+    np.testing.assert_array_equal(crypto, ms.pass_pixels(shot.width, shot.height, 0)["CryptoObject00"])
+    index = exr.read_frame(ae / "passes" / "indexob" / "room_indexob.0001.exr")["RGB"][..., 0]
+    np.testing.assert_array_equal(index, ms.pass_pixels(shot.width, shot.height, 0)["IndexOB"])
     assert run_cli(shot.folder, "--no-passes") == 0
     assert not [f for f in comp_json(shot.folder)["footage"] if f["role"] == "pass"]
 
