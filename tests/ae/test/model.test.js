@@ -18,6 +18,13 @@ test('library and panel parse as ES3 and type-check against types-for-adobe 24.0
   for (const f of [DOM, LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
 });
 
+test('only the panel is a .jsx among the installed files (AE lists every .jsx of ScriptUI Panels in the Window menu)', () => {
+  const dir = path.dirname(PANEL);
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.jsx')), [path.basename(PANEL)]);
+  assert.match(fs.readFileSync(PANEL, 'utf8'), /^\/\/@include "dreamrooms\.jsxinc"$/m);
+  assert.match(fs.readFileSync(LIBRARY, 'utf8'), /^\/\/@include "dreamrooms_dom\.jsxinc"$/m);
+});
+
 test('the static checks catch what they are for (negative controls)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dreamrooms-neg-'));
   try {
