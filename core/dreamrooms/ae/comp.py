@@ -128,8 +128,6 @@ def build_data(shot: Shot, src: rl.Sources, outputs: list[rl.Output], near: floa
     data = sc.base_data(shot.name, comp, opts.ae_version)
     data["colour"]["working_spaces"] = list(WORKING_SPACES[opts.working_space])
     for o in outputs:
-        if o.role == "pass" and not opts.passes:
-            continue
         first = frame_file(o.pattern, shot.frame_start).split("/")
         last = frame_file(o.pattern, shot.frame_end).split("/")
         data["footage"].append({"id": o.id, "name": o.label, "role": o.role, "path": first, "last_path": last,
