@@ -98,9 +98,10 @@ test('model: every effect parameter has a type and, when numeric, a range or a m
     }
   }
   assert.equal(EFFECTS['VISINF Grain Implant'].bpc, 16);
-  const src = fs.readFileSync(require.resolve('../lib/aedom'), 'utf8');
-  const table = src.slice(src.indexOf('const EFFECTS = {'), src.indexOf('// ---- items'));
-  for (const line of table.split('\n').filter((l) => /^\s+'ADBE|^\s+'VISINF/.test(l))) assert.match(line, /\/\/ /, `effect without a source: ${line}`);
+  const src = fs.readFileSync(require.resolve('../lib/effects'), 'utf8');
+  const effectLines = src.split('\n').filter((l) => /^\s+'(ADBE|VISINF) [^']*': \{ displayName/.test(l));
+  assert.equal(effectLines.length, Object.keys(EFFECTS).length, 'every effect of the table is checked');
+  for (const line of effectLines) assert.match(line, /\/\/ \S/, `effect without a source: ${line}`);
 });
 
 test('model: out-of-range values, menus, hasMax/maxValue, expressions, colour settings, track mattes, pixel aspect', () => {
