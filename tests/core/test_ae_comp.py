@@ -8,6 +8,7 @@ import numpy as np
 import OpenEXR
 import pytest
 
+from dreamrooms.ae import camera as aecam
 from dreamrooms.ae import relayer as rl
 from dreamrooms.shot import exr
 
@@ -155,8 +156,26 @@ def test_scene_description_gives_one_null_per_room_or_plane(tmp_path):
     assert run_cli(shot.folder) == 0
     nulls = comp_json(shot.folder)["nulls"]
     assert [n["name"] for n in nulls] == ["room 1", "plane 1"]
-    # AE x = x, y = -z, z = y, in comp pixels (ppu 100) around the comp centre
+    # AE x = x, y = -z, z = y, in comp pixels (ppu 100) around the comp centre; an unrotated object is unrotated
     assert nulls[0]["position"] == pytest.approx([shot.width / 2 + 100, shot.height / 2 - 50, 300])
+    assert nulls[0]["orientation"] == pytest.approx([0, 0, 0], abs=1e-9)
+
+
+def _ae_rotation(o):
+    """The AE rotation of orientation `o` (degrees), as the validated camera formula defines it: a Blender
+    camera R = Rx(rx) Ry(ry) Rz(rz) has o = [rx - 90, -ry, -rz] and AE rotation P R Rx(-90) P^T."""
+    p = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # Blender -> AE axes (x, -z, y)
+    rx, ry, rz = np.radians([o[0] + 90, -o[1], -o[2]])
+    return p @ aecam.rotation_zyx(rx, ry, rz) @ aecam.rotation_zyx(-np.pi / 2, 0, 0) @ p.T
+
+
+def test_null_orientation_turns_like_the_blender_object():
+    """An object's AE rotation is the Blender rotation seen through the axis mapping, P R P^T."""
+    p = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
+    rng = np.random.default_rng(15)
+    for _ in range(200):
+        r = aecam.rotation_zyx(*rng.uniform(-np.pi, np.pi, 3))
+        np.testing.assert_allclose(_ae_rotation(aecam.object_orientation(r)), p @ r @ p.T, atol=1e-9)
 
 
 @pytest.mark.parametrize("args, words", [

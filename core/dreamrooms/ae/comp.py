@@ -107,15 +107,16 @@ def blur_radius(shot: Shot, near: float, far: float, focus_m: np.ndarray, fstop:
 
 def _nulls(shot: Shot, ppu: float) -> list[dict]:
     """A 3D null per room/plane of the shot's scene description (provenance.extra["scene"]: a list of
-    {"name", "matrix"}): position through the camera's axis mapping; orientation left at zero."""
+    {"name", "matrix"}), placed and oriented through the camera's axis mapping."""
     scene = shot.provenance.extra.get("scene") if isinstance(shot.provenance.extra, dict) else None
     out = []
     for obj in scene if isinstance(scene, list) else []:
         if not isinstance(obj, dict) or "matrix" not in obj:
             continue
         pos = aecam.position(obj["matrix"], shot.width, shot.height, shot.pixel_aspect, ppu)
+        ori = aecam.object_orientation(obj["matrix"])
         out.append({"name": str(obj.get("name", "object")), "position": [round(float(x), 6) for x in pos],
-                    "orientation": [0.0, 0.0, 0.0]})
+                    "orientation": [round(float(x), 6) + 0.0 for x in ori]})
     return out
 
 
