@@ -111,7 +111,7 @@ def test_linux_zip_bundles_one_pinned_wheel_per_package_and_python(linux_zip):
     assert linux_zip.stat().st_size < build_extension.MAX_ZIP_MB * 1e6
     assert "dreamrooms/builtin_models/models.toml" in packaged  # built-in models ship inside the wheel
     assert any(n.startswith("dreamrooms/builtin_models/") and n.endswith(".onnx") for n in packaged)
-    assert "dreamrooms/ae/jsx/dreamrooms.jsx" in packaged
+    assert "dreamrooms/ae/jsx/dreamrooms.jsxinc" in packaged
 
 
 def test_zip_installs_into_bare_bpy_and_runs_walk_depth_render(linux_zip, bare_python, tmp_path):

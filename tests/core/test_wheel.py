@@ -40,7 +40,8 @@ def test_installed_wheel_runs_walk_depth_and_ae_from_any_folder(tmp_path):
     assert r.returncode == 0, r.stderr
     shot = json.loads((work / "shot" / "shot.json").read_text())
     assert "depth.Z" in shot["sequences"]["walk"]["channels"]
-    assert (work / "shot" / "ae" / "shot.jsx").is_file() and (work / "shot" / "ae" / "dreamrooms.jsx").is_file()
+    assert (work / "shot" / "ae" / "shot.jsx").is_file() and (work / "shot" / "ae" / "dreamrooms.jsxinc").is_file()
+    assert (work / "shot" / "ae" / "comp.json").is_file()
     models = json.loads(dreamrooms("models", "list", "--json").stdout)
     builtins = {m["name"]: m for m in models if m.get("builtin")}
     assert {"tinydepth", "cppn-walk"} <= set(builtins)

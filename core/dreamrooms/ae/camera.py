@@ -95,6 +95,16 @@ def orientation(matrix, compat: np.ndarray | None = None) -> np.ndarray:
     return np.array([e[0] - 90.0, -e[1], -e[2]])
 
 
+def object_orientation(matrix) -> np.ndarray:
+    """AE orientation of a 3D layer (a null) standing for a Blender object with world matrix `matrix`.
+
+    A Blender camera looks down its local -Z with +Y up; rotated by Rx(90) it looks down Blender +Y with +Z
+    up, which is AE's unrotated camera (AE z = Blender y, AE y = -Blender z).  AE cameras and layers share
+    one orientation convention, so an object R maps to the camera formula applied to R @ Rx(90)."""
+    r = _normalised_rotation(np.asarray(matrix, dtype=np.float64))
+    return orientation(r @ rotation_zyx(math.pi / 2, 0.0, 0.0))
+
+
 @dataclass
 class AECamera:
     """Per-frame AE camera values: positions (N,3), orientations (N,3) degrees, zooms (N,), focus (N,) or None."""
