@@ -1,0 +1,206 @@
+"""Segmentation models as matte sources: each family's exact ONNX signature, pre- and post-processing.
+
+* ``maskrcnn``: Mask R-CNN R-50-FPN of the ONNX model zoo (MaskRCNN-10.onnx, MIT,
+  github.com/onnx/models validated/vision/object_detection_segmentation/mask-rcnn, README "Inference"):
+  input ``image`` float32 ``3 x H x W`` (no batch axis), pixels 0..255 in BGR order minus the mean
+  [102.9801, 115.9465, 122.7717], resized so the short side is 800, zero-padded to multiples of 32;
+  outputs in this order: boxes ``N x 4`` (xmin, ymin, xmax, ymax in network pixels), labels ``N`` (int64,
+  index into the COCO list below, 0 = background), scores ``N``, masks ``N x 1 x 28 x 28`` (per-instance
+  probabilities inside its box, pasted back by resizing to the box, README "Postprocessing steps").
+* ``birefnet``: BiRefNet general lite (swin-v1-tiny backbone, MIT, github.com/ZhengPeng7/BiRefNet; the
+  ONNX export rembg ships, BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx): one input ``1 x 3 x 1024 x
+  1024`` RGB 0..1 normalised with the ImageNet mean/std, first output ``1 x 1 x 1024 x 1024`` logits of the
+  main subject (rembg's sessions/birefnet_general.py applies the sigmoid).  We take the sigmoid as the
+  matte (rembg also stretches min..max per image, which would turn an empty frame into a full matte).
+
+Names of inputs and outputs are read from the session; the checks here fail with one line naming the model
+file and what differs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dreamrooms.errors import DreamroomsError
+
+FAMILIES = ("maskrcnn", "birefnet")
+MASKRCNN_MEAN_BGR = (102.9801, 115.9465, 122.7717)
+MASKRCNN_SHORT_SIDE = 800
+MASKRCNN_PAD = 32
+MASKRCNN_MASK = 28
+BIREFNET_SIZE = 1024
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# the 80 COCO categories in maskrcnn-benchmark's contiguous order (label 1..80; 0 is the background)
+COCO_CLASSES = (
+    "__background", "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse",
+    "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie",
+    "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove",
+    "skateboard", "surfboard", "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl",
+    "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair",
+    "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
+    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
+    "teddy bear", "hair drier", "toothbrush",
+)
+
+
+class MaskModelError(DreamroomsError):
+    """A mask model's file does not have the signature of its family."""
+
+
+def class_label(name: str) -> str:
+    """A class name as used in sequence names: `traffic light` -> `traffic_light`."""
+    return name.strip().lower().replace(" ", "_")
+
+
+def parse_classes(text: str) -> list[int]:
+    """`person,car` -> COCO label ids; unknown names fail with the list of valid ones."""
+    by_name = {class_label(n): k for k, n in enumerate(COCO_CLASSES) if k}
+    out = []
+    for part in text.split(","):
+        key = class_label(part)
+        if not key:
+            continue
+        if key not in by_name:
+            raise MaskModelError(f"--classes {text}: unknown class {part.strip()!r}; use COCO names such as "
+                                 f"person, car, dog, chair (all: {', '.join(sorted(by_name))})")
+        out.append(by_name[key])
+    if not out:
+        raise MaskModelError(f"--classes {text!r}: name at least one class, e.g. --classes person")
+    return out
+
+
+# ---- signatures --------------------------------------------------------------------------------------
+def _shape(a) -> list:
+    return [d if isinstance(d, int) else None for d in (a.shape or [])]
+
+
+def check_signature(family: str, session, where: str) -> None:
+    """One-line MaskModelError unless `session`'s inputs and outputs match `family` (see module doc)."""
+    ins, outs = session.get_inputs(), session.get_outputs()
+    desc = lambda xs: ", ".join(f"{x.name} {_shape(x)} {x.type}" for x in xs)
+    bad = None
+    if family == "maskrcnn":
+        if len(ins) != 1 or len(_shape(ins[0])) != 3 or ins[0].type != "tensor(float)":
+            bad = f"input {desc(ins)}; Mask R-CNN takes one float 3xHxW image"
+        elif len(outs) != 4:
+            bad = f"{len(outs)} outputs ({desc(outs)}); Mask R-CNN gives boxes, labels, scores, masks"
+        else:
+            b, l, s, m = (_shape(o) for o in outs)
+            if len(b) != 2 or b[1] not in (4, None) or len(l) != 1 or len(s) != 1 or len(m) != 4 \
+                    or m[2:] not in ([MASKRCNN_MASK, MASKRCNN_MASK], [None, None]) \
+                    or outs[1].type != "tensor(int64)":
+                bad = f"outputs {desc(outs)}; expected boxes Nx4, labels N int64, scores N, masks Nx1x28x28"
+    elif family == "birefnet":
+        s = _shape(ins[0]) if ins else []
+        if len(ins) != 1 or len(s) != 4 or s[1] not in (3, None) or s[2:] not in ([BIREFNET_SIZE] * 2, [None, None]):
+            bad = f"input {desc(ins)}; BiRefNet takes one 1x3x1024x1024 float image"
+        elif len(_shape(outs[0])) != 4:
+            bad = f"first output {desc(outs[:1])}; BiRefNet gives 1x1x1024x1024 logits"
+    else:
+        bad = f"unknown mask model family {family!r} (use {', '.join(FAMILIES)})"
+    if bad:
+        raise MaskModelError(f"{where}: {bad}")
+
+
+# ---- Mask R-CNN ----------------------------------------------------------------------------------------
+def maskrcnn_input(srgb: np.ndarray, short_side: int = MASKRCNN_SHORT_SIDE) -> tuple[np.ndarray, float]:
+    """(3xHpxWp float32 network input, scale network/frame) for an sRGB 0..1 frame."""
+    import cv2
+
+    h, w = srgb.shape[:2]
+    ratio = short_side / min(h, w)
+    nw, nh = int(ratio * w), int(ratio * h)
+    x = cv2.resize(np.asarray(srgb, np.float32) * 255.0, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    x = x[..., ::-1] - np.asarray(MASKRCNN_MEAN_BGR, np.float32)
+    ph, pw = -(-nh // MASKRCNN_PAD) * MASKRCNN_PAD, -(-nw // MASKRCNN_PAD) * MASKRCNN_PAD
+    out = np.zeros((3, ph, pw), np.float32)
+    out[:, :nh, :nw] = x.transpose(2, 0, 1)
+    return out, ratio
+
+
+@dataclass
+class Instance:
+    label: int
+    score: float
+    box: tuple[float, float, float, float]   # frame pixels
+    matte: np.ndarray                         # HxW 0..1
+
+
+def paste_mask(mask28: np.ndarray, box, height: int, width: int) -> np.ndarray:
+    """A 28x28 instance mask resized into its box (frame pixels, inclusive integer corners as in the zoo's
+    post-processing) on an empty HxW frame; values stay probabilities 0..1."""
+    import cv2
+
+    x0, y0, x1, y1 = (int(v) for v in box)
+    bw, bh = max(1, x1 - x0 + 1), max(1, y1 - y0 + 1)
+    m = cv2.resize(np.asarray(mask28, np.float32), (bw, bh), interpolation=cv2.INTER_LINEAR)
+    out = np.zeros((height, width), np.float32)
+    fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x1 + 1, width), min(y1 + 1, height)
+    if fx1 > fx0 and fy1 > fy0:
+        out[fy0:fy1, fx0:fx1] = m[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
+    return np.clip(out, 0.0, 1.0)
+
+
+def maskrcnn_instances(outputs, ratio: float, height: int, width: int, classes: list[int],
+                       min_score: float = 0.7) -> list[Instance]:
+    """Instances of the wanted classes above `min_score` (the zoo README's display threshold), best first."""
+    boxes, labels, scores, masks = (np.asarray(o) for o in outputs)
+    out = []
+    for b, l, s, m in zip(boxes, labels, scores, masks):
+        if int(l) not in classes or float(s) <= min_score:
+            continue
+        fb = tuple(float(v) / ratio for v in b)
+        out.append(Instance(int(l), float(s), fb, paste_mask(m[0], fb, height, width)))
+    out.sort(key=lambda i: -i.score)
+    return out
+
+
+def per_class(instances: list[Instance], classes: list[int], height: int, width: int) -> dict[str, np.ndarray]:
+    """One matte per class (the maximum over its instances; empty when none was found)."""
+    out = {}
+    for c in classes:
+        m = np.zeros((height, width), np.float32)
+        for i in instances:
+            if i.label == c:
+                np.maximum(m, i.matte, out=m)
+        out[class_label(COCO_CLASSES[c])] = m
+    return out
+
+
+# ---- BiRefNet ------------------------------------------------------------------------------------------
+def birefnet_input(srgb: np.ndarray) -> np.ndarray:
+    """1x3x1024x1024 float32 ImageNet-normalised RGB for an sRGB 0..1 frame."""
+    import cv2
+
+    x = cv2.resize(np.asarray(srgb, np.float32), (BIREFNET_SIZE, BIREFNET_SIZE), interpolation=cv2.INTER_AREA)
+    x = (x - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(IMAGENET_STD, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def birefnet_matte(logits: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The subject matte 0..1 at frame size from the first output (logits)."""
+    import cv2
+
+    z = np.asarray(logits, np.float32).reshape(np.asarray(logits).shape[-2:])
+    m = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    return np.clip(cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR), 0, 1).astype(np.float32)
+
+
+def run_family(family: str, session, srgb: np.ndarray, classes: list[int] | None = None,
+               min_score: float = 0.7) -> dict[str, np.ndarray]:
+    """Mattes of one frame by label: per class for Mask R-CNN (`classes`, default person), `subject` for
+    BiRefNet."""
+    h, w = srgb.shape[:2]
+    if family == "maskrcnn":
+        classes = classes or [1]
+        x, ratio = maskrcnn_input(srgb)
+        outs = session.run(None, {session.get_inputs()[0].name: x})
+        return per_class(maskrcnn_instances(outs, ratio, h, w, classes, min_score), classes, h, w)
+    if family == "birefnet":
+        y = session.run(None, {session.get_inputs()[0].name: birefnet_input(srgb)})[0]
+        return {"subject": birefnet_matte(y, h, w)}
+    raise MaskModelError(f"unknown mask model family {family!r} (use {', '.join(FAMILIES)})")
