@@ -7,7 +7,11 @@ or along mattes (:func:`index_from_mattes`).  Layer k then holds
   pixels, a band of ``grow`` pixels reaching behind nearer layers (what a moving camera uncovers first) and
   the soft fringe at its own silhouette; the farthest layer is opaque everywhere;
 * colour and depth: the frame's own where the layer's pixels are clean (one pixel in from every boundary, so
-  mixed edge colours never stay), filled elsewhere by :class:`~dreamrooms.layers.fill.TemporalFill`.
+  mixed edge colours never stay), filled everywhere else from those clean pixels only by
+  :class:`~dreamrooms.layers.fill.TemporalFill`: the soft fringe takes the layer's own colour (no halo of
+  what lies behind), and where the layer is transparent its depth still continues its own surface (a plane
+  built from it has no triangles stretched from its silhouette to the background, and the fringe is not
+  pulled back to the background's depth).
 
 Composited back to front at the original camera the layers give the frame again; seen from a moved camera
 the back layers show a fill instead of stretched foreground.
@@ -21,7 +25,7 @@ import numpy as np
 
 from dreamrooms.colour import srgb_to_linear
 from dreamrooms.layers.fill import TemporalFill
-from dreamrooms.mask.matte import inverse_depth, layer_index, refine
+from dreamrooms.mask.matte import edge_alpha, inverse_depth, layer_index
 
 
 @dataclass
@@ -86,12 +90,12 @@ def split_frame(srgb: np.ndarray, depth: np.ndarray, idx: np.ndarray, count: int
         if k == count - 1:
             alpha = np.ones((h, w), np.float32)
         else:
-            cover = refine(idx <= k, srgb, radius)
+            cover = edge_alpha(srgb, idx <= k, radius)
             support = own | (_dilate(own, grow) & (idx < k)) | _dilate(own, 2)
             alpha = np.where(support, cover, 0.0).astype(np.float32)
             if not own.any():
                 alpha[:] = 0.0
-        hole = (alpha > 0) & ~clean
+        hole = ~clean     # filled from the layer's own clean pixels only, never from what lies around it
         if not clean.any():   # nothing of this layer in the frame: an empty, transparent layer
             layers.append(Layer(np.zeros_like(srgb), np.zeros((h, w), np.float32), depth.copy(), hole))
             continue

@@ -1,8 +1,7 @@
 """Depth-based foreground mattes: depth layers split at depth jumps, refined along colour edges, steady in time.
 
-* :func:`clip_thresholds` finds, once per clip, where the inverse depth jumps: a multi-level Otsu split of
-  the histogram of inverse depth over sampled frames, each threshold then moved into the emptiest bin
-  between the neighbouring class means (the gap a depth jump leaves in the histogram).  Inverse depth,
+* :func:`clip_thresholds` finds, once per clip, the levels of inverse depth that the clip's depth jumps
+  cross and few pixels occupy (the gap a jump leaves), a multi-level Otsu split when there are no jumps.  Inverse depth,
   because depth models predict it and because the gap between a figure at 2 m and a wall at 6 m is wide
   there while the far end of the room is compressed.
 * :func:`guided_filter` (He et al., "Guided Image Filtering", ECCV 2010, colour guide) turns the hard split
@@ -60,36 +59,66 @@ def _score(w: np.ndarray, m: np.ndarray, i: np.ndarray, j: int) -> np.ndarray:
     return np.where(ww > 0, mm * mm / np.maximum(ww, 1e-12), 0.0)
 
 
+JUMP = 1.15       # neighbouring pixels whose depths differ by more than this ratio straddle a depth jump
+
+
 def clip_thresholds(inverse_maps: Iterable[np.ndarray], count: int = 2, bins: int = BINS) -> list[float]:
     """`count - 1` thresholds in inverse depth, ascending, that split a clip into `count` depth layers at its
-    depth jumps (see module doc).  `inverse_maps`: inverse depth of some frames of the clip (0 = no depth)."""
+    depth jumps.  `inverse_maps`: inverse depth of some frames of the clip (0 = no depth).
+
+    Every pair of neighbouring pixels whose depths differ by more than :data:`JUMP` spans an interval of
+    inverse depth; a good cut lies inside many such intervals (it separates many jumps) where few pixels
+    are (it cuts through no surface): the score of a level is the number of jump intervals covering it over
+    1 + the number of pixels at and around it.  The best levels are taken one by one (each at the centre of its
+    plateau, the plateau then excluded); a clip without jumps falls back to a multi-level Otsu split of the
+    histogram."""
     if count < 2:
         raise ValueError(f"need at least 2 layers (got {count})")
-    vals = np.concatenate([np.asarray(u, np.float32)[::2, ::2].ravel() for u in inverse_maps])
+    maps = [np.asarray(u, np.float32) for u in inverse_maps]
+    vals = np.concatenate([u.ravel() for u in maps])
     vals = vals[np.isfinite(vals) & (vals > 0)]
     if vals.size == 0:
         raise ValueError("no valid depth in the sampled frames")
     lo, hi = np.percentile(vals, (0.1, 99.9))
     if not hi > lo:
         return [float(hi)] * (count - 1)
-    hist, edges = np.histogram(np.clip(vals, lo, hi), bins=bins, range=(lo, hi))
-    hist = hist.astype(np.float64)
-    cuts = _multi_otsu(hist, count)
-    centres = 0.5 * (edges[:-1] + edges[1:])
-    bounds = [0] + cuts + [bins]
-    means = []
-    for a, b in zip(bounds, bounds[1:]):
-        h = hist[a:b]
-        means.append(int(round(float((h * np.arange(a, b)).sum() / max(h.sum(), 1e-12)))) if b > a else a)
-    out = []
-    for k, c in enumerate(cuts):
-        a, b = means[k], max(means[k] + 1, means[k + 1])
-        seg = hist[a:b + 1]
-        # the emptiest bin between the two class means; among equals the one nearest the Otsu cut
-        low = np.flatnonzero(seg <= seg.min() + 1e-9) + a
-        pick = int(low[np.argmin(np.abs(low - c))])
-        out.append(float(edges[pick] if pick == c else centres[pick]))
-    return sorted(out)
+    scale = bins / (hi - lo)
+    density, _ = np.histogram(np.clip(vals, lo, hi), bins=bins, range=(lo, hi))
+    cover = np.zeros(bins + 1, np.float64)
+    for u in maps:
+        for a, b in ((u[:, :-1], u[:, 1:]), (u[:-1, :], u[1:, :])):
+            near, far = np.maximum(a, b), np.minimum(a, b)
+            jump = (far > 0) & (near > JUMP * far)
+            i0 = np.clip(((far[jump] - lo) * scale).astype(np.int64) + 1, 0, bins)
+            i1 = np.clip(((near[jump] - lo) * scale).astype(np.int64), 0, bins)
+            keep = i1 > i0
+            np.add.at(cover, i0[keep], 1.0)
+            np.add.at(cover, i1[keep], -1.0)
+    cover = np.cumsum(cover)[:bins]
+    # a surface spread thinly over many levels leaves empty bins inside its own range: a level counts as
+    # occupied when its neighbours (2 bins either side) are
+    padded = np.pad(density.astype(np.float64), 2)
+    occupied = np.max(np.stack([padded[k:k + bins] for k in range(5)]), axis=0)
+    score = cover / (1.0 + occupied)
+    centre = lambda pos: float(lo + (pos + 0.5) / scale)
+    cuts: list[float] = []
+    free = np.ones(bins, bool)
+    while len(cuts) < count - 1 and (score * free).max() > 0:
+        best = float((score * free).max())
+        i = int(np.argmax((score * free) >= best))
+        j = i
+        while j + 1 < bins and free[j + 1] and score[j + 1] >= best:
+            j += 1
+        cuts.append(centre(0.5 * (i + j)))
+        a, b = i, j            # exclude the plateau and its shoulders (the same jump)
+        while a > 0 and free[a - 1] and score[a - 1] >= 0.5 * best:
+            a -= 1
+        while b + 1 < bins and free[b + 1] and score[b + 1] >= 0.5 * best:
+            b += 1
+        free[a:b + 1] = False
+    if len(cuts) < count - 1:
+        return sorted(centre(c - 0.5) for c in _multi_otsu(density.astype(np.float64), count))
+    return sorted(cuts)
 
 
 def layer_index(u: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
@@ -139,6 +168,47 @@ def refine(hard: np.ndarray, srgb: np.ndarray, radius: int | None = None, eps: f
     h, w = hard.shape
     r = radius or default_radius(h, w)
     return np.clip(guided_filter(srgb, hard.astype(np.float32), r, eps), 0.0, 1.0).astype(np.float32)
+
+
+def _local_mean(srgb: np.ndarray, mask: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean colour of the `mask` pixels in each (2r+1)^2 window, and whether the window had any."""
+    import cv2
+
+    k = (2 * radius + 1, 2 * radius + 1)
+    m = mask.astype(np.float32)
+    n = cv2.blur(m, k, borderType=cv2.BORDER_REFLECT)
+    s = cv2.blur(srgb * m[..., None], k, borderType=cv2.BORDER_REFLECT)
+    return s / np.maximum(n, 1e-6)[..., None], n > 1e-6
+
+
+def edge_alpha(srgb: np.ndarray, inside: np.ndarray, radius: int | None = None, min_contrast: float = 0.05) -> np.ndarray:
+    """Soft matte of `inside` (a hard 0/1 split) whose edge pixels take the coverage their colour says.
+
+    An edge pixel of colour c between a foreground colour F and a background colour B (the means of the
+    clean pixels on either side nearby) is a mix c = a F + (1 - a) B, so a = (c - B).(F - B) / |F - B|^2
+    (the compositing equation solved per pixel, as in closed-form matting).  Where F and B are too alike to
+    tell (below `min_contrast`) the colour-guided filter's value is kept."""
+    import cv2
+
+    inside = np.asarray(inside, bool)
+    h, w = inside.shape
+    r = radius or default_radius(h, w)
+    soft = refine(inside, srgb, r)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    fg_clean = cv2.erode(inside.astype(np.uint8), k) > 0
+    bg_clean = cv2.erode((~inside).astype(np.uint8), k) > 0
+    ring = ~fg_clean & ~bg_clean
+    ring = cv2.dilate(ring.astype(np.uint8), k) > 0
+    f, has_f = _local_mean(srgb, fg_clean, r + 1)
+    b, has_b = _local_mean(srgb, bg_clean, r + 1)
+    d = f - b
+    n2 = (d * d).sum(-1)
+    a = ((np.asarray(srgb, np.float32) - b) * d).sum(-1) / np.maximum(n2, 1e-6)
+    use = ring & has_f & has_b & (n2 > min_contrast ** 2)
+    out = np.where(use, np.clip(a, 0.0, 1.0), soft)
+    out[fg_clean] = 1.0
+    out[bg_clean & ~ring] = 0.0
+    return out.astype(np.float32)
 
 
 def depth_matte(depth: np.ndarray, srgb: np.ndarray, thresholds: Sequence[float], layers: int = 1,

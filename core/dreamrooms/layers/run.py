@@ -1,0 +1,152 @@
+"""The layers stage: split every frame of a shot into N depth layers and write them into the shot.
+
+Per layer k (0 = nearest) and frame it writes ``layers/NAME_layer<k>.####.exr`` (RGBA half, scene-linear,
+premultiplied; nothing else in the file: Blender loads an EXR with any other channel as a multilayer image and
+its image texture then drops the alpha) and ``depth/NAME_layer<k>.####.exr`` (``Y``, the layer's depth),
+and once every frame is there records them in shot.json as sequences ``layer<k>`` (meta: kind "layer",
+index, count, depth_sequence) and ``layer<k>_depth`` (meta: kind "layer_depth", layer).  Frames are handled
+one at a time (memory does not grow with the clip) and written atomically; a rerun resumes at the first
+frame that is missing or was made with other settings, seeding the fills from the frame before it; a run
+that fails on bad input removes what it created.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dreamrooms import exr
+from dreamrooms import stabilize as stab
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
+from dreamrooms.layers.split import index_from_depth, index_from_mattes, split_frame
+from dreamrooms.mask.matte import clip_thresholds, inverse_depth
+from dreamrooms.shot import Shot, frame_file
+from dreamrooms.mask.io import depth_of, header_attr, mask_sequences, read_colour, remove_created, select_frames
+from dreamrooms.sources import from_linear_rgba
+
+ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
+SAMPLES = 12                    # frames sampled (evenly over the clip) for the clip's depth thresholds
+
+
+class LayersError(DreamroomsError):
+    """The layers stage cannot run as asked."""
+
+
+@dataclass
+class LayersResult:
+    shot: Shot
+    processed: list[int]
+    skipped: int
+    thresholds: list[float] = field(default_factory=list)
+    reused: float = 0.0      # mean fraction of the back layer's hole taken from earlier frames
+
+
+def _lama_runner(model: str, device: str):
+    from dreamrooms.models import resolve
+    from dreamrooms.sessions import open_session
+
+    ms = open_session(resolve(model, kind="inpaint"), device=device)
+    names = [i.name for i in ms.session.get_inputs()]
+    if len(names) != 2:
+        raise LayersError(f"{ms.entry.path}: LaMa takes image and mask (Carve/LaMa-ONNX signature); this file has "
+                          f"inputs {', '.join(names)}")
+    return lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]
+
+
+def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "telea", from_masks: bool = False,
+                frames: str | tuple[int, int] | None = None, overwrite: bool = False, lama_model: str = "lama",
+                device: str = "auto", argv: list[str] | None = None) -> LayersResult:
+    """Write the depth layers of the shot in `folder` (see module doc)."""
+    if inpaint not in METHODS:
+        raise LayersError(f"--inpaint {inpaint!r}; use one of {', '.join(METHODS)}")
+    out = Path(folder)
+    shot = Shot.load(out)
+    colour_key, depth_key = depth_of(shot)
+    numbers = select_frames(shot, frames)
+    masks = mask_sequences(shot) if from_masks else []
+    if from_masks:
+        if not masks:
+            raise LayersError(f"{out}/shot.json: --from-masks but the shot has no masks; run `dreamrooms mask {out} "
+                              f"--out {out} --from-depth` (or --model NAME) first")
+        count = len(masks) + 1
+    elif count < 2:
+        raise LayersError(f"--count {count}: need at least 2 layers (a foreground and what is behind it)")
+    thresholds: list[float] = []
+    if not from_masks:
+        pick = sorted({shot.frames[round(i * (shot.frame_count - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
+        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), ["Y"])["Y"]) for n in pick]
+        thresholds = [round(t, 9) for t in clip_thresholds(maps, count)]
+    name = Path(shot.sequences[colour_key].pattern).name.split(".")[0] or shot.name
+    colour_pat = [f"layers/{name}_layer{k}.####.exr" for k in range(count)]
+    depth_pat = [f"depth/{name}_layer{k}.####.exr" for k in range(count)]
+    settings = {"count": count, "inpaint": inpaint, "split": "masks" if from_masks else "depth",
+                "masks": masks, "thresholds": thresholds, "colour": colour_key, "depth": depth_key}
+    fingerprint = json.dumps(settings, sort_keys=True)
+
+    def paths(n: int) -> list[Path]:
+        return [out / frame_file(p, n) for p in colour_pat] + [out / frame_file(p, n) for p in depth_pat]
+
+    def complete(n: int) -> bool:
+        ps = paths(n)
+        return (all(exr.is_complete(p, ("RGBA",)) for p in ps[:count])
+                and all(exr.is_complete(p, ("Y",)) and header_attr(p, ATTR) == fingerprint for p in ps[count:]))
+
+    start = 0
+    while not overwrite and start < len(numbers) and complete(numbers[start]):
+        start += 1
+    todo = numbers[start:]
+    colour_fill = None
+    if inpaint == "lama" and todo:
+        run = _lama_runner(lama_model, device)
+        colour_fill = lambda rgb, hole: lama_fill(run, rgb, hole)
+    fills = [TemporalFill(inpaint if inpaint != "lama" else "telea", colour_fill) for _ in range(count)]
+    if todo and start > 0:     # resume: the previous frame's fills as written
+        prev = numbers[start - 1]
+        guide = stab.grey_guide(read_colour(shot, colour_key, prev))
+        for k, f in enumerate(fills):
+            rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
+            f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide)
+    made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
+    created: list[Path] = []
+    reused = []
+    ok = False
+    try:
+        for n in todo:
+            srgb = read_colour(shot, colour_key, n)
+            depth = exr.read_frame(shot.frame_path(depth_key, n), ["Y"])["Y"]
+            if from_masks:
+                mattes = [exr.read_frame(shot.frame_path(m, n), ["Y"])["Y"] for m in masks]
+                idx = index_from_mattes(mattes, depth)
+            else:
+                idx = index_from_depth(depth, thresholds)
+            layers = split_frame(srgb, depth, idx, count, fills, stab.grey_guide(srgb))
+            reused.append(fills[-1].reused)
+            ps = paths(n)
+            created.extend(p for p in ps if not p.exists())
+            for k, lay in enumerate(layers):
+                exr.write_frame(ps[k], {"RGBA": lay.rgba_linear()})
+                exr.write_frame(ps[count + k], {"Y": lay.depth}, attributes={ATTR: fingerprint})
+        ok = True
+    finally:
+        if not ok:
+            import sys
+
+            if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                remove_created(created, made_dirs)
+    if all(all(p.is_file() for p in paths(n)) for n in shot.frames) and (todo or "layer0" not in shot.sequences):
+        for key in [k for k, s in shot.sequences.items() if s.meta.get("kind") in ("layer", "layer_depth")]:
+            del shot.sequences[key]
+        for k in range(count):
+            shot.add_sequence(f"layer{k}", colour_pat[k], ["R", "G", "B", "A"], "linear", True,
+                              kind="layer", index=k, count=count, order="nearest first",
+                              depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
+                              **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}))
+            shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="non-color", premultiplied=False,
+                              kind="layer_depth", layer=f"layer{k}")
+        shot.provenance.add_command(argv)
+        shot.save(out)
+    return LayersResult(shot, todo, start, thresholds, float(np.mean(reused)) if reused else 0.0)
