@@ -126,13 +126,15 @@ class TemporalFill:
         self.prev_rgb, self.prev_depth, self.prev_guide = np.asarray(rgb, np.float32), np.asarray(depth, np.float32), guide
 
     def __call__(self, rgb: np.ndarray, depth: np.ndarray, hole: np.ndarray, guide: np.ndarray,
-                 known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Filled (colour, depth) of a layer.  `rgb`/`depth`: the frame's layer values (valid outside
-        `hole`); `guide`: the whole frame as uint8 grey; `known`: where the layer's own pixels are reliable
-        for flow (default: outside the hole)."""
+                 known: np.ndarray | None = None, depth_hole: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Filled (colour, depth) of a layer.  `rgb`/`depth`: the frame's layer values (colour valid outside
+        `hole`, depth outside `depth_hole`, default the same: a layer's edge pixels have mixed colours but
+        their own depth); `guide`: the whole frame as uint8 grey; `known`: where the layer's own pixels are
+        reliable for flow (default: outside the hole)."""
         rgb = np.asarray(rgb, np.float32)
         depth = np.asarray(depth, np.float32)
         hole = np.asarray(hole, bool)
+        depth_hole = hole if depth_hole is None else np.asarray(depth_hole, bool)
         known = ~hole if known is None else known
         take = np.zeros(hole.shape, bool)
         c_rgb, c_depth = rgb, depth
@@ -149,10 +151,11 @@ class TemporalFill:
             if err <= CUT_ERROR:
                 take = hole & maps[2]
                 c_rgb = np.where(take[..., None], w_rgb, rgb)
-                c_depth = np.where(take, w_depth, depth)
+                c_depth = np.where(take & depth_hole, w_depth, depth)
         rest = hole & ~take
+        rest_d = depth_hole & ~take
         out_rgb = self.inpaint_colour(c_rgb, rest) if rest.any() else c_rgb
-        out_depth = extend_depth(c_depth, rest, self.method) if rest.any() else c_depth
+        out_depth = extend_depth(c_depth, rest_d, self.method) if rest_d.any() else c_depth
         self.reused = float(take.sum()) / max(1, int(hole.sum()))
         self.prev_rgb, self.prev_depth, self.prev_guide = out_rgb, out_depth, guide
         return out_rgb, out_depth
