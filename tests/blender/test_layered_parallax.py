@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import bpy
-import pytest
 
 from dreamrooms import camera as cm
 from dreamrooms import exr

@@ -28,3 +28,25 @@ def render(sc: synth.Scene, w: int = 160, h: int = 90):
     """(srgb HxWx3 straight 0..1, depth HxW, object_id HxW): object 0 is the wall."""
     rgb, depth, extra = synth.render_scene(sc, camera(), w, h, extras=True)
     return synth.srgb_encode(rgb), depth, extra["object_id"]
+
+
+def write_clip_shot(folder, frames: int = 4, w: int = 96, h: int = 54):
+    """A shot as `dreamrooms depth` leaves it: layers/clip.####.exr (RGBA + depth.Z) and depth/clip.####.exr (Y),
+    the sphere crossing the wall left to right.  Returns the shot and the true figure masks per frame."""
+    from dreamrooms import exr
+    from dreamrooms.colour import srgb_to_linear
+    from dreamrooms.shot import Shot
+
+    shot = Shot(fps=24, width=w, height=h, frame_start=1, frame_end=frames, name="clip")
+    shot.folder = folder
+    truth = []
+    for k, n in enumerate(shot.frames):
+        srgb, depth, oid = render(scene(-0.7 + 0.15 * k), w, h)
+        rgba = np.concatenate([srgb_to_linear(srgb), np.ones((h, w, 1), np.float32)], -1)
+        exr.write_frame(folder / f"layers/clip.{n:04d}.exr", {"RGBA": rgba, "depth.Z": depth})
+        exr.write_frame(folder / f"depth/clip.{n:04d}.exr", {"Y": depth})
+        truth.append(oid)
+    shot.add_sequence("layers", "layers/clip.####.exr", ["R", "G", "B", "A", "depth.Z"])
+    shot.add_sequence("depth", "depth/clip.####.exr", ["Y"], colorspace="data", premultiplied=False)
+    shot.save()
+    return shot, truth

@@ -25,7 +25,8 @@ from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.split import index_from_depth, index_from_mattes, split_frame
 from dreamrooms.mask.matte import clip_thresholds, inverse_depth
 from dreamrooms.shot import Shot, frame_file
-from dreamrooms.mask.io import depth_of, header_attr, mask_sequences, read_colour, remove_created, select_frames
+from dreamrooms.mask.io import (depth_of, header_attr, mask_sequences, read_colour, remove_created, resume_start,
+                                select_frames)
 from dreamrooms.sources import from_linear_rgba
 
 ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
@@ -64,7 +65,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
     if inpaint not in METHODS:
         raise LayersError(f"--inpaint {inpaint!r}; use one of {', '.join(METHODS)}")
     out = Path(folder)
-    shot = Shot.load(out)
+    shot = Shot.load(out, check_files=False)   # its own earlier, partly deleted output must not block a rerun
     colour_key, depth_key = depth_of(shot)
     numbers = select_frames(shot, frames)
     masks = mask_sequences(shot) if from_masks else []
@@ -95,9 +96,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
         return (all(exr.is_complete(p, ("RGBA",)) for p in ps[:count])
                 and all(exr.is_complete(p, ("Y",)) and header_attr(p, ATTR) == fingerprint for p in ps[count:]))
 
-    start = 0
-    while not overwrite and start < len(numbers) and complete(numbers[start]):
-        start += 1
+    start = resume_start(numbers, complete, lambda n: paths(n)[count], ATTR, fingerprint, "layers", overwrite)
     todo = numbers[start:]
     colour_fill = None
     if inpaint == "lama" and todo:

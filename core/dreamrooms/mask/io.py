@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamrooms import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
@@ -70,6 +69,25 @@ def header_attr(path: Path, name: str) -> str | None:
     if isinstance(v, bytes):
         v = v.decode("utf-8", "replace")
     return v if isinstance(v, str) else None
+
+
+def resume_start(numbers: list[int], complete, probe: Path | None, attr: str, fingerprint: str, what: str,
+                 overwrite: bool) -> int:
+    """Index of the first frame to compute: frames whose files are whole and carry `fingerprint` are kept.
+    A whole file made with other settings (`probe(n)`'s header) stops the run with the fix, as in the depth
+    stage: --overwrite recomputes, the same settings resume."""
+    if overwrite:
+        return 0
+    start = 0
+    while start < len(numbers) and complete(numbers[start]):
+        start += 1
+    if start < len(numbers) and probe is not None:
+        p = probe(numbers[start])
+        other = header_attr(p, attr) if p.is_file() else None
+        if other is not None and other != fingerprint:
+            raise DreamroomsError(f"{p}: written with other {what} settings; pass --overwrite to recompute, or use "
+                                  f"the same settings to resume")
+    return start
 
 
 def remove_created(created: list[Path], made_dirs: list[Path]) -> None:

@@ -1,0 +1,92 @@
+"""`make_layers`: depth layers written into a shot as sequences AE and Blender find, resumable."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import _layer_scenes as S
+from dreamrooms import exr
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.layers.run import make_layers
+from dreamrooms.mask.run import make_masks
+from dreamrooms.shot import Shot
+
+
+@pytest.fixture
+def clip(tmp_path):
+    shot, truth = S.write_clip_shot(tmp_path / "shot")
+    return tmp_path / "shot", truth
+
+
+def _over(shot, n, count):
+    out = None
+    for k in reversed(range(count)):
+        rgba = exr.read_frame(shot.frame_path(f"layer{k}", n), ["RGBA"])["RGBA"].astype(np.float32)
+        out = rgba if out is None else rgba + out * (1 - rgba[..., 3:])
+    return out
+
+
+def test_layers_are_recorded_and_rebuild_the_frames(clip):
+    folder, truth = clip
+    res = make_layers(folder, count=3)
+    assert res.processed == [1, 2, 3, 4] and len(res.thresholds) == 2
+    shot = Shot.load(folder)
+    for k in range(3):
+        seq, dseq = shot.sequences[f"layer{k}"], shot.sequences[f"layer{k}_depth"]
+        assert seq.pattern == f"layers/clip_layer{k}.####.exr" and seq.channels == ["R", "G", "B", "A"]
+        assert seq.meta["kind"] == "layer" and seq.meta["index"] == k and seq.meta["count"] == 3
+        assert seq.meta["depth_sequence"] == f"layer{k}_depth" and dseq.channels == ["Y"]
+    for n, oid in zip(shot.frames, truth):
+        frame = exr.read_frame(shot.frame_path("layers", n), ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(_over(shot, n, 3)[..., :3] - frame[..., :3]).mean() < 0.01
+        back = exr.read_frame(shot.frame_path("layer2_depth", n), ["Y"])["Y"]
+        assert np.abs(back[oid > 0] - 7.0).max() < 0.05     # the wall continues behind the figures
+        front_a = exr.read_frame(shot.frame_path("layer0", n), ["RGBA"])["RGBA"][..., 3]
+        assert ((front_a > 0.5) == (oid == 1)).mean() > 0.99
+
+
+def test_rerun_and_resume(clip):
+    folder, _ = clip
+    make_layers(folder, count=2)
+    assert make_layers(folder, count=2).processed == []
+    last = folder / "layers/clip_layer1.0004.exr"
+    whole = exr.read_frame(last, ["RGBA"])["RGBA"]
+    last.unlink()
+    res = make_layers(folder, count=2)
+    assert res.processed == [4]
+    assert np.abs(exr.read_frame(last, ["RGBA"])["RGBA"].astype(np.float32) - whole.astype(np.float32)).max() < 2e-3
+    with pytest.raises(DreamroomsError, match="--count 1"):
+        make_layers(folder, count=1)
+
+
+def test_other_settings_stop_with_the_fix_and_overwrite_redoes(clip):
+    folder, _ = clip
+    make_layers(folder, count=2, inpaint="telea")
+    with pytest.raises(DreamroomsError, match="other layers settings; pass --overwrite"):
+        make_layers(folder, count=2, inpaint="ns")
+    assert make_layers(folder, count=2, inpaint="ns", overwrite=True).processed == [1, 2, 3, 4]
+    assert Shot.load(folder).sequences["layer0"].meta["inpaint"] == "ns"
+
+
+def test_from_masks_needs_masks_then_uses_them(clip):
+    folder, truth = clip
+    with pytest.raises(DreamroomsError, match="dreamrooms mask"):
+        make_layers(folder, from_masks=True)
+    make_masks(folder, folder, from_depth=True)
+    res = make_layers(folder, from_masks=True)
+    shot = Shot.load(folder)
+    assert shot.sequences["layer0"].meta["split"] == "masks" and "layer2" not in shot.sequences
+    a = exr.read_frame(shot.frame_path("layer0", 2), ["RGBA"])["RGBA"][..., 3]
+    assert ((a > 0.5) == (truth[1] > 0)).mean() > 0.99
+    assert res.processed == [1, 2, 3, 4]
+
+
+def test_a_bad_frame_leaves_nothing(clip):
+    folder, _ = clip
+    (folder / "layers/clip.0002.exr").write_bytes(b"broken")
+    with pytest.raises(DreamroomsError, match="clip.0002.exr"):
+        make_layers(folder, count=2)
+    assert not list((folder / "layers").glob("clip_layer*"))
+    assert "layer0" not in json.loads((folder / "shot.json").read_text())["sequences"]

@@ -1,0 +1,93 @@
+"""`make_masks`: mattes written into a shot as sequences, resumable, nothing partial on failure."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import _layer_scenes as S
+import _mask_fixtures as F
+from dreamrooms import exr
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.mask import matte as M
+from dreamrooms.mask import models as MM
+from dreamrooms.mask.run import make_masks
+from dreamrooms.shot import Shot
+
+
+@pytest.fixture
+def clip(tmp_path):
+    shot, truth = S.write_clip_shot(tmp_path / "shot")
+    return tmp_path / "shot", truth
+
+
+def test_from_depth_writes_mask_sequences_into_the_shot(clip):
+    folder, truth = clip
+    res = make_masks(folder, folder, from_depth=True)
+    assert res.processed == [1, 2, 3, 4] and res.registered
+    shot = Shot.load(folder)                      # every registered frame is on disk
+    seq = shot.sequences["mask_foreground"]
+    assert seq.pattern == "masks/clip_foreground.####.exr" and seq.channels == ["Y"]
+    assert seq.meta["kind"] == "mask" and seq.meta["source"] == "depth"
+    assert "mask.foreground" in shot.sequences["layers"].channels
+    for n, oid in zip(shot.frames, truth):
+        m = exr.read_frame(shot.frame_path("mask_foreground", n), ["Y"])["Y"]
+        assert M.iou(m, oid > 0) > 0.95
+        layered = exr.read_frame(shot.frame_path("layers", n))
+        assert set(layered) == {"RGBA", "depth.Z", "mask.foreground"}
+        assert np.array_equal(layered["mask.foreground"], m)
+
+
+def test_rerun_resumes_exactly(clip):
+    folder, _ = clip
+    make_masks(folder, folder, from_depth=True)
+    last = folder / "masks/clip_foreground.0004.exr"
+    whole = exr.read_frame(last, ["Y"])["Y"]
+    again = make_masks(folder, folder, from_depth=True)
+    assert again.processed == []
+    last.unlink()
+    res = make_masks(folder, folder, from_depth=True)
+    assert res.processed == [4] and res.skipped == 3
+    assert np.array_equal(exr.read_frame(last, ["Y"])["Y"], whole)
+    with pytest.raises(DreamroomsError, match="other mask settings; pass --overwrite"):
+        make_masks(folder, folder, from_depth=True, layers=2)
+
+
+def test_bad_depth_frame_fails_in_one_line_and_leaves_nothing(clip):
+    folder, _ = clip
+    (folder / "depth/clip.0003.exr").write_bytes(b"not an exr")
+    with pytest.raises(DreamroomsError) as err:
+        make_masks(folder, folder, from_depth=True, frames="1-4")
+    assert "clip.0003.exr" in str(err.value) and "\n" not in str(err.value)
+    assert not (folder / "masks").exists()
+    assert "mask_foreground" not in json.loads((folder / "shot.json").read_text())["sequences"]
+
+
+def test_without_depth_the_error_names_the_fix(tmp_path, clip):
+    folder, _ = clip
+    data = json.loads((folder / "shot.json").read_text())
+    del data["sequences"]["depth"]
+    (folder / "shot.json").write_text(json.dumps(data))
+    with pytest.raises(DreamroomsError, match="dreamrooms depth"):
+        make_masks(folder, folder, from_depth=True)
+    with pytest.raises(DreamroomsError, match="either --from-depth"):
+        make_masks(folder, folder)
+
+
+def test_mask_rcnn_model_from_the_registry(clip, mdir):
+    folder, truth = clip
+    srgb = S.render(S.scene(-0.7), 96, 54)[0]
+    _, ratio = MM.maskrcnn_input(srgb)
+    box, m28 = F.box_and_mask(truth[0] > 0, ratio)
+    mdir.mkdir(parents=True)
+    F.maskrcnn_onnx(mdir / "standin.onnx", [box], [1], [0.99], [m28])
+    (mdir / "models.toml").write_text('[models.maskrcnn-test]\nkind = "mask"\nfile = "standin.onnx"\n'
+                                      'license = "test"\n[models.maskrcnn-test.mask]\nfamily = "maskrcnn"\n')
+    res = make_masks(folder, folder, model="maskrcnn-test", classes="person,dog")
+    assert res.labels == ["person", "dog"]
+    shot = Shot.load(folder)
+    assert shot.sequences["mask_person"].meta["source"] == "maskrcnn-test"
+    first = exr.read_frame(shot.frame_path("mask_person", 1), ["Y"])["Y"]
+    assert M.iou(first, truth[0] > 0) > 0.85
+    assert exr.read_frame(shot.frame_path("mask_dog", 1), ["Y"])["Y"].max() == 0.0
