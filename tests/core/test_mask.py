@@ -124,3 +124,21 @@ def test_birefnet_stand_in_finds_the_red_subject(tmp_path, frame):
     got = M.iou(m, oid == 1)
     print(f"IoU BiRefNet stand-in (red sphere): {got:.3f}")
     assert got > 0.85
+
+
+def test_instance_slots_keep_their_labels_over_time():
+    h, w = 40, 60
+    def blob(x):
+        m = np.zeros((h, w), np.float32)
+        m[10:30, x:x + 10] = 1.0
+        return m
+    slots = MM.InstanceSlots([1], 2)
+    assert slots.labels == ["person_1", "person_2"]
+    a = slots([MM.Instance(1, 0.9, (0, 0, 0, 0), blob(5)), MM.Instance(1, 0.8, (0, 0, 0, 0), blob(40))], h, w)
+    assert a["person_1"][20, 8] == 1 and a["person_2"][20, 43] == 1
+    # next frame: both moved 2 px and the detector lists them the other way round (scores swapped)
+    b = slots([MM.Instance(1, 0.95, (0, 0, 0, 0), blob(42)), MM.Instance(1, 0.7, (0, 0, 0, 0), blob(7))], h, w)
+    assert b["person_1"][20, 10] == 1 and b["person_2"][20, 45] == 1
+    # one leaves: its slot goes empty, the other keeps its label
+    c = slots([MM.Instance(1, 0.9, (0, 0, 0, 0), blob(44))], h, w)
+    assert c["person_1"].max() == 0 and c["person_2"][20, 47] == 1

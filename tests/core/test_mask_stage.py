@@ -91,3 +91,20 @@ def test_mask_rcnn_model_from_the_registry(clip, mdir):
     first = exr.read_frame(shot.frame_path("mask_person", 1), ["Y"])["Y"]
     assert M.iou(first, truth[0] > 0) > 0.85
     assert exr.read_frame(shot.frame_path("mask_dog", 1), ["Y"])["Y"].max() == 0.0
+
+
+def test_mask_rcnn_per_instance(clip, mdir):
+    folder, truth = clip
+    srgb = S.render(S.scene(-0.7), 96, 54)[0]
+    _, ratio = MM.maskrcnn_input(srgb)
+    b1, m1 = F.box_and_mask(truth[0] == 1, ratio)
+    b2, m2 = F.box_and_mask(truth[0] == 2, ratio)
+    mdir.mkdir(parents=True)
+    F.maskrcnn_onnx(mdir / "standin.onnx", [b1, b2], [1, 1], [0.99, 0.9], [m1, m2])
+    (mdir / "models.toml").write_text('[models.mrcnn]\nkind = "mask"\nfile = "standin.onnx"\n[models.mrcnn.mask]\n'
+                                      'family = "maskrcnn"\n')
+    res = make_masks(folder, folder, model="mrcnn", instances=2, frames="1-1")
+    assert res.labels == ["person_1", "person_2"] and not res.registered   # one frame of four: not recorded yet
+    one = exr.read_frame(folder / "masks/clip_person_1.0001.exr", ["Y"])["Y"]
+    two = exr.read_frame(folder / "masks/clip_person_2.0001.exr", ["Y"])["Y"]
+    assert M.iou(one, truth[0] == 1) > 0.85 and M.iou(two, truth[0] == 2) > 0.85

@@ -171,6 +171,44 @@ def per_class(instances: list[Instance], classes: list[int], height: int, width:
     return out
 
 
+class InstanceSlots:
+    """Per-instance mattes with labels that hold over the clip: `count` slots per class (`person_1`,
+    `person_2`, ...).  Each frame's instances take the slot whose previous matte they overlap most (greedy,
+    best score first); new instances take free slots, extra ones are dropped, unmatched slots go empty."""
+
+    def __init__(self, classes: list[int], count: int):
+        self.classes, self.count = list(classes), int(count)
+        self.prev: dict[str, np.ndarray] = {}
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"{class_label(COCO_CLASSES[c])}_{k + 1}" for c in self.classes for k in range(self.count)]
+
+    def __call__(self, instances: list[Instance], height: int, width: int) -> dict[str, np.ndarray]:
+        out = {lab: np.zeros((height, width), np.float32) for lab in self.labels}
+        for c in self.classes:
+            slots = [f"{class_label(COCO_CLASSES[c])}_{k + 1}" for k in range(self.count)]
+            free = list(slots)
+            for inst in [i for i in instances if i.label == c]:
+                if not free:
+                    break
+                inside = inst.matte >= 0.5
+                def overlap(lab):
+                    p = self.prev.get(lab)
+                    if p is None:
+                        return 0.0
+                    q = p >= 0.5
+                    u = int((q | inside).sum())
+                    return float((q & inside).sum()) / u if u else 0.0
+                best = max(free, key=lambda lab: (overlap(lab), -slots.index(lab)))
+                if overlap(best) == 0.0:
+                    best = next((lab for lab in free if lab not in self.prev), best)
+                out[best] = inst.matte
+                free.remove(best)
+        self.prev = {lab: m for lab, m in out.items() if m.max() >= 0.5}
+        return out
+
+
 # ---- BiRefNet ------------------------------------------------------------------------------------------
 def birefnet_input(srgb: np.ndarray) -> np.ndarray:
     """1x3x1024x1024 float32 ImageNet-normalised RGB for an sRGB 0..1 frame."""
@@ -191,15 +229,16 @@ def birefnet_matte(logits: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def run_family(family: str, session, srgb: np.ndarray, classes: list[int] | None = None,
-               min_score: float = 0.7) -> dict[str, np.ndarray]:
-    """Mattes of one frame by label: per class for Mask R-CNN (`classes`, default person), `subject` for
-    BiRefNet."""
+               min_score: float = 0.7, slots: InstanceSlots | None = None) -> dict[str, np.ndarray]:
+    """Mattes of one frame by label: for Mask R-CNN per class (`classes`, default person) or, with `slots`,
+    per instance; `subject` for BiRefNet."""
     h, w = srgb.shape[:2]
     if family == "maskrcnn":
         classes = classes or [1]
         x, ratio = maskrcnn_input(srgb)
         outs = session.run(None, {session.get_inputs()[0].name: x})
-        return per_class(maskrcnn_instances(outs, ratio, h, w, classes, min_score), classes, h, w)
+        found = maskrcnn_instances(outs, ratio, h, w, classes, min_score)
+        return slots(found, h, w) if slots is not None else per_class(found, classes, h, w)
     if family == "birefnet":
         y = session.run(None, {session.get_inputs()[0].name: birefnet_input(srgb)})[0]
         return {"subject": birefnet_matte(y, h, w)}

@@ -59,7 +59,8 @@ def _model(model: str, device: str):
 
 def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth: bool = False,
                model: str | None = None, classes: str = "person", frames: str | tuple[int, int] | None = None,
-               layers: int = 1, min_score: float = 0.7, overwrite: bool = False, device: str = "auto",
+               layers: int = 1, instances: int = 0, min_score: float = 0.7, overwrite: bool = False,
+               device: str = "auto",
                argv: list[str] | None = None) -> MaskResult:
     """Write mattes for the shot in `out` from the frames of `source` (see module doc)."""
     from dreamrooms.sources import SourceError, open_source
@@ -96,8 +97,13 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
     else:
         family, session, model_name, sha = _model(model, device)
         class_ids = mm.parse_classes(classes) if family == "maskrcnn" else []
-        labels = [mm.class_label(mm.COCO_CLASSES[c]) for c in class_ids] if family == "maskrcnn" else ["subject"]
-        settings = {"source": model_name, "sha256": sha, "classes": class_ids, "min_score": min_score}
+        slots = mm.InstanceSlots(class_ids, instances) if (family == "maskrcnn" and instances > 0) else None
+        if family != "maskrcnn":
+            labels = ["subject"]
+        else:
+            labels = slots.labels if slots else [mm.class_label(mm.COCO_CLASSES[c]) for c in class_ids]
+        settings = {"source": model_name, "sha256": sha, "classes": class_ids, "min_score": min_score,
+                    "instances": instances}
     settings["footage"] = str(Path(src.label).resolve())
     fingerprint = json.dumps(settings, sort_keys=True)
     from dreamrooms.sources import colour_sequence
@@ -124,6 +130,8 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
         guide = stab.grey_guide(next(iter(src.frames([prev]))).srgb)
         for lab in labels:
             filters[lab].seed(exr.read_frame(path(lab, prev), ["Y"])["Y"], guide)
+        if not from_depth and slots is not None:
+            slots.prev = {lab: f.prev for lab, f in filters.items() if f.prev.max() >= 0.5}
     made_dirs = [d for d in {out / "masks"} if not d.exists()]
     created: list[Path] = []
     ok = False
@@ -134,7 +142,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
                 mattes = {"foreground": depth_matte(d, fr.srgb, thresholds, layers)}
             else:
                 try:
-                    mattes = mm.run_family(family, session, fr.srgb, class_ids, min_score)
+                    mattes = mm.run_family(family, session, fr.srgb, class_ids, min_score, slots)
                 except mm.MaskModelError:
                     raise
                 except Exception as exc:
