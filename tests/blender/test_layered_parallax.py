@@ -139,16 +139,43 @@ def test_layered_build_beats_one_plane_at_depth_jumps(addon_scene, tmp_path, emp
     objs = layered.build_layers(scene, shot, K, start, addon_scene.plane.PlaneOptions(), animate=False, collection=col)
     assert [o["dreamrooms_layer"] for o in objs] == [2, 1, 0]
     layers = measure("layered")
-    import os
-    if os.environ.get("DREAMROOMS_DUMP"):
-        import cv2
-        for f in sorted(tmp_path.glob("*.exr")):
-            im = exr.read_frame(f)["ViewLayer.Combined.RGBA"][..., :3]
-            cv2.imwrite(os.path.join(os.environ["DREAMROOMS_DUMP"], f.stem + ".png"),
-                        (np.clip(im[..., ::-1], 0, 1) ** (1 / 2.2) * 255).astype(np.uint8))
     for key in MOVES:
         print(f"{key} move: whole frame plane {plane[key][0]:.2f} dB, layered {layers[key][0]:.2f} dB; "
               f"depth-jump band plane {plane[key][1]:.2f} dB, layered {layers[key][1]:.2f} dB")
     assert layers["large"][1] >= plane["large"][1] + 2.0
     for key in MOVES:
         assert layers[key][0] >= plane[key][0] - 0.05
+
+
+def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, empty_scene):
+    """Each layer plane re-reads its own depth sequence frame by frame and shows its colour with its alpha."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    import _layer_scenes as S
+    from dreamrooms.layers.run import make_layers
+
+    layered = importlib.import_module(f"{addon_scene.pkg.__name__}.scene.layered")
+    S.write_clip_shot(tmp_path / "shot", frames=3, w=32, h=18)
+    make_layers(tmp_path / "shot", count=2)
+    shot = Shot.load(tmp_path / "shot")
+    scene = empty_scene
+    addon_scene.build.apply_shot_settings(scene, shot)
+    cam = addon_scene.rig.ensure_camera(scene, lens_mm=30)
+    start = addon_scene.rig.default_start(shot)
+    K = addon_scene.rig.intrinsics_of(scene, cam)
+    objs = layered.build_layers(scene, shot, K, start, addon_scene.plane.PlaneOptions(), animate=True,
+                                collection=addon_scene.build.collection(scene))
+    by_layer = {o["dreamrooms_layer"]: o for o in objs}
+    for k, obj in by_layer.items():
+        links = {(l.from_socket.name, l.to_node.type) for l in obj.data.materials[0].node_tree.links}
+        assert ("Alpha", "MIX_SHADER") in links
+        for frame in (3, 1):
+            scene.frame_set(frame)
+            pos, _ = addon_scene.mesh.evaluated_positions(obj)
+            d = exr.read_frame(shot.frame_path(f"layer{k}_depth", frame), ["Y"])["Y"]
+            u, v = cm.grid_uv(32, 18)
+            want = cm.sample_grid(d, u, v)
+            np.testing.assert_allclose(-pos.reshape(18, 32, 3)[..., 2], want, rtol=1e-4)
