@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import bpy
 
-from dreamrooms import camera as cm
-from dreamrooms import exr
+from dreamrooms.camera import geometry as cm
+from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 W, H = 160, 90

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dreamrooms import synth   # moves to dreamrooms.training.synth with the restructure
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms.training import synth
 
 WALL_Y = 6.0
 
@@ -27,13 +28,13 @@ def camera() -> synth.Camera:
 def render(sc: synth.Scene, w: int = 160, h: int = 90):
     """(srgb HxWx3 straight 0..1, depth HxW, object_id HxW): object 0 is the wall."""
     rgb, depth, extra = synth.render_scene(sc, camera(), w, h, extras=True)
-    return synth.srgb_encode(rgb), depth, extra["object_id"]
+    return linear_to_srgb(rgb), depth, extra["object_id"]
 
 
 def write_clip_shot(folder, frames: int = 4, w: int = 96, h: int = 54):
     """A shot as `dreamrooms depth` leaves it: layers/clip.####.exr (RGBA + depth.Z) and depth/clip.####.exr (Y),
     the sphere crossing the wall left to right.  Returns the shot and the true figure masks per frame."""
-    from dreamrooms import exr
+    from dreamrooms.shot import exr
     from dreamrooms.colour import srgb_to_linear
     from dreamrooms.shot import Shot
 

@@ -9,7 +9,7 @@ import pytest
 
 import _layer_scenes as S
 import _mask_fixtures as F
-from dreamrooms import stabilize as stab
+from dreamrooms.depth import stabilize as stab
 from dreamrooms.layers import fill as FL
 from dreamrooms.layers import split as SP
 from dreamrooms.mask import matte as M

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import _layer_scenes as S
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.run import make_layers
 from dreamrooms.mask.run import make_masks

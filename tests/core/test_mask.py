@@ -8,8 +8,10 @@ import pytest
 
 import _layer_scenes as S
 import _mask_fixtures as F
-from dreamrooms import stabilize as stab
+from dreamrooms.depth import stabilize as stab
+from dreamrooms.errors import ModelError
 from dreamrooms.mask import matte as M
+from dreamrooms.models import contracts
 from dreamrooms.mask import models as MM
 
 
@@ -93,7 +95,7 @@ def test_maskrcnn_stand_in_mattes_match_the_known_objects(tmp_path, frame):
     b2, m2 = F.box_and_mask(oid == 2, ratio)
     path = F.maskrcnn_onnx(tmp_path / "MaskRCNN-10.onnx", [b1, b2, b1], [1, 1, MM.COCO_CLASSES.index("chair")], [0.98, 0.9, 0.95], [m1, m2, m1])
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    MM.check_signature("maskrcnn", sess, str(path))
+    contracts.check_family_io("mask", "maskrcnn", sess, str(path))
     mattes = MM.run_family("maskrcnn", sess, srgb, MM.parse_classes("person,chair"))
     assert sorted(mattes) == ["chair", "person"]
     person = M.iou(mattes["person"], oid > 0)
@@ -108,8 +110,11 @@ def test_wrong_signatures_are_refused(tmp_path):
     path = F.lama_onnx(tmp_path / "lama.onnx")
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for fam in ("maskrcnn", "birefnet"):
-        with pytest.raises(MM.MaskModelError, match="lama.onnx"):
-            MM.check_signature(fam, sess, str(path))
+        with pytest.raises(ModelError, match="lama.onnx"):
+            contracts.check_family_io("mask", fam, sess, str(path))
+    contracts.check_family_io("inpaint", "lama", sess, str(path))
+    with pytest.raises(ModelError, match="family 'sam'"):
+        contracts.check_family_io("mask", "sam", sess, str(path))
     with pytest.raises(MM.MaskModelError, match="unknown class 'persn'"):
         MM.parse_classes("persn")
 
@@ -118,7 +123,7 @@ def test_birefnet_stand_in_finds_the_red_subject(tmp_path, frame):
     srgb, depth, oid = frame
     path = F.birefnet_onnx(tmp_path / "birefnet.onnx")
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    MM.check_signature("birefnet", sess, str(path))
+    contracts.check_family_io("mask", "birefnet", sess, str(path))
     m = MM.run_family("birefnet", sess, srgb)["subject"]
     assert m.shape == depth.shape and 0.0 <= m.min() and m.max() <= 1.0
     got = M.iou(m, oid == 1)

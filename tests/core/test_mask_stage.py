@@ -8,7 +8,7 @@ import pytest
 
 import _layer_scenes as S
 import _mask_fixtures as F
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.mask import matte as M
 from dreamrooms.mask import models as MM
@@ -68,6 +68,7 @@ def test_without_depth_the_error_names_the_fix(tmp_path, clip):
     folder, _ = clip
     data = json.loads((folder / "shot.json").read_text())
     del data["sequences"]["depth"]
+    data["sequences"]["layers"]["channels"] = ["R", "G", "B", "A"]     # no depth.Z beside the colour either
     (folder / "shot.json").write_text(json.dumps(data))
     with pytest.raises(DreamroomsError, match="dreamrooms depth"):
         make_masks(folder, folder, from_depth=True)

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from dreamrooms import stabilize as stab
+from dreamrooms.depth import stabilize as stab
 
 METHODS = ("telea", "ns", "lama")
 RADIUS = 3

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamrooms import exr
-from dreamrooms import stabilize as stab
+from dreamrooms.shot import exr
+from dreamrooms.depth import stabilize as stab
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.split import index_from_depth, index_from_mattes, split_frame
 from dreamrooms.mask.matte import clip_thresholds, inverse_depth
 from dreamrooms.shot import Shot, frame_file
-from dreamrooms.mask.io import (depth_of, header_attr, mask_sequences, read_colour, remove_created, resume_start,
-                                select_frames)
-from dreamrooms.sources import from_linear_rgba
+from dreamrooms.depth.resume import read_fingerprint, remove_created
+from dreamrooms.mask.io import depth_of, mask_sequences, read_colour, resume_start, select_frames
+from dreamrooms.shot.sources import from_linear_rgba
 
 ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
 SAMPLES = 12                    # frames sampled (evenly over the clip) for the clip's depth thresholds
@@ -47,14 +47,12 @@ class LayersResult:
 
 
 def _lama_runner(model: str, device: str):
+    """The LaMa session call (image, mask) -> image; opening it checks the Carve/LaMa-ONNX signature."""
     from dreamrooms.models import resolve
-    from dreamrooms.sessions import open_session
+    from dreamrooms.models.runtime import open_session
 
     ms = open_session(resolve(model, kind="inpaint"), device=device)
     names = [i.name for i in ms.session.get_inputs()]
-    if len(names) != 2:
-        raise LayersError(f"{ms.entry.path}: LaMa takes image and mask (Carve/LaMa-ONNX signature); this file has "
-                          f"inputs {', '.join(names)}")
     return lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]
 
 
@@ -66,7 +64,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
         raise LayersError(f"--inpaint {inpaint!r}; use one of {', '.join(METHODS)}")
     out = Path(folder)
     shot = Shot.load(out, check_files=False)   # its own earlier, partly deleted output must not block a rerun
-    colour_key, depth_key = depth_of(shot)
+    colour_key, depth_key, depth_ch = depth_of(shot)
     numbers = select_frames(shot, frames)
     masks = mask_sequences(shot) if from_masks else []
     if from_masks:
@@ -79,7 +77,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
     thresholds: list[float] = []
     if not from_masks:
         pick = sorted({shot.frames[round(i * (shot.frame_count - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
-        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), ["Y"])["Y"]) for n in pick]
+        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]) for n in pick]
         thresholds = [round(t, 9) for t in clip_thresholds(maps, count)]
     name = Path(shot.sequences[colour_key].pattern).name.split(".")[0] or shot.name
     colour_pat = [f"layers/{name}_layer{k}.####.exr" for k in range(count)]
@@ -94,7 +92,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
     def complete(n: int) -> bool:
         ps = paths(n)
         return (all(exr.is_complete(p, ("RGBA",)) for p in ps[:count])
-                and all(exr.is_complete(p, ("Y",)) and header_attr(p, ATTR) == fingerprint for p in ps[count:]))
+                and all(exr.is_complete(p, ("Y",)) and read_fingerprint(p, ATTR) == fingerprint for p in ps[count:]))
 
     start = resume_start(numbers, complete, lambda n: paths(n)[count], ATTR, fingerprint, "layers", overwrite)
     todo = numbers[start:]
@@ -116,7 +114,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
     try:
         for n in todo:
             srgb = read_colour(shot, colour_key, n)
-            depth = exr.read_frame(shot.frame_path(depth_key, n), ["Y"])["Y"]
+            depth = exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]
             if from_masks:
                 mattes = [exr.read_frame(shot.frame_path(m, n), ["Y"])["Y"] for m in masks]
                 idx = index_from_mattes(mattes, depth)

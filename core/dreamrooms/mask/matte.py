@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from dreamrooms import stabilize as stab
+from dreamrooms.depth import stabilize as stab
 
 BINS = 128
 

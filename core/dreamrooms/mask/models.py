@@ -13,8 +13,8 @@
   main subject (rembg's sessions/birefnet_general.py applies the sigmoid).  We take the sigmoid as the
   matte (rembg also stretches min..max per image, which would turn an empty frame into a full matte).
 
-Names of inputs and outputs are read from the session; the checks here fail with one line naming the model
-file and what differs.
+Names of inputs and outputs are read from the session; the signatures are checked when the session opens
+(:func:`dreamrooms.models.contracts.check_family_io`), in one line naming the model file and what differs.
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.models import contracts
 
-FAMILIES = ("maskrcnn", "birefnet")
+FAMILIES = contracts.FAMILIES["mask"]
 MASKRCNN_MEAN_BGR = (102.9801, 115.9465, 122.7717)
 MASKRCNN_SHORT_SIDE = 800
 MASKRCNN_PAD = 32
-MASKRCNN_MASK = 28
-BIREFNET_SIZE = 1024
+BIREFNET_SIZE = contracts.BIREFNET_SIZE
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -48,7 +48,7 @@ COCO_CLASSES = (
 
 
 class MaskModelError(DreamroomsError):
-    """A mask model's file does not have the signature of its family."""
+    """A mask model cannot be used as asked (unknown family or class)."""
 
 
 def class_label(name: str) -> str:
@@ -71,39 +71,6 @@ def parse_classes(text: str) -> list[int]:
     if not out:
         raise MaskModelError(f"--classes {text!r}: name at least one class, e.g. --classes person")
     return out
-
-
-# ---- signatures --------------------------------------------------------------------------------------
-def _shape(a) -> list:
-    return [d if isinstance(d, int) else None for d in (a.shape or [])]
-
-
-def check_signature(family: str, session, where: str) -> None:
-    """One-line MaskModelError unless `session`'s inputs and outputs match `family` (see module doc)."""
-    ins, outs = session.get_inputs(), session.get_outputs()
-    desc = lambda xs: ", ".join(f"{x.name} {_shape(x)} {x.type}" for x in xs)
-    bad = None
-    if family == "maskrcnn":
-        if len(ins) != 1 or len(_shape(ins[0])) != 3 or ins[0].type != "tensor(float)":
-            bad = f"input {desc(ins)}; Mask R-CNN takes one float 3xHxW image"
-        elif len(outs) != 4:
-            bad = f"{len(outs)} outputs ({desc(outs)}); Mask R-CNN gives boxes, labels, scores, masks"
-        else:
-            b, l, s, m = (_shape(o) for o in outs)
-            if len(b) != 2 or b[1] not in (4, None) or len(l) != 1 or len(s) != 1 or len(m) != 4 \
-                    or m[2:] not in ([MASKRCNN_MASK, MASKRCNN_MASK], [None, None]) \
-                    or outs[1].type != "tensor(int64)":
-                bad = f"outputs {desc(outs)}; expected boxes Nx4, labels N int64, scores N, masks Nx1x28x28"
-    elif family == "birefnet":
-        s = _shape(ins[0]) if ins else []
-        if len(ins) != 1 or len(s) != 4 or s[1] not in (3, None) or s[2:] not in ([BIREFNET_SIZE] * 2, [None, None]):
-            bad = f"input {desc(ins)}; BiRefNet takes one 1x3x1024x1024 float image"
-        elif len(_shape(outs[0])) != 4:
-            bad = f"first output {desc(outs[:1])}; BiRefNet gives 1x1x1024x1024 logits"
-    else:
-        bad = f"unknown mask model family {family!r} (use {', '.join(FAMILIES)})"
-    if bad:
-        raise MaskModelError(f"{where}: {bad}")
 
 
 # ---- Mask R-CNN ----------------------------------------------------------------------------------------

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from dreamrooms import exr
-from dreamrooms import stabilize as stab
-from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot import exr
+from dreamrooms.depth import stabilize as stab
+from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.mask import models as mm
-from dreamrooms.mask.io import MASK_KIND, depth_of, header_attr, remove_created, resume_start, select_frames
+from dreamrooms.depth.resume import read_fingerprint, remove_created
+from dreamrooms.mask.io import MASK_KIND, depth_of, resume_start, select_frames
 from dreamrooms.mask.matte import MatteFilter, clip_thresholds, depth_matte, inverse_depth
 from dreamrooms.shot import Shot, frame_file
 
@@ -43,18 +44,14 @@ class MaskResult:
 
 
 def _model(model: str, device: str):
-    """(family, session, name, sha256) of a mask model from the registry (or a path)."""
+    """(family, session, name, sha256) of a mask model from the registry (or a path); opening the session
+    checks the file against its family's exported signature."""
     from dreamrooms.models import resolve
-    from dreamrooms.sessions import open_session
+    from dreamrooms.models.runtime import open_session
 
     entry = resolve(model, kind="mask")
-    family = (entry.raw.get("mask") or {}).get("family", "")
-    if family not in mm.FAMILIES:
-        raise MaskError(f"{entry.manifest or entry.path}: [models.{entry.name}.mask] family = {family!r}; use one of "
-                        f"{', '.join(mm.FAMILIES)}")
     ms = open_session(entry, device=device)
-    mm.check_signature(family, ms.session, str(entry.path))
-    return family, ms.session, entry.name, entry.sha256
+    return entry.raw["mask"]["family"], ms.session, entry.name, entry.sha256
 
 
 def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth: bool = False,
@@ -63,7 +60,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
                device: str = "auto",
                argv: list[str] | None = None) -> MaskResult:
     """Write mattes for the shot in `out` from the frames of `source` (see module doc)."""
-    from dreamrooms.sources import SourceError, open_source
+    from dreamrooms.shot.sources import SourceError, open_source
 
     if from_depth == bool(model):
         raise MaskError("give either --from-depth (mattes from the shot's depth) or --model NAME (a segmentation model)")
@@ -88,9 +85,9 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
         raise MaskError(f"{src.label}: has no frame {missing[0]} (shot frames {shot.frame_start}-{shot.frame_end}); "
                         f"give the footage of this shot")
     if from_depth:
-        colour_key, depth_key = depth_of(shot)
+        colour_key, depth_key, depth_ch = depth_of(shot)
         pick = sorted({shot.frames[round(i * (shot.frame_count - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
-        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), ["Y"])["Y"]) for n in pick]
+        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]) for n in pick]
         thresholds = [round(t, 9) for t in clip_thresholds(maps, layers + 1)]
         labels = ["foreground"]
         settings = {"source": "depth", "layers": layers, "thresholds": thresholds}
@@ -106,12 +103,12 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
                     "instances": instances}
     settings["footage"] = str(Path(src.label).resolve())
     fingerprint = json.dumps(settings, sort_keys=True)
-    from dreamrooms.sources import colour_sequence
+    from dreamrooms.shot.roles import colour_sequence
 
     try:
         ckey = colour_sequence(shot)
         name = Path(shot.sequences[ckey].pattern).name.split(".")[0] or shot.name
-    except SourceError:
+    except ShotError:
         ckey, name = None, shot.name
     patterns = {lab: f"masks/{name}_{lab}.####.exr" for lab in labels}
 
@@ -119,7 +116,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
         return out / frame_file(patterns[lab], n)
 
     def complete(n: int) -> bool:
-        return all(exr.is_complete(path(lab, n), ("Y",)) and header_attr(path(lab, n), ATTR) == fingerprint
+        return all(exr.is_complete(path(lab, n), ("Y",)) and read_fingerprint(path(lab, n), ATTR) == fingerprint
                    for lab in labels)
 
     start = resume_start(numbers, complete, lambda n: path(labels[0], n), ATTR, fingerprint, "mask", overwrite)
@@ -138,7 +135,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
     try:
         for fr in src.frames(todo):
             if from_depth:
-                d = exr.read_frame(shot.frame_path(depth_key, fr.number), ["Y"])["Y"]
+                d = exr.read_frame(shot.frame_path(depth_key, fr.number), [depth_ch])[depth_ch]
                 mattes = {"foreground": depth_matte(d, fr.srgb, thresholds, layers)}
             else:
                 try:
@@ -178,18 +175,15 @@ class _OwnFrames:
     """The colour frames of the output shot itself, as a frame source."""
 
     def __init__(self, shot: Shot):
-        from dreamrooms.sources import SourceError, colour_sequence
+        from dreamrooms.shot.roles import colour_sequence
 
-        try:
-            self.key = colour_sequence(shot)
-        except SourceError as exc:
-            raise MaskError(str(exc)) from None
+        self.key = colour_sequence(shot)
         self.shot, self.label = shot, str(shot.folder)
         self.width, self.height, self.numbers = shot.width, shot.height, list(shot.frames)
 
     def frames(self, numbers):
         from dreamrooms.mask.io import read_colour
-        from dreamrooms.sources import Frame
+        from dreamrooms.shot.sources import Frame
 
         for n in numbers:
             yield Frame(n, read_colour(self.shot, self.key, n), None, str(self.shot.frame_path(self.key, n)))
