@@ -109,3 +109,16 @@ def test_mask_rcnn_per_instance(clip, mdir):
     one = exr.read_frame(folder / "masks/clip_person_1.0001.exr", ["Y"])["Y"]
     two = exr.read_frame(folder / "masks/clip_person_2.0001.exr", ["Y"])["Y"]
     assert M.iou(one, truth[0] == 1) > 0.85 and M.iou(two, truth[0] == 2) > 0.85
+
+
+def test_a_mask_model_entry_must_name_its_family(clip, mdir):
+    folder, _ = clip
+    mdir.mkdir(parents=True)
+    F.lama_onnx(mdir / "x.onnx")
+    (mdir / "models.toml").write_text('[models.mine]\nkind = "mask"\nfile = "x.onnx"\n')
+    with pytest.raises(DreamroomsError, match=r"\[models.mine.mask\] family = one of maskrcnn, birefnet"):
+        make_masks(folder, folder, model="mine")
+    (mdir / "models.toml").write_text('[models.mine]\nkind = "mask"\nfile = "x.onnx"\n[models.mine.mask]\nfamily = "maskrcnn"\n')
+    with pytest.raises(DreamroomsError, match="x.onnx.*Mask R-CNN takes one float 3xHxW image"):
+        make_masks(folder, folder, model="mine")
+    assert not (folder / "masks").exists()
