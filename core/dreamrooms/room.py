@@ -21,6 +21,8 @@ LAYOUTS = {  # name -> (panel label, description)
     "plane": ("Depth plane", "the frame unprojected through the camera: a 3D photo"),
     "room": ("Room", "back, left, right walls, floor and ceiling, each a displaced plane"),
     "corridor": ("Corridor", "rooms side by side for a camera that walks past them"),
+    "layered": ("Layered planes", "one displaced plane per depth layer of `dreamrooms layers`, back to front, "
+                                  "alpha-blended: no stretched edges at depth jumps"),
 }
 # render engines by the names Blender 4.2-5.x use; the add-on offers those the running Blender has
 ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH")
@@ -52,7 +54,8 @@ def _opt(name, type_, default, help_, **kw) -> Option:
 
 OPTIONS: tuple[Option, ...] = (
     # build
-    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, or a corridor of rooms",
+    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, a corridor of rooms, or layered "
+         "planes (one per depth layer; run `dreamrooms layers` first)",
          choices=tuple(LAYOUTS)),
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),

@@ -9,10 +9,12 @@ widened by 4 px).  Renders are 160x90, Cycles 16 samples (emission only, so few 
 """
 from __future__ import annotations
 
-import numpy as np
 import bpy
+import numpy as np
+import pytest
 
 from dreamrooms.camera import geometry as cm
+from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
@@ -90,9 +92,7 @@ def _psnr(a, b, sel=None):
 
 def test_layered_build_beats_one_plane_at_depth_jumps(addon_scene, tmp_path, empty_scene):
     from dreamrooms.layers.run import make_layers
-    import importlib
 
-    layered = importlib.import_module(f"{addon_scene.pkg.__name__}.scene.layered")
     scene = empty_scene
     originals = _scene()
     shot = Shot(fps=24, width=W, height=H, frame_start=1, frame_end=1, name="lp")
@@ -134,10 +134,10 @@ def test_layered_build_beats_one_plane_at_depth_jumps(addon_scene, tmp_path, emp
     res = make_layers(shot.folder, count=3)
     assert res.processed == [1]
     shot = Shot.load(shot.folder)
-    col = addon_scene.build.collection(scene)
-    K = addon_scene.rig.intrinsics_of(scene, cam)
-    objs = layered.build_layers(scene, shot, K, start, addon_scene.plane.PlaneOptions(), animate=False, collection=col)
+    s = addon_scene.build.BuildSettings(layout="layered", colour="color", animate=False)
+    objs = addon_scene.build.build(scene, shot, s)["objects"]
     assert [o["dreamrooms_layer"] for o in objs] == [2, 1, 0]
+    assert not [o for o in scene.objects if o.name.startswith("dreamrooms plane")]     # the plane build is gone
     layers = measure("layered")
     for key in MOVES:
         print(f"{key} move: whole frame plane {plane[key][0]:.2f} dB, layered {layers[key][0]:.2f} dB; "
@@ -149,7 +149,6 @@ def test_layered_build_beats_one_plane_at_depth_jumps(addon_scene, tmp_path, emp
 
 def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, empty_scene):
     """Each layer plane re-reads its own depth sequence frame by frame and shows its colour with its alpha."""
-    import importlib
     import sys
     from pathlib import Path
 
@@ -157,17 +156,14 @@ def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, emp
     import _layer_scenes as S
     from dreamrooms.layers.run import make_layers
 
-    layered = importlib.import_module(f"{addon_scene.pkg.__name__}.scene.layered")
     S.write_clip_shot(tmp_path / "shot", frames=3, w=32, h=18)
+    shot = Shot.load(tmp_path / "shot")
+    with pytest.raises(DreamroomsError, match="dreamrooms layers"):
+        addon_scene.build.build(empty_scene, shot, addon_scene.build.BuildSettings(layout="layered"))
     make_layers(tmp_path / "shot", count=2)
     shot = Shot.load(tmp_path / "shot")
     scene = empty_scene
-    addon_scene.build.apply_shot_settings(scene, shot)
-    cam = addon_scene.rig.ensure_camera(scene, lens_mm=30)
-    start = addon_scene.rig.default_start(shot)
-    K = addon_scene.rig.intrinsics_of(scene, cam)
-    objs = layered.build_layers(scene, shot, K, start, addon_scene.plane.PlaneOptions(), animate=True,
-                                collection=addon_scene.build.collection(scene))
+    objs = addon_scene.build.build(scene, shot, addon_scene.build.BuildSettings(layout="layered"))["objects"]
     by_layer = {o["dreamrooms_layer"]: o for o in objs}
     for k, obj in by_layer.items():
         links = {(l.from_socket.name, l.to_node.type) for l in obj.data.materials[0].node_tree.links}
