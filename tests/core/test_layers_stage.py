@@ -90,3 +90,37 @@ def test_a_bad_frame_leaves_nothing(clip):
         make_layers(folder, count=2)
     assert not list((folder / "layers").glob("clip_layer*"))
     assert "layer0" not in json.loads((folder / "shot.json").read_text())["sequences"]
+
+
+def test_inpaint_lama_uses_the_registered_export(clip, mdir):
+    """--inpaint lama: a model with the Carve/LaMa-ONNX signature fills the hidden colour (here a stand-in that
+    paints one colour); depth is still extended from the wall."""
+    import cv2
+
+    import _mask_fixtures as F
+    from dreamrooms.colour import srgb_to_linear
+
+    folder, truth = clip
+    mdir.mkdir(parents=True)
+    F.lama_onnx(mdir / "lama_fp32.onnx", colour=(0.25, 0.5, 0.75))
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    make_layers(folder, count=3, inpaint="lama", frames="1-1")
+    back = exr.read_frame(folder / "layers/clip_layer2.0001.exr", ["RGBA"])["RGBA"].astype(np.float32)
+    inner = cv2.erode((truth[0] == 1).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0   # well inside the sphere
+    assert np.abs(back[inner][:, :3] - srgb_to_linear(np.array([0.25, 0.5, 0.75]))).max() < 0.01
+    d = exr.read_frame(folder / "depth/clip_layer2.0001.exr", ["Y"])["Y"]
+    assert np.abs(d[inner] - 7.0).max() < 0.05
+
+
+def test_inpaint_lama_refuses_another_signature(clip, mdir):
+    import _mask_fixtures as F
+
+    folder, _ = clip
+    mdir.mkdir(parents=True)
+    F.maskrcnn_onnx(mdir / "lama_fp32.onnx", [[0, 0, 1, 1]], [1], [0.9], [np.zeros((28, 28))])
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    with pytest.raises(DreamroomsError, match="lama_fp32.onnx.*Carve/LaMa-ONNX"):
+        make_layers(folder, count=2, inpaint="lama")
+    assert not list((folder / "layers").glob("clip_layer*"))

@@ -142,7 +142,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
                               kind="layer", index=k, count=count, order="nearest first",
                               depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
                               **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}))
-            shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="non-color", premultiplied=False,
+            shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
                               kind="layer_depth", layer=f"layer{k}")
         shot.provenance.add_command(argv)
         shot.save(out)
