@@ -47,8 +47,10 @@ def test_rerun_resumes_exactly(clip):
     again = make_masks(folder, folder, from_depth=True)
     assert again.processed == []
     last.unlink()
+    stale = folder / "masks/.clip_foreground.0004.exr.999.tmp"     # what a killed run was writing
+    stale.write_bytes(b"half a frame")
     res = make_masks(folder, folder, from_depth=True)
-    assert res.processed == [4] and res.skipped == 3
+    assert res.processed == [4] and res.skipped == 3 and not stale.exists()
     assert np.array_equal(exr.read_frame(last, ["Y"])["Y"], whole)
     with pytest.raises(DreamroomsError, match="other mask settings; pass --overwrite"):
         make_masks(folder, folder, from_depth=True, layers=2)

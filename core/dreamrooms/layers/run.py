@@ -18,15 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamrooms.shot import exr
 from dreamrooms.depth import stabilize as stab
+from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.split import index_from_depth, index_from_mattes, split_frame
-from dreamrooms.mask.matte import clip_thresholds, inverse_depth
-from dreamrooms.shot import Shot, frame_file
-from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.mask.io import depth_of, mask_sequences, read_colour, resume_start, select_frames
+from dreamrooms.mask.matte import clip_thresholds, inverse_depth
+from dreamrooms.progress import progress
+from dreamrooms.shot import Shot, frame_file
+from dreamrooms.shot import exr
 from dreamrooms.shot.sources import from_linear_rgba
 
 ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
@@ -108,9 +109,11 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
             rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
             f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide)
     made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
+    clean_stale_temps(paths(numbers[0]))   # what a killed run was writing
     created: list[Path] = []
     reused = []
     ok = False
+    bar = progress(len(todo), "layers")
     try:
         for n in todo:
             srgb = read_colour(shot, colour_key, n)
@@ -127,8 +130,10 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
             for k, lay in enumerate(layers):
                 exr.write_frame(ps[k], {"RGBA": lay.rgba_linear()})
                 exr.write_frame(ps[count + k], {"Y": lay.depth}, attributes={ATTR: fingerprint})
+            bar.update(1)
         ok = True
     finally:
+        bar.close()
         if not ok:
             import sys
 

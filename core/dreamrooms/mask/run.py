@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from dreamrooms.shot import exr
 from dreamrooms.depth import stabilize as stab
+from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.mask import models as mm
-from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.mask.io import MASK_KIND, depth_of, resume_start, select_frames
 from dreamrooms.mask.matte import MatteFilter, clip_thresholds, depth_matte, inverse_depth
+from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
+from dreamrooms.shot import exr
 
 ATTR = "dreamrooms_mask"
 SAMPLES = 12
@@ -130,8 +131,10 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
         if not from_depth and slots is not None:
             slots.prev = {lab: f.prev for lab, f in filters.items() if f.prev.max() >= 0.5}
     made_dirs = [d for d in {out / "masks"} if not d.exists()]
+    clean_stale_temps([path(lab, numbers[0]) for lab in labels])   # what a killed run was writing
     created: list[Path] = []
     ok = False
+    bar = progress(len(todo), "mask")
     try:
         for fr in src.frames(todo):
             if from_depth:
@@ -152,8 +155,10 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
                 if not p.exists():
                     created.append(p)
                 exr.write_frame(p, {"Y": m}, attributes={ATTR: fingerprint})
+            bar.update(1)
         ok = True
     finally:
+        bar.close()
         if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
             remove_created(created, made_dirs)
     registered = all(path(lab, n).is_file() for lab in labels for n in shot.frames)
