@@ -47,16 +47,25 @@ def test_layers_are_recorded_and_rebuild_the_frames(clip):
         assert ((front_a > 0.5) == (oid == 1)).mean() > 0.99
 
 
-def test_rerun_and_resume(clip):
+def test_rerun_and_resume(clip, tmp_path):
+    """A run stopped after frame 2 and resumed writes what an uninterrupted run writes (every layer: the fills
+    carried from frame to frame are only what the files keep)."""
+    import shutil
+
     folder, _ = clip
-    make_layers(folder, count=2)
-    assert make_layers(folder, count=2).processed == []
-    last = folder / "layers/clip_layer1.0004.exr"
-    whole = exr.read_frame(last, ["RGBA"])["RGBA"]
-    last.unlink()
-    res = make_layers(folder, count=2)
-    assert res.processed == [4]
-    assert np.abs(exr.read_frame(last, ["RGBA"])["RGBA"].astype(np.float32) - whole.astype(np.float32)).max() < 2e-3
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    make_layers(folder, count=3)
+    assert make_layers(folder, count=3).processed == []
+    make_layers(other, count=3, frames="1-2")
+    res = make_layers(other, count=3)
+    assert res.processed == [3, 4] and res.skipped == 2
+    for k in range(3):
+        for n in (3, 4):
+            name = f"layers/clip_layer{k}.{n:04d}.exr"
+            a = exr.read_frame(folder / name, ["RGBA"])["RGBA"].astype(np.float32)
+            b = exr.read_frame(other / name, ["RGBA"])["RGBA"].astype(np.float32)
+            assert np.abs(a - b).max() < 2e-3, (k, n)
     with pytest.raises(DreamroomsError, match="--count 1"):
         make_layers(folder, count=1)
 

@@ -120,17 +120,24 @@ class TemporalFill:
         self.prev_rgb: np.ndarray | None = None
         self.prev_depth: np.ndarray | None = None
         self.prev_guide: np.ndarray | None = None
+        self.prev_valid: np.ndarray | None = None   # where the previous fill is known (all of it unless seeded)
         self.reused = 0.0     # fraction of the last hole taken from earlier frames (for tests and stats)
 
-    def seed(self, rgb: np.ndarray, depth: np.ndarray, guide: np.ndarray) -> None:
+    def seed(self, rgb: np.ndarray, depth: np.ndarray, guide: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Continue after a frame on disk; `valid`: where its colour survived (premultiplied files keep no
+        colour where alpha is 0, so those pixels are filled afresh instead of reused as black)."""
         self.prev_rgb, self.prev_depth, self.prev_guide = np.asarray(rgb, np.float32), np.asarray(depth, np.float32), guide
+        self.prev_valid = None if valid is None else np.asarray(valid, bool)
 
     def __call__(self, rgb: np.ndarray, depth: np.ndarray, hole: np.ndarray, guide: np.ndarray,
-                 known: np.ndarray | None = None, depth_hole: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 known: np.ndarray | None = None, depth_hole: np.ndarray | None = None,
+                 keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Filled (colour, depth) of a layer.  `rgb`/`depth`: the frame's layer values (colour valid outside
         `hole`, depth outside `depth_hole`, default the same: a layer's edge pixels have mixed colours but
         their own depth); `guide`: the whole frame as uint8 grey; `known`: where the layer's own pixels are
-        reliable for flow (default: outside the hole)."""
+        reliable for flow (default: outside the hole); `keep`: the part of this fill that is written (where
+        the layer's alpha is above 0: a premultiplied file keeps no colour elsewhere): only that is reused by
+        the next frame, so a run resumed from the files gives what an uninterrupted run gives."""
         rgb = np.asarray(rgb, np.float32)
         depth = np.asarray(depth, np.float32)
         hole = np.asarray(hole, bool)
@@ -146,10 +153,13 @@ class TemporalFill:
             w_depth = stab.warp_with(self.prev_depth, maps)
             w_rgb = np.where(static[..., None], self.prev_rgb, w_rgb)
             w_depth = np.where(static, self.prev_depth, w_depth)
-            vis = known & maps[2]
+            ok = maps[2]
+            if self.prev_valid is not None:
+                ok = ok & (stab.warp_with(self.prev_valid.astype(np.float32), maps) > 0.999)
+            vis = known & ok
             err = float(np.median(np.abs(w_rgb[vis] - rgb[vis]))) if vis.any() else 1.0
             if err <= CUT_ERROR:
-                take = hole & maps[2]
+                take = hole & ok
                 c_rgb = np.where(take[..., None], w_rgb, rgb)
                 c_depth = np.where(take & depth_hole, w_depth, depth)
         rest = hole & ~take
@@ -158,6 +168,7 @@ class TemporalFill:
         out_depth = extend_depth(c_depth, rest_d, self.method) if rest_d.any() else c_depth
         self.reused = float(take.sum()) / max(1, int(hole.sum()))
         self.prev_rgb, self.prev_depth, self.prev_guide = out_rgb, out_depth, guide
+        self.prev_valid = None if keep is None else np.asarray(keep, bool)
         return out_rgb, out_depth
 
 

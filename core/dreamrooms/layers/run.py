@@ -22,7 +22,7 @@ from dreamrooms.depth import stabilize as stab
 from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
-from dreamrooms.layers.split import index_from_depth, index_from_mattes, split_frame
+from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_frame
 from dreamrooms.mask.io import depth_of, mask_sequences, read_colour, resume_start, select_frames
 from dreamrooms.mask.matte import clip_thresholds, inverse_depth
 from dreamrooms.progress import progress
@@ -107,7 +107,8 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
         guide = stab.grey_guide(read_colour(shot, colour_key, prev))
         for k, f in enumerate(fills):
             rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
-            f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide)
+            f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide,
+                   valid=rgba[..., 3] > KEEP_ALPHA)
     made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
     clean_stale_temps(paths(numbers[0]))   # what a killed run was writing
     created: list[Path] = []

@@ -30,6 +30,9 @@ from dreamrooms.layers.fill import TemporalFill
 from dreamrooms.mask.matte import edge_alpha, inverse_depth, layer_index
 
 
+KEEP_ALPHA = 0.02    # colour survives a premultiplied half-float file above this alpha (reused by the next frame)
+
+
 @dataclass
 class Layer:
     srgb: np.ndarray      # HxWx3 straight sRGB-encoded colour, filled where hidden
@@ -101,7 +104,7 @@ def split_frame(srgb: np.ndarray, depth: np.ndarray, idx: np.ndarray, count: int
         if not clean.any():   # nothing of this layer in the frame: an empty, transparent layer
             layers.append(Layer(np.zeros_like(srgb), np.zeros((h, w), np.float32), depth.copy(), hole))
             continue
-        rgb_f, d_f = fills[k](srgb, depth, hole, guide, known=clean, depth_hole=~own)
+        rgb_f, d_f = fills[k](srgb, depth, hole, guide, known=clean, depth_hole=~own, keep=alpha > KEEP_ALPHA)
         layers.append(Layer(rgb_f, alpha, d_f, hole))
     return layers
 
