@@ -124,3 +124,22 @@ def test_a_mask_model_entry_must_name_its_family(clip, mdir):
     with pytest.raises(DreamroomsError, match="x.onnx.*Mask R-CNN takes one float 3xHxW image"):
         make_masks(folder, folder, model="mine")
     assert not (folder / "masks").exists()
+
+
+def test_footage_given_as_an_image_sequence(clip, tmp_path):
+    import cv2
+
+    folder, truth = clip
+    (tmp_path / "png").mkdir()
+    for k in range(4):
+        srgb = S.render(S.scene(-0.7 + 0.15 * k), 96, 54)[0]
+        cv2.imwrite(str(tmp_path / f"png/f.{k + 1:04d}.png"), (srgb[..., ::-1] * 255 + 0.5).astype(np.uint8))
+    res = make_masks(tmp_path / "png/f.####.png", folder, from_depth=True)
+    assert res.registered
+    m = exr.read_frame(folder / "masks/clip_foreground.0003.exr", ["Y"])["Y"]
+    assert M.iou(m, truth[2] > 0) > 0.95
+    small = tmp_path / "small"
+    small.mkdir()
+    cv2.imwrite(str(small / "f.0001.png"), np.zeros((10, 20, 3), np.uint8))
+    with pytest.raises(DreamroomsError, match="20x10 but the shot .* is 96x54"):
+        make_masks(small, folder, from_depth=True, overwrite=True)
