@@ -133,3 +133,12 @@ def test_inpaint_lama_refuses_another_signature(clip, mdir):
     with pytest.raises(DreamroomsError, match="lama_fp32.onnx.*Carve/LaMa-ONNX"):
         make_layers(folder, count=2, inpaint="lama")
     assert not list((folder / "layers").glob("clip_layer*"))
+
+
+def test_depth_without_any_valid_value_is_one_line(clip):
+    folder, _ = clip
+    shot = Shot.load(folder)
+    for n in shot.frames:
+        exr.write_frame(shot.frame_path("depth", n), {"Y": np.full((54, 96), np.inf, np.float32)})
+    with pytest.raises(DreamroomsError, match="no finite positive depth"):
+        make_layers(folder, count=2)

@@ -23,15 +23,13 @@ from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_frame
-from dreamrooms.mask.io import depth_of, mask_sequences, read_colour, resume_start, select_frames
-from dreamrooms.mask.matte import clip_thresholds, inverse_depth
+from dreamrooms.mask.io import clip_levels, depth_of, mask_sequences, read_colour, resume_start, select_frames
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
 from dreamrooms.shot.sources import from_linear_rgba
 
 ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
-SAMPLES = 12                    # frames sampled (evenly over the clip) for the clip's depth thresholds
 
 
 class LayersError(DreamroomsError):
@@ -77,9 +75,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
         raise LayersError(f"--count {count}: need at least 2 layers (a foreground and what is behind it)")
     thresholds: list[float] = []
     if not from_masks:
-        pick = sorted({shot.frames[round(i * (shot.frame_count - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
-        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]) for n in pick]
-        thresholds = [round(t, 9) for t in clip_thresholds(maps, count)]
+        thresholds = clip_levels(shot, depth_key, depth_ch, count)
     name = Path(shot.sequences[colour_key].pattern).name.split(".")[0] or shot.name
     colour_pat = [f"layers/{name}_layer{k}.####.exr" for k in range(count)]
     depth_pat = [f"depth/{name}_layer{k}.####.exr" for k in range(count)]

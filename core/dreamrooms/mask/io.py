@@ -22,6 +22,25 @@ def depth_of(shot: Shot) -> tuple[str, str, str]:
     return (colour, *depth_sequence(shot))
 
 
+SAMPLES = 12    # frames (evenly over the clip) whose depth sets the clip's layer levels
+
+
+def clip_levels(shot: Shot, depth_key: str, channel: str, count: int) -> list[float]:
+    """The clip's `count - 1` layer levels in inverse depth (:func:`dreamrooms.mask.matte.clip_thresholds`) from
+    :data:`SAMPLES` frames of its depth; one line naming the sequence when none of them has valid depth."""
+    from dreamrooms.mask.matte import clip_thresholds, inverse_depth
+    from dreamrooms.shot import exr
+
+    frames = shot.frames
+    pick = sorted({frames[round(i * (len(frames) - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
+    maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), [channel])[channel]) for n in pick]
+    try:
+        return [round(t, 9) for t in clip_thresholds(maps, count)]
+    except ValueError:
+        raise DreamroomsError(f"{shot.frame_path(depth_key, pick[0])} (sequence {depth_key}): no finite positive depth "
+                              f"in the sampled frames; rerun `dreamrooms depth` for this shot") from None
+
+
 def mask_sequences(shot: Shot) -> list[str]:
     """Keys of the shot's mask sequences, in shot.json order."""
     return [k for k, s in shot.sequences.items() if s.meta.get("kind") == MASK_KIND]

@@ -21,14 +21,13 @@ from dreamrooms.depth import stabilize as stab
 from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.mask import models as mm
-from dreamrooms.mask.io import MASK_KIND, depth_of, resume_start, select_frames
-from dreamrooms.mask.matte import MatteFilter, clip_thresholds, depth_matte, inverse_depth
+from dreamrooms.mask.io import MASK_KIND, clip_levels, depth_of, resume_start, select_frames
+from dreamrooms.mask.matte import MatteFilter, depth_matte
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
 
 ATTR = "dreamrooms_mask"
-SAMPLES = 12
 
 
 class MaskError(DreamroomsError):
@@ -87,9 +86,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
                         f"give the footage of this shot")
     if from_depth:
         colour_key, depth_key, depth_ch = depth_of(shot)
-        pick = sorted({shot.frames[round(i * (shot.frame_count - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
-        maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]) for n in pick]
-        thresholds = [round(t, 9) for t in clip_thresholds(maps, layers + 1)]
+        thresholds = clip_levels(shot, depth_key, depth_ch, layers + 1)
         labels = ["foreground"]
         settings = {"source": "depth", "layers": layers, "thresholds": thresholds}
     else:
