@@ -59,6 +59,7 @@ def test_refinement_snaps_a_shifted_depth_edge_to_the_colour_edge(frame):
     hard = M.layer_index(M.inverse_depth(shifted), th) < 1
     soft = M.refine(hard, srgb, radius=4, eps=1e-4)
     assert M.iou(soft, oid > 0) > M.iou(hard, oid > 0) + 0.01
+    assert M.iou(M.edge_alpha(srgb, hard), oid > 0) > M.iou(hard, oid > 0) + 0.05    # what depth_matte uses
 
 
 def test_temporal_filter_steadies_noise_and_follows_motion():

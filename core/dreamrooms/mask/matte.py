@@ -4,8 +4,10 @@
   cross and few pixels occupy (the gap a jump leaves), a multi-level Otsu split when there are no jumps.  Inverse depth,
   because depth models predict it and because the gap between a figure at 2 m and a wall at 6 m is wide
   there while the far end of the room is compressed.
-* :func:`guided_filter` (He et al., "Guided Image Filtering", ECCV 2010, colour guide) turns the hard split
-  into a soft matte whose edges follow the colour edges of the frame.
+* :func:`edge_alpha` turns the hard split into a soft matte whose edges follow the colour edges of the frame:
+  edge pixels take the coverage their colour says (the compositing equation between the nearby clean colours
+  on either side), falling back to :func:`guided_filter` (He et al., "Guided Image Filtering", ECCV 2010,
+  colour guide) where the two sides look alike.  The same edge rule serves mattes and depth layers.
 * :class:`MatteFilter` keeps mattes steady over time with the depth stabiliser's motion rules: the previous
   matte is carried along the optical flow (:func:`dreamrooms.stabilize.flow_between` and friends), averaged
   with the new one where they agree, and replaced where they disagree (motion lets edges through at once).
@@ -215,7 +217,7 @@ def depth_matte(depth: np.ndarray, srgb: np.ndarray, thresholds: Sequence[float]
                 radius: int | None = None) -> np.ndarray:
     """Soft matte of the nearest `layers` depth layers of one frame (thresholds from :func:`clip_thresholds`)."""
     idx = layer_index(inverse_depth(depth), thresholds)
-    return refine(idx < layers, srgb, radius)
+    return edge_alpha(srgb, idx < layers, radius)
 
 
 class MatteFilter:
