@@ -76,13 +76,14 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
         col.prop(s, "layout")
         col.prop(s, "grid")
         col.prop(s, "static")
-        if s.layout == "plane":
+        if s.layout in ("plane", "layered"):
             col.prop(s, "depth_scale")
             row = col.row(align=True)
             row.prop(s, "near")
             row.prop(s, "far")
             col.prop(s, "edge_cut")
-            col.prop(s, "fill_behind")
+            if s.layout == "plane":
+                col.prop(s, "fill_behind")
         else:
             row = col.row(align=True)
             row.prop(s, "room_width")

@@ -1,5 +1,5 @@
 """High-level builds from a shot folder, shared by the operators and the headless entry:
-layout plane | room | corridor, the camera and its move, focus, render setup."""
+layout plane | room | corridor | layered, the camera and its move, focus, render setup."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,13 +11,14 @@ import numpy as np
 from dreamrooms import camera as cm
 from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import LAYOUTS as LAYOUT_REGISTRY
 from dreamrooms.room import default_move
 from dreamrooms.shot import Shot
 
 from .. import paths
-from . import camera_rig, depth_plane, nodes, room, shotio
+from . import camera_rig, depth_plane, layered, nodes, room, shotio
 
-LAYOUTS = ("plane", "room", "corridor")
+LAYOUTS = tuple(LAYOUT_REGISTRY)
 COLLECTION = "dreamrooms"
 TAG = "dreamrooms_kind"  # set on every object a build makes; rebuilds replace only these
 
@@ -124,6 +125,8 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
     if s.layout not in LAYOUTS:
         raise DreamroomsError(f"layout {s.layout!r}: use one of {', '.join(LAYOUTS)}")
     apply_shot_settings(scene, shot)
+    if s.layout == "layered":
+        layered.layer_sequences(shot)          # fail with the fix before anything is cleared or built
     col = collection(scene)
     colour = colour_sequence(shot, s.colour)
     depth_name = shotio.depth_sequence(shot, s.depth)
@@ -140,6 +143,15 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         if s.fill_behind:
             back = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale * opts.fill_push, near=s.near, far=s.far)
             objs.append(_plane(scene, shot, "dreamrooms plane fill", d0, K, start, back, colour, depth_name, s, col))
+        return {"objects": objs, "camera": cam, "start": start}
+    if s.layout == "layered":
+        start = camera_rig.default_start(shot)
+        cam.matrix_world = camera_rig.to_matrix(start)
+        K = camera_rig.intrinsics_of(scene, cam)
+        d0 = shotio.read_depth(shot, layered.layer_sequences(shot)[-1][1], shot.frame_start)
+        opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=s.depth_scale, near=s.near, far=s.far,
+                                        edge_cut=s.edge_cut)
+        objs = layered.build_layers(scene, shot, K, start, opts, animate=s.animate, collection=col)
         return {"objects": objs, "camera": cam, "start": start}
     if s.with_plane and s.layout != "corridor":
         raise DreamroomsError(f"--with-plane puts the depth plane in a bay after the last room of a corridor; a "

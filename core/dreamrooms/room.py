@@ -21,6 +21,8 @@ LAYOUTS = {  # name -> (panel label, description)
     "plane": ("Depth plane", "the frame unprojected through the camera: a 3D photo"),
     "room": ("Room", "back, left, right walls, floor and ceiling, each a displaced plane"),
     "corridor": ("Corridor", "rooms side by side for a camera that walks past them"),
+    "layered": ("Layered planes", "one displaced plane per depth layer of `dreamrooms layers`, back to front, "
+                                  "alpha-blended: no stretched edges at depth jumps"),
 }
 # render engines by the names Blender 4.2-5.x use, and short names; the headless entry maps each to the
 # running Blender's identifier (EEVEE is BLENDER_EEVEE_NEXT in 4.2-4.5, BLENDER_EEVEE in 5.x) or fails saying
@@ -57,7 +59,8 @@ def _opt(name, type_, default, help_, **kw) -> Option:
 
 OPTIONS: tuple[Option, ...] = (
     # build
-    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, or a corridor of rooms",
+    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, a corridor of rooms, or layered "
+         "planes (one per depth layer; run `dreamrooms layers` first)",
          choices=tuple(LAYOUTS)),
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
