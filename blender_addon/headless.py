@@ -123,6 +123,7 @@ def run_room(args: argparse.Namespace) -> int:
         R.render_frames(scene, shot, frames)
     from .scene import camera_rig
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
+    shot.provenance.extra["scene"] = B.scene_description(scene)
     shot.save()
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)

@@ -172,6 +172,7 @@ class DREAMROOMS_OT_record_camera(_Base, bpy.types.Operator):
     def run(self, context):
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
         shot.camera = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
+        shot.provenance.extra["scene"] = B.scene_description(context.scene)
         path = shot.save()
         return f"camera track of {shot.frame_count} frame(s) written to {path}"
 

@@ -274,3 +274,12 @@ def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, in
     if focus:
         camera_rig.key_focus(scene, cam, frames, focus_point, fstop)
     return mats
+
+
+def scene_description(scene: bpy.types.Scene) -> list[dict]:
+    """What a build made, for shot.json's provenance.extra["scene"]: name, kind and 4x4 world matrix of every
+    tagged object (the After Effects export places a 3D null per room or plane from it)."""
+    col = bpy.data.collections.get(COLLECTION)
+    objs = [o for o in (col.all_objects if col else scene.objects) if TAG in o]
+    return [{"name": o.name, "kind": str(o[TAG]), "matrix": [[float(x) for x in row] for row in o.matrix_world]}
+            for o in sorted(objs, key=lambda o: o.name)]

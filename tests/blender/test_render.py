@@ -105,6 +105,11 @@ def test_headless_room_renders_and_fails_cleanly(tmp_path):
     data = json.loads((tmp_path / "shot/shot.json").read_text())
     assert "render" not in data["sequences"]  # frame 1 was not rendered: not recorded as a sequence yet
     assert len(data["camera"]["matrices"]) == 3
+    # the scene description AE's nulls come from: every wall the build made, with its world matrix
+    scene = data["provenance"]["extra"]["scene"]
+    assert sorted(o["kind"] for o in scene) == ["wall"] * 5
+    back = next(o for o in scene if o["name"].endswith("back"))
+    assert np.array(back["matrix"]).shape == (4, 4)
     assert (tmp_path / "shot/room.blend").is_file()
     bad = _headless("room", tmp_path / "nope", "--layout", "plane")
     assert bad.returncode == 1
