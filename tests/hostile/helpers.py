@@ -75,3 +75,49 @@ def drop_sequence(shot: Path, name: str) -> None:
     data = json.loads(path.read_text())
     data["sequences"].pop(name)
     path.write_text(json.dumps(data))
+
+
+class FileServer:
+    """A local HTTP server for one payload that honours `Range: bytes=N-` (206), optionally trickling
+    one byte every `trickle` seconds (a server that never quite stops)."""
+
+    def __init__(self, payload: bytes, trickle: float = 0.0):
+        import http.server
+        import threading
+
+        outer = self
+        self.payload, self.trickle = payload, trickle
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                import time
+                start = 0
+                rng = self.headers.get("Range", "")
+                if rng.startswith("bytes="):
+                    start = int(rng[6:].split("-")[0])
+                body = outer.payload[start:]
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    if outer.trickle:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(outer.trickle)
+                    else:
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/model.onnx"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
