@@ -121,3 +121,4 @@ class FileServer:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
