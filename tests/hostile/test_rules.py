@@ -1,0 +1,103 @@
+"""The shared rules themselves: path confinement, names, the writer lock, limits, OS-error lines."""
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dreamrooms import limits, oserrors
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot.lock import LockedError, lock_path, writer_lock
+from dreamrooms.shot.paths import check_name, confine, file_stem
+
+from hostile.helpers import dr_env
+
+
+@pytest.mark.parametrize("rel", ["../x", "/abs/x", "layers/../../x", "C:\\x", "a\\..\\..\\b", "", "a\x00b", "~/x",
+                                 "layers/../layers/x"])
+def test_confine_refuses(tmp_path, rel):
+    with pytest.raises(DreamroomsError, match="shot.json: p"):
+        confine(tmp_path, rel, "shot.json: p")
+
+
+def test_confine_refuses_symlink_out(tmp_path):
+    (tmp_path / "shot").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "shot" / "layers")
+    with pytest.raises(DreamroomsError, match="symlink"):
+        confine(tmp_path / "shot", "layers/a.0001.exr", "w")
+
+
+def test_confine_accepts_inside(tmp_path):
+    assert confine(tmp_path, "layers/a.####.exr", "w") == tmp_path / "layers" / "a.####.exr"
+    assert confine(tmp_path, "./depth/b.exr", "w") == tmp_path / "depth" / "b.exr"
+
+
+@pytest.mark.parametrize("name", ["my depth", "v1.2", "deep.v2 final", "Ünïcode_1", "tinydepth"])
+def test_check_name_accepts(name):
+    assert check_name(name, "--name") == name
+
+
+@pytest.mark.parametrize("name", ['q"', "a/b", "..", "take#2", "", " x", "x.", "new\nline", "back\\slash", "a" * 200, 3])
+def test_check_name_refuses(name):
+    with pytest.raises(DreamroomsError, match="--name"):
+        check_name(name, "--name")
+
+
+def test_file_stem():
+    assert file_stem("take#2") == "take_2"
+    assert file_stem("../../outside/evil") == "outside_evil"
+    assert file_stem("###") == "shot"
+
+
+def test_lock_second_holder_is_refused_with_the_pid(tmp_path):
+    """A second process cannot take a held lock; the message names the holder's pid."""
+    code = ("import sys; from dreamrooms.shot.lock import writer_lock\n"
+            "try:\n with writer_lock(sys.argv[1], 'depth'): pass\n"
+            "except Exception as e: print(e); sys.exit(3)\n")
+    with writer_lock(tmp_path, "depth"):
+        p = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=dr_env(), capture_output=True, text=True)
+        assert p.returncode == 3, p.stderr
+        assert f"pid {os.getpid()}" in p.stdout
+    assert not lock_path(tmp_path, "depth").exists()
+    p = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=dr_env(), capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_lock_dies_with_its_process(tmp_path):
+    """A holder killed with SIGKILL leaves a lock file but no lock."""
+    code = ("import sys, time; from dreamrooms.shot.lock import writer_lock\n"
+            "with writer_lock(sys.argv[1], 'walk'):\n print('held', flush=True); time.sleep(60)\n")
+    p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=dr_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "held"
+        with pytest.raises(LockedError):
+            with writer_lock(tmp_path, "walk"):
+                pass
+    finally:
+        p.kill()
+        p.wait()
+        p.stdout.close()
+    with writer_lock(tmp_path, "walk"):
+        pass
+
+
+def test_limits():
+    with pytest.raises(DreamroomsError, match="--fps"):
+        limits.check_number(float("nan"), "--fps", low=0, low_open=True)
+    with pytest.raises(DreamroomsError, match="100000x100000"):
+        limits.check_resolution(100000, 100000, "--size")
+    limits.check_resolution(1920, 1080, "--size")
+    assert limits.json_depth('{"a": "[[[", "b": [[{}]]}') == 4
+    assert limits.json_depth("[" * 100_000 + "]" * 100_000) == 100_000
+
+
+def test_os_error_lines():
+    line = oserrors.describe(OSError(errno.ENOSPC, "No space left on device", "/shots/a/layers/x.exr"))
+    assert line.startswith("/shots/a/layers/x.exr: disk full;") and "\n" not in line
+    assert "a file is in the way" in oserrors.describe(NotADirectoryError(errno.ENOTDIR, "x", "/f/s"))
+    assert oserrors.describe(ValueError("a bug")) is None
+    assert "out of memory" in oserrors.describe(MemoryError())
