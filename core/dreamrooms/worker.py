@@ -1,0 +1,88 @@
+"""Child processes that die with the process that started them, on every OS we ship to.
+
+`spawn` starts a worker (the headless Blender entry) so that it cannot outlive its parent:
+* Linux: the kernel sends it SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG, see
+  man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html; a check of getppid() closes the race
+  with a parent that died before the prctl);
+* everywhere (macOS has no parent-death signal, Windows no signals): a lifeline pipe on the worker's
+  stdin that the parent never writes; the worker calls `watch_parent()`, whose thread sees EOF when
+  the parent is gone (the OS closes the parent's end however it dies) and exits at once. On Windows
+  this does what a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE would, without ctypes.
+Ctrl-C or an exception in the parent kills the worker's whole process group too.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+LIFELINE_ENV = "DREAMROOMS_LIFELINE"
+
+
+def _linux_tie(parent: int) -> None:
+    """Runs in the child between fork and exec: die with `parent`."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def spawn(cmd: list[str], env: dict | None = None) -> int:
+    """Run `cmd` to completion as a worker tied to this process; returns its exit code."""
+    env = dict(os.environ if env is None else env)
+    env[LIFELINE_ENV] = "1"
+    kw: dict = {}
+    if sys.platform.startswith("linux"):
+        parent = os.getpid()
+        kw["preexec_fn"] = lambda: (os.setpgid(0, 0), _linux_tie(parent))
+    elif sys.platform == "win32":
+        kw["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kw["start_new_session"] = True
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, **kw)
+    try:
+        return proc.wait()
+    except BaseException:
+        _kill_tree(proc)
+        raise
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    if sys.platform != "win32":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+    else:
+        proc.kill()
+    proc.wait()
+
+
+def watch_parent() -> None:
+    """In a worker started by `spawn`: exit as soon as the parent's end of the lifeline closes."""
+    if os.environ.get(LIFELINE_ENV) != "1":
+        return
+    try:
+        stdin = sys.stdin.buffer
+    except AttributeError:
+        return
+
+    def wait_for_eof() -> None:
+        try:
+            while stdin.read(1 << 12):
+                pass
+        except (OSError, ValueError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=wait_for_eof, name="dreamrooms-lifeline", daemon=True).start()
