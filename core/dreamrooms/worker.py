@@ -8,7 +8,8 @@
   stdin that the parent never writes; the worker calls `watch_parent()`, whose thread sees EOF when
   the parent is gone (the OS closes the parent's end however it dies) and exits at once. On Windows
   this does what a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE would, without ctypes.
-Ctrl-C or an exception in the parent kills the worker's whole process group too.
+The worker stays in the terminal's process group, so Ctrl-C reaches it too and it stops after a whole
+frame; if it has not stopped a few seconds after the parent's own interrupt, it is killed.
 """
 from __future__ import annotations
 
@@ -39,33 +40,25 @@ def spawn(cmd: list[str], env: dict | None = None) -> int:
     kw: dict = {}
     if sys.platform.startswith("linux"):
         parent = os.getpid()
-        kw["preexec_fn"] = lambda: (os.setpgid(0, 0), _linux_tie(parent))
-    elif sys.platform == "win32":
-        kw["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kw["start_new_session"] = True
+        kw["preexec_fn"] = lambda: _linux_tie(parent)
     proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, **kw)
     try:
         return proc.wait()
     except BaseException:
-        _kill_tree(proc)
+        _stop(proc)
         raise
     finally:
         if proc.stdin:
             proc.stdin.close()
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    if sys.platform != "win32":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            proc.kill()
-    else:
+def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Give a worker that got the same Ctrl-C `grace` seconds to finish its frame, then kill it."""
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
         proc.kill()
-    proc.wait()
+        proc.wait()
 
 
 def watch_parent() -> None:
