@@ -32,6 +32,18 @@ class Result:
             assert m in lines[0], (m, lines[0])
         return lines[0]
 
+    def refused(self, *mentions: str) -> str:
+        """Like one_line_error, but a bad command-line value may also be a usage error (exit 2, argparse's
+        `dreamrooms CMD: error: argument FLAG: ...` line after the usage)."""
+        if self.code == 2:
+            assert "Traceback" not in self.err, self.err
+            lines = [ln for ln in self.err.splitlines() if ": error: " in ln]
+            assert len(lines) == 1, self.err
+            for m in mentions:
+                assert m in lines[0], (m, lines[0])
+            return lines[0]
+        return self.one_line_error(*mentions)
+
 
 def dr_env(**extra: str) -> dict:
     env = dict(os.environ)

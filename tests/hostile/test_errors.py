@@ -75,7 +75,7 @@ def test_deeply_nested_json_inside_meta(shot):
                                         ("--fps", "0"), ("--fps", "1e308"), ("--far", "1e309")])
 def test_depth_bad_numbers_write_nothing(tmp_path, frames_dir, flag, value):
     out = tmp_path / "out"
-    dr("depth", frames_dir, "--model", "tinydepth", "--out", out, flag, value).one_line_error(flag)
+    dr("depth", frames_dir, "--model", "tinydepth", "--out", out, flag, value).refused(flag)
     assert not out.exists()
 
 
@@ -90,7 +90,7 @@ def test_walk_bad_settings_write_nothing(tmp_path, args):
     base[args[0]] = args[1]
     argv = [x for kv in base.items() for x in kv]
     r = dr("walk", "--model", "cppn-walk", "--out", out, *argv, timeout=20)
-    r.one_line_error(args[0])
+    r.refused(args[0])
     assert not out.exists()
 
 

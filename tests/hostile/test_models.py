@@ -40,7 +40,7 @@ def test_models_add_odd_names_keep_the_manifest_valid(menv, name):
 def test_models_add_refuses_unsafe_names(menv, name):
     """Names with quotes, separators or `#` are refused in one line, and the manifest stays usable."""
     mdir, env = menv
-    dr("models", "add", TINYDEPTH, "--kind", "depth", "--name", name, env=env).one_line_error("--name")
+    dr("models", "add", TINYDEPTH, "--kind", "depth", "--name", name, env=env).refused("--name")
     assert dr("models", "list", env=env).code == 0
 
 
@@ -118,4 +118,4 @@ def test_fetch_bad_url_is_one_line(menv, url):
     """Repro 7: --url that is not an http(s) URL gives one line naming --url."""
     mdir, env = menv
     _fetchable(mdir, b"abc", "http://127.0.0.1:9/x.onnx")
-    dr("models", "fetch", "gen", "--url", url, env=env).one_line_error("--url")
+    dr("models", "fetch", "gen", "--url", url, env=env).refused("--url")

@@ -57,7 +57,7 @@ def test_shot_name_never_becomes_a_path(shot, sentinel, name):
 def test_room_bad_settings_write_nothing(shot, args):
     """Repro 11: bad settings are refused before Blender writes anything (no room.blend, shot.json as it was)."""
     before = snapshot(shot)
-    dr("room", shot, *args).one_line_error(args[0])
+    dr("room", shot, *args).refused(args[0])
     assert snapshot(shot) == before
 
 
