@@ -145,3 +145,23 @@ def test_killing_room_kills_its_blender_worker(tmp_path):
             p.kill()
         if worker is not None and _alive(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+def test_render_from_a_png_blend_leaves_no_temp(shot, tmp_path):
+    """Repro 14: `headless.py render SHOT --blend B` with a .blend set to PNG output renders the shot's EXR and
+    leaves no `.tmp.png` behind."""
+    assert dr("room", shot, *FAST).code == 0
+    png_blend = tmp_path / "png.blend"
+    script = ("import bpy, sys; bpy.ops.wm.open_mainfile(filepath=sys.argv[1]); s = bpy.context.scene; "
+              "s.render.image_settings.media_type = 'IMAGE'; s.render.image_settings.file_format = 'PNG'; "
+              "bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])")
+    p = subprocess.run([sys.executable, "-c", script, str(shot / "room.blend"), str(png_blend)], env=dr_env(),
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    headless = Path(__file__).resolve().parents[2] / "blender_addon" / "headless.py"
+    p = subprocess.run([sys.executable, str(headless), "render", str(shot), "--blend", str(png_blend)], env=dr_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in p.stderr
+    assert not [f.name for f in (shot / "render").iterdir() if ".tmp" in f.name]
+    assert p.returncode == 0, p.stderr
+    assert exr.read_frame(shot / "render/render.0001.exr")["ViewLayer.Combined.RGBA"].shape == (16, 32, 4)
