@@ -3,6 +3,7 @@ the CLI exits 0, 1 (one line) or 2 (usage), never with a traceback, and nothing 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ HOSTILE_TEXT = ["../outside/victim#.txt", "/tmp/x.####.exr", "layers/../../outsi
                 "a\x00b#", "C:\\x\\y.####.exr", "layers/walk.####.exr", "depth/walk.####.exr", "con.####.exr",
                 "x" * 300 + "#", "take#2", 'q"uote', "\u202e#", "~/x#", "layers//walk.####.exr", "./layers/walk.####.exr"]
 NUMBERS = [0, -1, 1, 2**63, -(2**63), 10**400, 1e308, -1e308, 1e-320, float("nan"), float("inf"), 0.5, 3, 100000]
+HOME = os.getcwd()
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -58,7 +60,8 @@ def _check(code, err: str) -> None:
 
 
 def _workspace(template: Path):
-    """A temp folder holding a copy of the shot and a sentinel folder beside it."""
+    """A temp folder holding a copy of the shot and a sentinel folder beside it (also the working directory, so a
+    relative output path lands where the checks see it)."""
     root = Path(tempfile.mkdtemp(prefix="fuzz"))
     shutil.copytree(template, root / "shot")
     outside = root / "outside"
@@ -66,6 +69,7 @@ def _workspace(template: Path):
     for i in range(1, 4):
         (outside / f"victim{i}.txt").write_text("victim")
         (outside / f"v.{i:04d}.exr").write_text("victim")
+    os.chdir(root)
     return root
 
 
@@ -87,6 +91,7 @@ def test_fuzz_shot_json(shot_template, run_cli, mutations):
         assert snapshot(root / "outside") == before
         assert sorted(p.name for p in root.iterdir()) == ["outside", "shot"]
     finally:
+        os.chdir(HOME)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -127,6 +132,8 @@ def test_fuzz_cli_arguments(shot_template, run_cli, command, data):
         code, _, err = run_cli(*argv)
         _check(code, err)
         assert snapshot(root / "outside") == before
-        assert sorted(p.name for p in root.iterdir()) == ["outside", "shot"]
+        extra = {p.name for p in root.iterdir()} - {"outside", "shot"}
+        assert extra <= set(argv), extra  # only an output folder the arguments asked for
     finally:
+        os.chdir(HOME)
         shutil.rmtree(root, ignore_errors=True)
