@@ -16,6 +16,7 @@ from dreamrooms.errors import DreamroomsError
 MAX_SIDE = 16384
 MAX_PIXELS = 16384 * 8640           # a 16K DCI-wide frame: 2.3 GB as float32 RGBA
 MAX_FRAMES = 100_000                # 69 minutes at 24 fps; per-frame data (latents, camera) stays < 1 GB
+MAX_FRAME_NUMBER = 10**9            # frame numbers and offsets (file names stay within 10 digits)
 MAX_FPS = 999.0                     # After Effects comps take 1..999 fps (Composition Settings)
 MAX_NOISE_LOOP = 64.0               # 3 x radius harmonics; past ~frames/2 they alias, 64 is already noise
 MAX_BATCH = 256                     # frames per inference call

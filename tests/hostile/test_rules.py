@@ -11,7 +11,8 @@ import pytest
 from dreamrooms import limits, oserrors
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.lock import LockedError, lock_path, writer_lock
-from dreamrooms.shot.paths import check_name, confine, file_stem
+from dreamrooms.shot.frames import sequence_name
+from dreamrooms.shot.paths import check_name, check_relative, confine
 
 from hostile.helpers import dr_env
 
@@ -47,10 +48,16 @@ def test_check_name_refuses(name):
         check_name(name, "--name")
 
 
-def test_file_stem():
-    assert file_stem("take#2") == "take_2"
-    assert file_stem("../../outside/evil") == "outside_evil"
-    assert file_stem("###") == "shot"
+def test_names_become_safe_file_stems():
+    assert sequence_name("take#2") == "take_2"
+    assert sequence_name("../../outside/evil") == "outside_evil"
+    assert sequence_name("###") == "shot"
+
+
+@pytest.mark.parametrize("rel", ["../x#", "/abs/#", "C:\\x#", "a/../../b#"])
+def test_check_relative_refuses_without_the_file_system(rel):
+    with pytest.raises(DreamroomsError, match="field p"):
+        check_relative(rel, "field p")
 
 
 def test_lock_second_holder_is_refused_with_the_pid(tmp_path):

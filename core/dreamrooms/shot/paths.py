@@ -2,8 +2,9 @@
 
 Shot folders and model manifests travel between people and machines, so a path read from them
 (a sequence pattern, a manifest `file`) is untrusted. `confine` is the only function that turns
-such a path into a file path; `check_name` validates the names users and data give to shots,
-sequences and models where they are created; `file_stem` makes a display name safe as a file stem.
+such a path into a file path; `check_name` validates the names users and data give to
+sequences and models where they are created (a display name becomes a file stem through
+`dreamrooms.shot.frames.sequence_name`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from dreamrooms.errors import DreamroomsError
 
 NAME_MAX = 128
 _NAME_OK = re.compile(r"[^\W_][\w .+\-]*", re.UNICODE)  # starts with a letter/digit; then letters, digits, _ . + - space
-_STEM_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class UnsafePathError(DreamroomsError):
@@ -35,6 +35,16 @@ def _escape_reason(relative: str) -> str | None:
     if any(part == ".." for part in re.split(r"[\\/]", relative)):
         return "it contains '..'"
     return None
+
+
+def check_relative(relative: str, what: str) -> str:
+    """`relative` if it is a plain relative path (no absolute path, drive, `~`, `..` or control character);
+    the check that needs no file system, for load time (`confine` adds the symlink check at use)."""
+    reason = _escape_reason(relative)
+    if reason is not None:
+        raise UnsafePathError(f"{what}: {relative!r} is not a relative path inside the folder ({reason}); "
+                              f"use a path like layers/NAME.####.exr, without '..'")
+    return relative
 
 
 def confine(base: str | os.PathLike, relative: str | os.PathLike, what: str) -> Path:
@@ -70,9 +80,3 @@ def check_name(name: object, what: str) -> str:
                               "starting with a letter or digit")
     return name
 
-
-def file_stem(name: str, default: str = "shot") -> str:
-    """`name` made safe as a file stem on every OS (ASCII letters, digits, `_`, `-`; runs of anything
-    else become one `_`); `default` when nothing is left."""
-    stem = _STEM_BAD.sub("_", name).strip("_")
-    return stem[:NAME_MAX] or default
