@@ -58,8 +58,10 @@ def _describe_self() -> str:
 
 @contextlib.contextmanager
 def writer_lock(folder: str | os.PathLike, stage: str) -> Iterator[Path]:
-    """Hold the `stage` writer lock of shot `folder` (created if missing) for the `with` block."""
+    """Hold the `stage` writer lock of shot `folder` for the `with` block. A folder made for the lock is removed
+    again when the block leaves it empty (a run refused before its first frame leaves nothing behind)."""
     path = lock_path(folder, stage)
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -84,3 +86,8 @@ def writer_lock(folder: str | os.PathLike, stage: str) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(path)  # while still locked, so no one can take the lock on a file about to vanish
         os.close(fd)
+        for p in made:  # innermost first; stops at the first folder that holds something
+            try:
+                p.rmdir()
+            except OSError:
+                break
