@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 
 from hostile.helpers import dr, dr_env, drop_sequence, edit_manifest, snapshot
 

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 
 from hostile.helpers import dr, snapshot
 

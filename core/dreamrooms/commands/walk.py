@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dreamrooms import limits
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models.runtime import DEVICES
 
@@ -64,6 +65,8 @@ def handler(args: argparse.Namespace) -> int:
     from dreamrooms.walk import run as generate
     from dreamrooms.walk import latent as walk
 
+    if args.threads is not None:
+        limits.check_number(args.threads, "--threads", low=1, high=limits.MAX_THREADS)
     gen = generator.open_generator(args.model, device=args.device, threads=args.threads)
     if args.size is None:
         if gen.spec.native_size is None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dreamrooms import limits
+from dreamrooms.atomic import clean_stale_temps
 from dreamrooms.depth import resume, stabilize as stab
 from dreamrooms.depth.image import network_size, preprocess
 from dreamrooms.depth.stream import StreamRun, StreamSettings, Targets, inplace_frames
@@ -220,7 +221,7 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
 
     stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
     state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
-    resume.clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+    clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
     for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
         with contextlib.suppress(OSError):
             t.unlink()
