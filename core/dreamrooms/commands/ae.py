@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from dreamrooms.ae.comp import CompOptions, export
 from dreamrooms.shot import Shot
+from dreamrooms.shot.lock import writer_lock
 
 
 def _depth_range_arg(text: str):
@@ -68,5 +70,16 @@ def run(args: argparse.Namespace) -> int:
                        camera=not args.no_camera, depth_blur=not args.no_depth_blur,
                        displacement=not args.no_displacement, linear32=not args.no_linear32, grain=args.grain,
                        dust=args.dust, workers=args.workers)
-    print(export(Shot.load(args.shot), opts, args.out))
+    shot = Shot.load(args.shot)
+    shot.check_frame_sizes()
+    out = args.out if args.out is not None else shot.folder / "ae"
+    made = not out.exists()
+    with writer_lock(shot.folder, "ae"):
+        try:
+            path = export(shot, opts, out)
+        except Exception:
+            if made:  # a folder this run made holds only this run's partial output
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+    print(path)
     return 0

@@ -281,6 +281,22 @@ class Shot:
                     )
 
 
+    def check_frame_sizes(self, names: list[str] | None = None) -> None:
+        """Every EXR frame of the sequences `names` (default all) has the shot's resolution (headers only)."""
+        from dreamrooms.shot.exr import frame_size
+
+        root = self._root()
+        for name in names if names is not None else list(self.sequences):
+            if not self.sequences[name].pattern.lower().endswith(".exr"):
+                continue
+            for f in self.frames:
+                p = self.frame_path(name, f)
+                w, h = frame_size(p)
+                if (w, h) != (self.width, self.height):
+                    raise ShotError(f"{p}: frame is {w}x{h} but {root / MANIFEST} says {self.width}x{self.height} "
+                                    f"(sequence {name}); re-render the frame at the shot's resolution")
+
+
 class _NanError(ValueError):
     pass
 
@@ -354,7 +370,7 @@ def _check_keys(obj: dict, cls: type, what: str) -> None:
 def _check_limits(data: dict, where: str) -> None:
     """Sizes and counts within dreamrooms.limits, so no stage starts on a frame it cannot hold."""
     try:
-        limits.check_number(data["fps"], f"field fps", low=0, high=limits.MAX_FPS, low_open=True)
+        limits.check_number(data["fps"], "field fps", low=0, high=limits.MAX_FPS, low_open=True)
         limits.check_number(data.get("pixel_aspect", 1.0), "field pixel_aspect", low=0.01, high=100.0)
         limits.check_resolution(*data["resolution"], "field resolution")
         limits.check_frames(data["frame_end"] - data["frame_start"] + 1, "fields frame_start..frame_end")
