@@ -99,13 +99,13 @@ def run_room(args: argparse.Namespace) -> int:
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
+    if args.render:  # before saving: a render that fails leaves no room.blend behind
+        R.render_frames(scene, shot, frames)
     if not args.no_save:
         blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
         blend.parent.mkdir(parents=True, exist_ok=True)
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
-    if args.render:
-        R.render_frames(scene, shot, frames)
     from .scene import camera_rig
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.save()
@@ -136,6 +136,8 @@ def run_render(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
     from dreamrooms.commands.main import run_reporting_errors
+    from dreamrooms.worker import watch_parent
+    watch_parent()  # started by `dreamrooms room`: exit when it does
     parser = build_parser()
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:

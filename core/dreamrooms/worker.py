@@ -66,15 +66,15 @@ def watch_parent() -> None:
     if os.environ.get(LIFELINE_ENV) != "1":
         return
     try:
-        stdin = sys.stdin.buffer
-    except AttributeError:
+        fd = os.dup(sys.stdin.fileno())  # a raw fd: a thread blocked in os.read holds no lock at shutdown
+    except (AttributeError, OSError, ValueError):
         return
 
     def wait_for_eof() -> None:
         try:
-            while stdin.read(1 << 12):
+            while os.read(fd, 1 << 12):
                 pass
-        except (OSError, ValueError):
+        except OSError:
             pass
         os._exit(1)
 
