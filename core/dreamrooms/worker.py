@@ -33,15 +33,32 @@ def _linux_tie(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def tied_popen_kwargs(env: dict, new_session: bool = False) -> dict:
+    """Keyword arguments for subprocess.Popen (and the lifeline variable set in `env`) that make the child die
+    with this process; `new_session` also puts it in its own process group (so a cancel can kill the group).
+    The child must be a dreamrooms entry (CLI or headless), which calls `watch_parent`; keep `proc.stdin` open."""
+    env[LIFELINE_ENV] = "1"
+    kw: dict = {"stdin": subprocess.PIPE}
+    if sys.platform.startswith("linux"):
+        parent = os.getpid()
+
+        def tie() -> None:
+            if new_session:
+                os.setsid()
+            _linux_tie(parent)
+        kw["preexec_fn"] = tie
+    elif sys.platform == "win32":
+        if new_session:
+            kw["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kw["start_new_session"] = new_session
+    return kw
+
+
 def spawn(cmd: list[str], env: dict | None = None) -> int:
     """Run `cmd` to completion as a worker tied to this process; returns its exit code."""
     env = dict(os.environ if env is None else env)
-    env[LIFELINE_ENV] = "1"
-    kw: dict = {}
-    if sys.platform.startswith("linux"):
-        parent = os.getpid()
-        kw["preexec_fn"] = lambda: _linux_tie(parent)
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, **kw)
+    proc = subprocess.Popen(cmd, env=env, **tied_popen_kwargs(env))
     try:
         return proc.wait()
     except BaseException:

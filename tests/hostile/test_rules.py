@@ -108,3 +108,40 @@ def test_os_error_lines():
     assert "a file is in the way" in oserrors.describe(NotADirectoryError(errno.ENOTDIR, "x", "/f/s"))
     assert oserrors.describe(ValueError("a bug")) is None
     assert "out of memory" in oserrors.describe(MemoryError())
+
+
+def _gone(pid: int, within: float) -> bool:
+    import time
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_lifeline_alone_ends_a_worker(tmp_path):
+    """The stdin lifeline (what macOS and Windows rely on, no parent-death signal here) ends the worker when its
+    parent is killed."""
+    import signal
+    child = ("from dreamrooms.worker import watch_parent; import time; watch_parent(); time.sleep(60)")
+    parent = ("import os, subprocess, sys, time\n"
+              "env = dict(os.environ, DREAMROOMS_LIFELINE='1')\n"
+              f"p = subprocess.Popen([sys.executable, '-c', {child!r}], stdin=subprocess.PIPE, env=env)\n"
+              "print(p.pid, flush=True); time.sleep(60)\n")
+    p = subprocess.Popen([sys.executable, "-c", parent], env=dr_env(), stdout=subprocess.PIPE, text=True)
+    worker = int(p.stdout.readline())
+    try:
+        assert not _gone(worker, 0.5), "the worker did not start"
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        assert _gone(worker, 5), "the worker outlived its parent"
+    finally:
+        p.stdout.close()
+        if not _gone(worker, 0):
+            os.kill(worker, signal.SIGKILL)

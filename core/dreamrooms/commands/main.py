@@ -17,6 +17,7 @@ from dreamrooms.commands import COMMANDS
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.oserrors import describe
 from dreamrooms.shot import set_command_line
+from dreamrooms.worker import watch_parent
 
 DEBUG_ENV = "DREAMROOMS_DEBUG"  # set by --debug; inherited by the Blender worker
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    watch_parent()  # started as a worker (Blender add-on jobs): exit with the process that started it
     parser = build_parser()
     args = parser.parse_args(argv)
     set_command_line(["dreamrooms", *(sys.argv[1:] if argv is None else argv)])
