@@ -102,3 +102,19 @@ def test_resolution_limit_in_shot_json(shot):
 def test_frame_count_limit_in_shot_json(shot):
     edit_manifest(shot, frame_start=1, frame_end=10**9, sequences={})
     dr("shot", "info", shot).one_line_error("shot.json", "frame")
+
+
+def test_debug_shows_the_traceback_behind_the_line(shot):
+    """`--debug` keeps the one line and adds the traceback that led to it."""
+    (shot / "shot.json").write_text("[" * 100_000)
+    r = dr("--debug", "shot", "info", shot)
+    assert r.code == 1 and "Traceback" in r.err
+    assert r.err.rstrip().splitlines()[-1].startswith("dreamrooms: error:")
+
+
+def test_os_error_midway_is_one_line(tmp_path):
+    """An OS error in the middle of a stage (a file where the walk's layers folder goes) is one line."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "layers").write_text("not a folder")
+    dr("walk", "--model", "cppn-walk", "--out", out, "--frames", 2, "--size", "16x16").one_line_error("layers")

@@ -145,3 +145,11 @@ def test_lifeline_alone_ends_a_worker(tmp_path):
         p.stdout.close()
         if not _gone(worker, 0):
             os.kill(worker, signal.SIGKILL)
+
+
+def test_out_of_memory_from_onnxruntime_is_one_line():
+    """ONNX Runtime raises its own exception type for a failed allocation; it reads as out of memory."""
+    fail = type("RuntimeException", (Exception,), {"__module__": "onnxruntime.capi.onnxruntime_pybind11_state"})
+    line = oserrors.describe(fail("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested buffer"))
+    assert line is not None and "out of memory" in line
+    assert oserrors.describe(fail("some other runtime failure")) is None

@@ -106,7 +106,7 @@ def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], 
     if truncation != 1.0:
         if gen.spec.truncation_mean:
             try:
-                mean = np.load(gen.spec.truncation_mean).astype(np.float32).reshape(-1)
+                mean = np.load(gen.spec.truncation_mean, allow_pickle=False).astype(np.float32).reshape(-1)
             except (OSError, ValueError) as exc:
                 raise GenerateError(f"model {gen.name}: truncation_mean {gen.spec.truncation_mean} unreadable ({exc})") from None
         elif gen.has_mapping:
