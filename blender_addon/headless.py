@@ -148,8 +148,16 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in payload.items():
             setattr(ns, k, v)
         ns.shot = Path(ns.shot)
-        return run_reporting_errors(run_room, ns)
-    return run_reporting_errors(run_room if args.command == "room" else run_render, args)
+        return run_reporting_errors(_one_writer, run_room, ns)
+    return run_reporting_errors(_one_writer, run_room if args.command == "room" else run_render, args)
+
+
+def _one_writer(func, args: argparse.Namespace) -> int:
+    """Run `func` holding the shot's `room` writer lock: one Blender build or render writes a shot at a time."""
+    from dreamrooms.shot.lock import writer_lock
+
+    with writer_lock(Path(str(args.shot)).absolute(), "room"):
+        return func(args)
 
 
 if __name__ == "__main__":

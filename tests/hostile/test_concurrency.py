@@ -58,3 +58,28 @@ def test_two_depth_runs_never_mix(race_template, tmp_path):
             s = _frame_settings(frame)
             assert (s["near"], s["far"]) == (meta["near"], meta["far"]), f"trial {trial}: {frame.name} mixes settings"
     assert locked >= 1, "the runs never overlapped: the race was not exercised (or no lock names the other run)"
+
+
+@pytest.mark.parametrize("stage,argv", [
+    ("depth", ["depth", "{shot}", "--model", "tinydepth", "--out", "{shot}", "--overwrite", "--near", "2"]),
+    ("walk", ["walk", "--model", "cppn-walk", "--out", "{shot}", "--frames", "3", "--size", "32x16", "--overwrite",
+              "--seeds", "5"]),
+    ("ae", ["ae", "{shot}"]),
+    ("room", ["room", "{shot}", "--engine", "BLENDER_WORKBENCH"]),
+])
+def test_a_held_stage_lock_refuses_a_second_writer(shot, stage, argv):
+    """While another process (here: this test) writes a stage of a shot, a run of that stage fails at once with one
+    line naming the holder's pid, and changes nothing."""
+    import os
+
+    from dreamrooms.shot.lock import writer_lock
+
+    from hostile.helpers import snapshot
+
+    if stage == "room":
+        pytest.importorskip("bpy")
+    with writer_lock(shot, stage):
+        before = snapshot(shot)
+        r = dr(*[a.format(shot=shot) for a in argv])
+        r.one_line_error(f"pid {os.getpid()}")
+        assert snapshot(shot) == before
