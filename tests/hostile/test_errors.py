@@ -118,3 +118,12 @@ def test_os_error_midway_is_one_line(tmp_path):
     out.mkdir()
     (out / "layers").write_text("not a folder")
     dr("walk", "--model", "cppn-walk", "--out", out, "--frames", 2, "--size", "16x16").one_line_error("layers")
+
+
+@pytest.mark.parametrize("command", [["ae", "{shot}", "--out", ""], ["walk", "--model", "cppn-walk", "--out", "",
+                                                                   "--frames", "2", "--size", "16x16"]])
+def test_empty_output_path_is_refused(shot, tmp_path, command):
+    """An empty --out (found by the CLI fuzzer: `ae --out ''` wrote into the working directory) is refused."""
+    r = dr(*[c.format(shot=shot) for c in command], cwd=tmp_path)
+    r.refused("--out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shot"]

@@ -108,7 +108,7 @@ COMMAND_FLAGS = {
 }
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=120)
 @given(command=st.sampled_from(sorted(COMMAND_FLAGS)), data=st.data())
 def test_fuzz_cli_arguments(shot_template, run_cli, command, data):
     flags = data.draw(st.lists(st.sampled_from(COMMAND_FLAGS[command]), min_size=1, max_size=3, unique=True))

@@ -10,6 +10,7 @@ import numpy as np
 from dreamrooms.ae.comp import CompOptions, export
 from dreamrooms.shot import Shot
 from dreamrooms.shot.lock import writer_lock
+from dreamrooms.shot.paths import path_arg
 
 
 def _depth_range_arg(text: str):
@@ -43,7 +44,7 @@ def register(subparsers) -> None:
                     "(File > Scripts > Run Script File).",
     )
     p.add_argument("shot", type=Path, help="shot folder (with shot.json)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default SHOT/ae)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default SHOT/ae)")
     p.add_argument("--comp-name", default=None, help="comp name (default: the shot's name)")
     p.add_argument("--ae-version", type=_version_arg, default=24.0, help="oldest After Effects the script accepts (default 24.0)")
     p.add_argument("--ppu", type=float, default=100.0, help="AE pixels per Blender unit for the camera (default 100)")

@@ -7,6 +7,7 @@ from pathlib import Path
 from dreamrooms import limits
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models.runtime import DEVICES
+from dreamrooms.shot.paths import path_arg
 
 KEYFRAME_HELP = """keyframe file (TOML):
   interp = "slerp"          # optional walk defaults: interp, ease, loop, truncation
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(layers/walk.####.exr) plus shot.json. Reruns with the same settings resume.",
         epilog=KEYFRAME_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="generator: manifest name (e.g. cppn-walk), .onnx path or model folder")
-    p.add_argument("--out", required=True, type=Path, help="shot folder to write (created)")
+    p.add_argument("--out", required=True, type=path_arg, help="shot folder to write (created)")
     p.add_argument("--frames", type=int, required=True, help="number of frames")
     p.add_argument("--fps", type=float, default=24.0, help="frames per second (default 24)")
     p.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT (default: the model's native size)")

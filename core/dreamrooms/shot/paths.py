@@ -23,6 +23,14 @@ class UnsafePathError(DreamroomsError):
     """A path from data leads outside its folder, or a name is not a plain name."""
 
 
+def path_arg(text: str) -> Path:
+    """An argparse `type=` for a path the user names: an empty one (which would mean "here") is refused."""
+    if not text.strip() or any(unicodedata.category(c) == "Cc" for c in text):
+        import argparse
+        raise argparse.ArgumentTypeError(f"{text!r}: give a folder or file path (empty or with control characters)")
+    return Path(text)
+
+
 def _escape_reason(relative: str) -> str | None:
     """Why `relative` is not a plain relative path (None when it is)."""
     if not relative:
