@@ -113,14 +113,14 @@ def run_room(args: argparse.Namespace) -> int:
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
+    if args.render:  # before saving: a render that fails leaves no room.blend behind
+        use_device(scene, args)
+        R.render_frames(scene, shot, frames)
     if not args.no_save:
         blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
         blend.parent.mkdir(parents=True, exist_ok=True)
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
-    if args.render:
-        use_device(scene, args)
-        R.render_frames(scene, shot, frames)
     from .scene import camera_rig
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.provenance.extra["scene"] = B.scene_description(scene)
@@ -175,6 +175,8 @@ def run_focus(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
     from dreamrooms.commands.main import run_reporting_errors
+    from dreamrooms.worker import watch_parent
+    watch_parent()  # started by `dreamrooms room`: exit when it does
     parser = build_parser()
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:
@@ -185,9 +187,20 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in payload.items():
             setattr(ns, k, v)
         ns.shot = Path(ns.shot)
-        return run_reporting_errors(run_room, ns)
-    handler = {"room": run_room, "render": run_render, "focus": run_focus}[args.command]
-    return run_reporting_errors(handler, args)
+        return run_reporting_errors(_one_writer, run_room, ns)
+    if args.command == "room":
+        return run_reporting_errors(_one_writer, run_room, args)
+    # render chunks of one shot run side by side on a farm or a Ray cluster: each writes its own whole frames
+    # atomically, so they take no shot-wide lock
+    return run_reporting_errors({"render": run_render, "focus": run_focus}[args.command], args)
+
+
+def _one_writer(func, args: argparse.Namespace) -> int:
+    """Run `func` holding the shot's `room` writer lock: one Blender build writes a shot at a time."""
+    from dreamrooms.shot.lock import writer_lock
+
+    with writer_lock(Path(str(args.shot)).absolute(), "room"):
+        return func(args)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ class Job:
         full_env["DREAMROOMS_PROGRESS"] = "json"
         full_env["PYTHONUNBUFFERED"] = "1"
         full_env.update(env or {})
-        kw = {"start_new_session": True} if os.name != "nt" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        from dreamrooms.worker import tied_popen_kwargs
+        kw = tied_popen_kwargs(full_env, new_session=True)  # its own group (cancel kills it), dies with Blender
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=full_env,
                                      text=True, bufsize=1, **kw)
         self.lines: "queue.Queue[tuple[str, str]]" = queue.Queue()

@@ -32,6 +32,20 @@ def set_fps(scene: bpy.types.Scene, fps: float) -> None:
     scene.render.fps_base = whole / fps
 
 
+def multilayer_exr_output(scene: bpy.types.Scene, half: bool | None = None) -> None:
+    """Make the scene write the multilayer EXR the shot's `render` sequence is (a .blend set to PNG would
+    otherwise write `.tmp.png` files that are never renamed into the shot)."""
+    ims = scene.render.image_settings
+    if bpy.app.version >= (5, 0, 0):
+        ims.media_type = "MULTI_LAYER_IMAGE"
+    else:
+        ims.file_format = "OPEN_EXR_MULTILAYER"
+    if half is not None:
+        ims.color_depth = "16" if half else "32"
+    ims.exr_codec = "ZIP"
+    scene.render.use_file_extension = True
+
+
 def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: str = "CYCLES", samples: int = 32,
                  passes: tuple[str, ...] = PASSES, cryptomatte: bool = False, half: bool = True,
                  resolution_percentage: int = 100, output: str | None = None) -> None:
@@ -57,14 +71,7 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     scene.view_settings.view_transform = "Standard"
     scene.view_settings.look = "None"
     r.use_motion_blur = False  # the Vector pass needs motion blur off
-    ims = r.image_settings
-    if bpy.app.version >= (5, 0, 0):
-        ims.media_type = "MULTI_LAYER_IMAGE"
-    else:
-        ims.file_format = "OPEN_EXR_MULTILAYER"
-    ims.color_depth = "16" if half else "32"
-    ims.exr_codec = "ZIP"
-    r.use_file_extension = True
+    multilayer_exr_output(scene, half)
     r.use_overwrite = True
     if output:
         r.filepath = paths.relative(output.replace(".####.exr", ".####").replace(".exr", ""))
@@ -108,6 +115,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     written = []
     required = ("ViewLayer.Combined.RGBA",)
     (folder / "render").mkdir(parents=True, exist_ok=True)
+    multilayer_exr_output(scene)
     old_path = scene.render.filepath
     try:
         with progress(len(frames), "render") as bar:
@@ -128,6 +136,8 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                 bar.update()
     finally:
         scene.render.filepath = old_path
+        for t in (folder / "render").glob(f".render.*.{os.getpid()}.tmp*"):  # an interrupted or failed frame
+            t.unlink(missing_ok=True)
     if record:
         missing = [f for f in shot.frames if not frame_file(folder, f).is_file()]
         if missing:

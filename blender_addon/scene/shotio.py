@@ -15,13 +15,16 @@ from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot
+from dreamrooms.shot.frames import sequence_name
 from dreamrooms.shot.roles import depth_key
 from dreamrooms.shot.roles import depth_sequence as depth_source
 
 
 
 def load_shot(folder: str | Path, check_files: bool = True) -> Shot:
-    return Shot.load(Path(bpy.path.abspath(str(folder))), check_files=check_files)
+    """The shot at `folder` (`//` is the .blend's folder), made absolute: image paths taken from a relative
+    shot path break once the .blend is saved somewhere else (renders came out flat grey)."""
+    return Shot.load(Path(bpy.path.abspath(str(folder))).absolute(), check_files=check_files)
 
 
 
@@ -44,7 +47,8 @@ def depth_sequence(shot: Shot, source: str | None = None, frames: range | None =
     if is_blender_depth(shot.sequences[src]):
         return src
     target = "depth" if "depth" not in shot.sequences else "depth_y"
-    pattern = f"depth/{shot.name}.####.exr" if target == "depth" else f"depth/{shot.name}_y.####.exr"
+    stem = sequence_name(shot.name)  # the shot's name is data: never a path, never a `#`
+    pattern = f"depth/{stem}.####.exr" if target == "depth" else f"depth/{stem}_y.####.exr"
     frames = frames or shot.frames
     shot.add_sequence(target, pattern, ["Y"], colorspace="non-color", premultiplied=False,
                       kind="depth", source=src, source_layer=layer)

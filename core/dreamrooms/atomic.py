@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 
 def temp_path_for(path: Path) -> Path:
@@ -51,3 +51,17 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 `text` to `path` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def clean_stale_temps(paths: Iterable[Path]) -> None:
+    """Remove the temps a killed run left beside these frames (`.NAME.####.exr.PID.tmp`). Call it while holding
+    the stage's writer lock (dreamrooms.shot.lock), so no live writer of those files can be running."""
+    seen = set()
+    for p in paths:
+        key = (p.parent, p.name.split(".")[0])
+        if key in seen or not p.parent.is_dir():
+            continue
+        seen.add(key)
+        for t in p.parent.glob(f".{key[1]}.*.tmp"):
+            with contextlib.suppress(OSError):
+                t.unlink()

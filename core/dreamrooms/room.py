@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from dreamrooms.camera.moves import EASINGS, REGISTRY as MOVES
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.frames import frame_range_arg
+from dreamrooms.shot.paths import path_arg
 
 LAYOUTS = {  # name -> (panel label, description)
     "plane": ("Depth plane", "the frame unprojected through the camera: a 3D photo"),
@@ -153,7 +154,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--render", action="store_true",
                    help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
     add_options(p, [o.name for o in OPTIONS if o.cli])
-    p.add_argument("--save", type=Path, default=None, help="save the .blend here (default: SHOT/room.blend)")
+    p.add_argument("--save", type=path_arg, default=None, help="save the .blend here (default: SHOT/room.blend)")
     p.add_argument("--no-save", action="store_true", help="do not save a .blend")
 
 

@@ -116,6 +116,7 @@ def test_partial_file_resumes_on_next_run(server, mdir):
     write_user_manifest(mdir, server.url)
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / "netgen.onnx.part").write_bytes(PAYLOAD[:1000])
+    (mdir / "netgen.onnx.part.url").write_text(server.url)   # the URL that started it
     download.fetch("netgen")
     assert server.requests == ["bytes=1000-"]
     assert (mdir / "netgen.onnx").read_bytes() == PAYLOAD

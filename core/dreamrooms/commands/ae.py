@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,8 @@ import numpy as np
 from dreamrooms.ae.comp import DOF_MODES, WORKING_SPACES, CompOptions, export
 from dreamrooms.ae.relayer import MAP_KINDS
 from dreamrooms.shot import Shot
+from dreamrooms.shot.lock import writer_lock
+from dreamrooms.shot.paths import path_arg
 
 
 def _depth_range_arg(text: str):
@@ -43,7 +46,7 @@ def register(subparsers) -> None:
                     "Camera Lens Blur, Displacement Map, fog, masks and passes in AE.",
     )
     p.add_argument("shot", type=Path, help="shot folder (with shot.json)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default SHOT/ae)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default SHOT/ae)")
     p.add_argument("--comp-name", default=None, help="comp name (default: the shot's name)")
     p.add_argument("--ae-version", type=_version_arg, default=CompOptions.ae_version,
                    help="oldest After Effects the script accepts (default %(default)s: nothing it uses needs newer)")
@@ -86,5 +89,16 @@ def run(args: argparse.Namespace) -> int:
                        displacement=not args.no_displacement, linear32=not args.no_linear32,
                        working_space=args.working_space, grain=args.grain, dust=args.dust, fog=args.fog,
                        passes=not args.no_passes, workers=args.workers)
-    print(export(Shot.load(args.shot), opts, args.out))
+    shot = Shot.load(args.shot)
+    shot.check_frame_sizes()
+    out = args.out if args.out is not None else shot.folder / "ae"
+    made = not out.exists()
+    with writer_lock(shot.folder, "ae"):
+        try:
+            path = export(shot, opts, out)
+        except Exception:
+            if made:  # a folder this run made holds only this run's partial output
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+    print(path)
     return 0

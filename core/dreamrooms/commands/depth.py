@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from dreamrooms.depth import stabilize as stab
 from dreamrooms.depth.pipeline import estimate_sequence
 from dreamrooms.models.runtime import DEVICES
 from dreamrooms.shot import exr
+from dreamrooms.shot.paths import path_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "A rerun resumes at the first missing frame.")
     p.add_argument("input", help="shot folder, video file, image-sequence pattern (frames/img.####.png) or folder of images")
     p.add_argument("--model", required=True, help="depth model name (see `dreamrooms models list`) or path to an .onnx file")
-    p.add_argument("--out", required=True, type=Path, help="output shot folder (created, or an existing shot to add depth to)")
+    p.add_argument("--out", required=True, type=path_arg, help="output shot folder (created, or an existing shot to add depth to)")
     p.add_argument("--stabilize", choices=stab.MODES, default="keyframe",
                    help="temporal stabilisation: keyframe (robust alignment + motion-aware filter, default), "
                         "ema (cheap smoothing), off (each frame on its own)")

@@ -53,6 +53,8 @@ def shot_info(args: argparse.Namespace) -> int:
                 if missing:
                     raise DreamroomsError(f"{path}: sequence {name} lists channel(s) {', '.join(missing)} that the file lacks")
             checked += 1
+    if not args.quick:
+        shot.check_frame_sizes()
     print(f"  ok: {checked} frame file(s) {'exist' if args.quick else 'open and have their channels'}")
     return 0
 

@@ -1,20 +1,25 @@
 """The `dreamrooms` command: builds the parser from the command modules and runs one with the one error path.
 
 Each module named in dreamrooms.commands.COMMANDS defines `register(subparsers)` and sets `func(args) -> int`
-on its parser.  Exit codes: 0 ok, 1 failed (a DreamroomsError, printed as one line), 2 bad usage.
+on its parser.  Exit codes: 0 ok, 1 failed (a DreamroomsError, an OS failure or out-of-memory, printed as one
+line naming the file and the fix; `--debug` adds the traceback), 2 bad usage.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 from dreamrooms import __version__, progress
 from dreamrooms.commands import COMMANDS
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.oserrors import describe
 from dreamrooms.shot import set_command_line
+from dreamrooms.worker import watch_parent
 
-
+DEBUG_ENV = "DREAMROOMS_DEBUG"  # set by --debug; inherited by the Blender worker
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -25,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dreamrooms {__version__}")
     parser.add_argument("--progress", choices=progress.MODES, default=None,
                         help="progress on stderr: a bar (default), JSON lines for machine readers, or none")
+    parser.add_argument("--debug", action="store_true", help="print the traceback behind an error message")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"dreamrooms.commands.{name}").register(subparsers)
@@ -32,24 +38,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    watch_parent()  # started as a worker (Blender add-on jobs): exit with the process that started it
     parser = build_parser()
     args = parser.parse_args(argv)
     set_command_line(["dreamrooms", *(sys.argv[1:] if argv is None else argv)])
     if args.progress:
         progress.set_mode(args.progress)
+    if args.debug:
+        os.environ[DEBUG_ENV] = "1"
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
     return run_reporting_errors(args.func, args)
 
 
+def _error_line(text: str) -> None:
+    if os.environ.get(DEBUG_ENV) == "1":
+        traceback.print_exc()
+    print("dreamrooms: error: " + str(text).replace("\r", " ").replace("\n", " "), file=sys.stderr)
+
+
 def run_reporting_errors(func, *args) -> int:
-    """Run a command handler; a DreamroomsError becomes one line on stderr and exit 1, Ctrl-C exit 130.
-    Shared by this CLI and the Blender headless entry."""
+    """Run a command handler: a DreamroomsError, an OS failure (disk full, read-only, a file in the way, ...) or
+    out-of-memory becomes one line on stderr and exit 1; Ctrl-C exit 130; anything else is a bug and keeps its
+    traceback. Shared by this CLI and the Blender headless entry."""
     try:
         return int(func(*args) or 0)
     except DreamroomsError as exc:
-        print(f"dreamrooms: error: {exc}", file=sys.stderr)
+        _error_line(str(exc))
+        return 1
+    except (OSError, MemoryError) as exc:
+        _error_line(describe(exc))
+        return 1
+    except Exception as exc:
+        line = describe(exc)  # ONNX Runtime / OpenCV allocation failures; None for a bug
+        if line is None:
+            raise
+        _error_line(line)
         return 1
     except KeyboardInterrupt:
         print("dreamrooms: interrupted; whole frames written so far are kept, rerun to resume", file=sys.stderr)

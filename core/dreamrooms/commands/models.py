@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
 from pathlib import Path
 
 from dreamrooms.models.download import fetch
 from dreamrooms.models.registry import (DEPTH_SEMANTICS, IMAGENET_MEAN, IMAGENET_STD, KINDS, RESIZE_POLICIES, ModelError,
                                         infer_entry, list_models, models_dir)
 from dreamrooms.models.user import add_model
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("models", help="list, fetch and add ONNX models (depth, generators)",
@@ -99,8 +99,6 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_fetch(args) -> int:
-    from dreamrooms.models.download import fetch
-
     entry = fetch(args.name, models_dir_override=args.models_dir, allow_unverified=args.allow_unverified,
                   url=args.url)
     print(f"{entry.name}: {entry.path}")

@@ -4,6 +4,9 @@ optionally render the multilayer EXR into the shot.
 The work happens in Blender (`blender_addon/headless.py`); this command runs that entry with the
 current interpreter when the `bpy` module is importable, and otherwise says how to run it inside
 Blender.  The options are dreamrooms.room's one list, shared with the headless entry and the panel.
+Everything that can be checked without Blender is checked here first (options, shot.json, frame sizes, depth
+that is all NaN), the shot path goes to Blender absolute (a relative one broke its image paths), and the worker
+dies with this process (dreamrooms.worker).
 """
 from __future__ import annotations
 
@@ -11,11 +14,16 @@ import argparse
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot import Shot, exr
+from dreamrooms.shot.frames import shot_frames
+from dreamrooms.shot.roles import depth_sequence
+from dreamrooms.worker import spawn
 from dreamrooms.room import add_arguments, validate
 
 HEADLESS_ENV = "DREAMROOMS_ADDON"
@@ -47,8 +55,27 @@ def run(args: argparse.Namespace) -> int:
             "(pip install bpy==5.0.1 on Python 3.11), or run it inside Blender: "
             f"blender -b -P blender_addon/headless.py -- room {args.shot} ...")
     validate(vars(args))
+    preflight(args.shot, args.frames, args.depth)
     script = headless_script()
+    args.shot = Path(args.shot).absolute()
+    if args.save is not None:
+        args.save = Path(args.save).absolute()
     payload = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                if k not in ("func", "command", "progress") and not callable(v)}
     cmd = [sys.executable, str(script), "room-json", json.dumps(payload)]
-    return subprocess.call(cmd, env=dict(os.environ))
+    return spawn(cmd, env=dict(os.environ))
+
+
+def preflight(folder: Path, frames: tuple[int, int] | None, depth: str | None) -> None:
+    """What Blender would trip over later, as one line now: shot.json (limits, paths), frames of another size,
+    and a depth sequence with no finite value (Blender would report it as 'nothing in front of the camera')."""
+    shot = Shot.load(folder)
+    shot.check_frame_sizes()
+    span = shot_frames(shot, frames)
+    key, channel = depth_sequence(shot, depth, prefer="depth")
+    for f in sorted({span.start, span[len(span) // 2], span.stop - 1}):
+        path = shot.frame_path(key, f)
+        d = exr.read_frame(path, [channel])[channel]
+        if not np.isfinite(d).any():
+            raise DreamroomsError(f"{path}: depth of frame {f} is all NaN/inf (no finite value); rerun "
+                                  f"`dreamrooms depth {folder} --out {folder} --overwrite` or fix that frame")

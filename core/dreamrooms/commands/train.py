@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from dreamrooms.shot.paths import path_arg
+
 EPILOG = """examples:
   dreamrooms train photos/ --out models/mine --size 128 --steps 20000          # train (CUDA if present)
   dreamrooms train photos/ --out models/mine --size 128 --steps 40000 --resume # continue the run
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", metavar="IMAGES_DIR", help="folder of training images (png/jpg/webp/tif/bmp), or `export`")
     p.add_argument("model_dir", nargs="?", type=Path, help=argparse.SUPPRESS)
-    p.add_argument("--out", type=Path, help="MODEL_DIR to write")
+    p.add_argument("--out", type=path_arg, help="MODEL_DIR to write")
     p.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256), help="square training size (default 64)")
     p.add_argument("--steps", type=int, default=5000, help="total training steps (default 5000)")
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")

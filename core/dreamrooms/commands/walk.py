@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dreamrooms import limits
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models.runtime import DEVICES
+from dreamrooms.shot.paths import path_arg
 
 KEYFRAME_HELP = """keyframe file (TOML):
   interp = "slerp"          # optional walk defaults: interp, ease, loop, truncation
@@ -33,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(layers/walk.####.exr) plus shot.json. Reruns with the same settings resume.",
         epilog=KEYFRAME_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="generator: manifest name (e.g. cppn-walk), .onnx path or model folder")
-    p.add_argument("--out", required=True, type=Path, help="shot folder to write (created)")
+    p.add_argument("--out", required=True, type=path_arg, help="shot folder to write (created)")
     p.add_argument("--frames", type=int, required=True, help="number of frames")
     p.add_argument("--fps", type=float, default=24.0, help="frames per second (default 24)")
     p.add_argument("--size", type=_size, default=None, help="WIDTHxHEIGHT (default: the model's native size)")
@@ -64,6 +66,8 @@ def handler(args: argparse.Namespace) -> int:
     from dreamrooms.walk import run as generate
     from dreamrooms.walk import latent as walk
 
+    if args.threads is not None:
+        limits.check_number(args.threads, "--threads", low=1, high=limits.MAX_THREADS)
     gen = generator.open_generator(args.model, device=args.device, threads=args.threads)
     if args.size is None:
         if gen.spec.native_size is None:

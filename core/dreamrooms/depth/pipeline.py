@@ -33,13 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from dreamrooms import limits
+from dreamrooms.atomic import clean_stale_temps
 from dreamrooms.depth import resume, stabilize as stab
 from dreamrooms.depth.image import network_size, preprocess
 from dreamrooms.depth.stream import StreamRun, StreamSettings, Targets, inplace_frames
 from dreamrooms.depth.model import fixed_batch, io_names, load_model, model_sha256
 from dreamrooms.errors import DepthError, ShotError
+from dreamrooms.limits import check_number
 from dreamrooms.shot import CameraTrack, Shot, exr
 from dreamrooms.shot.frames import frame_file, parse_frames, select_frames, sequence_name
+from dreamrooms.shot.lock import writer_lock
+from dreamrooms.shot.paths import confine
 from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.shot.sources import FrameSource, ShotSource, open_source
 
@@ -87,7 +92,28 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
                       compression: str = "zip", fps: float | None = None, name: str | None = None,
                       workers: int | None = None, argv: list[str] | None = None,
                       on_frame: Callable[[int], None] | None = None) -> DepthResult:
-    """Estimate depth for every frame of `source` into the shot folder `out` (see module doc)."""
+    """Estimate depth for every frame of `source` into the shot folder `out` (see module doc).
+
+    Every number is checked before anything is written, and one depth run at a time writes a shot
+    (the second fails naming the first: `dreamrooms.shot.lock`)."""
+    check_number(near, "--near", low=0, low_open=True)
+    check_number(far, "--far", low=0, low_open=True)
+    if fps is not None:
+        check_number(fps, "--fps", low=0, high=limits.MAX_FPS, low_open=True)
+    check_number(batch, "--batch", low=1, high=limits.MAX_BATCH)
+    if threads is not None:
+        check_number(threads, "--threads", low=1, high=limits.MAX_THREADS)
+    if size is not None:
+        check_number(size, "--size", high=limits.MAX_SIDE)
+    kw = dict(stabilize=stabilize, size=size, batch=batch, device=device, frames=frames, preview=preview, near=near,
+              far=far, threads=threads, overwrite=overwrite, compression=compression, fps=fps, name=name,
+              workers=workers, argv=argv, on_frame=on_frame)
+    with writer_lock(out, "depth"):
+        return _estimate_sequence(source, model, Path(out), **kw)
+
+
+def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, device, frames, preview, near, far,
+                       threads, overwrite, compression, fps, name, workers, argv, on_frame) -> DepthResult:
     if stabilize not in stab.MODES:
         raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
     if not (0 < near < far):
@@ -160,13 +186,13 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
     layers_offset = shot.sequences[inplace_key].frame_offset if inplace_key else 0
 
     def layers_path(n: int) -> Path:
-        return out / frame_file(layers_pattern, n + layers_offset)
+        return confine(out, frame_file(layers_pattern, n + layers_offset), f"{manifest}: sequences.{inplace_key or 'layers'}.pattern")
 
     def depth_path(n: int) -> Path:
-        return out / frame_file(depth_pattern, n)
+        return confine(out, frame_file(depth_pattern, n), f"{manifest}: sequences.depth.pattern")
 
     def preview_path(n: int) -> Path:
-        return out / frame_file(preview_pattern, n)
+        return confine(out, frame_file(preview_pattern, n), f"{manifest}: preview")
 
     settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
                 "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
@@ -195,7 +221,7 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
 
     stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
     state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
-    resume.clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+    clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
     for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
         with contextlib.suppress(OSError):
             t.unlink()

@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -40,19 +39,6 @@ def read_fingerprint(path: Path, attr: str = DEPTH_ATTR) -> str | None:
     if isinstance(v, bytes):
         v = v.decode("utf-8", "replace")
     return v if isinstance(v, str) else None
-
-
-def clean_stale_temps(paths: Iterable[Path]) -> None:
-    """Remove temp files a killed run left next to our frames (`.NAME.####.exr.PID.tmp`)."""
-    seen = set()
-    for p in paths:
-        key = (p.parent, p.name.split(".")[0])
-        if key in seen or not p.parent.is_dir():
-            continue
-        seen.add(key)
-        for t in p.parent.glob(f".{key[1]}.*.tmp"):
-            with contextlib.suppress(OSError):
-                t.unlink()
 
 
 def load_state(path: Path, fingerprint: str) -> tuple[int, dict] | None:

@@ -3,7 +3,10 @@
 ``fetch(name)`` streams the manifest's URL into ``<models dir>/<file>.part`` (resuming with an HTTP
 Range request when a partial file is there or the connection drops), checks size and sha256, and
 only then renames the file into place, so a model file that is visible is always a verified one.
-A sha256 mismatch deletes the download. Without a sha256 in the manifest the download is refused
+A `.part` is only resumed from the URL that started it (`<file>.part.url`), a download that gets less
+than ``limits.DOWNLOAD_STALL_BYTES`` in ``limits.DOWNLOAD_STALL_S`` seconds fails as stalled (a server
+trickling a byte at a time never trips the per-read timeout), and the file lands inside the models
+dir (`confine`). A sha256 mismatch deletes the download. Without a sha256 in the manifest the download is refused
 unless ``allow_unverified=True`` (``--allow-unverified``), which prints the hash it got.
 """
 from __future__ import annotations
@@ -13,11 +16,15 @@ import http.client
 import os
 import socket
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from dreamrooms import limits
 from dreamrooms.models import ModelEntry, ModelError, models_dir, registry, sha256_file
+from dreamrooms.shot.paths import confine
 from dreamrooms.progress import progress
 
 CHUNK = 1 << 16
@@ -25,13 +32,40 @@ USER_AGENT = "dreamrooms-model-fetch/1"
 
 
 class DownloadError(ModelError):
-    """A download failed: offline, server error, interrupted beyond retries, or a bad hash."""
+    """A download failed: offline, server error, interrupted beyond retries, stalled, or a bad hash."""
+
+
+class _Stalled(Exception):
+    """Raised inside the read loop when too few bytes arrived in the stall window."""
 
 
 def _offline_msg(url: str, dest: Path, reason, sha: str) -> str:
     hint = f" (sha256 {sha})" if sha else ""
     return (f"cannot download {url}: {reason}; you may be offline or the server is down — "
             f"download the file by other means and put it at {dest}{hint}, or pass --url MIRROR")
+
+
+STALL_ENV = "DREAMROOMS_DOWNLOAD_STALL_S"  # override limits.DOWNLOAD_STALL_S (seconds)
+
+
+def check_url(url: str, what: str) -> str:
+    """`url` if it is an http(s) URL with a host, or a file: URL (a local mirror); else one line naming `what`."""
+    try:
+        u = urllib.parse.urlsplit(url)
+    except ValueError:
+        u = None
+    ok = u is not None and ((u.scheme in ("http", "https") and bool(u.hostname)) or (u.scheme == "file" and bool(u.path)))
+    if not ok:
+        raise DownloadError(f"{what} {url!r}: not a download URL; give the full address, e.g. "
+                            "https://host/path/model.onnx (or file:///path/model.onnx for a local mirror)")
+    return url
+
+
+def _stall_seconds() -> float:
+    try:
+        return max(0.1, float(os.environ.get(STALL_ENV, limits.DOWNLOAD_STALL_S)))
+    except ValueError:
+        return limits.DOWNLOAD_STALL_S
 
 
 def _open(url: str, start: int, timeout: float):
@@ -55,6 +89,11 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int =
         raise DownloadError(f"no URL to download {dest.name} from; put the file at {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    origin = dest.with_name(dest.name + ".part.url")
+    if part.exists() and (not origin.is_file() or origin.read_text(encoding="utf-8", errors="replace") != url):
+        part.unlink()  # left by a download from another URL: splicing it would corrupt the file
+    origin.write_text(url, encoding="utf-8")
+    stall_s = _stall_seconds()
     h = hashlib.sha256()
     have = 0
     if part.exists():
@@ -93,18 +132,29 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int =
                     total = have + int(length)
                     if hasattr(bar, "total"):
                         bar.total = total
+                read = getattr(resp, "read1", resp.read)  # read1: whatever has arrived, so the stall check runs
+                window_start, window_bytes = time.monotonic(), 0
                 try:
                     with open(part, "ab") as f:
                         while True:
-                            chunk = resp.read(CHUNK)
+                            chunk = read(CHUNK)
                             if not chunk:
                                 break
+                            window_bytes += len(chunk)
+                            if time.monotonic() - window_start >= stall_s:
+                                if window_bytes < limits.DOWNLOAD_STALL_BYTES:
+                                    raise _Stalled(window_bytes)
+                                window_start, window_bytes = time.monotonic(), 0
                             f.write(chunk)
                             h.update(chunk)
                             have += len(chunk)
                             bar.update(len(chunk))
                         f.flush()
                         os.fsync(f.fileno())
+                except _Stalled as exc:
+                    raise DownloadError(f"download of {url} stalled: {exc.args[0]} bytes in the last {stall_s:g} s "
+                                        f"(less than {limits.DOWNLOAD_STALL_BYTES >> 10} KB); the server is stuck or too "
+                                        f"slow — rerun to resume, pass --url MIRROR, or put the file at {dest}") from None
                 except (http.client.IncompleteRead, socket.timeout, ConnectionError, OSError) as exc:
                     attempts += 1
                     if attempts > retries:
@@ -120,7 +170,10 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int =
             break
     finally:
         bar.close()
+        if not part.exists():
+            origin.unlink(missing_ok=True)
     got = h.hexdigest() if have == part.stat().st_size else sha256_file(part)
+    origin.unlink(missing_ok=True)
     if size and part.stat().st_size != size:
         n = part.stat().st_size
         part.unlink(missing_ok=True)
@@ -156,10 +209,12 @@ def fetch(name_or_entry: str | ModelEntry, *, models_dir_override=None, allow_un
         if entry.sha256 and sha256_file(entry.path) != entry.sha256:
             raise ModelError(f"{entry.path} does not match the sha256 of {entry.name!r}; delete it and fetch again")
         return entry
-    src = url or entry.url
+    src = check_url(url, "--url") if url else entry.url
     if not src:
         raise ModelError(f"model {entry.name!r} has no download URL; put the file at {entry.path}")
-    dest = entry.path
+    if not url:
+        check_url(src, f"{entry.manifest}: [models.{entry.name}] url")
+    dest = confine(models_dir(models_dir_override), entry.file, f"{entry.manifest}: [models.{entry.name}] file")
     download(src, dest, sha256=entry.sha256, size=entry.size, allow_unverified=allow_unverified,
              retries=retries, timeout=timeout, desc=f"fetching {entry.name}")
     return entry

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from typing import Any
 
 from dreamrooms.errors import ModelError
 from dreamrooms.models.contracts import FAMILIES, GeneratorSpec, format_shape, format_type
+from dreamrooms.shot.paths import check_name, confine
 
 KINDS = ("depth", "generator", "mask", "inpaint")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed")
@@ -170,8 +172,11 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
 
 def entry_from_table(name: str, t: dict, manifest: Path, base: Path) -> ModelEntry:
     _check_entry(manifest, name, t)
-    file = Path(t["file"]).expanduser()
-    path = file if file.is_absolute() else base / file
+    if t.get("url") or t.get("builtin"):  # a file dreamrooms downloads or ships stays in its folder
+        path = confine(base, t["file"], f"{manifest}: [models.{name}] file")
+    else:                                  # your own file, used where it is (`models add` without --copy)
+        file = Path(t["file"]).expanduser()
+        path = file if file.is_absolute() else base / file
     card = t.get("card")
     gen = t.get("generator")
     return ModelEntry(
@@ -201,6 +206,7 @@ def load_manifest(manifest: str | os.PathLike, file_base: Path | None = None) ->
     for name, t in models.items():
         if not isinstance(t, dict):
             raise _err(manifest, name, "must be a table")
+        check_name(name, f"{manifest}: model name")
         base = manifest.parent if (t.get("builtin") or file_base is None) else file_base
         out[name] = entry_from_table(name, t, manifest, base)
     return out
@@ -348,21 +354,26 @@ def _toml_value(v) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
+def _toml_key(key: str) -> str:
+    """A TOML key: bare when it is only A-Z a-z 0-9 _ -, else a quoted basic string (`v1.2`, `my depth`)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
 def dumps_manifest(models: dict[str, dict],
                    header: str = "dreamrooms user model manifest, written by `dreamrooms models add`.") -> str:
     """models.toml text: one [models.NAME] table per model, dict values as its sub-tables."""
     lines = [f"# {header}", ""]
     for name, t in models.items():
-        lines.append(f"[models.{json.dumps(name)}]" if not name.replace("-", "").replace("_", "").isalnum()
-                     else f"[models.{name}]")
+        key = _toml_key(name)
+        lines.append(f"[models.{key}]")
         subs = {k: v for k, v in t.items() if isinstance(v, dict)}
         for k, v in t.items():
             if not isinstance(v, dict):
-                lines.append(f"{k} = {_toml_value(v)}")
+                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
         for sk, sv in subs.items():
             lines.append("")
-            lines.append(f"[models.{name}.{sk}]")
+            lines.append(f"[models.{key}.{_toml_key(sk)}]")
             for k, v in sv.items():
-                lines.append(f"{k} = {_toml_value(v)}")
+                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
         lines.append("")
     return "\n".join(lines)

@@ -56,6 +56,18 @@ class ModelSession:
     output_name: str = ""         # the manifest's main output, resolved
 
 
+def verify_file(entry: ModelEntry) -> str:
+    """Check the model file against its manifest's sha256 before it runs (cached by size and mtime, so this
+    costs a hash only when the file changed); an entry without a hash gets the file's, for provenance."""
+    from dreamrooms.models.integrity import verify
+    from dreamrooms.models.registry import models_dir
+
+    got = verify(entry.path, entry.sha256, entry.name, cache_dir=models_dir())
+    if not entry.sha256:
+        entry.sha256 = got
+    return got
+
+
 def open_session(entry: ModelEntry, device: str = "auto", threads: int | None = None) -> ModelSession:
     """Build the InferenceSession for an installed model, read back the provider that runs it,
     and check its I/O against the manifest."""
@@ -64,6 +76,7 @@ def open_session(entry: ModelEntry, device: str = "auto", threads: int | None = 
     if not entry.installed:
         raise ModelError(f"model {entry.name!r} is not installed at {entry.path}"
                          + (f"; run `dreamrooms models fetch {entry.name}`" if entry.url else ""))
+    verify_file(entry)
     providers = choose_providers(device)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = int(threads) if threads else max(1, min(os.cpu_count() or 1, 8))

@@ -10,6 +10,7 @@ import os
 
 from dreamrooms.atomic import atomic_path, write_text_atomic
 from dreamrooms.models.contracts import check_io
+from dreamrooms.shot.paths import check_name
 from dreamrooms.models.registry import (KINDS, MANIFEST_NAME, ModelEntry, ModelError, dumps_manifest, entry_from_table,
                                         infer_entry, models_dir, registry, sha256_file)
 
@@ -24,7 +25,8 @@ def add_model(path: str | os.PathLike, *, kind: str, name: str | None = None, co
         raise ModelError(f"{src}: no such file; give the path to your .onnx model")
     if kind not in KINDS:
         raise ModelError(f"--kind {kind!r}; use one of {', '.join(KINDS)}")
-    name = name or src.stem
+    name = check_name(name if name is not None else src.stem,
+                      "--name" if name is not None else f"model name (from the file name {src.name}; pick one with --name)")
     mdir = models_dir(models_dir_override)
     reg = registry(models_dir_override)
     if name in reg and reg[name].builtin:
@@ -32,7 +34,10 @@ def add_model(path: str | os.PathLike, *, kind: str, name: str | None = None, co
     uman = mdir / MANIFEST_NAME
     existing = {}
     if uman.exists():
-        existing = tomllib.loads(uman.read_text(encoding="utf-8")).get("models", {})
+        try:
+            existing = tomllib.loads(uman.read_text(encoding="utf-8")).get("models", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ModelError(f"{uman}: not valid TOML ({exc}); fix the file or delete it") from None
     if name in existing and not force:
         raise ModelError(f"{uman}: model {name!r} already exists; use --force to replace it or --name to pick another")
     table: dict[str, Any] = {"kind": kind, "file": str(src), "url": "", "sha256": sha256_file(src),

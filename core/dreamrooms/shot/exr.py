@@ -291,6 +291,20 @@ def info(path: str | os.PathLike) -> ExrInfo:
     return ExrInfo(path, width, height, comp, parts, channels, path.stat().st_size)
 
 
+def frame_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of the first part's data window, from the header only."""
+    path = Path(path)
+    try:
+        with _open(path, header_only=True) as f:
+            (x0, y0), (x1, y1) = f.parts[0].header["dataWindow"]
+    except ExrError:
+        raise
+    except Exception as exc:  # the binding raises plain exceptions for corrupt headers
+        raise ExrError(f"{path}: unreadable EXR header ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                       "re-render or re-write the frame") from None
+    return int(x1 - x0 + 1), int(y1 - y0 + 1)
+
+
 def is_complete(path: str | os.PathLike, required: Sequence[str] = ()) -> bool:
     """True when the file is a whole, readable EXR that has every `required` layer (for resume)."""
     try:

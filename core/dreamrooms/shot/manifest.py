@@ -1,7 +1,8 @@
 """The shot folder: `shot.json` (the only thing stages share) plus one EXR sequence per pass.
 
-Load validates structure with a JSON schema and semantics by hand (NaN, frame range vs files on
-disk), and every failure is one line naming the field.  Save is atomic.
+Load validates structure with a JSON schema and semantics by hand (NaN, limits, unknown keys, frame
+range vs files on disk), and every failure is one line naming the field.  Patterns come from data, so every
+frame path goes through `confine` (no absolute paths, `..` or symlinks out of the shot).  Save is atomic.
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from typing import Any
 
 import jsonschema
 
-from dreamrooms import __version__
+from dreamrooms import __version__, limits
 from dreamrooms.atomic import write_text_atomic
 from dreamrooms.errors import ShotError
 from dreamrooms.shot.frames import frame_file
+from dreamrooms.shot.paths import check_name, check_relative, confine
 
 SCHEMA_VERSION = 1
 MANIFEST = "shot.json"
@@ -173,7 +175,9 @@ class Shot:
         seq = self.sequences.get(seq_name)
         if seq is None:
             raise ShotError(f"{self._root() / MANIFEST}: no sequence {seq_name!r} (has {', '.join(self.sequences) or 'none'})")
-        return self._root() / frame_file(seq.pattern, frame + seq.frame_offset)
+        root = self._root()
+        return confine(root, frame_file(seq.pattern, frame + seq.frame_offset),
+                       f"{root / MANIFEST}: sequences.{seq_name}.pattern")
 
     def sequence_paths(self, seq_name: str) -> list[Path]:
         return [self.frame_path(seq_name, f) for f in self.frames]
@@ -181,8 +185,10 @@ class Shot:
     def add_sequence(self, name: str, pattern: str, channels: list[str], colorspace: str = "linear",
                      premultiplied: bool = True, **meta: Any) -> Sequence:
         """Register a finished pass (stages add it after every frame is on disk)."""
+        check_name(name, "sequence name")
         if "#" not in pattern:
             raise ShotError(f"sequence {name!r}: pattern {pattern!r} has no '#' frame placeholder")
+        check_relative(pattern, f"sequence {name!r}: pattern")
         seq = Sequence(pattern, list(channels), colorspace, premultiplied, meta=dict(meta))
         self.sequences[name] = seq
         return seq
@@ -243,8 +249,15 @@ class Shot:
         path = folder / MANIFEST
         if not path.is_file():
             raise ShotError(f"{path}: not found; is {folder} a shot folder? (create one with a stage such as `dreamrooms walk --out`)")
+        if path.stat().st_size > limits.MAX_MANIFEST_BYTES:
+            raise ShotError(f"{path}: {path.stat().st_size} bytes is not a shot manifest (at most "
+                            f"{limits.MAX_MANIFEST_BYTES >> 20} MB); regenerate it")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+            text = path.read_text(encoding="utf-8")
+            if limits.json_depth(text) > limits.MAX_JSON_DEPTH:
+                raise ShotError(f"{path}: JSON nested deeper than {limits.MAX_JSON_DEPTH} levels is not a shot "
+                                "manifest; fix or regenerate it")
+            data = json.loads(text, parse_constant=_reject_constant)
         except _NanError as exc:
             raise ShotError(f"{path}: {exc} is not allowed in shot.json; write finite numbers") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -266,6 +279,22 @@ class Shot:
                         f"{root / MANIFEST}: sequences.{name}: frame {f} missing ({p}); frame range "
                         f"{self.frame_start}-{self.frame_end} does not match files on disk — rerun the stage or fix frame_start/frame_end"
                     )
+
+
+    def check_frame_sizes(self, names: list[str] | None = None) -> None:
+        """Every EXR frame of the sequences `names` (default all) has the shot's resolution (headers only)."""
+        from dreamrooms.shot.exr import frame_size
+
+        root = self._root()
+        for name in names if names is not None else list(self.sequences):
+            if not self.sequences[name].pattern.lower().endswith(".exr"):
+                continue
+            for f in self.frames:
+                p = self.frame_path(name, f)
+                w, h = frame_size(p)
+                if (w, h) != (self.width, self.height):
+                    raise ShotError(f"{p}: frame is {w}x{h} but {root / MANIFEST} says {self.width}x{self.height} "
+                                    f"(sequence {name}); re-render the frame at the shot's resolution")
 
 
 class _NanError(ValueError):
@@ -306,8 +335,13 @@ def _validate(data: Any, where: str) -> None:
         raise ShotError(f"{where}: field {_field_path(err)}: {msg}")
     if data["frame_end"] < data["frame_start"]:
         raise ShotError(f"{where}: field frame_end ({data['frame_end']}) is before frame_start ({data['frame_start']})")
+    _check_limits(data, where)
+    for name, seq in data["sequences"].items():
+        _check_keys(seq, Sequence, f"{where}: field sequences.{name}")
+        check_relative(seq["pattern"], f"{where}: field sequences.{name}.pattern")
     cam = data.get("camera")
     if cam:
+        _check_keys(cam, CameraTrack, f"{where}: field camera")
         n = data["frame_end"] - data["frame_start"] + 1
         if len(cam["matrices"]) != n:
             raise ShotError(f"{where}: field camera.matrices has {len(cam['matrices'])} matrices for {n} frames; give one per frame")
@@ -324,3 +358,26 @@ def _validate(data: Any, where: str) -> None:
                 bad = next((i for i, v in enumerate(val) if not math.isfinite(v) or v <= 0), None)
                 if bad is not None:
                     raise ShotError(f"{where}: field camera.{key}[{bad}] is {val[bad]}; must be a positive finite number")
+
+
+def _check_keys(obj: dict, cls: type, what: str) -> None:
+    """Keys the dataclass does not know are an error (a typo or a newer writer), not a TypeError."""
+    unknown = sorted(set(obj) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise ShotError(f"{what}: unknown key {unknown[0]!r}; remove it (known: {', '.join(cls.__dataclass_fields__)})")
+
+
+def _check_limits(data: dict, where: str) -> None:
+    """Sizes and counts within dreamrooms.limits, so no stage starts on a frame it cannot hold."""
+    try:
+        limits.check_number(data["fps"], "field fps", low=0, high=limits.MAX_FPS, low_open=True)
+        limits.check_number(data.get("pixel_aspect", 1.0), "field pixel_aspect", low=0.01, high=100.0)
+        limits.check_resolution(*data["resolution"], "field resolution")
+        limits.check_frames(data["frame_end"] - data["frame_start"] + 1, "fields frame_start..frame_end")
+        for key in ("frame_start", "frame_end"):
+            limits.check_number(data[key], f"field {key}", low=-limits.MAX_FRAME_NUMBER, high=limits.MAX_FRAME_NUMBER)
+        for name, seq in data["sequences"].items():
+            limits.check_number(seq.get("frame_offset", 0), f"field sequences.{name}.frame_offset",
+                                low=-limits.MAX_FRAME_NUMBER, high=limits.MAX_FRAME_NUMBER)
+    except limits.LimitError as exc:
+        raise ShotError(f"{where}: {exc}") from None

@@ -313,9 +313,13 @@ def load_checkpoint(model_dir: Path):
     if not ck.is_file():
         raise TrainError(f"{model_dir}: no checkpoint (checkpoints/latest.pt); train first with `dreamrooms train IMAGES --out {model_dir}`")
     try:
-        return torch.load(str(ck), map_location="cpu", weights_only=False)
+        # weights_only: the restricted unpickler builds tensors, dicts, lists and numbers only, so a checkpoint from
+        # someone else cannot run code (pytorch/pytorch#86812); ours hold nothing else
+        return torch.load(str(ck), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise TrainError(f"{ck}: unreadable checkpoint ({str(exc).splitlines()[0][:160]}); delete it and retrain") from None
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise TrainError(f"{ck}: not a dreamrooms checkpoint of plain tensors ({reason}); delete it and retrain, "
+                         "or train from a checkpoint you made") from None
 
 
 def pick_device(device: str) -> str:

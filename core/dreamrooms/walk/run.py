@@ -25,7 +25,10 @@ import numpy as np
 
 from dreamrooms.shot import exr
 from dreamrooms.walk import latent as walk
-from dreamrooms.atomic import atomic_path, write_text_atomic
+from dreamrooms import limits
+from dreamrooms.atomic import atomic_path, clean_stale_temps, write_text_atomic
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot.lock import lock_path, writer_lock
 from dreamrooms.progress import progress
 from dreamrooms.shot import MANIFEST, Shot, frame_file
 from dreamrooms.walk.generator import GenerateError, Generator, resize, to_linear_rgba_half
@@ -103,7 +106,7 @@ def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], 
     if truncation != 1.0:
         if gen.spec.truncation_mean:
             try:
-                mean = np.load(gen.spec.truncation_mean).astype(np.float32).reshape(-1)
+                mean = np.load(gen.spec.truncation_mean, allow_pickle=False).astype(np.float32).reshape(-1)
             except (OSError, ValueError) as exc:
                 raise GenerateError(f"model {gen.name}: truncation_mean {gen.spec.truncation_mean} unreadable ({exc})") from None
         elif gen.has_mapping:
@@ -160,31 +163,50 @@ def _settings_key(gen: Generator, s: WalkSettings, lat: np.ndarray) -> dict[str,
 
 def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite: bool = False,
              argv: list[str] | None = None, writer_workers: int | None = None) -> Shot:
-    """Render the walk into shot folder `out` (resuming when settings match) and return the Shot."""
+    """Render the walk into shot folder `out` (resuming when settings match) and return the Shot.
+
+    Every setting is checked before anything is written; one walk at a time writes a shot (writer lock)."""
     out = Path(out)
-    if s.frames < 1:
-        raise GenerateError(f"--frames must be >= 1, got {s.frames}")
-    if not (s.fps > 0 and math.isfinite(s.fps)):
-        raise GenerateError(f"--fps must be a positive number, got {s.fps}")
+    check_settings(s)
+    with writer_lock(out, "walk"):
+        return _run_walk(gen, out, s, overwrite, argv, writer_workers)
+
+
+def check_settings(s: WalkSettings) -> None:
+    """One line naming the first setting out of range (dreamrooms.limits); nothing is written before this."""
+    if not isinstance(s.frames, int) or not 1 <= s.frames <= limits.MAX_FRAMES:
+        raise GenerateError(f"--frames {s.frames}: give 1..{limits.MAX_FRAMES} frames")
+    limits.check_number(s.fps, "--fps", low=0, high=limits.MAX_FPS, low_open=True)
     h, w = s.size
-    if h < 8 or w < 8 or h > 16384 or w > 16384:
-        raise GenerateError(f"--size {w}x{h}: width and height must be 8..16384")
-    if s.batch < 1:
-        raise GenerateError(f"--batch must be >= 1, got {s.batch}")
+    if h < 8 or w < 8:
+        raise GenerateError(f"--size {w}x{h}: width and height must be at least 8")
+    limits.check_resolution(w, h, "--size")
+    limits.check_number(s.batch, "--batch", low=1, high=limits.MAX_BATCH)
+    if s.noise_loop is not None:
+        limits.check_number(s.noise_loop, "--noise-loop", low=0, high=limits.MAX_NOISE_LOOP, low_open=True)
+    limits.check_number(s.truncation, "--truncation", low=0, high=2)
     if s.preview not in (None, "png", "mp4"):
         raise GenerateError(f"--preview {s.preview!r}; use png or mp4")
+    if s.compression not in exr.COMPRESSIONS:
+        raise GenerateError(f"--compression {s.compression!r}; use one of {', '.join(sorted(exr.COMPRESSIONS))}")
+
+
+def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv: list[str] | None,
+              writer_workers: int | None) -> Shot:
+    h, w = s.size
     batch = min(s.batch, gen.max_batch) if gen.max_batch else s.batch
 
     # existing shot: must agree on size and frames
     shot: Shot
+    previous: Shot | None = None
     if (out / MANIFEST).is_file():
-        shot = Shot.load(out, check_files=False)
+        shot = previous = Shot.load(out, check_files=False)
         if (shot.width, shot.height) != (w, h) or shot.frame_count != s.frames:
             if not overwrite:
                 raise GenerateError(f"{out / MANIFEST}: shot is {shot.width}x{shot.height}, {shot.frame_count} frames; "
                                     f"the walk is {w}x{h}, {s.frames} frames — use a new --out folder or --overwrite")
             shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
-    elif out.exists() and any(p for p in out.iterdir() if p.name != "layers" and p.name != "preview"):
+    elif out.exists() and any(p for p in out.iterdir() if p.name not in ("layers", "preview", lock_path(out, "walk").name)):
         raise GenerateError(f"{out}: exists and is not a shot folder (no shot.json); pick an empty or new --out folder")
     else:
         shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
@@ -208,6 +230,11 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
         for f in (out / "layers").glob("walk.*.exr"):
             f.unlink()
         shutil.rmtree(out / "preview", ignore_errors=True)
+        if previous is not None:  # everything made from the old walk (depth, renders, camera) no longer matches it
+            _remove_derived(previous)
+            shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
+            shot.folder = out
+    clean_stale_temps([out / frame_file(PATTERN, 1), out / frame_file(str(Path("preview") / "walk.####.png"), 1)])
     write_text_atomic(settings_path, json.dumps(key, indent=1) + "\n")
 
     paths = [shot.folder / frame_file(PATTERN, f) for f in shot.frames]
@@ -265,6 +292,18 @@ def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite:
         from dreamrooms.preview import sequence_mp4
         sequence_mp4(shot, SEQUENCE, "RGBA", out / "preview" / "walk.mp4")
     return shot
+
+
+def _remove_derived(old: Shot) -> None:
+    """Delete the frames of every sequence of `old` but the walk itself (paths confined to the shot)."""
+    for name in old.sequences:
+        if name == SEQUENCE:
+            continue
+        for f in old.frames:
+            try:
+                old.frame_path(name, f).unlink(missing_ok=True)
+            except DreamroomsError:  # a pattern that leads outside the shot: never delete there
+                break
 
 
 def _rgba_layers(img_chw: np.ndarray, colorspace: str) -> dict[str, np.ndarray]:

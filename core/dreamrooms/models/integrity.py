@@ -1,0 +1,67 @@
+"""A model file is checked against its manifest's sha256 every time it is used.
+
+Hashing a 100 MB model on every run would cost a second, so the hash is cached per file keyed by
+its size and modification time (`<models dir>/.sha256-cache.json`): any change to the file changes
+the key and forces a fresh hash. A mismatch refuses the model with one line; the hash recorded in
+a shot's provenance is the file's own.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from dreamrooms.errors import DreamroomsError
+
+CACHE_NAME = ".sha256-cache.json"
+
+
+class IntegrityError(DreamroomsError):
+    """A model file's sha256 differs from its manifest's."""
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _load_cache(cache: Path) -> dict:
+    with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def cached_sha256(path: str | os.PathLike, cache_dir: str | os.PathLike | None) -> str:
+    """sha256 of `path`, from the cache in `cache_dir` when its size and mtime are unchanged."""
+    path = Path(path).resolve()
+    st = path.stat()
+    key = [st.st_size, st.st_mtime_ns]
+    cache = Path(cache_dir) / CACHE_NAME if cache_dir else None
+    data = _load_cache(cache) if cache else {}
+    hit = data.get(str(path))
+    if isinstance(hit, list) and len(hit) == 3 and hit[:2] == key and isinstance(hit[2], str):
+        return hit[2]
+    sha = sha256_of(path)
+    if cache is not None:
+        data[str(path)] = [*key, sha]
+        with contextlib.suppress(OSError):  # a read-only models dir only costs the next run a hash
+            from dreamrooms.atomic import write_text_atomic
+            write_text_atomic(cache, json.dumps(data, indent=0))
+    return sha
+
+
+def verify(path: str | os.PathLike, expected: str, name: str, cache_dir: str | os.PathLike | None) -> str:
+    """The file's sha256; a one-line IntegrityError when `expected` is given and differs."""
+    got = cached_sha256(path, cache_dir)
+    if expected and got != expected.lower():
+        raise IntegrityError(f"{path}: sha256 {got[:16]}... does not match model {name!r}'s manifest "
+                             f"({expected[:16]}...); the file was changed or damaged — reinstall or fetch it again "
+                             f"(`dreamrooms models fetch {name}`), or re-add your own file with `models add --force`")
+    return got
