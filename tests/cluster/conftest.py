@@ -1,0 +1,25 @@
+"""Cluster tests share one real two-node Ray cluster on loopback (started once per session, a few seconds)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray", reason="the cluster extra is not installed (pip install 'dreamrooms[cluster]')")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ray_nodes import start_cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    nodes = start_cluster(nodes=2, cpus=1)
+    try:
+        yield nodes
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        nodes.stop()

@@ -1,0 +1,63 @@
+"""The driver on a real two-node Ray cluster: chunks spread over both nodes, one bar, where each ran, and a
+node that cannot see the shot stops the run with one line instead of being retried."""
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+import ray
+from dreamrooms.cluster import driver
+from dreamrooms.cluster.plan import ShotNotVisible, plan_chunks
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need not import this test module
+
+
+def write_frames(chunk, folder, delay=0.0):
+    """A chunk task: one small file per frame, as a stage would write."""
+    from pathlib import Path
+
+    for f in chunk.frames:
+        time.sleep(delay)
+        (Path(folder) / f"f{f:04d}.txt").write_text(str(f))
+    return len(chunk.frames)
+
+
+@pytest.fixture
+def shot(tmp_path):
+    (tmp_path / "shot.json").write_text('{"name": "t"}')
+    return tmp_path
+
+
+def test_chunks_run_on_both_nodes_and_every_frame_is_written(ray_cluster, shot, capsys):
+    with driver.connect(ray_cluster.address) as r:
+        res = driver.resources(r, "render")
+        assert (res.nodes, res.slots, res.num_cpus, res.num_gpus) == (2, 2, 1, 0)
+        chunks = plan_chunks(1, 8, 2)
+        out = driver.run_chunks(r, write_frames, chunks, shot=shot, res=res, desc="test", total=8,
+                                count_done=lambda: len(list(shot.glob("f*.txt"))),
+                                kwargs={"folder": str(shot), "delay": 0.2})
+    assert sorted(p.name for p in shot.glob("f*.txt")) == [f"f{i:04d}.txt" for i in range(1, 9)]
+    assert [r.value for r in out] == [2, 2, 2, 2]
+    assert len({r.node for r in out}) == 2          # both nodes worked
+    err = capsys.readouterr().err
+    for c in chunks:
+        assert f"test: frames {c.label} done on " in err
+
+
+def test_a_node_that_cannot_see_the_shot_fails_once_with_one_line(ray_cluster, shot, monkeypatch):
+    # a relative path means another folder on the workers (their working directory is not ours): the task's
+    # check finds no shot.json there, and the run stops at once (a failed check is not retried)
+    monkeypatch.chdir(shot.parent)
+    t = time.monotonic()
+    with driver.connect(ray_cluster.address) as r:
+        res = driver.resources(r, "render")
+        with pytest.raises(ShotNotVisible) as e:
+            driver.run_chunks(r, write_frames, plan_chunks(1, 4, 2), shot=shot.name, res=res, desc="test", total=4,
+                              kwargs={"folder": shot.name})
+    msg = str(e.value)
+    assert "\n" not in msg and "cannot read" in msg and "shot.json" in msg and "mount the shot folder" in msg
+    assert "node " in msg
+    assert time.monotonic() - t < 30
+    assert not list(shot.glob("f*.txt"))
