@@ -1,0 +1,150 @@
+"""Depth in chunks on a Ray cluster, with the temporal stability of one machine.
+
+One machine stabilises a clip in one pass: the first frame fixes the scale (its robust range onto near..far),
+every later frame is aligned to a keyframe refreshed every ``interval`` frames, and a per-pixel filter follows
+the motion.  Chunks computed in parallel must agree on that scale and must not restart the filter where a
+viewer would see it:
+
+1. **Reference** (one task, model only, no upsampling or writing): the model runs on keyframes sampled across
+   the whole clip: the first frame, every ``interval``-th frame and the first warm-up frame of every chunk.
+   The first is mapped by its robust range exactly as one machine maps it; each later keyframe is aligned to
+   the one before by the same robust line fit the stabiliser uses, after warping that one along the optical
+   flow between them.  This fixes the clip's scale at every chunk start before any chunk runs.
+2. **Chunks** overlap their neighbour by ``overlap`` frames: a chunk's stabiliser starts from the reference
+   keyframe at its first warm-up frame (its scale and its motion guide), runs over the warm-up frames, in
+   which the per-pixel filter settles, and writes only its own frames.  A chunk is done whole or redone whole
+   (its frames are a function of its start), so a retried or resumed chunk writes the same frames again.
+3. The driver registers the sequences once every frame is on disk, as one machine does.
+
+Measured on rendered clips with ground truth (tests/cluster/test_depth_chunks.py, bench/cluster_overhead.py):
+flicker and accuracy overall, and the flicker of the transitions at chunk boundaries against those inside
+chunks and against one machine at the same transitions.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dreamrooms.cluster import driver
+from dreamrooms.cluster.plan import Chunk, ClusterError
+from dreamrooms.cluster.stages import count_new, run_stage
+
+OVERLAP = 8          # warm-up frames before a chunk's first written frame (the filter settles in ~6)
+INTERVAL = 12        # reference keyframe spacing: the stabiliser's keyframe refresh interval
+
+
+def reference_keys(first: int, last: int, chunks: list[Chunk], interval: int = INTERVAL) -> list[int]:
+    """Frames the reference pass runs the model on: `first`, every `interval`-th, and each chunk's first warm-up
+    frame (where that chunk's stabiliser starts)."""
+    keys = set(range(first, last + 1, interval)) | {c.first - c.warmup for c in chunks if c.warmup}
+    return sorted(keys)
+
+
+def chain_reference(raws: dict[int, tuple[np.ndarray, np.ndarray]], near: float, far: float,
+                    metric: bool = False) -> dict[int, np.ndarray]:
+    """Canonical inverse depth at each keyframe from the model's raw output and grey guide per keyframe.
+
+    The first keyframe is mapped like the stabiliser maps a clip's first frame; each next one is fitted to
+    the one before, warped along the flow between their guides (pixels that leave the picture are left out)."""
+    from dreamrooms.depth import stabilize as stab
+
+    out: dict[int, np.ndarray] = {}
+    prev = None
+    for k in sorted(raws):
+        v, guide = raws[k]
+        v = np.asarray(v, np.float32)
+        if metric:
+            out[k] = (1.0 / np.maximum(v, 1e-6)).astype(np.float32)
+        elif prev is None:
+            s, t = stab.range_mapping(*stab.robust_range(v), near, far)
+            out[k] = (s * v + t).astype(np.float32)
+        else:
+            maps = stab.flow_maps(stab.flow_between(raws[prev][1], guide))
+            ref = stab.warp_with(out[prev], maps)
+            ok = maps[2] if maps[2].mean() > 0.2 else np.ones(v.shape, bool)
+            s, t, _ = stab.robust_affine(v[ok], ref[ok], noise_ratio=1.0)
+            if not s > 0:   # no usable overlap (a cut): match the distributions instead
+                mv, sv = stab.median_mad(v)
+                mr, sr = stab.median_mad(out[prev])
+                s = sr / sv if sv > 1e-12 else 1.0
+                t = mr - s * mv
+            out[k] = (s * v + t).astype(np.float32)
+        prev = k
+    return out
+
+
+def reference_task(*, source: str, model: str, keys: list[int], size, near: float, far: float, device: str,
+                   threads: int, fps) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Ray task: the model on the keyframes only, chained into one scale: {frame: (inverse depth, guide)}."""
+    from dreamrooms import progress as prog
+    from dreamrooms.depth import stabilize as stab
+    from dreamrooms.depth.image import network_size, preprocess
+    from dreamrooms.depth.model import io_names, load_model
+    from dreamrooms.shot.sources import open_source
+
+    prog.set_mode("none")
+    src = open_source(source, fps=fps)
+    ms = load_model(model, device=device, threads=threads)
+    iname, oname = io_names(ms)
+    net_hw = network_size(ms.entry.input, src.height, src.width, size)
+    raws = {}
+    for fr in src.frames(keys):
+        x, small = preprocess(fr.srgb, net_hw, ms.entry.input)
+        y = np.asarray(ms.session.run([oname], {iname: x[None]})[0], np.float32)
+        raws[fr.number] = (y.reshape(y.shape[-2], y.shape[-1]), stab.grey_guide(small))
+    metric = ms.entry.output.get("semantics") == "depth_metric"
+    u = chain_reference(raws, near, far, metric)
+    return {k: (u[k], raws[k][1]) for k in u}
+
+
+def depth_chunk(chunk: Chunk, *, source: str, model: str, out: str, opts: dict, starts: dict, threads: int) -> int:
+    """Ray task: depth for the chunk's frames, its stabiliser started from the reference at its warm-up."""
+    from dreamrooms.depth.pipeline import estimate_sequence
+
+    start = None
+    if chunk.warmup:
+        w0 = chunk.first - chunk.warmup
+        u, guide = starts[w0]
+        start = (w0, u, guide)
+    res = estimate_sequence(source, model, out, frames=(chunk.first, chunk.last), threads=threads, start=start,
+                            register=False, **opts)
+    return len(res.processed)
+
+
+def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk: int | None,
+                     frames: tuple[int, int] | None, overlap: int = OVERLAP, argv: list[str] | None = None,
+                     **opts):
+    """`dreamrooms depth ... --ray`: the reference, the chunks, then registration on the driver."""
+    from dreamrooms.depth.pipeline import estimate_sequence, prepare_output
+
+    out = Path(out).resolve()
+    source = str(Path(source).resolve()) if Path(source).exists() else str(source)
+    numbers, name = prepare_output(source, model, out, frames=frames, **opts)
+    if numbers != list(range(numbers[0], numbers[-1] + 1)):
+        raise ClusterError(f"{source}: frames {numbers[0]}-{numbers[-1]} have gaps; --ray needs consecutive frames "
+                           f"(give --frames A-B inside one run of them)")
+    opts = {**opts, "name": name}
+    ref_opts = {k: opts.get(k) for k in ("size", "near", "far", "device", "fps")}
+    ref_opts = {"size": ref_opts["size"], "near": ref_opts["near"] or 1.0, "far": ref_opts["far"] or 10.0,
+                "device": ref_opts["device"] or "auto", "fps": ref_opts["fps"]}
+
+    def reference(ray, res, chunks):
+        if opts.get("stabilize", "keyframe") == "off" or len(chunks) < 2:
+            return {"starts": {}}
+        keys = reference_keys(numbers[0], numbers[-1], chunks)
+        t = time.monotonic()
+        task = ray.remote(reference_task).options(num_cpus=res.num_cpus, num_gpus=res.num_gpus,
+                                                  max_retries=driver.MAX_RETRIES, name="dreamrooms-depth-reference")
+        starts = ray.get(task.remote(source=source, model=model, keys=keys, threads=res.num_cpus, **ref_opts))
+        print(f"depth: reference scale from {len(keys)} keyframe(s) in {time.monotonic() - t:.1f} s",
+              file=sys.stderr, flush=True)
+        return {"starts": {c.first - c.warmup: starts[c.first - c.warmup] for c in chunks if c.warmup}}
+
+    run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
+              {"source": source, "model": model, "out": str(out), "opts": opts},
+              count_new(out / "depth", f"{name}.", time.time() - 1.0), warmup=overlap, before=reference)
+    # every frame is on disk: this registers the sequences (and checks each frame's settings) without inference
+    return estimate_sequence(source, model, out, frames=frames, argv=argv, **opts)
