@@ -11,9 +11,13 @@ viewer would see it:
    the one before by the same robust line fit the stabiliser uses, after warping that one along the optical
    flow between them.  This fixes the clip's scale at every chunk start before any chunk runs.
 2. **Chunks** overlap their neighbour by ``overlap`` frames: a chunk's stabiliser starts from the reference
-   keyframe at its first warm-up frame (its scale and its motion guide), runs over the warm-up frames, in
-   which the per-pixel filter settles, and writes only its own frames.  A chunk is done whole or redone whole
-   (its frames are a function of its start), so a retried or resumed chunk writes the same frames again.
+   keyframe at its first warm-up frame (its scale and its motion guide) and runs over the warm-up frames, in
+   which the per-pixel filter settles, writing only its own frames.  The chunk before it computes the same
+   start in a twin stabiliser over the same overlap frames (same reference, same frames: the same numbers)
+   and cross-fades its own output into the twin's, so its last frame is what the next chunk continues from:
+   no jump at the boundary, the difference between the two spread over the overlap.  A chunk is done whole
+   or redone whole (its frames are a function of the reference), so a retried or resumed chunk writes the
+   same frames again.
 3. The driver registers the sequences once every frame is on disk, as one machine does.
 
 Measured on rendered clips with ground truth (tests/cluster/test_depth_chunks.py, bench/cluster_overhead.py):
@@ -22,6 +26,7 @@ chunks and against one machine at the same transitions.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
@@ -76,6 +81,42 @@ def chain_reference(raws: dict[int, tuple[np.ndarray, np.ndarray]], near: float,
     return out
 
 
+class ChunkStabilizer:
+    """The stabiliser of one chunk: started from the reference at its first warm-up frame, and cross-faded
+    into the next chunk's start over the overlap (see module doc).  Called once per frame in order from
+    `first_read` on, like :class:`dreamrooms.depth.stabilize.Stabilizer`."""
+
+    def __init__(self, mode: str, near: float, far: float, *, metric: bool, first_read: int,
+                 start: tuple[np.ndarray, np.ndarray] | None = None,
+                 handover: tuple[int, int, np.ndarray, np.ndarray] | None = None):
+        from dreamrooms.depth.stabilize import Stabilizer
+
+        self.mode, self._args = mode, (mode, near, far)
+        self._metric = metric
+        self.base = Stabilizer(mode, near, far, metric=metric)
+        if start is not None:
+            self.base.seed(*start)
+        self.frame = first_read
+        self.handover = handover        # (next chunk's first warm-up frame, our last frame, its start u, guide)
+        self.twin = None
+
+    def __call__(self, raw: np.ndarray, guide: np.ndarray | None = None, flow: np.ndarray | None = None) -> np.ndarray:
+        from dreamrooms.depth.stabilize import Stabilizer
+
+        n, self.frame = self.frame, self.frame + 1
+        u = self.base(raw, guide, flow)
+        if self.handover is None:
+            return u
+        w0, end, u_ref, g_ref = self.handover
+        if n == w0:
+            self.twin = Stabilizer(*self._args, metric=self._metric)
+            self.twin.seed(u_ref, g_ref)
+        elif self.twin is not None and n <= end:
+            lam = np.float32((n - w0) / max(1, end - w0))
+            u = ((1 - lam) * u + lam * self.twin(raw, guide, flow)).astype(np.float32)
+        return u
+
+
 def reference_task(*, source: str, model: str, keys: list[int], size, near: float, far: float, device: str,
                    threads: int, fps) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Ray task: the model on the keyframes only, chained into one scale: {frame: (inverse depth, guide)}."""
@@ -100,17 +141,18 @@ def reference_task(*, source: str, model: str, keys: list[int], size, near: floa
     return {k: (u[k], raws[k][1]) for k in u}
 
 
-def depth_chunk(chunk: Chunk, *, source: str, model: str, out: str, opts: dict, starts: dict, threads: int) -> int:
-    """Ray task: depth for the chunk's frames, its stabiliser started from the reference at its warm-up."""
+def depth_chunk(chunk: Chunk, *, source: str, model: str, out: str, opts: dict, starts: dict,
+                handovers: dict, threads: int) -> int:
+    """Ray task: depth for the chunk's frames, its stabiliser started from the reference at its warm-up and
+    cross-faded into the next chunk's start."""
     from dreamrooms.depth.pipeline import estimate_sequence
 
-    start = None
-    if chunk.warmup:
-        w0 = chunk.first - chunk.warmup
-        u, guide = starts[w0]
-        start = (w0, u, guide)
-    res = estimate_sequence(source, model, out, frames=(chunk.first, chunk.last), threads=threads, start=start,
-                            register=False, **opts)
+    w0 = chunk.first - chunk.warmup
+    first_read = w0 + 1 if chunk.warmup else chunk.first
+    make = functools.partial(ChunkStabilizer, first_read=first_read, start=starts.get(w0) if chunk.warmup else None,
+                             handover=handovers.get(chunk.first))
+    res = estimate_sequence(source, model, out, frames=(chunk.first, chunk.last), threads=threads,
+                            make_stabilizer=make, warmup_from=first_read, register=False, **opts)
     return len(res.processed)
 
 
@@ -133,7 +175,7 @@ def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk:
 
     def reference(ray, res, chunks):
         if opts.get("stabilize", "keyframe") == "off" or len(chunks) < 2:
-            return {"starts": {}}
+            return {"starts": {}, "handovers": {}}
         keys = reference_keys(numbers[0], numbers[-1], chunks)
         t = time.monotonic()
         task = ray.remote(reference_task).options(num_cpus=res.num_cpus, num_gpus=res.num_gpus,
@@ -141,7 +183,10 @@ def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk:
         starts = ray.get(task.remote(source=source, model=model, keys=keys, threads=res.num_cpus, **ref_opts))
         print(f"depth: reference scale from {len(keys)} keyframe(s) in {time.monotonic() - t:.1f} s",
               file=sys.stderr, flush=True)
-        return {"starts": {c.first - c.warmup: starts[c.first - c.warmup] for c in chunks if c.warmup}}
+        ws = {c.first - c.warmup: starts[c.first - c.warmup] for c in chunks if c.warmup}
+        # each chunk but the last cross-fades into the next one's start over the overlap
+        hand = {a.first: (b.first - b.warmup, a.last, *ws[b.first - b.warmup]) for a, b in zip(chunks, chunks[1:])}
+        return {"starts": ws, "handovers": hand}
 
     run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
               {"source": source, "model": model, "out": str(out), "opts": opts},
