@@ -157,21 +157,23 @@ def depth_chunk(chunk: Chunk, *, source: str, model: str, out: str, opts: dict, 
 
 
 def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk: int | None,
-                     frames: tuple[int, int] | None, overlap: int = OVERLAP, argv: list[str] | None = None,
+                     frames: tuple[int, int] | str | None, overlap: int = OVERLAP, argv: list[str] | None = None,
                      **opts):
-    """`dreamrooms depth ... --ray`: the reference, the chunks, then registration on the driver."""
+    """`dreamrooms depth ... --ray`: the reference, the chunks, then registration on the driver.
+    Returns (the registration's DepthResult, frames the chunks wrote)."""
     from dreamrooms.depth.pipeline import estimate_sequence, prepare_output
+    from dreamrooms.models.registry import resolve
 
     out = Path(out).resolve()
     source = str(Path(source).resolve()) if Path(source).exists() else str(source)
-    numbers, name = prepare_output(source, model, out, frames=frames, **opts)
+    resolve(str(model), kind="depth")      # a wrong model name fails here, before anything is written
+    numbers, name = prepare_output(source, out, frames=frames, **opts)
     if numbers != list(range(numbers[0], numbers[-1] + 1)):
         raise ClusterError(f"{source}: frames {numbers[0]}-{numbers[-1]} have gaps; --ray needs consecutive frames "
                            f"(give --frames A-B inside one run of them)")
     opts = {**opts, "name": name}
-    ref_opts = {k: opts.get(k) for k in ("size", "near", "far", "device", "fps")}
-    ref_opts = {"size": ref_opts["size"], "near": ref_opts["near"] or 1.0, "far": ref_opts["far"] or 10.0,
-                "device": ref_opts["device"] or "auto", "fps": ref_opts["fps"]}
+    ref_opts = dict(size=opts.get("size"), near=opts.get("near", 1.0), far=opts.get("far", 10.0),
+                    device=opts.get("device", "auto"), fps=opts.get("fps"))
 
     def reference(ray, res, chunks):
         if opts.get("stabilize", "keyframe") == "off" or len(chunks) < 2:
@@ -180,16 +182,17 @@ def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk:
         t = time.monotonic()
         task = ray.remote(reference_task).options(num_cpus=res.num_cpus, num_gpus=res.num_gpus,
                                                   max_retries=driver.MAX_RETRIES, name="dreamrooms-depth-reference")
-        starts = ray.get(task.remote(source=source, model=model, keys=keys, threads=res.num_cpus, **ref_opts))
+        ref = ray.get(task.remote(source=source, model=model, keys=keys, threads=res.num_cpus, **ref_opts))
         print(f"depth: reference scale from {len(keys)} keyframe(s) in {time.monotonic() - t:.1f} s",
               file=sys.stderr, flush=True)
-        ws = {c.first - c.warmup: starts[c.first - c.warmup] for c in chunks if c.warmup}
+        starts = {c.first - c.warmup: ref[c.first - c.warmup] for c in chunks if c.warmup}
         # each chunk but the last cross-fades into the next one's start over the overlap
-        hand = {a.first: (b.first - b.warmup, a.last, *ws[b.first - b.warmup]) for a, b in zip(chunks, chunks[1:])}
-        return {"starts": ws, "handovers": hand}
+        hand = {a.first: (b.first - b.warmup, a.last, *starts[b.first - b.warmup]) for a, b in zip(chunks, chunks[1:])}
+        return {"starts": starts, "handovers": hand}
 
-    run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
-              {"source": source, "model": model, "out": str(out), "opts": opts},
-              count_new(out / "depth", f"{name}.", time.time() - 1.0), warmup=overlap, before=reference)
+    results = run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
+                        {"source": source, "model": model, "out": str(out), "opts": opts},
+                        count_new(out / "depth", f"{name}.", time.time() - 1.0), warmup=overlap, before=reference)
     # every frame is on disk: this registers the sequences (and checks each frame's settings) without inference
-    return estimate_sequence(source, model, out, frames=frames, argv=argv, **opts)
+    res = estimate_sequence(source, model, out, frames=frames, argv=argv, **{**opts, "overwrite": False})
+    return res, sum(r.value for r in results)

@@ -122,8 +122,19 @@ def _run_chunk(fn: Callable, folder: str, expected: str, chunk: Chunk, kwargs: d
     return ChunkResult(chunk, node, time.monotonic() - t, value)
 
 
-def _cause(exc: BaseException) -> BaseException:
-    return getattr(exc, "cause", None) or exc
+def _chunk_error(ray, exc: BaseException, chunk: Chunk, retries: int) -> DreamroomsError:
+    """One line for a chunk that failed: the task's own error (raised in the task: not retried), or the worker or
+    node that died more often than Ray retries."""
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        cause = getattr(exc, "cause", None) or exc
+        if isinstance(cause, ShotNotVisible):
+            return ShotNotVisible(str(cause))
+        text = str(cause).strip().splitlines()[0][:300] if str(cause).strip() else type(cause).__name__
+        if isinstance(cause, DreamroomsError):
+            return ClusterError(f"chunk {chunk.label}: {text}")
+        return ClusterError(f"chunk {chunk.label}: {type(cause).__name__}: {text}")
+    return ClusterError(f"chunk {chunk.label}: its worker or node died {retries + 1} times "
+                        f"({type(exc).__name__}); whole frames are kept, rerun the same command to resume")
 
 
 def run_chunks(ray, fn: Callable, chunks: list[Chunk], *, shot: str | os.PathLike, res: Resources, desc: str,
@@ -151,14 +162,8 @@ def run_chunks(ray, fn: Callable, chunks: list[Chunk], *, shot: str | os.PathLik
                 c = refs[ref]
                 try:
                     r = ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - sorted into user errors and exhausted retries below
-                    cause = _cause(exc)
-                    if isinstance(cause, DreamroomsError):
-                        raise type(cause)(str(cause)) if isinstance(cause, ShotNotVisible) else \
-                            ClusterError(f"chunk {c.label}: {cause}") from None
-                    raise ClusterError(f"chunk {c.label} failed after {max_retries} retries "
-                                       f"({type(cause).__name__}: {str(cause).splitlines()[0][:200] if str(cause) else ''}); "
-                                       f"whole frames are kept, rerun the same command to resume") from None
+                except Exception as exc:  # noqa: BLE001 - sorted into task errors and exhausted retries below
+                    raise _chunk_error(ray, exc, c, max_retries) from None
                 results.append(r)
                 _write_above(bar, f"{desc}: frames {c.label} done on {r.node} in {r.seconds:.1f} s")
             if count_done is not None:

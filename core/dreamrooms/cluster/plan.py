@@ -4,6 +4,7 @@ one line instead of writing beside the real one).
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import math
 import os
@@ -26,6 +27,27 @@ class ClusterError(DreamroomsError):
 
 class ShotNotVisible(ClusterError):
     """A task's node does not see the shot the driver sees (not mounted, another copy, or changed)."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`--ray [ADDRESS]` and `--chunk N`, the same on every stage that runs on a cluster."""
+    g = p.add_argument_group("cluster (Ray; pip install 'dreamrooms[cluster]')")
+    g.add_argument("--ray", nargs="?", const=AUTO, default=None, metavar="ADDRESS",
+                   help=f"run in chunks on a Ray cluster: the head's HOST:PORT, or no value for ${ENV} else a Ray "
+                        f"on this machine; the shot must be on storage every node mounts at the same path")
+    g.add_argument("--chunk", type=int, default=None, metavar="N",
+                   help="frames per Ray task (default: one chunk per task slot of the cluster)")
+
+
+def cluster_address(args: argparse.Namespace) -> str | None:
+    """The address to run on, or None to run here; `--chunk` alone is a mistake worth one line."""
+    if args.ray is None:
+        if args.chunk is not None:
+            raise ClusterError(f"--chunk {args.chunk} splits a run on a Ray cluster; add --ray [ADDRESS]")
+        return None
+    if args.chunk is not None and args.chunk < 1:
+        raise ClusterError(f"--chunk {args.chunk}: give at least 1 frame per task")
+    return resolve_address(args.ray)
 
 
 def resolve_address(value: str | None) -> str:

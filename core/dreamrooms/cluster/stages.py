@@ -43,11 +43,11 @@ def run_stage(address: str, stage: str, shot: Path, first: int, last: int, chunk
         res = driver.resources(ray, stage)
         size = chunk or default_chunk(last - first + 1, res.slots, stage)
         chunks = plan_chunks(first, last, size, warmup)
-        extra = before(ray, res, chunks) if before else {}
-        kwargs = {**kwargs, **(extra or {}), "threads": res.num_cpus}
         print(f"{stage}: {last - first + 1} frame(s) in {len(chunks)} chunk(s) of up to {size} on {res.nodes} node(s), "
               f"{res.slots} at a time ({res.num_cpus} CPU{f' + {res.num_gpus} GPU' if res.num_gpus else ''} each)",
               file=sys.stderr, flush=True)
+        extra = before(ray, res, chunks) if before else {}
+        kwargs = {**kwargs, **(extra or {}), "threads": res.num_cpus}
         return driver.run_chunks(ray, fn, chunks, shot=shot, res=res, desc=stage, total=last - first + 1,
                                  count_done=counter, kwargs=kwargs)
 
@@ -103,7 +103,8 @@ def render_on_cluster(shot: Path, first: int, last: int, *, address: str, chunk:
 # ---- walk --------------------------------------------------------------------------------------------
 def walk_chunk(chunk, *, out: str, model: str, settings, latents, device: str, threads: int) -> int:
     """Ray task: render this chunk's frames of the walk from the driver's latents."""
-    from dreamrooms.walk.run import open_generator, run_walk
+    from dreamrooms.walk.generator import open_generator
+    from dreamrooms.walk.run import run_walk
 
     gen = open_generator(model, device=device, threads=threads)
     run_walk(gen, out, settings, latents=latents, only=[f - 1 for f in chunk.frames], register=False)
@@ -116,9 +117,9 @@ def walk_on_cluster(gen, model: str, out: Path, settings, *, overwrite: bool, ad
     from dreamrooms.walk.run import frame_latents, run_walk
 
     out = Path(out).resolve()
-    lat, _info = frame_latents(gen, settings)
-    # validate, clear an --overwrite'd walk and write the settings here, once, before any task writes
-    run_walk(gen, out, settings, overwrite=overwrite, latents=lat, only=[], register=False, skeleton=True)
+    lat = frame_latents(gen, settings)
+    # validate, clear an --overwrite'd walk, write the settings and shot.json here, once, before any task writes
+    run_walk(gen, out, settings, overwrite=overwrite, latents=lat, only=[], register=False)
     run_stage(address, "walk", out, 1, settings.frames, chunk, walk_chunk,
               {"out": str(out), "model": model, "settings": settings, "latents": lat, "device": device},
               count_new(out / "layers", "walk.", time.time() - 1.0))
