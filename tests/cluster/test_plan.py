@@ -63,3 +63,11 @@ def test_ray_is_never_bundled_into_the_blender_extension():
     spec.loader.exec_module(mod)
     deps = [d.lower() for reqs in mod.RUNTIME_REQUIREMENTS.values() for d in reqs]
     assert deps and not [d for d in deps if d.startswith("ray")]
+
+
+def test_cli_cluster_mistakes_are_one_line_before_anything_runs(run_cli, tmp_path):
+    code, _, err = run_cli("depth", tmp_path / "none", "--model", "tinydepth", "--out", tmp_path / "o", "--chunk", "8")
+    assert code == 1 and "--chunk 8 splits a run on a Ray cluster; add --ray" in err and err.count("\n") == 1
+    code, _, err = run_cli("walk", "--model", "cppn-walk", "--frames", "4", "--out", tmp_path / "w", "--ray", "my cluster")
+    assert code == 1 and "HOST:PORT" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists() and not (tmp_path / "w").exists()

@@ -193,6 +193,7 @@ def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk:
     results = run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
                         {"source": source, "model": model, "out": str(out), "opts": opts},
                         count_new(out / "depth", f"{name}.", time.time() - 1.0), warmup=overlap, before=reference)
-    # every frame is on disk: this registers the sequences (and checks each frame's settings) without inference
-    res = estimate_sequence(source, model, out, frames=frames, argv=argv, **{**opts, "overwrite": False})
+    # every frame is on disk: this registers the sequences (checking each frame's settings) without inference
+    res = estimate_sequence(source, model, out, frames=frames, argv=argv, trust_renames=True,
+                            **{**opts, "overwrite": False})
     return res, sum(r.value for r in results)
