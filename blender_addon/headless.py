@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("shot", type=Path)
     r.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
+    r.add_argument("--threads", type=int, default=0, help="render threads (0: all cores)")
+    r.add_argument("--device", choices=("saved", "auto"), default="saved",
+                   help="Cycles device: as saved in the .blend, or auto (a GPU this machine has, else CPU)")
     return parser
 
 
@@ -128,7 +131,12 @@ def run_render(args: argparse.Namespace) -> int:
     shot = shotio.load_shot(args.shot)
     from dreamrooms.shot.frames import shot_frames
 
-    R.render_frames(bpy.context.scene, shot, shot_frames(shot, args.frames))
+    scene = bpy.context.scene
+    if args.threads:
+        scene.render.threads_mode, scene.render.threads = "FIXED", args.threads
+    if args.device == "auto":
+        R.use_gpu_if_present(scene)
+    R.render_frames(scene, shot, shot_frames(shot, args.frames))
     return 0
 
 

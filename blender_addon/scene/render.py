@@ -80,6 +80,34 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
         ob.pass_index = i + 1
 
 
+# Cycles' GPU backends, best first (CyclesPreferences.compute_device_type, docs.blender.org/api/current/
+# bpy.types.CyclesPreferences.html); assigning one this build or machine lacks raises TypeError
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+
+
+def use_gpu_if_present(scene: bpy.types.Scene) -> str:
+    """Render Cycles on a GPU this machine has (every device of the first backend that has one), else on the
+    CPU; returns the backend used ("CPU" without a GPU).  For render nodes whose hardware differs."""
+    if scene.render.engine != "CYCLES" or "cycles" not in bpy.context.preferences.addons:
+        return "CPU"
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    for backend in GPU_BACKENDS:
+        try:
+            prefs.compute_device_type = backend
+        except TypeError:
+            continue
+        prefs.get_devices()
+        gpus = [d for d in prefs.devices if d.type == backend]
+        if gpus:
+            for d in prefs.devices:
+                d.use = d.type == backend
+            scene.cycles.device = "GPU"
+            return backend
+    prefs.compute_device_type = "NONE"
+    scene.cycles.device = "CPU"
+    return "CPU"
+
+
 def frame_file(folder: Path, frame: int) -> Path:
     return folder / f"render/render.{frame:04d}.exr"
 

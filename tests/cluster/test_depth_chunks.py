@@ -19,6 +19,7 @@ from dreamrooms.colour import linear_to_srgb
 from dreamrooms.depth import stabilize as S
 from dreamrooms.depth.pipeline import estimate_sequence
 from dreamrooms.shot import Shot, exr
+from dreamrooms.training import metrics as M
 from dreamrooms.training import synth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def _depths(out: Path) -> list[np.ndarray]:
 
 def _transitions(depths, gts) -> np.ndarray:
     """Per transition f -> f+1: mean |change| of depth (clip aligned to the truth once), over the mean depth."""
-    al = S.align_clip(depths, gts)
+    al = M.align_clip(depths, gts)
     ref = float(np.mean([g.mean() for g in gts]))
     return np.array([np.mean(np.abs(b - a)) for a, b in zip(al, al[1:])]) / ref
 
@@ -96,20 +97,20 @@ def test_chunked_depth_meets_the_one_machine_targets(clip, one_machine, chunked,
     # transition k goes from frame k+1 to k+2; chunks start at frames 15 and 29
     boundary = [13, 27]
     inside = [k for k in range(N - 1) if k not in boundary]
-    m1 = [S.absrel_per_frame(d, g) for d, g in zip(one, gts)]
-    mr = [S.absrel_per_frame(d, g) for d, g in zip(ray, gts)]
-    minmax = S.flicker([S.to_depth(S.minmax_normalise(1.0 / d), 1, 10) for d in one], gts)
+    m1 = [M.absrel_per_frame(d, g) for d, g in zip(one, gts)]
+    mr = [M.absrel_per_frame(d, g) for d, g in zip(ray, gts)]
+    minmax = M.flicker([S.to_depth(S.minmax_normalise(1.0 / d), 1, 10) for d in one], gts)
     with capsys.disabled():
         print(f"\n  depth flicker: one machine {t1.mean():.5f}, chunked {tr.mean():.5f} (per-frame min-max {minmax:.5f}); "
               f"at chunk boundaries {tr[boundary].mean():.5f} vs inside chunks {tr[inside].mean():.5f} "
               f"(one machine at the same transitions {t1[boundary].mean():.5f}); AbsRel {np.mean(m1):.4f} vs "
-              f"{np.mean(mr):.4f}; clip alignment error {S.temporal_alignment_error(one, gts):.4f} vs "
-              f"{S.temporal_alignment_error(ray, gts):.4f}")
+              f"{np.mean(mr):.4f}; clip alignment error {M.temporal_alignment_error(one, gts):.4f} vs "
+              f"{M.temporal_alignment_error(ray, gts):.4f}")
     assert tr.mean() <= 1.15 * t1.mean()                        # the clip flickers about as little
     assert tr[boundary].mean() <= 1.5 * tr[inside].mean()       # no visible step where chunks meet
     assert tr[boundary].mean() <= 1.5 * t1[boundary].mean()
     assert np.mean(mr) <= 1.05 * np.mean(m1)                    # per-frame accuracy within 5 %
-    assert S.temporal_alignment_error(ray, gts) <= 1.05 * S.temporal_alignment_error(one, gts)
+    assert M.temporal_alignment_error(ray, gts) <= 1.05 * M.temporal_alignment_error(one, gts)
     shot_one, shot_ray = Shot.load(one_machine), Shot.load(chunked)
     assert sorted(shot_ray.sequences) == sorted(shot_one.sequences) == ["depth", "layers"]
     assert shot_ray.sequences["depth"].pattern == shot_one.sequences["depth"].pattern

@@ -80,38 +80,9 @@ class DepthResult:
 
 
 
-def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
-                      stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
-                      device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
-                      near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
-                      compression: str = "zip", fps: float | None = None, name: str | None = None,
-                      workers: int | None = None, argv: list[str] | None = None,
-                      on_frame: Callable[[int], None] | None = None) -> DepthResult:
-    """Estimate depth for every frame of `source` into the shot folder `out` (see module doc)."""
-    if stabilize not in stab.MODES:
-        raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
-    if not (0 < near < far):
-        raise DepthError(f"--near {near} --far {far}: need 0 < near < far")
-    if batch < 1:
-        raise DepthError(f"--batch {batch}: must be at least 1")
-    if size is not None and size < 8:
-        raise DepthError(f"--size {size}: too small; give the model's short-side target in pixels (e.g. 256)")
-    if isinstance(frames, str):
-        frames = parse_frames(frames)
-    out = Path(out)
-    src = source if isinstance(source, FrameSource) else open_source(source, fps=fps)
-    numbers = select_frames(src.numbers, frames, src.label)
-    ms = load_model(model, device=device, threads=threads)
-    entry = ms.entry
-    iname, oname = io_names(ms)
-    batch_fixed = fixed_batch(ms, iname)
-    if batch_fixed is not None:
-        batch = batch_fixed
-    metric = entry.output.get("semantics") == "depth_metric"
-    net_hw = network_size(entry.input, src.height, src.width, size)
-    sha = model_sha256(entry)
-
-    # ---- the output shot ---------------------------------------------------------------------------------
+def _output_shot(src: FrameSource, out: Path, numbers: list[int], name: str | None, fps: float | None):
+    """The shot depth is written into: (Shot, sequence name, key of the colour sequence that gets depth in place,
+    or None).  An existing shot.json is checked against the source; else a new shot is made from the source."""
     manifest = out / "shot.json"
     inplace_key: str | None = None
     if manifest.is_file():
@@ -153,6 +124,64 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
             shot.provenance.models = [dict(m) for m in src.shot.provenance.models]
             shot.provenance.seeds = list(src.shot.provenance.seeds)
             shot.provenance.commands = list(src.shot.provenance.commands)
+    return shot, shot_name, inplace_key
+
+
+def prepare_output(source: str, out: str | os.PathLike, *, frames: tuple[int, int] | str | None = None,
+                   fps: float | None = None, name: str | None = None, **_ignored) -> tuple[list[int], str]:
+    """Before depth runs elsewhere (a cluster): check the source and the output shot, save a new shot's
+    shot.json (no sequences yet; every task checks it sees this file) and return (frame numbers, sequence name)."""
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    out = Path(out)
+    src = open_source(source, fps=fps)
+    numbers = select_frames(src.numbers, frames, src.label)
+    shot, shot_name, _ = _output_shot(src, out, numbers, name, fps)
+    if not (out / "shot.json").is_file():
+        shot.save(out)
+    return numbers, shot_name
+
+
+def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
+                      stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
+                      device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
+                      near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
+                      compression: str = "zip", fps: float | None = None, name: str | None = None,
+                      workers: int | None = None, argv: list[str] | None = None,
+                      on_frame: Callable[[int], None] | None = None, make_stabilizer: Callable | None = None,
+                      warmup_from: int | None = None, register: bool = True,
+                      trust_renames: bool = False) -> DepthResult:
+    """Estimate depth for every frame of `source` into the shot folder `out` (see module doc).
+
+    For one chunk of a clip (:mod:`dreamrooms.cluster.depth`): `make_stabilizer(mode, near, far, metric=...)`
+    builds the chunk's stabiliser, frames from `warmup_from` up to the first of `frames` are stabilised but not
+    written, and the chunk is redone whole unless all its frames are complete; with `register` false the
+    sequences are left for the driver to register, and `trust_renames` checks finished frames by their settings
+    only (see :func:`dreamrooms.depth.resume.frame_complete`)."""
+    if stabilize not in stab.MODES:
+        raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
+    if not (0 < near < far):
+        raise DepthError(f"--near {near} --far {far}: need 0 < near < far")
+    if batch < 1:
+        raise DepthError(f"--batch {batch}: must be at least 1")
+    if size is not None and size < 8:
+        raise DepthError(f"--size {size}: too small; give the model's short-side target in pixels (e.g. 256)")
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    out = Path(out)
+    src = source if isinstance(source, FrameSource) else open_source(source, fps=fps)
+    numbers = select_frames(src.numbers, frames, src.label)
+    ms = load_model(model, device=device, threads=threads)
+    entry = ms.entry
+    iname, oname = io_names(ms)
+    batch_fixed = fixed_batch(ms, iname)
+    if batch_fixed is not None:
+        batch = batch_fixed
+    metric = entry.output.get("semantics") == "depth_metric"
+    net_hw = network_size(entry.input, src.height, src.width, size)
+    sha = model_sha256(entry)
+
+    shot, shot_name, inplace_key = _output_shot(src, out, numbers, name, fps)
     shot.folder = out
     layers_pattern = shot.sequences[inplace_key].pattern if inplace_key else f"layers/{shot_name}.####.exr"
     depth_pattern = shot.sequences["depth"].pattern if "depth" in shot.sequences else f"depth/{shot_name}.####.exr"
@@ -178,7 +207,8 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
     if not overwrite:
         while start < len(numbers):
             n = numbers[start]
-            if not resume.frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None, fingerprint):
+            if not resume.frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None,
+                                         fingerprint, trust_renames):
                 other = resume.read_fingerprint(depth_path(n)) if depth_path(n).is_file() else None
                 if other is not None and other != fingerprint and exr.is_complete(depth_path(n), ("Y",)):
                     was = resume.settings_of(other)
@@ -192,14 +222,20 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
             start += 1
     todo = numbers[start:]
     skipped = start
+    chunked = make_stabilizer is not None
+    if chunked and todo:   # a chunk's frames follow from its start: all of them again, never from the middle
+        todo, skipped = list(numbers), 0
+    warmup = select_frames(src.numbers, (warmup_from, numbers[0] - 1), src.label) \
+        if chunked and todo and warmup_from is not None and warmup_from < numbers[0] else []
 
-    stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
+    stabilizer = (make_stabilizer or stab.Stabilizer)(stabilize, near, far, metric=metric)
     state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
-    resume.clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+    if not chunked:   # other chunks write beside this one now; the driver's final call cleans up
+        resume.clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
     for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
         with contextlib.suppress(OSError):
             t.unlink()
-    if todo and start > 0 and stabilize != "off":
+    if todo and start > 0 and stabilize != "off" and not chunked:
         state = resume.load_state(state_path, fingerprint)
         if state is not None and state[0] in numbers[:start]:
             # exact resume: continue from the stabiliser state saved with the last contiguous frame
@@ -227,17 +263,18 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
         else:
             def frames(todo):
                 return ((f, None) for f in src.frames(todo))
-        StreamRun(frames, ms, (iname, oname), todo, stabilizer,
+        StreamRun(frames, ms, (iname, oname), warmup + todo, stabilizer,
                   Targets(layers_path, depth_path, preview_path if preview else None),
                   StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
-                                 state_path if stabilize != "off" else None, on_frame),
+                                 state_path if stabilize != "off" and not chunked else None, on_frame,
+                                 write_from=todo[0]),
                   made_dirs=made_dirs, stats=stats).run()
     with contextlib.suppress(OSError):
         state_path.unlink()   # only needed while a run is unfinished
 
     # ---- register the sequences once every frame of the shot is on disk ---------------------------------
     all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
-    if all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
+    if register and all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
         if inplace_key:
             chans = list(shot.sequences[inplace_key].channels)
             if "depth.Z" not in chans:
