@@ -3,7 +3,10 @@
     blender -b [file.blend] -P blender_addon/headless.py -- room SHOT --layout plane|room|corridor \\
         --move dolly --frames 1-48 --render
     python blender_addon/headless.py room SHOT ...          (with the bpy module installed)
-    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B]
+    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B] [--threads N] [--device auto]
+
+`render --device auto` renders Cycles on a GPU the machine has (else the CPU): render nodes of a cluster run it
+on the one saved room.blend whatever their hardware (see dreamrooms.cluster.stages).
 
 Exit code 0 on success; on failure 1 with `dreamrooms: error: ...` on stderr.
 `--progress json` (before the command) streams JSON progress lines for the add-on's job runner.

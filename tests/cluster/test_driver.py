@@ -32,7 +32,7 @@ def shot(tmp_path):
 
 def test_chunks_run_on_both_nodes_and_every_frame_is_written(ray_cluster, shot, capsys):
     with driver.connect(ray_cluster.address) as r:
-        res = driver.resources(r, "render")
+        res = driver.resources(r)
         assert (res.nodes, res.slots, res.num_cpus, res.num_gpus) == (2, 2, 1, 0)
         chunks = plan_chunks(1, 8, 2)
         out = driver.run_chunks(r, write_frames, chunks, shot=shot, res=res, desc="test", total=8,
@@ -52,7 +52,7 @@ def test_a_node_that_cannot_see_the_shot_fails_once_with_one_line(ray_cluster, s
     monkeypatch.chdir(shot.parent)
     t = time.monotonic()
     with driver.connect(ray_cluster.address) as r:
-        res = driver.resources(r, "render")
+        res = driver.resources(r)
         with pytest.raises(ShotNotVisible) as e:
             driver.run_chunks(r, write_frames, plan_chunks(1, 4, 2), shot=shot.name, res=res, desc="test", total=4,
                               kwargs={"folder": shot.name})

@@ -20,9 +20,10 @@ viewer would see it:
    same frames again.
 3. The driver registers the sequences once every frame is on disk, as one machine does.
 
-Measured on rendered clips with ground truth (tests/cluster/test_depth_chunks.py, bench/cluster_overhead.py):
-flicker and accuracy overall, and the flicker of the transitions at chunk boundaries against those inside
-chunks and against one machine at the same transitions.
+Measured (tests/cluster/test_depth_chunks.py: a rendered 40-frame orbit with ground truth, tinydepth, chunks of
+14 on two nodes): mean frame-to-frame flicker 0.0113 chunked vs 0.0108 on one machine (per-frame min-max
+0.0225); at the two chunk boundaries 0.0084, inside chunks 0.0115, one machine at those transitions 0.0085;
+AbsRel 0.146 vs 0.147.  Without the cross-fade the boundaries flickered 2-4x more than inside chunks.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from dreamrooms.cluster import driver
 from dreamrooms.cluster.plan import Chunk, ClusterError
 from dreamrooms.cluster.stages import count_new, run_stage
 
-OVERLAP = 8          # warm-up frames before a chunk's first written frame (the filter settles in ~6)
+OVERLAP = 8          # warm-up frames before a chunk's first written frame (4 left the boundaries ~1.3x steppier)
 INTERVAL = 12        # reference keyframe spacing: the stabiliser's keyframe refresh interval
 
 

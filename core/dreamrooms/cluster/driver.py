@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,7 +41,6 @@ class ChunkResult:
     node: str
     seconds: float
     value: Any = None
-    extra: dict = field(default_factory=dict)
 
 
 def _import_ray():
@@ -83,7 +82,7 @@ def connect(address: str):
         ray.shutdown()
 
 
-def resources(ray, stage: str) -> Resources:
+def resources(ray) -> Resources:
     """One task per GPU when the cluster has GPUs, else one task per node using all of the smallest node's CPUs
     (our stages are multi-threaded: ONNX Runtime and Cycles use every core they are given)."""
     nodes = [n for n in ray.nodes() if n.get("Alive")]
@@ -91,7 +90,7 @@ def resources(ray, stage: str) -> Resources:
     gpus = [int(n["Resources"].get("GPU", 0)) for n in nodes]
     if not nodes or max(cpus, default=0) < 1:
         raise ClusterError("the Ray cluster has no node with a CPU; add a worker with `ray start --address HEAD:PORT`")
-    if sum(gpus) > 0 and stage in ("depth", "walk", "render"):
+    if sum(gpus) > 0:
         per = max(1, min(c // g for c, g in zip(cpus, gpus) if g))
         return Resources(num_cpus=per, num_gpus=1, slots=sum(gpus), nodes=len(nodes))
     per = max(1, min(c for c in cpus if c >= 1))

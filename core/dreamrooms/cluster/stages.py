@@ -40,7 +40,7 @@ def run_stage(address: str, stage: str, shot: Path, first: int, last: int, chunk
               before: Callable | None = None) -> list[driver.ChunkResult]:
     """Connect, plan `first`..`last` into chunks (default size from the cluster), run `fn` on each, wait."""
     with driver.connect(address) as ray:
-        res = driver.resources(ray, stage)
+        res = driver.resources(ray)
         size = chunk or default_chunk(last - first + 1, res.slots, stage)
         chunks = plan_chunks(first, last, size, warmup)
         print(f"{stage}: {last - first + 1} frame(s) in {len(chunks)} chunk(s) of up to {size} on {res.nodes} node(s), "
