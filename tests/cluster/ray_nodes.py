@@ -44,6 +44,9 @@ class RayNodes:
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "core"), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
         env["DREAMROOMS_PROGRESS"] = "none"
         env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # a loopback test cluster without token auth (Ray 2.60 turns it on once ~/.ray/auth_token exists, which a
+        # local ray.init creates; docs.ray.io/en/latest/ray-security/token-auth.html)
+        env["RAY_AUTH_MODE"] = "disabled"
         env.pop("RAY_ADDRESS", None)
         self.env = env
         common = ["--num-cpus", str(cpus), "--num-gpus", "0", "--object-store-memory", str(80 * 1024 * 1024),

@@ -140,3 +140,32 @@ def test_a_worker_killed_mid_run_is_retried_and_the_shot_ends_complete(clip, chu
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)   # the retried chunk wrote the same frames
     assert not list(out.rglob("*.tmp"))
+
+
+def test_depth_into_a_walk_shot_in_place_on_the_cluster(ray_cluster, run_cli, tmp_path):
+    shot = tmp_path / "walk"
+    code, _, err = run_cli("walk", "--model", "cppn-walk", "--frames", "20", "--size", "48x32", "--seeds", "3,17",
+                           "--out", shot)
+    assert code == 0, err
+    code, out, err = run_cli("depth", shot, "--model", "tinydepth", "--out", shot, "--ray", ray_cluster.address,
+                             "--chunk", "10")
+    assert code == 0, err
+    assert "depth: 20 frame(s) written on the cluster" in out
+    s = Shot.load(shot)
+    assert "depth.Z" in s.sequences["walk"].channels and "depth" in s.sequences
+    assert all("depth.Z" in exr.read_frame(s.frame_path("walk", f)) for f in s.frames)
+
+
+def test_a_rerun_after_a_crash_redoes_only_the_unfinished_chunk(clip, chunked, ray_cluster, run_cli, tmp_path):
+    import shutil
+
+    out = tmp_path / "shot"
+    shutil.copytree(chunked, out)
+    shot = Shot.load(out)
+    shot.frame_path("depth", 20).unlink()                      # chunk 15-28 was cut short
+    code, stdout, err = run_cli("depth", clip[0], "--model", "tinydepth", "--out", out, "--ray", ray_cluster.address,
+                                "--chunk", str(CHUNK))
+    assert code == 0, err
+    assert "depth: 14 frame(s) written on the cluster" in stdout   # the two whole chunks were skipped
+    for a, b in zip(_depths(out), _depths(chunked)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -67,3 +67,12 @@ def test_walk_in_chunks_equals_the_one_machine_walk(ray_cluster, run_cli, tmp_pa
     for f in a.frames:
         np.testing.assert_array_equal(exr.read_frame(a.frame_path("walk", f))["RGBA"],
                                       exr.read_frame(b.frame_path("walk", f))["RGBA"])
+
+
+def test_ray_without_an_address_and_no_ray_address_runs_on_a_local_ray(run_cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    args = ["--model", "cppn-walk", "--frames", "3", "--size", "16x16", "--seeds", "1"]
+    code, _, err = run_cli("walk", *args, "--out", tmp_path / "w", "--ray", "--chunk", "2")
+    assert code == 0, err
+    assert "walk: 3 frame(s) in 2 chunk(s)" in err and "on 1 node(s)" in err
+    assert Shot.load(tmp_path / "w").sequences["walk"].channels == ["R", "G", "B", "A"]
