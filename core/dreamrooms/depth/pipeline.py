@@ -80,68 +80,6 @@ class DepthResult:
 
 
 
-def _output_shot(src: FrameSource, out: Path, numbers: list[int], name: str | None, fps: float | None):
-    """The shot depth is written into: (Shot, sequence name, key of the colour sequence that gets depth in place,
-    or None).  An existing shot.json is checked against the source; else a new shot is made from the source."""
-    manifest = out / "shot.json"
-    inplace_key: str | None = None
-    if manifest.is_file():
-        shot = Shot.load(out, check_files=False)
-        if (shot.width, shot.height) != (src.width, src.height):
-            raise DepthError(f"{manifest}: shot is {shot.width}x{shot.height} but {src.label} is "
-                             f"{src.width}x{src.height}; pick another --out")
-        outside = [n for n in numbers if n not in shot.frames]
-        if outside:
-            raise DepthError(f"{manifest}: frame {outside[0]} is outside the shot's frames "
-                             f"{shot.frame_start}-{shot.frame_end}; pass --frames inside that range or another --out")
-        try:
-            ckey = colour_sequence(shot)
-        except ShotError:
-            ckey = None
-        own_name = None
-        if ckey and shot.sequences[ckey].pattern.startswith("layers/"):
-            same = isinstance(src, ShotSource) and src.shot.folder.resolve() == out.resolve()
-            this_name = sequence_name(name or _default_name(src))
-            if (not same and ckey == "layers" and "depth" in shot.sequences
-                    and shot.sequences[ckey].pattern == f"layers/{this_name}.####.exr"):
-                # the shot an earlier run of this command made: rerunning resumes it (the settings are checked
-                # per frame below), so a finished run is a no-op instead of an error
-                own_name = this_name
-            elif not same:
-                raise DepthError(f"{out}: this shot already has colour frames ({shot.sequences[ckey].pattern}); "
-                                 f"to add depth to them run `dreamrooms depth {out} --out {out}`, or pick a new --out")
-            else:
-                inplace_key = ckey
-        shot_name = own_name or sequence_name(name or (Path(shot.sequences[inplace_key].pattern).name.split(".")[0]
-                                                    if inplace_key else shot.name))
-    else:
-        shot_name = sequence_name(name or _default_name(src))
-        shot = Shot(fps=float(src.fps or fps or 24.0), width=src.width, height=src.height,
-                    frame_start=numbers[0], frame_end=numbers[-1], name=shot_name)
-        if isinstance(src, ShotSource):
-            shot.fps, shot.pixel_aspect, shot.name = src.shot.fps, src.shot.pixel_aspect, src.shot.name
-            shot.camera = _slice_camera(src.shot.camera, src.shot, numbers)
-            shot.provenance.models = [dict(m) for m in src.shot.provenance.models]
-            shot.provenance.seeds = list(src.shot.provenance.seeds)
-            shot.provenance.commands = list(src.shot.provenance.commands)
-    return shot, shot_name, inplace_key
-
-
-def prepare_output(source: str, out: str | os.PathLike, *, frames: tuple[int, int] | str | None = None,
-                   fps: float | None = None, name: str | None = None, **_ignored) -> tuple[list[int], str]:
-    """Before depth runs elsewhere (a cluster): check the source and the output shot, save a new shot's
-    shot.json (no sequences yet; every task checks it sees this file) and return (frame numbers, sequence name)."""
-    if isinstance(frames, str):
-        frames = parse_frames(frames)
-    out = Path(out)
-    src = open_source(source, fps=fps)
-    numbers = select_frames(src.numbers, frames, src.label)
-    shot, shot_name, _ = _output_shot(src, out, numbers, name, fps)
-    if not (out / "shot.json").is_file():
-        shot.save(out)
-    return numbers, shot_name
-
-
 def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
                       stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
                       device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
@@ -295,3 +233,65 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
         shot.provenance.add_command(argv)
         shot.save(out)
     return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
+
+
+def _output_shot(src: FrameSource, out: Path, numbers: list[int], name: str | None, fps: float | None):
+    """The shot depth is written into: (Shot, sequence name, key of the colour sequence that gets depth in place,
+    or None).  An existing shot.json is checked against the source; else a new shot is made from the source."""
+    manifest = out / "shot.json"
+    inplace_key: str | None = None
+    if manifest.is_file():
+        shot = Shot.load(out, check_files=False)
+        if (shot.width, shot.height) != (src.width, src.height):
+            raise DepthError(f"{manifest}: shot is {shot.width}x{shot.height} but {src.label} is "
+                             f"{src.width}x{src.height}; pick another --out")
+        outside = [n for n in numbers if n not in shot.frames]
+        if outside:
+            raise DepthError(f"{manifest}: frame {outside[0]} is outside the shot's frames "
+                             f"{shot.frame_start}-{shot.frame_end}; pass --frames inside that range or another --out")
+        try:
+            ckey = colour_sequence(shot)
+        except ShotError:
+            ckey = None
+        own_name = None
+        if ckey and shot.sequences[ckey].pattern.startswith("layers/"):
+            same = isinstance(src, ShotSource) and src.shot.folder.resolve() == out.resolve()
+            this_name = sequence_name(name or _default_name(src))
+            if (not same and ckey == "layers" and "depth" in shot.sequences
+                    and shot.sequences[ckey].pattern == f"layers/{this_name}.####.exr"):
+                # the shot an earlier run of this command made: rerunning resumes it (the settings are checked
+                # per frame below), so a finished run is a no-op instead of an error
+                own_name = this_name
+            elif not same:
+                raise DepthError(f"{out}: this shot already has colour frames ({shot.sequences[ckey].pattern}); "
+                                 f"to add depth to them run `dreamrooms depth {out} --out {out}`, or pick a new --out")
+            else:
+                inplace_key = ckey
+        shot_name = own_name or sequence_name(name or (Path(shot.sequences[inplace_key].pattern).name.split(".")[0]
+                                                    if inplace_key else shot.name))
+    else:
+        shot_name = sequence_name(name or _default_name(src))
+        shot = Shot(fps=float(src.fps or fps or 24.0), width=src.width, height=src.height,
+                    frame_start=numbers[0], frame_end=numbers[-1], name=shot_name)
+        if isinstance(src, ShotSource):
+            shot.fps, shot.pixel_aspect, shot.name = src.shot.fps, src.shot.pixel_aspect, src.shot.name
+            shot.camera = _slice_camera(src.shot.camera, src.shot, numbers)
+            shot.provenance.models = [dict(m) for m in src.shot.provenance.models]
+            shot.provenance.seeds = list(src.shot.provenance.seeds)
+            shot.provenance.commands = list(src.shot.provenance.commands)
+    return shot, shot_name, inplace_key
+
+
+def prepare_output(source: str, out: str | os.PathLike, *, frames: tuple[int, int] | str | None = None,
+                   fps: float | None = None, name: str | None = None, **_ignored) -> tuple[list[int], str]:
+    """Before depth runs elsewhere (a cluster): check the source and the output shot, save a new shot's
+    shot.json (no sequences yet; every task checks it sees this file) and return (frame numbers, sequence name)."""
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    out = Path(out)
+    src = open_source(source, fps=fps)
+    numbers = select_frames(src.numbers, frames, src.label)
+    shot, shot_name, _ = _output_shot(src, out, numbers, name, fps)
+    if not (out / "shot.json").is_file():
+        shot.save(out)
+    return numbers, shot_name
