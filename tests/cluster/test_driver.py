@@ -9,7 +9,7 @@ import pytest
 
 import ray
 from dreamrooms.cluster import driver
-from dreamrooms.cluster.plan import ShotNotVisible, plan_chunks
+from dreamrooms.cluster.plan import ClusterError, ShotNotVisible, plan_chunks
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need not import this test module
 
@@ -22,6 +22,13 @@ def write_frames(chunk, folder, delay=0.0):
         time.sleep(delay)
         (Path(folder) / f"f{f:04d}.txt").write_text(str(f))
     return len(chunk.frames)
+
+
+def die(chunk):
+    """A chunk task whose worker process dies (as when a node is lost or the OOM killer strikes)."""
+    import os
+
+    os._exit(1)
 
 
 @pytest.fixture
@@ -61,3 +68,12 @@ def test_a_node_that_cannot_see_the_shot_fails_once_with_one_line(ray_cluster, s
     assert "node " in msg
     assert time.monotonic() - t < 30
     assert not list(shot.glob("f*.txt"))
+
+
+def test_a_chunk_whose_worker_keeps_dying_fails_with_one_line_after_the_retries(ray_cluster, shot):
+    with driver.connect(ray_cluster.address) as r:
+        res = driver.resources(r)
+        with pytest.raises(ClusterError) as e:
+            driver.run_chunks(r, die, plan_chunks(1, 2, 2), shot=shot, res=res, desc="test", total=2, max_retries=1)
+    msg = str(e.value)
+    assert "\n" not in msg and "chunk 1-2: its worker or node died 2 time(s)" in msg and "rerun" in msg

@@ -132,20 +132,19 @@ def _chunk_error(ray, exc: BaseException, chunk: Chunk, retries: int) -> Dreamro
         if isinstance(cause, DreamroomsError):
             return ClusterError(f"chunk {chunk.label}: {text}")
         return ClusterError(f"chunk {chunk.label}: {type(cause).__name__}: {text}")
-    return ClusterError(f"chunk {chunk.label}: its worker or node died {retries + 1} times "
+    return ClusterError(f"chunk {chunk.label}: its worker or node died {retries + 1} time(s) "
                         f"({type(exc).__name__}); whole frames are kept, rerun the same command to resume")
 
 
 def run_chunks(ray, fn: Callable, chunks: list[Chunk], *, shot: str | os.PathLike, res: Resources, desc: str,
                total: int, count_done: Callable[[], int] | None = None, kwargs: dict | None = None,
-               max_retries: int = MAX_RETRIES, log=None) -> list[ChunkResult]:
+               max_retries: int = MAX_RETRIES) -> list[ChunkResult]:
     """Run `fn(chunk, **kwargs)` for every chunk as a Ray task and wait for all of them.
 
     The progress bar follows `count_done()` (frames on shared storage, polled), so it is one bar for the whole
     run however many tasks write.  A task that raises (bad shot, bad input) stops the run with its one-line
     message; a task whose worker or node died is re-run by Ray up to `max_retries` times.
     """
-    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     expected = shot_hash(shot)
     remote = ray.remote(_run_chunk).options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=max_retries,
                                              name=f"dreamrooms-{desc}")

@@ -17,7 +17,8 @@ from dreamrooms.errors import DreamroomsError
 AUTO = "auto"
 LOCAL = "local"
 ENV = "RAY_ADDRESS"   # the variable Ray itself reads (docs.ray.io, ray.init: address)
-# host:port (GCS of `ray start --head`, default port 6379) or a Ray Client URL ray://host:10001
+# host:port (the GCS of `ray start --head`, default port 6379) or a Ray Client URL ray://host:10001 (which needs
+# `pip install 'ray[client]'`); ray.init looks at RAY_ADDRESS first (docs.ray.io/en/latest/ray-core/starting-ray.html)
 _ADDRESS = re.compile(r"(ray://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
 
