@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".setup-stamp"
 AE_TESTS = ROOT / "tests" / "ae"
+FARM_TESTS = ROOT / "tests" / "farm"  # no npm dependencies: nothing to install
 REQUIRED_PYTHON = (3, 11)
 SETUP_INPUTS = ("requirements.lock", "pyproject.toml", "setup.py", "tests/ae/package.json", "tests/ae/package-lock.json")
 
@@ -99,10 +100,13 @@ def cmd_test(args: argparse.Namespace) -> int:
     rc = run([venv_python(), *pytest_args], cwd=ROOT, env=venv_env())
     if rc == 5:
         log("pytest collected no tests")
-    if (AE_TESTS / "package.json").exists() and not args.pytest_args:
-        log("After Effects checks (acorn ES3 parse, tsc --checkJs, recording DOM model) under node")
-        rc_ae = run([shutil.which("npm") or "npm", "test", "--silent"], cwd=AE_TESTS, env=venv_env())
-        rc = rc or rc_ae
+    node_suites = ((AE_TESTS, "After Effects checks (acorn ES3 parse, tsc --checkJs, recording DOM model)"),
+                   (FARM_TESTS, "Flamenco job type checks (farm/flamenco/dreamrooms.js in a model of the job compiler)"))
+    for folder, what in node_suites:
+        if (folder / "package.json").exists() and not args.pytest_args:
+            log(f"{what} under node")
+            rc_node = run([shutil.which("npm") or "npm", "test", "--silent"], cwd=folder, env=venv_env())
+            rc = rc or rc_node
     return rc
 
 
@@ -143,7 +147,7 @@ def main() -> int:
     for name, func, text in (
         ("demo", cmd_demo, "the main job: walk -> depth -> Blender rooms -> render -> After Effects"),
         ("models", cmd_models, "train and export the built-in models into models_onnx/ (torch)"),
-        ("extension", cmd_extension, "build dist/dreamrooms-<version>.zip, the Blender extension"),
+        ("extension", cmd_extension, "build dist/dreamrooms-<version>-<platform>.zip, the Blender extension per platform"),
         ("bench", cmd_bench, "run bench/ and write bench/REPORT.md"),
     ):
         p = sub.add_parser(name, help=text, description=f"{text}; other arguments are passed through")

@@ -7,5 +7,5 @@ setup(
     packages=find_packages("core") + ["dreamrooms.builtin_models", "dreamrooms.ae.jsx"],
     package_dir={"": "core", "dreamrooms.builtin_models": "models_onnx", "dreamrooms.ae.jsx": "ae_scripts"},
     package_data={"dreamrooms": ["*.json", "**/*.json"], "dreamrooms.builtin_models": ["*.toml", "*.onnx", "*.md"],
-                  "dreamrooms.ae.jsx": ["*.jsx"]},
+                  "dreamrooms.ae.jsx": ["*.jsx", "*.jsxinc"]},
 )

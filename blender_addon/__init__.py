@@ -6,7 +6,7 @@ The add-on is an extension (blender_manifest.toml); it imports its own modules r
 """
 from __future__ import annotations
 
-_modules = ("preferences", "properties", "jobs", "operators", "panels")
+_modules = ("preferences", "paths", "properties", "job_ui", "models_ui", "operators", "panels")
 
 
 def _load():

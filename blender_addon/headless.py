@@ -3,10 +3,8 @@
     blender -b [file.blend] -P blender_addon/headless.py -- room SHOT --layout plane|room|corridor \\
         --move dolly --frames 1-48 --render
     python blender_addon/headless.py room SHOT ...          (with the bpy module installed)
-    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B] [--threads N] [--device auto]
-
-`render --device auto` renders Cycles on a GPU the machine has (else the CPU): render nodes of a cluster run it
-on the one saved room.blend whatever their hardware (see dreamrooms.cluster.stages).
+    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B] [--device auto|cpu|gpu] [--threads N]
+    blender -b scene.blend -P blender_addon/headless.py -- focus SHOT --point 0.5,0.5
 
 Exit code 0 on success; on failure 1 with `dreamrooms: error: ...` on stderr.
 `--progress json` (before the command) streams JSON progress lines for the add-on's job runner.
@@ -50,7 +48,7 @@ def _is_addon_dir(spec) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from dreamrooms import progress
-    from dreamrooms.room import add_arguments
+    from dreamrooms.room import add_arguments, add_options, parse_point
     from dreamrooms.shot.frames import frame_range_arg
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
@@ -63,10 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("shot", type=Path)
     r.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
-    r.add_argument("--threads", type=int, default=0, help="render threads (0: all cores)")
-    r.add_argument("--device", choices=("saved", "auto"), default="saved",
-                   help="Cycles device: as saved in the .blend, or auto (a GPU this machine has, else CPU)")
+    add_options(r, ["device", "compute_backend"])
+    r.set_defaults(device=None)  # no --device: render on what the file and preferences (or a farm's setup) say
+    r.add_argument("--threads", type=int, default=0,
+                   help="render threads (0: all cores); a cluster task uses the CPUs Ray gave it")
+    f = sub.add_parser("focus", help="the depth at an image point on every frame of the open .blend (a `result` event)")
+    f.add_argument("shot", type=Path)
+    f.add_argument("--point", type=parse_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
+    f.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
+    f.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
     return parser
+
+
+def use_device(scene, args) -> str:
+    """Apply --device to Cycles and say what renders (a `device` event the add-on shows)."""
+    from dreamrooms.progress import emit
+
+    from .scene import engine
+    if scene.render.engine == "CYCLES":
+        what = engine.use_device(scene, getattr(args, "device", None), getattr(args, "compute_backend", None))
+    else:  # EEVEE and Workbench draw on the GPU Blender's window system gives them; no device choice
+        what = scene.render.engine
+    emit("message", stage="render", device=what, text=f"rendering on {what}")
+    print(f"dreamrooms: rendering on {what}", file=sys.stderr, flush=True)
+    return what
 
 
 def run_room(args: argparse.Namespace) -> int:
@@ -79,7 +97,7 @@ def run_room(args: argparse.Namespace) -> int:
     from .scene import render as R
     from .scene import shotio
 
-    from dreamrooms.room import default_move, validate
+    from dreamrooms.room import validate
     from dreamrooms.shot.frames import shot_frames
 
     validate(vars(args))
@@ -89,18 +107,10 @@ def run_room(args: argparse.Namespace) -> int:
         # no .blend given: start from an empty scene, not the startup file's cube, light and camera
         bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    settings = B.BuildSettings(
-        layout=args.layout, colour=args.colour, depth=args.depth, grid=args.grid, depth_scale=args.depth_scale,
-        near=args.near, far=args.far, edge_cut=args.edge_cut, fill_behind=args.fill_behind, animate=not args.static,
-        room_width=args.room_width, room_length=args.room_length, strength=args.strength,
-        wall_offset=args.wall_offset, rooms=args.rooms, room_offset=args.room_offset, room_gap=args.room_gap,
-        sequences=[s for s in (args.sequences or "").split(",") if s], lens_mm=args.lens, with_plane=args.with_plane)
+    settings = B.settings_from(vars(args))
     emit("stage", stage="build", layout=args.layout)
     built = B.build(scene, shot, settings)
-    move = args.move or default_move(args.layout)
-    B.camera_move(scene, shot, move, start=built["start"], intensity=args.intensity, duration=args.duration or None,
-                  easing=args.easing, shake=args.shake, seed=args.seed, focus=not args.no_focus,
-                  focus_point=tuple(args.focus_point), fstop=args.fstop, frames=frames)
+    move, _ = B.move_from(scene, shot, vars(args), start=built["start"], frames=frames)
     R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
@@ -111,9 +121,11 @@ def run_room(args: argparse.Namespace) -> int:
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
     if args.render:
+        use_device(scene, args)
         R.render_frames(scene, shot, frames)
     from .scene import camera_rig
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
+    shot.provenance.extra["scene"] = B.scene_description(scene)
     shot.save()
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
@@ -137,9 +149,30 @@ def run_render(args: argparse.Namespace) -> int:
     scene = bpy.context.scene
     if args.threads:
         scene.render.threads_mode, scene.render.threads = "FIXED", args.threads
-    if args.device == "auto":
-        R.use_gpu_if_present(scene)
+    use_device(scene, args)
     R.render_frames(scene, shot, shot_frames(shot, args.frames))
+    return 0
+
+
+def run_focus(args: argparse.Namespace) -> int:
+    import bpy
+
+    from dreamrooms.errors import DreamroomsError
+    from dreamrooms.progress import emit, progress
+    from dreamrooms.shot.frames import shot_frames
+
+    from .scene import camera_rig, shotio
+    if args.blend:
+        if not Path(args.blend).is_file():
+            raise DreamroomsError(f"{args.blend}: .blend file not found")
+        bpy.ops.wm.open_mainfile(filepath=str(args.blend))
+    scene = bpy.context.scene
+    if scene.camera is None:
+        raise DreamroomsError("focus: the scene has no camera; build a plane, room or corridor first")
+    frames = shot_frames(shotio.load_shot(args.shot, check_files=False), args.frames)
+    with progress(len(frames), "focus") as bar:
+        values = camera_rig.focus_values(scene, scene.camera, frames, args.point, on_frame=lambda f: bar.update())
+    emit("result", stage="focus", focus=values, frame_start=frames.start)
     return 0
 
 
@@ -158,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             setattr(ns, k, v)
         ns.shot = Path(ns.shot)
         return run_reporting_errors(run_room, ns)
-    return run_reporting_errors(run_room if args.command == "room" else run_render, args)
+    handler = {"room": run_room, "render": run_render, "focus": run_focus}[args.command]
+    return run_reporting_errors(handler, args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""Long work off Blender's UI thread: a worker process streams `--progress json` lines; a modal
-operator polls it on a timer, drives the window-manager progress and a status line, and Esc
-kills the worker.  Workers write frames atomically (temp name, then rename), so a cancelled job
-leaves whole frames only; the temp file of the frame in flight is removed here.
+"""Long work off Blender's UI thread: a worker process streams `--progress json` lines, which a
+Job collects (progress, frames, the device that rendered, results); `cancel()` kills it.  Workers
+write frames atomically (temp name, then rename), so a cancelled job leaves whole frames only; the
+temp file of the frame in flight is removed here.  The operators that run jobs are in job_ui.py.
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import bpy
 
-from . import preferences
 
 HEADLESS = Path(__file__).resolve().parent / "headless.py"
 
@@ -67,6 +66,8 @@ class Job:
         self.errors: list[str] = []
         self.tail: list[str] = []
         self.frames: list[str] = []
+        self.result: dict = {}  # what the worker reports back (`result` events)
+        self.device = ""         # what rendered, when the worker says
         self.cancelled = False
         self._threads = [threading.Thread(target=self._pump, args=(s, n), daemon=True)
                          for s, n in ((self.proc.stdout, "out"), (self.proc.stderr, "err"))]
@@ -105,6 +106,10 @@ class Job:
                 self.done = ev.get("done", 0 if ev["event"] == "start" else self.done)
             elif ev["event"] == "frame":
                 self.frames.append(ev.get("path", ""))
+            elif ev["event"] == "result":
+                self.result.update({k: v for k, v in ev.items() if k != "event"})
+            if ev.get("device"):
+                self.device = ev["device"]
             return
         if line.strip():
             self.tail = (self.tail + [line])[-20:]
@@ -117,7 +122,8 @@ class Job:
 
     def status(self) -> str:
         total = f"/{self.total}" if self.total else ""
-        return f"dreamrooms {self.stage}: {self.done}{total}  (Esc to cancel)"
+        on = f" on {self.device}" if self.device else ""
+        return f"dreamrooms {self.stage}{on}: {self.done}{total}  (Esc over the dreamrooms sidebar cancels)"
 
     def cancel(self) -> None:
         """Kill the worker (and its children), then remove the temp file of the frame in flight."""
@@ -185,15 +191,28 @@ def job_command(kind: str, s, shot: str, prefs) -> tuple[list[str], list[Path]]:
     raise ValueError(f"unknown job kind {kind!r}")
 
 
-def render_command(blend: str, shot: str, frames: tuple[int, int] | None = None) -> list[str]:
-    """A worker that opens `blend` and renders it into the shot, frame by frame."""
-    extra = ["--frames", f"{frames[0]}-{frames[1]}"] if frames else []
+def blender_command(blend: str, *args: str) -> list[str]:
+    """A worker that opens `blend` and runs the headless entry with `args`."""
     binary = bpy.app.binary_path
     if binary and Path(binary).name.lower().startswith("blender"):
-        return [binary, "-b", blend, "--factory-startup", "-P", str(HEADLESS), "--",
-                "--progress", "json", "render", shot, *extra]
+        return [binary, "-b", blend, "--factory-startup", "-P", str(HEADLESS), "--", "--progress", "json", *args]
     # the bpy module: the same entry with this interpreter, opening the file itself
-    return [sys.executable, str(HEADLESS), "--progress", "json", "render", shot, "--blend", blend, *extra]
+    return [sys.executable, str(HEADLESS), "--progress", "json", *args, "--blend", blend]
+
+
+def render_command(blend: str, shot: str, frames: tuple[int, int] | None = None,
+                   device: tuple[str, str | None] = ("auto", None)) -> list[str]:
+    """A worker that renders `blend` into the shot frame by frame, on `device` (the user's Cycles
+    choice: a `--factory-startup` worker does not load the preferences that hold it)."""
+    extra = ["--frames", f"{frames[0]}-{frames[1]}"] if frames else []
+    extra += ["--device", device[0]] + (["--compute-backend", device[1]] if device[1] else [])
+    return blender_command(blend, "render", shot, *extra)
+
+
+def focus_command(blend: str, shot: str, point: tuple[float, float], frames: tuple[int, int]) -> list[str]:
+    """A worker that evaluates every frame of `blend` and reports the depth at `point` (a `result` event)."""
+    return blender_command(blend, "focus", shot, "--point", f"{point[0]:g},{point[1]:g}",
+                           "--frames", f"{frames[0]}-{frames[1]}")
 
 
 def save_copy_for_worker(context) -> str:
@@ -202,148 +221,3 @@ def save_copy_for_worker(context) -> str:
     path = folder / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, check_existing=False)
     return str(path)
-
-
-_active: dict[str, Job] = {}
-
-
-class DREAMROOMS_OT_run_job(bpy.types.Operator):
-    """Run walk, depth, render or export in a worker process with progress (Esc cancels)"""
-    bl_idname = "dreamrooms.run_job"
-    bl_label = "Run dreamrooms job"
-    bl_options = {"REGISTER"}
-
-    kind: bpy.props.EnumProperty(items=(("walk", "Walk", ""), ("depth", "Depth", ""), ("render", "Render", ""),
-                                        ("export", "Export", "")), name="Job")
-
-    _timer = None
-    _job: Job | None = None
-
-    @classmethod
-    def poll(cls, context):
-        s = context.scene.dreamrooms
-        if s.job_running:
-            cls.poll_message_set("a dreamrooms job is already running (Esc in the viewport cancels it)")
-            return False
-        if not s.shot_path:
-            cls.poll_message_set("set the shot folder first (Shot section)")
-            return False
-        return True
-
-    def _command(self, context) -> tuple[list[str], list[Path]]:
-        s = context.scene.dreamrooms
-        shot = bpy.path.abspath(s.shot_path).rstrip("/\\") or s.shot_path
-        if self.kind == "render":
-            if context.scene.camera is None:
-                raise RuntimeError("the scene has no camera; build a camera move first")
-            return render_command(save_copy_for_worker(context), shot), [Path(shot) / "render"]
-        return job_command(self.kind, s, shot, preferences.get(context))
-
-    def execute(self, context):
-        return self.invoke(context, None)
-
-    def invoke(self, context, event):
-        s = context.scene.dreamrooms
-        try:
-            cmd, dirs = self._command(context)
-            job = Job(cmd, env=preferences.worker_env(context), cleanup_dirs=dirs, label=self.kind)
-        except (RuntimeError, OSError) as exc:
-            self.report({"ERROR"}, f"dreamrooms {self.kind}: {exc}")
-            return {"CANCELLED"}
-        self._job = job
-        _active[context.scene.name] = job
-        s.job_running, s.job_progress, s.job_message = True, 0.0, f"{self.kind} started"
-        wm = context.window_manager
-        if bpy.app.background or context.window is None:  # no event loop: run to completion
-            job.wait()
-            return self._finish(context)
-        self._timer = wm.event_timer_add(0.2, window=context.window)
-        wm.progress_begin(0, 1000)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        job = self._job
-        s = context.scene.dreamrooms
-        if event.type == "ESC" and event.value == "PRESS":
-            job.cancel()
-            self._end(context)
-            s.job_message = f"{self.kind} cancelled: whole frames kept"
-            self.report({"WARNING"}, f"dreamrooms {self.kind} cancelled; whole frames written so far are kept, rerun to resume")
-            return {"CANCELLED"}
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        rc = job.poll()
-        s.job_progress = job.fraction
-        s.job_message = job.status()
-        context.window_manager.progress_update(int(job.fraction * 1000))
-        context.workspace.status_text_set(job.status())
-        if context.area:
-            context.area.tag_redraw()
-        if rc is None:
-            return {"PASS_THROUGH"}
-        self._end(context)
-        return self._finish(context)
-
-    def _end(self, context):
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        if context.workspace:
-            context.workspace.status_text_set(None)
-        context.scene.dreamrooms.job_running = False
-        _active.pop(context.scene.name, None)
-
-    def _finish(self, context):
-        job = self._job
-        s = context.scene.dreamrooms
-        s.job_running = False
-        _active.pop(context.scene.name, None)
-        if job.cancelled:
-            s.job_message = f"{self.kind} cancelled: whole frames kept"
-            self.report({"WARNING"}, f"dreamrooms {self.kind} cancelled; whole frames written so far are kept, rerun to resume")
-            return {"CANCELLED"}
-        if job.proc.returncode == 0:
-            s.job_progress = 1.0
-            s.job_message = f"{self.kind} done"
-            self.report({"INFO"}, f"dreamrooms {self.kind} done ({job.done} frame(s))")
-            return {"FINISHED"}
-        job.cleanup()
-        s.job_message = job.error_message()
-        self.report({"ERROR"}, f"dreamrooms {self.kind}: {job.error_message()}")
-        return {"CANCELLED"}
-
-
-class DREAMROOMS_OT_cancel_job(bpy.types.Operator):
-    """Cancel the running dreamrooms job (kills the worker; whole frames are kept)"""
-    bl_idname = "dreamrooms.cancel_job"
-    bl_label = "Cancel job"
-
-    @classmethod
-    def poll(cls, context):
-        if context.scene.name not in _active:
-            cls.poll_message_set("no dreamrooms job is running")
-            return False
-        return True
-
-    def execute(self, context):
-        job = _active.get(context.scene.name)
-        if job:
-            job.cancel()
-        self.report({"WARNING"}, "dreamrooms job cancelled; whole frames kept (the progress bar clears on the next tick)")
-        return {"FINISHED"}
-
-
-classes = (DREAMROOMS_OT_run_job, DREAMROOMS_OT_cancel_job)
-
-
-register, _unregister_classes = bpy.utils.register_classes_factory(classes)
-
-
-def unregister() -> None:
-    for job in list(_active.values()):  # no worker outlives the add-on
-        job.cancel()
-    _active.clear()
-    _unregister_classes()

@@ -1,13 +1,18 @@
 """Operators (dreamrooms.*): thin wrappers over the scene builders; every failure is reported."""
 from __future__ import annotations
 
+import time
+import traceback
 from pathlib import Path
 
 import bpy
 
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import validate
 from dreamrooms.shot import MANIFEST
 
+from . import paths
+from .properties import room_values
 from .scene import build as B
 from .scene import camera_rig
 from .scene import render as R
@@ -15,8 +20,19 @@ from .scene import shotio
 
 
 def _shot_folder(context) -> Path | None:
-    p = context.scene.dreamrooms.shot_path
-    return Path(bpy.path.abspath(p)) if p else None
+    return paths.shot_folder(context.scene)
+
+
+_has_manifest: dict[Path, tuple[float, bool]] = {}
+POLL_RECHECK_S = 1.0  # poll() runs on every redraw: look at the disk at most once a second per folder
+
+
+def _manifest_exists(folder: Path) -> bool:
+    now = time.monotonic()
+    seen = _has_manifest.get(folder)
+    if seen is None or now - seen[0] > POLL_RECHECK_S:
+        seen = _has_manifest[folder] = (now, (folder / MANIFEST).is_file())
+    return seen[1]
 
 
 def _poll_shot(cls, context) -> bool:
@@ -24,7 +40,7 @@ def _poll_shot(cls, context) -> bool:
     if folder is None:
         cls.poll_message_set("set the shot folder first (Shot section)")
         return False
-    if not (folder / MANIFEST).is_file():
+    if not _manifest_exists(folder):
         cls.poll_message_set(f"{folder} has no shot.json; pick a shot folder or run Walk first")
         return False
     return True
@@ -48,6 +64,10 @@ class _Base:
             msg = self.run(context)
         except DreamroomsError as exc:
             self.report({"ERROR"}, f"dreamrooms: {exc}")
+            return {"CANCELLED"}
+        except Exception as exc:  # a report, never a raw traceback in the artist's face
+            traceback.print_exc()
+            self.report({"ERROR"}, f"dreamrooms: {type(exc).__name__}: {exc} (details in the system console)")
             return {"CANCELLED"}
         self.report({"INFO"}, msg)
         return {"FINISHED"}
@@ -89,18 +109,17 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
     def run(self, context):
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context))
-        settings = B.BuildSettings(
-            layout=s.layout if self.layout == "SETTINGS" else self.layout, grid=s.grid, depth_scale=s.depth_scale,
-            near=s.near, far=s.far, edge_cut=s.edge_cut, fill_behind=s.fill_behind, animate=s.animate,
-            room_width=s.room_width, room_length=s.room_length, strength=s.strength, rooms=s.rooms,
-            room_gap=s.room_gap, room_offset=s.room_offset, wall_offset=s.wall_offset)
+        values = validate(room_values(s))
+        if self.layout != "SETTINGS":
+            values["layout"] = self.layout
+        settings = B.settings_from(values)
         built = B.build(context.scene, shot, settings)
         context.scene["dreamrooms_start"] = [list(r) for r in built["start"]]
         return f"built {settings.layout}: {len(built['objects'])} object(s) from {shot.folder}"
 
 
 class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
-    """Key a camera move preset over the shot's frames (and focus on the subject)"""
+    """Key a camera move preset over the shot's frames on few Bezier keys (then focus on the subject, as a job)"""
     bl_idname = "dreamrooms.camera_move"
     bl_label = "Camera move"
     bl_options = {"REGISTER", "UNDO"}
@@ -113,28 +132,13 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
         start = context.scene.get("dreamrooms_start")
-        mats = B.camera_move(context.scene, shot, s.move, start=[list(r) for r in start] if start else None,
-                             intensity=s.intensity, duration=s.duration or None, easing=s.easing, shake=s.shake,
-                             seed=s.seed, focus=s.focus, focus_point=(s.focus_u, s.focus_v), fstop=s.fstop)
-        return f"camera: {s.move} keyed on {len(mats)} frame(s)" + (", focus tracks the subject" if s.focus else "")
-
-
-class DREAMROOMS_OT_focus(_Base, bpy.types.Operator):
-    """Key the focus distance to the depth at the focus point on every frame"""
-    bl_idname = "dreamrooms.focus"
-    bl_label = "Focus on subject"
-    bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        return _poll_camera(cls, context)
-
-    def run(self, context):
-        s = context.scene.dreamrooms
-        scene = context.scene
-        values = camera_rig.key_focus(scene, scene.camera, range(scene.frame_start, scene.frame_end + 1),
-                                      (s.focus_u, s.focus_v), s.fstop)
-        return f"focus keyed on {len(values)} frame(s): {min(values):.2f}-{max(values):.2f} m"
+        move, mats = B.move_from(context.scene, shot, validate(room_values(s)),
+                                 start=[list(r) for r in start] if start else None, focus=False)
+        msg = f"camera: {move} over {len(mats)} frame(s)"
+        if not s.no_focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
+            bpy.ops.dreamrooms.run_job("INVOKE_DEFAULT", kind="focus")
+            msg += "; focus runs as a job"
+        return msg
 
 
 class DREAMROOMS_OT_render_setup(_Base, bpy.types.Operator):
@@ -150,7 +154,8 @@ class DREAMROOMS_OT_render_setup(_Base, bpy.types.Operator):
     def run(self, context):
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
-        R.setup_render(context.scene, shot, engine=s.engine, samples=s.samples, cryptomatte=s.cryptomatte)
+        R.setup_render(context.scene, shot, engine=context.scene.render.engine, samples=s.samples,
+                       cryptomatte=s.cryptomatte)
         return f"render: multilayer EXR to {context.scene.render.filepath}.exr, frames {shot.frame_start}-{shot.frame_end}"
 
 
@@ -167,12 +172,13 @@ class DREAMROOMS_OT_record_camera(_Base, bpy.types.Operator):
     def run(self, context):
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
         shot.camera = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
+        shot.provenance.extra["scene"] = B.scene_description(context.scene)
         path = shot.save()
         return f"camera track of {shot.frame_count} frame(s) written to {path}"
 
 
-classes = (DREAMROOMS_OT_load_shot, DREAMROOMS_OT_build, DREAMROOMS_OT_camera_move, DREAMROOMS_OT_focus,
-           DREAMROOMS_OT_render_setup, DREAMROOMS_OT_record_camera)
+classes = (DREAMROOMS_OT_load_shot, DREAMROOMS_OT_build, DREAMROOMS_OT_camera_move, DREAMROOMS_OT_render_setup,
+           DREAMROOMS_OT_record_camera)
 
 
 register, unregister = bpy.utils.register_classes_factory(classes)

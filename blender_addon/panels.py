@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import bpy
 
+from . import job_ui, models_ui
+from .scene import engine
+
 
 class _Panel:
     bl_space_type = "VIEW_3D"
@@ -17,8 +20,9 @@ class DREAMROOMS_PT_main(_Panel, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        if s.job_running:
-            col.progress(factor=s.job_progress, text=s.job_message or "working") if hasattr(col, "progress") else col.label(text=s.job_message)
+        job = job_ui.running(context.scene)
+        if job is not None:
+            col.progress(factor=job.fraction, text=job.status())
             col.operator("dreamrooms.cancel_job", icon="CANCEL")
         elif s.job_message:
             col.label(text=s.job_message)
@@ -45,7 +49,8 @@ class DREAMROOMS_PT_walk(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        for p in ("walk_model", "walk_frames", "walk_fps", "walk_seeds", "walk_size"):
+        models_ui.draw(col, context, "walk_model")
+        for p in ("walk_frames", "walk_fps", "walk_seeds", "walk_size"):
             col.prop(s, p)
         col.operator("dreamrooms.run_job", text="Generate walk", icon="PLAY").kind = "walk"
 
@@ -57,7 +62,7 @@ class DREAMROOMS_PT_depth(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        col.prop(s, "depth_model")
+        models_ui.draw(col, context, "depth_model")
         col.prop(s, "depth_stabilize")
         col.operator("dreamrooms.run_job", text="Estimate depth", icon="PLAY").kind = "depth"
 
@@ -70,14 +75,15 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
         col = self.layout.column()
         col.prop(s, "layout")
         col.prop(s, "grid")
-        col.prop(s, "animate")
-        if s.layout == "plane":
+        col.prop(s, "static")
+        if s.layout in ("plane", "layered"):
             col.prop(s, "depth_scale")
             row = col.row(align=True)
             row.prop(s, "near")
             row.prop(s, "far")
             col.prop(s, "edge_cut")
-            col.prop(s, "fill_behind")
+            if s.layout == "plane":
+                col.prop(s, "fill_behind")
         else:
             row = col.row(align=True)
             row.prop(s, "room_width")
@@ -90,6 +96,8 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
                 row.prop(s, "rooms")
                 row.prop(s, "room_gap")
                 col.prop(s, "room_offset")
+                col.prop(s, "with_plane")
+        col.prop(s, "lens")
         col.operator("dreamrooms.build", icon="MESH_GRID")
 
 
@@ -107,14 +115,12 @@ class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "shake")
         row.prop(s, "seed")
-        col.prop(s, "focus")
-        if s.focus:
-            row = col.row(align=True)
-            row.prop(s, "focus_u")
-            row.prop(s, "focus_v")
+        col.prop(s, "no_focus")
+        if not s.no_focus:
+            col.prop(s, "focus_point")
             col.prop(s, "fstop")
         col.operator("dreamrooms.camera_move", icon="CAMERA_DATA")
-        col.operator("dreamrooms.focus", icon="CON_CAMERASOLVER")
+        col.operator("dreamrooms.run_job", text="Focus on subject", icon="CON_CAMERASOLVER").kind = "focus"
 
 
 class DREAMROOMS_PT_render(_Sub, bpy.types.Panel):
@@ -123,7 +129,11 @@ class DREAMROOMS_PT_render(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        col.prop(s, "engine")
+        col.prop(context.scene.render, "engine")  # the engines this Blender has
+        if context.scene.render.engine == "CYCLES":
+            device, backend = engine.from_preferences(context.scene, context)
+            col.label(text=f"Device: {device.upper()}" + (f" ({backend})" if backend else "")
+                      + " (Render Properties and Preferences › System)", icon="PREFERENCES")
         col.prop(s, "samples")
         col.prop(s, "cryptomatte")
         col.operator("dreamrooms.render_setup", icon="RENDER_STILL")

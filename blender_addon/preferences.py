@@ -11,7 +11,7 @@ class DREAMROOMS_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     model_folder: StringProperty(name="Model folder", subtype="DIR_PATH", default="",
-                                 description="Where ONNX models are cached (empty: the dreamrooms default, or $DREAMROOMS_MODELS)")
+                                 description="Where fetched ONNX models and your models.toml live (empty: the extension's own user folder)")
     threads: IntProperty(name="Threads", default=0, min=0, max=256,
                          description="Worker threads for inference and EXR writing (0: automatic)")
     device: EnumProperty(name="Device", items=DEVICES, default="auto", description="Where models run")
@@ -39,10 +39,12 @@ def get(context=None):
 
 def worker_env(context=None) -> dict[str, str]:
     """Environment for worker processes from the preferences."""
+    from . import models_ui
     prefs = get(context)
     env = {}
-    if prefs.model_folder:
-        env["DREAMROOMS_MODELS"] = bpy.path.abspath(prefs.model_folder)
+    mdir = models_ui.models_dir(context)  # the preference, else the extension's user folder
+    if mdir:
+        env["DREAMROOMS_MODELS"] = mdir
     if prefs.threads:
         env["OMP_NUM_THREADS"] = str(prefs.threads)
     return env

@@ -1,65 +1,93 @@
-"""Scene settings behind the panel (Scene.dreamrooms)."""
+"""Scene settings behind the panel (Scene.dreamrooms).
+
+The build, camera and render settings are made from `dreamrooms.room.OPTIONS`, the one list the
+`room` command line also comes from: the same names, defaults, ranges and help.  Enums come from the
+core's registries (layouts, camera moves, easings).  The render engine is not among them: the panel
+shows the scene's own engine, which lists what the running Blender has.
+"""
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, PointerProperty,
+                       StringProperty)
 
-from dreamrooms.camera.moves import EASINGS, REGISTRY as MOVES
-from dreamrooms.room import LAYOUTS
+from dreamrooms.camera.moves import REGISTRY as MOVES
+from dreamrooms.room import LAYOUTS, OPTIONS
 
-# enums come from the core's registries (the CLI lists the same names)
-LAYOUT_ITEMS = tuple((name, label, desc.capitalize()) for name, (label, desc) in LAYOUTS.items())
-MOVE_ITEMS = tuple((m.name, m.label, m.description.capitalize()) for m in MOVES.values())
-EASE_ITEMS = tuple((e, e.replace("_", " ").capitalize(), "") for e in EASINGS)
-ENGINE_ITEMS = (("CYCLES", "Cycles", ""), ("BLENDER_EEVEE_NEXT", "EEVEE", ""), ("BLENDER_WORKBENCH", "Workbench", ""))
+from . import paths
+
+AUTO_MOVE = "AUTO"  # the move option's "none given": walk_past for a corridor, else dolly_in
+ITEMS = {
+    "layout": tuple((name, label, desc.capitalize()) for name, (label, desc) in LAYOUTS.items()),
+    "move": ((AUTO_MOVE, "By layout", "Walk past for a corridor, else dolly in"),)
+    + tuple((m.name, m.label, m.description.capitalize()) for m in MOVES.values()),
+}
 
 
-class DreamroomsSettings(bpy.types.PropertyGroup):
-    shot_path: StringProperty(name="Shot", subtype="DIR_PATH", description="Shot folder (with shot.json)")
+def _get_shot(self) -> str:
+    return paths.get_shot(self.id_data)
+
+
+def _set_shot(self, value: str) -> None:
+    paths.set_shot(self.id_data, value)
+
+
+def _limits(o) -> dict:
+    kw = {}
+    if o.min is not None:
+        kw["min"] = o.min
+    if o.max is not None:
+        kw["max"] = o.max
+    return kw
+
+
+def option_property(o):
+    """The Blender property for one room option."""
+    common = {"name": o.label, "description": o.help[:1].upper() + o.help[1:]}
+    if o.type is bool:
+        return BoolProperty(default=bool(o.default), **common)
+    if o.type is int:
+        return IntProperty(default=int(o.default), **_limits(o), **common)
+    if o.type is float:
+        return FloatProperty(default=float(o.default), **_limits(o), **common)
+    if o.type is tuple:
+        return FloatVectorProperty(size=len(o.default), default=o.default, **_limits(o), **common)
+    items = ITEMS.get(o.name) or tuple((c, c.replace("_", " ").capitalize(), "") for c in o.choices)
+    default = o.default if o.default is not None else items[0][0]
+    return EnumProperty(items=items, default=default, **common)
+
+
+def room_values(s) -> dict:
+    """The panel's room options as the core names them (`dreamrooms.room.validate` checks them)."""
+    values = {o.name: getattr(s, o.name) for o in OPTIONS if o.panel}
+    if "focus_point" in values:
+        values["focus_point"] = tuple(values["focus_point"])
+    if values.get("move") == AUTO_MOVE:
+        values["move"] = None
+    return values
+
+
+ANNOTATIONS = {
+    # stored once, in scene["dreamrooms_shot"], relative to the .blend (see paths.py)
+    "shot_path": StringProperty(name="Shot", subtype="DIR_PATH", description="Shot folder (with shot.json)",
+                                get=_get_shot, set=_set_shot),
     # walk
-    walk_model: StringProperty(name="Generator", default="cppn-walk", description="Generator model name or .onnx path")
-    walk_frames: IntProperty(name="Frames", default=48, min=1)
-    walk_fps: FloatProperty(name="FPS", default=24.0, min=1.0)
-    walk_seeds: StringProperty(name="Seeds", default="3,17,42", description="Comma-separated keyframe seeds")
-    walk_size: StringProperty(name="Size", default="512x512", description="WxH")
+    "walk_model": StringProperty(name="Generator", default="cppn-walk", description="Generator model name or .onnx path"),
+    "walk_frames": IntProperty(name="Frames", default=48, min=1),
+    "walk_fps": FloatProperty(name="FPS", default=24.0, min=1.0),
+    "walk_seeds": StringProperty(name="Seeds", default="3,17,42", description="Comma-separated keyframe seeds"),
+    "walk_size": StringProperty(name="Size", default="512x512", description="WxH"),
     # depth
-    depth_model: StringProperty(name="Depth model", default="tinydepth", description="Depth model name or .onnx path")
-    depth_stabilize: EnumProperty(name="Stabilise", items=(("keyframe", "Keyframe", "Anchor scale/shift on keyframes"), ("ema", "EMA", "Exponential moving average"), ("off", "Off", "")), default="keyframe")
-    # build
-    layout: EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="plane")
-    grid: IntProperty(name="Grid", default=256, min=0, max=4096, description="Vertices along the long side (0: one per pixel)")
-    depth_scale: FloatProperty(name="Depth scale", default=1.0, min=0.001)
-    near: FloatProperty(name="Near", default=0.0, min=0.0, description="Clamp depth below (0: off)")
-    far: FloatProperty(name="Far", default=0.0, min=0.0, description="Clamp depth above (0: off)")
-    edge_cut: FloatProperty(name="Edge cut", default=0.0, min=0.0, description="Delete triangles whose depth ratio exceeds this (e.g. 1.2; 0: off)")
-    fill_behind: BoolProperty(name="Fill behind edges", default=False)
-    animate: BoolProperty(name="Follow frames", default=True, description="Geometry follows the depth sequence (geometry nodes)")
-    room_width: FloatProperty(name="Room width", default=4.0, min=0.1)
-    room_length: FloatProperty(name="Room length", default=5.0, min=0.1)
-    strength: FloatProperty(name="Relief", default=0.1, min=0.0, description="Wall relief in metres per unit of depth")
-    rooms: IntProperty(name="Rooms", default=3, min=1, max=64)
-    room_gap: FloatProperty(name="Gap", default=0.5, min=0.0)
-    room_offset: IntProperty(name="Room offset", default=8, description="Frames between rooms")
-    wall_offset: IntProperty(name="Wall offset", default=0, description="Frames between walls")
-    # camera
-    move: EnumProperty(name="Move", items=MOVE_ITEMS, default="dolly_in")
-    intensity: FloatProperty(name="Intensity", default=1.0)
-    duration: IntProperty(name="Duration", default=0, min=0, description="Frames the move takes (0: the whole shot)")
-    easing: EnumProperty(name="Easing", items=EASE_ITEMS, default="ease_in_out")
-    shake: FloatProperty(name="Shake", default=0.0, min=0.0)
-    seed: IntProperty(name="Seed", default=0)
-    focus: BoolProperty(name="Focus on subject", default=True)
-    focus_u: FloatProperty(name="Focus U", default=0.5, min=0.0, max=1.0)
-    focus_v: FloatProperty(name="Focus V", default=0.5, min=0.0, max=1.0)
-    fstop: FloatProperty(name="F-stop", default=2.8, min=0.1)
-    # render
-    engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="CYCLES")
-    samples: IntProperty(name="Samples", default=32, min=1)
-    cryptomatte: BoolProperty(name="Cryptomatte", default=False)
-    # job state (shown in the panel and status bar)
-    job_running: BoolProperty(default=False, options={"SKIP_SAVE"})
-    job_progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR", options={"SKIP_SAVE"})
-    job_message: StringProperty(default="", options={"SKIP_SAVE"})
+    "depth_model": StringProperty(name="Depth model", default="tinydepth", description="Depth model name or .onnx path"),
+    "depth_stabilize": EnumProperty(name="Stabilise", default="keyframe", items=(
+        ("keyframe", "Keyframe", "Anchor scale/shift on keyframes"), ("ema", "EMA", "Exponential moving average"),
+        ("off", "Off", ""))),
+    **{o.name: option_property(o) for o in OPTIONS if o.panel},
+    # the last job's outcome (running jobs live in job_ui, never in the file)
+    "job_message": StringProperty(default="", options={"SKIP_SAVE"}),
+}
+DreamroomsSettings = type("DreamroomsSettings", (bpy.types.PropertyGroup,), {
+    "__doc__": "dreamrooms panel settings", "__annotations__": ANNOTATIONS})
 
 
 def register() -> None:

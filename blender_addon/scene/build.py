@@ -1,8 +1,9 @@
 """High-level builds from a shot folder, shared by the operators and the headless entry:
-layout plane | room | corridor, the camera and its move, focus, render setup."""
+layout plane | room | corridor | layered, the camera and its move, focus, render setup."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import bpy
 import numpy as np
@@ -10,12 +11,16 @@ import numpy as np
 from dreamrooms import camera as cm
 from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.room import LAYOUTS as LAYOUT_REGISTRY
+from dreamrooms.room import default_move
 from dreamrooms.shot import Shot
 
-from . import camera_rig, depth_plane, nodes, room, shotio
+from .. import paths
+from . import camera_rig, depth_plane, layered, nodes, room, shotio
 
-LAYOUTS = ("plane", "room", "corridor")
+LAYOUTS = tuple(LAYOUT_REGISTRY)
 COLLECTION = "dreamrooms"
+TAG = "dreamrooms_kind"  # set on every object a build makes; rebuilds replace only these
 
 
 @dataclass
@@ -47,14 +52,38 @@ class BuildSettings:
     sensor_mm: float = 36.0
 
 
+def settings_from(v: Mapping[str, Any]) -> BuildSettings:
+    """BuildSettings from room option values by their `dreamrooms.room.OPTIONS` names (the CLI's
+    arguments or the panel's properties), so both build alike."""
+    return BuildSettings(
+        layout=v["layout"], colour=v.get("colour"), depth=v.get("depth"), grid=v["grid"], depth_scale=v["depth_scale"],
+        near=v["near"], far=v["far"], edge_cut=v["edge_cut"], fill_behind=v["fill_behind"], animate=not v["static"],
+        room_width=v["room_width"], room_length=v["room_length"], strength=v["strength"], wall_offset=v["wall_offset"],
+        rooms=v["rooms"], room_offset=v["room_offset"], room_gap=v["room_gap"],
+        sequences=[s for s in (v.get("sequences") or "").split(",") if s], lens_mm=v["lens"], with_plane=v["with_plane"])
+
+
+def move_from(scene: bpy.types.Scene, shot: Shot, v: Mapping[str, Any], *, start=None, frames: range | None = None,
+              focus: bool | None = None) -> tuple[str, list[np.ndarray]]:
+    """Key the camera move the room option values ask for; returns (move name, per-frame matrices)."""
+    move = v.get("move") or default_move(v["layout"])
+    mats = camera_move(scene, shot, move, start=start, intensity=v["intensity"], duration=v["duration"] or None,
+                       easing=v["easing"], shake=v["shake"], seed=v["seed"],
+                       focus=(not v["no_focus"]) if focus is None else focus, focus_point=tuple(v["focus_point"]),
+                       fstop=v["fstop"], frames=frames)
+    return move, mats
+
+
 def collection(scene: bpy.types.Scene, clear: bool = True) -> bpy.types.Collection:
+    """The "dreamrooms" collection; `clear` removes what an earlier build made (objects tagged
+    `dreamrooms_kind`) and keeps everything the artist added to it."""
     col = bpy.data.collections.get(COLLECTION)
     if col is None:
         col = bpy.data.collections.new(COLLECTION)
     if col.name not in scene.collection.children:
         scene.collection.children.link(col)
     if clear:
-        for ob in list(col.objects):
+        for ob in [o for o in col.objects if TAG in o]:
             me = ob.data if ob.type == "MESH" else None
             bpy.data.objects.remove(ob)
             if me is not None and me.users == 0:
@@ -70,7 +99,7 @@ def apply_shot_settings(scene: bpy.types.Scene, shot: Shot) -> None:
     scene.frame_start, scene.frame_end = shot.frame_start, shot.frame_end
     from .render import set_fps
     set_fps(scene, shot.fps)
-    scene["dreamrooms_shot"] = str(shot.folder)
+    paths.set_shot(scene, str(shot.folder))
 
 
 def shot_camera(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> bpy.types.Object:
@@ -96,6 +125,8 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
     if s.layout not in LAYOUTS:
         raise DreamroomsError(f"layout {s.layout!r}: use one of {', '.join(LAYOUTS)}")
     apply_shot_settings(scene, shot)
+    if s.layout == "layered":
+        layered.layer_sequences(shot)          # fail with the fix before anything is cleared or built
     col = collection(scene)
     colour = colour_sequence(shot, s.colour)
     depth_name = shotio.depth_sequence(shot, s.depth)
@@ -112,6 +143,15 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         if s.fill_behind:
             back = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale * opts.fill_push, near=s.near, far=s.far)
             objs.append(_plane(scene, shot, "dreamrooms plane fill", d0, K, start, back, colour, depth_name, s, col))
+        return {"objects": objs, "camera": cam, "start": start}
+    if s.layout == "layered":
+        start = camera_rig.default_start(shot)
+        cam.matrix_world = camera_rig.to_matrix(start)
+        K = camera_rig.intrinsics_of(scene, cam)
+        d0 = shotio.read_depth(shot, layered.layer_sequences(shot)[-1][1], shot.frame_start)
+        opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=s.depth_scale, near=s.near, far=s.far,
+                                        edge_cut=s.edge_cut)
+        objs = layered.build_layers(scene, shot, K, start, opts, animate=s.animate, collection=col)
         return {"objects": objs, "camera": cam, "start": start}
     if s.with_plane and s.layout != "corridor":
         raise DreamroomsError(f"--with-plane puts the depth plane in a bay after the last room of a corridor; a "
@@ -138,15 +178,30 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
     eye_y = -0.35 * s.room_length if s.layout == "room" else -0.6 * s.room_length
     if s.layout == "room":
         start = cm.look_at((0.0, eye_y, height / 2), (0.0, s.room_length, height / 2))
+        span = s.room_width
     else:
-        x0 = offsets[0][0] - s.room_width / 2
-        start = cm.look_at((x0, eye_y, height / 2), (x0, s.room_length, height / 2))
-    cam.matrix_world = camera_rig.to_matrix(start)
-    span = (offsets[-1][0] - offsets[0][0]) + s.room_width
-    if s.with_plane:
+        # the walk-past starts where the view's left edge meets the first room's opening (y = 0) and
+        # ends where its right edge meets the last one's, or facing the depth plane in the bay: every
+        # frame looks into rooms, never past the corridor's ends
+        K = camera_rig.intrinsics_of(scene, cam)
+        half = -eye_y * (K.width / 2) / K.fx
         bay_x = offsets[-1][0] + s.room_width + s.room_gap
+        first = offsets[0][0] - s.room_width / 2 + half
+        last = bay_x if s.with_plane else offsets[-1][0] + s.room_width / 2 - half
+        if last < first:
+            first = last = (first + last) / 2
+        start = cm.look_at((first, eye_y, height / 2), (first, s.room_length, height / 2))
+        span = last - first
+        # plain wall between the openings, so gaps between rooms are not holes into the void
+        edges = [(o[0] - s.room_width / 2, o[0] + s.room_width / 2) for o in offsets]
+        if s.with_plane:
+            edges.append((bay_x - half, bay_x + half))
+        for i, ((_, right), (left, _)) in enumerate(zip(edges, edges[1:])):
+            if left > right:
+                objs.append(room.facade(f"dreamrooms facade {i + 1}", right, left, height, col))
+    cam.matrix_world = camera_rig.to_matrix(start)
+    if s.with_plane:
         objs.append(_bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, col))
-        span += s.room_width + s.room_gap
     scene["dreamrooms_span"] = span if s.layout == "corridor" else 0.0
     return {"objects": objs, "camera": cam, "start": start, "span": span}
 
@@ -219,3 +274,12 @@ def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, in
     if focus:
         camera_rig.key_focus(scene, cam, frames, focus_point, fstop)
     return mats
+
+
+def scene_description(scene: bpy.types.Scene) -> list[dict]:
+    """What a build made, for shot.json's provenance.extra["scene"]: name, kind and 4x4 world matrix of every
+    tagged object (the After Effects export places a 3D null per room or plane from it)."""
+    col = bpy.data.collections.get(COLLECTION)
+    objs = [o for o in (col.all_objects if col else scene.objects) if TAG in o]
+    return [{"name": o.name, "kind": str(o[TAG]), "matrix": [[float(x) for x in row] for row in o.matrix_world]}
+            for o in sorted(objs, key=lambda o: o.name)]

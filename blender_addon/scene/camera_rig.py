@@ -1,7 +1,9 @@
-"""The shot camera in Blender: create it from a CameraTrack or a move preset, key it per frame,
-key the focus distance from the depth at the frame centre, and read it back into the shot."""
+"""The shot camera in Blender: create it from a CameraTrack or a move preset, key it on few
+Bezier keys that follow the per-frame move, key the focus distance from the depth at an image
+point, and read it back into the shot (per frame)."""
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import bpy
@@ -54,38 +56,83 @@ def intrinsics_of(scene: bpy.types.Scene, cam_obj: bpy.types.Object) -> cm.Intri
     return cm.intrinsics(c.lens, sensor, w, h, c.sensor_fit, r.pixel_aspect_x / r.pixel_aspect_y)
 
 
-def key_matrices(cam_obj: bpy.types.Object, matrices: Sequence[np.ndarray], frame_start: int) -> None:
-    """Key location and rotation per frame (Euler kept continuous to avoid flips)."""
-    if cam_obj.animation_data and cam_obj.animation_data.action:
-        cam_obj.animation_data.action = None
-    prev = None
-    for k, m in enumerate(matrices):
-        mat = to_matrix(m)
-        loc, rot, _ = mat.decompose()
-        eul = rot.to_euler("XYZ", prev) if prev is not None else rot.to_euler("XYZ")
-        prev = eul
-        cam_obj.location = loc
-        cam_obj.rotation_euler = eul
-        f = frame_start + k
-        cam_obj.keyframe_insert("location", frame=f)
-        cam_obj.keyframe_insert("rotation_euler", frame=f)
-    _linear(cam_obj)
+# Keys may leave a curve this far from the per-frame move (1 mm, 0.05 degrees, 1 mm of focus).
+TOLERANCE = {"location": 1e-3, "rotation_euler": float(np.radians(0.05)), "dof.focus_distance": 1e-3}
 
 
-def _linear(idblock) -> None:
+def fcurves(idblock) -> list:
+    """The F-curves animating `idblock` (4.x actions and 5.0 layered actions alike)."""
     ad = idblock.animation_data
     if not ad or not ad.action:
-        return
+        return []
     curves = getattr(ad.action, "fcurves", None)
-    if curves is None:  # 5.0 layered actions: curves live in the channelbag of the slot
-        curves = []
-        for layer in ad.action.layers:
-            for strip in layer.strips:
-                for bag in strip.channelbags:
-                    curves.extend(bag.fcurves)
-    for fc in curves:
-        for kp in fc.keyframe_points:
-            kp.interpolation = "LINEAR"
+    if curves is not None:
+        return list(curves)
+    out = []
+    for layer in ad.action.layers:
+        for strip in layer.strips:
+            for bag in strip.channelbags:
+                out.extend(bag.fcurves)
+    return out
+
+
+def key_sparse(idblock, channels: dict[str, np.ndarray], frame_start: int, interpolation: str = "BEZIER") -> list[int]:
+    """Key each channel (data path -> per-frame values, shape (frames, components)) on as few
+    frames as keep every frame within TOLERANCE of it: the first and last frame, then, while a
+    stretch between keys strays, its worst frame.  With Bezier keys an eased preset needs two or
+    three keys, so an artist retimes a move by dragging them.  Returns the keyed frame indices."""
+    for fc in fcurves(idblock):  # replace these channels' keys, keep any other animation
+        if fc.data_path in channels:
+            fc.keyframe_points.clear()
+    vals = {path: np.asarray(v, dtype=np.float64).reshape(len(v), -1) for path, v in channels.items()}
+    n = len(next(iter(vals.values())))
+
+    def put(i: int) -> None:
+        for path, v in vals.items():
+            owner_path, _, attr = path.rpartition(".")
+            owner = idblock.path_resolve(owner_path) if owner_path else idblock
+            setattr(owner, attr, v[i] if v.shape[1] > 1 else float(v[i, 0]))
+            idblock.keyframe_insert(path, frame=frame_start + i)
+
+    keys = sorted({0, n - 1})
+    for i in keys:
+        put(i)
+    frames = np.arange(n, dtype=np.float64) + frame_start
+    while True:
+        curves = {(fc.data_path, fc.array_index): fc for fc in fcurves(idblock)}
+        for fc in curves.values():
+            for kp in fc.keyframe_points:
+                kp.interpolation = interpolation
+        err = np.zeros(n)
+        for path, v in vals.items():
+            for c in range(v.shape[1]):
+                fc = curves[(path, c)]
+                est = np.fromiter((fc.evaluate(f) for f in frames), np.float64, n)
+                err = np.maximum(err, np.abs(est - v[:, c]) / TOLERANCE[path])
+        new = []
+        for a, b in zip(keys, keys[1:]):
+            if b - a > 1:
+                i = a + 1 + int(err[a + 1:b].argmax())
+                if err[i] > 1.0:
+                    new.append(i)
+        if not new:
+            return keys
+        for i in new:
+            put(i)
+        keys = sorted(keys + new)
+
+
+def key_matrices(cam_obj: bpy.types.Object, matrices: Sequence[np.ndarray], frame_start: int,
+                 interpolation: str = "BEZIER") -> list[int]:
+    """Key location and rotation (Euler kept continuous to avoid flips) on few frames, see key_sparse."""
+    locs, eulers, prev = [], [], None
+    for m in matrices:
+        loc, rot, _ = to_matrix(m).decompose()
+        prev = rot.to_euler("XYZ", prev) if prev is not None else rot.to_euler("XYZ")
+        locs.append(tuple(loc))
+        eulers.append(tuple(prev))
+    return key_sparse(cam_obj, {"location": np.array(locs), "rotation_euler": np.array(eulers)}, frame_start,
+                      interpolation)
 
 
 def apply_move(scene: bpy.types.Scene, cam_obj: bpy.types.Object, kind: str, frames: range, start=None, **kw) -> list[np.ndarray]:
@@ -93,7 +140,7 @@ def apply_move(scene: bpy.types.Scene, cam_obj: bpy.types.Object, kind: str, fra
     start = from_matrix(cam_obj.matrix_world) if start is None else np.asarray(start, dtype=np.float64)
     kw.setdefault("fps", scene.render.fps / scene.render.fps_base)
     mats = cm.camera_move(kind, len(frames), start, **kw)
-    key_matrices(cam_obj, mats, frames.start)
+    key_matrices(cam_obj, mats, frames.start, "LINEAR" if kw.get("easing") == "linear" else "BEZIER")
     cam_obj["dreamrooms_move"] = cm.normalise_move(kind)
     return mats
 
@@ -102,11 +149,10 @@ def apply_move(scene: bpy.types.Scene, cam_obj: bpy.types.Object, kind: str, fra
 def key_focus_values(cam_obj: bpy.types.Object, values: Sequence[float], frame_start: int, fstop: float | None = None) -> None:
     dof = cam_obj.data.dof
     dof.use_dof = True
+    dof.focus_object = None
     if fstop:
         dof.aperture_fstop = fstop
-    for k, v in enumerate(values):
-        dof.focus_distance = float(v)
-        cam_obj.data.keyframe_insert("dof.focus_distance", frame=frame_start + k)
+    key_sparse(cam_obj.data, {"dof.focus_distance": np.asarray(values, dtype=np.float64)}, frame_start)
 
 
 def focus_at(scene: bpy.types.Scene, cam_obj: bpy.types.Object, point=(0.5, 0.5), depsgraph=None) -> float | None:
@@ -125,28 +171,52 @@ def focus_at(scene: bpy.types.Scene, cam_obj: bpy.types.Object, point=(0.5, 0.5)
     return float((loc - origin).dot(axis))
 
 
-def key_focus(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range, point=(0.5, 0.5),
-              fstop: float | None = 2.8) -> list[float]:
-    """Key the focus distance at every frame to the depth at `point` so the depth of field tracks
-    the subject; frames where nothing is hit keep the previous value."""
-    values: list[float] = []
+def focus_values(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range, point=(0.5, 0.5),
+                 on_frame=None) -> list[float]:
+    """The depth at `point` on every frame (frames where nothing is hit keep the previous value).
+    Each frame is evaluated (geometry follows the depth sequence), so this belongs in a worker."""
+    values: list[float | None] = []
     last = None
     keep = scene.frame_current
     for f in frames:
         scene.frame_set(f)
         d = focus_at(scene, cam_obj, point)
-        if d is None:
-            d = last
-        values.append(d)
+        values.append(d if d is not None else last)
         last = d if d is not None else last
+        if on_frame:
+            on_frame(f)
     scene.frame_set(keep)
     if all(v is None for v in values):
         raise DreamroomsError(f"focus: nothing in front of the camera at point {tuple(point)}; build a plane or room first")
     first = next(v for v in values if v is not None)
-    values = [first if v is None else v for v in values]
+    return [first if v is None else v for v in values]
+
+
+def key_focus(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range, point=(0.5, 0.5),
+              fstop: float | None = 2.8) -> list[float]:
+    """Key the focus distance to the depth at `point` so the depth of field tracks the subject."""
+    values = focus_values(scene, cam_obj, frames, point)
     key_focus_values(cam_obj, values, frames.start, fstop)
-    cam_obj.data.dof.focus_object = None
     return values
+
+
+@contextlib.contextmanager
+def _only_camera(scene: bpy.types.Scene, cam_obj: bpy.types.Object):
+    """Leave the collections that do not hold the camera out of evaluation while its frames are read
+    (the rooms' geometry nodes would otherwise be evaluated on every frame: seconds on the UI thread)."""
+    layer = bpy.context.view_layer if bpy.context.scene == scene else scene.view_layers[0]
+    excluded = []
+    ad = cam_obj.animation_data
+    depends = cam_obj.parent is not None or len(cam_obj.constraints) or (ad is not None and len(ad.drivers))
+    for lc in () if depends else layer.layer_collection.children:
+        if not lc.exclude and cam_obj.name not in lc.collection.all_objects:
+            lc.exclude = True
+            excluded.append(lc)
+    try:
+        yield
+    finally:
+        for lc in excluded:
+            lc.exclude = False
 
 
 def camera_track(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range) -> CameraTrack:
@@ -154,12 +224,13 @@ def camera_track(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: rang
     keep = scene.frame_current
     mats, lenses, focus = [], [], []
     c = cam_obj.data
-    for f in frames:
-        scene.frame_set(f)
-        mats.append(from_matrix(cam_obj.matrix_world))
-        lenses.append(float(c.lens))
-        focus.append(float(c.dof.focus_distance) if c.dof.use_dof else None)
-    scene.frame_set(keep)
+    with _only_camera(scene, cam_obj):
+        for f in frames:
+            scene.frame_set(f)
+            mats.append(from_matrix(cam_obj.matrix_world))
+            lenses.append(float(c.lens))
+            focus.append(float(c.dof.focus_distance) if c.dof.use_dof else None)
+        scene.frame_set(keep)
     lens: float | list[float] = lenses[0] if len(set(lenses)) == 1 else lenses
     sensor = c.sensor_height if c.sensor_fit == "VERTICAL" else c.sensor_width
     focus_list = [float(v) for v in focus] if all(v is not None and v > 0 for v in focus) else None

@@ -13,19 +13,23 @@ from __future__ import annotations
 import bpy
 
 GN_TREE = "dreamrooms depth displace"
-GN_VERSION = 1
+GN_VERSION = 2  # 2: input tooltips and ranges (files built with 1 get the tree rebuilt)
 INPUTS = (
-    # name, socket type, default
-    ("Depth", "NodeSocketImage", None),
-    ("Depth Scale", "NodeSocketFloat", 1.0),
-    ("Near", "NodeSocketFloat", 0.0),
-    ("Far", "NodeSocketFloat", 0.0),
-    ("Edge Cut", "NodeSocketFloat", 0.0),
-    ("Frame Start", "NodeSocketInt", 1),
-    ("Frame Count", "NodeSocketInt", 1),
-    ("File Offset", "NodeSocketInt", 0),
-    ("Time Offset", "NodeSocketInt", 0),
-    ("Wrap", "NodeSocketBool", False),
+    # name, socket type, default, (min, max) or None, tooltip shown on the modifier
+    ("Depth", "NodeSocketImage", None, None,
+     "Single-channel float depth sequence (depth/NAME.####.exr), distance along the camera axis"),
+    ("Depth Scale", "NodeSocketFloat", 1.0, (0.0, 1000.0),
+     "Multiplies every depth value: how far the surface sits from the camera or wall"),
+    ("Near", "NodeSocketFloat", 0.0, (0.0, 1e6), "Depth below this is raised to it (0: off)"),
+    ("Far", "NodeSocketFloat", 0.0, (0.0, 1e6), "Depth above this is lowered to it (0: off)"),
+    ("Edge Cut", "NodeSocketFloat", 0.0, (0.0, 100.0),
+     "Delete triangles whose corner depths differ by more than this ratio, e.g. 1.2 (0 or up to 1: off)"),
+    ("Frame Start", "NodeSocketInt", 1, (0, 1 << 20), "Scene frame that shows the sequence's first file"),
+    ("Frame Count", "NodeSocketInt", 1, (1, 1 << 20), "Files in the sequence"),
+    ("File Offset", "NodeSocketInt", 0, (-(1 << 20), 1 << 20), "Number of the first file minus Frame Start"),
+    ("Time Offset", "NodeSocketInt", 0, (-(1 << 20), 1 << 20),
+     "Frames this surface runs ahead of the scene (rooms and walls of a corridor are offset in time)"),
+    ("Wrap", "NodeSocketBool", False, None, "Loop the sequence past its end instead of holding the last file"),
 )
 
 
@@ -62,10 +66,12 @@ def depth_tree() -> bpy.types.NodeTree:
     ng.interface.clear()
     ng["dreamrooms_version"] = GN_VERSION
     ng.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
-    for name, stype, default in INPUTS:
-        sock = ng.interface.new_socket(name, in_out="INPUT", socket_type=stype)
+    for name, stype, default, limits, tip in INPUTS:
+        sock = ng.interface.new_socket(name, in_out="INPUT", socket_type=stype, description=tip)
         if default is not None:
             sock.default_value = default
+        if limits is not None:
+            sock.min_value, sock.max_value = limits
     ng.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     N, L = ng.nodes, ng.links
     gin = N.new("NodeGroupInput")
@@ -171,15 +177,21 @@ def add_depth_modifier(obj: bpy.types.Object, image: bpy.types.Image, *, scale: 
 
 
 
+def _empty_material(name: str) -> bpy.types.Material:
+    """A new material with an empty node tree."""
+    mat = bpy.data.materials.new(name)
+    if mat.node_tree is None:  # before 5.0 materials start without nodes
+        mat.use_nodes = True
+    mat.node_tree.nodes.clear()
+    return mat
+
+
 def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int, frame_start: int,
                       frame_offset: int, cyclic: bool = False, shading: str = "EMISSION") -> bpy.types.Material:
     """A material showing an image sequence through the mesh's UV map (auto refresh): emission
     (the footage is the light, what the camera saw) or diffuse (lit by the scene)."""
-    mat = bpy.data.materials.new(name)
-    if mat.node_tree is None:  # before 5.0 materials start without nodes
-        mat.use_nodes = True
+    mat = _empty_material(name)
     N, L = mat.node_tree.nodes, mat.node_tree.links
-    N.clear()
     out = N.new("ShaderNodeOutputMaterial")
     uv = N.new("ShaderNodeUVMap")
     uv.uv_map = "UVMap"
@@ -204,4 +216,15 @@ def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int,
         L.new(tex.outputs["Color"], sh.inputs["Base Color"])
         L.new(sh.outputs[0], out.inputs["Surface"])
     mat["dreamrooms_image"] = image.name
+    return mat
+
+
+def flat_material(name: str, grey: float) -> bpy.types.Material:
+    """A self-lit uniform grey (independent of the scene's lights, like the footage materials)."""
+    mat = _empty_material(name)
+    N, L = mat.node_tree.nodes, mat.node_tree.links
+    sh = N.new("ShaderNodeEmission")
+    sh.inputs["Color"].default_value = (grey, grey, grey, 1.0)
+    L.new(sh.outputs[0], N.new("ShaderNodeOutputMaterial").inputs["Surface"])
+    mat.diffuse_color = (grey, grey, grey, 1.0)  # the viewport's solid colour
     return mat

@@ -19,6 +19,9 @@ from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot
 
+from .. import paths
+from . import engine as engines
+
 RENDER_PATTERN = "render/render.####.exr"
 PASSES = ("combined", "z", "mist", "normal", "vector", "object_index")
 
@@ -42,13 +45,17 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
         if output is None and shot.folder is not None:
             output = str(Path(shot.folder) / RENDER_PATTERN)
     r.resolution_percentage = resolution_percentage
+    engine = engines.resolve(engine)
     r.engine = engine
-    if engine == "CYCLES":
+    if engine == "CYCLES":  # the device is the user's (panel) or --device (headless): see engine.use_device
         scene.cycles.samples = samples
         scene.cycles.use_denoising = False
-        scene.cycles.device = "CPU"
-    elif engine in ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"):
+    elif engines.is_eevee(engine):
         scene.eevee.taa_render_samples = samples
+    # generated footage is display-referred: Standard shows it as it is (AgX desaturates it); the
+    # multilayer EXR stays scene-linear either way (view transforms apply to display and 8-bit output)
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
     r.use_motion_blur = False  # the Vector pass needs motion blur off
     ims = r.image_settings
     if bpy.app.version >= (5, 0, 0):
@@ -60,7 +67,7 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     r.use_file_extension = True
     r.use_overwrite = True
     if output:
-        r.filepath = output.replace(".####.exr", ".####").replace(".exr", "")
+        r.filepath = paths.relative(output.replace(".####.exr", ".####").replace(".exr", ""))
     vl = scene.view_layers[0]
     vl.use_pass_combined = True
     vl.use_pass_z = "z" in passes
@@ -78,34 +85,6 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     # index every dreamrooms object so the IndexOB pass separates walls/planes
     for i, ob in enumerate(o for o in scene.objects if "dreamrooms_kind" in o):
         ob.pass_index = i + 1
-
-
-# Cycles' GPU backends, best first (CyclesPreferences.compute_device_type, docs.blender.org/api/current/
-# bpy.types.CyclesPreferences.html); assigning one this build or machine lacks raises TypeError
-GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
-
-
-def use_gpu_if_present(scene: bpy.types.Scene) -> str:
-    """Render Cycles on a GPU this machine has (every device of the first backend that has one), else on the
-    CPU; returns the backend used ("CPU" without a GPU).  For render nodes whose hardware differs."""
-    if scene.render.engine != "CYCLES" or "cycles" not in bpy.context.preferences.addons:
-        return "CPU"
-    prefs = bpy.context.preferences.addons["cycles"].preferences
-    for backend in GPU_BACKENDS:
-        try:
-            prefs.compute_device_type = backend
-        except TypeError:
-            continue
-        prefs.get_devices()
-        gpus = [d for d in prefs.devices if d.type == backend]
-        if gpus:
-            for d in prefs.devices:
-                d.use = d.type == backend
-            scene.cycles.device = "GPU"
-            return backend
-    prefs.compute_device_type = "NONE"
-    scene.cycles.device = "CPU"
-    return "CPU"
 
 
 def frame_file(folder: Path, frame: int) -> Path:

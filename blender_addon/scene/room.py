@@ -20,6 +20,8 @@ from . import mesh as meshlib
 from . import nodes
 
 WALLS = ("back", "left", "right", "floor", "ceiling")
+FACADE = "dreamrooms facade"
+FACADE_GREY = 0.18  # linear mid grey, self-lit: a plain wall between the openings, not a dark gap
 
 
 @dataclass
@@ -45,6 +47,7 @@ class RoomOptions:
     walls: tuple[str, ...] = WALLS
     animate: bool = True
     shading: str = "EMISSION"
+    edge_fade: float = 0.08      # relief fades out over this fraction of a wall at its border
 
 
 def wall_frame(wall: str, w: float, h: float, length: float):
@@ -63,6 +66,29 @@ def wall_frame(wall: str, w: float, h: float, length: float):
     raise DreamroomsError(f"room wall {wall!r}: use one of {', '.join(WALLS)}")
 
 
+def edge_taper(u: np.ndarray, v: np.ndarray, fade: float) -> np.ndarray:
+    """(len(v), len(u)) weights: 1 inside, easing (smoothstep) to 0 at the border over `fade` of the side."""
+    if fade <= 0:
+        return np.ones((len(v), len(u)))
+
+    def ramp(a):
+        s = np.clip(np.minimum(a, 1.0 - a) / fade, 0.0, 1.0)
+        return s * s * (3.0 - 2.0 * s)
+    return ramp(np.asarray(v))[:, None] * ramp(np.asarray(u))[None, :]
+
+
+def facade(name: str, x0: float, x1: float, height: float, collection=None) -> bpy.types.Object:
+    """A plain strip of wall at the corridor front (y = 0) between two openings, x0..x1, so the gap
+    between rooms is a wall, not a hole into the void."""
+    co = np.array([[x0, 0.0, 0.0], [x1, 0.0, 0.0], [x1, 0.0, height], [x0, 0.0, height]], np.float32)
+    me = meshlib.mesh_from_arrays(name, co, np.array([[0, 1, 2], [0, 2, 3]]))
+    obj = bpy.data.objects.new(name, me)
+    obj["dreamrooms_kind"] = "facade"
+    mat = bpy.data.materials.get(FACADE) or nodes.flat_material(FACADE, FACADE_GREY)
+    me.materials.append(mat)
+    return meshlib.link(obj, collection)
+
+
 def build_wall(name: str, wall: str, src: WallSource, opts: RoomOptions, height: float,
                collection: bpy.types.Collection | None = None, offset=(0.0, 0.0, 0.0)) -> bpy.types.Object:
     origin, right, down, normal = wall_frame(wall, opts.width, height, opts.length)
@@ -74,7 +100,10 @@ def build_wall(name: str, wall: str, src: WallSource, opts: RoomOptions, height:
     u, v = cm.grid_uv(nx, ny, fill_frame=True)
     flat = origin[None, None, :] + u[None, :, None] * right[None, None, :] + v[:, None, None] * down[None, None, :]
     flat = flat.reshape(-1, 3).astype(np.float32)
-    direction = (-normal * opts.strength).astype(np.float32)
+    # relief fades to nothing at the wall's border, so walls meet along the room's edges (no gaps
+    # into the void at the corners, no torn edges at the open front)
+    taper = edge_taper(u, v, opts.edge_fade).reshape(-1, 1).astype(np.float32)
+    direction = (-normal * opts.strength).astype(np.float32)[None, :] * taper
     near = opts.near
     if src.depth is not None:
         d0 = cm.clamp_depth(cm.sample_grid(src.depth, u, v), 1.0, 0.0, opts.far)
@@ -83,8 +112,8 @@ def build_wall(name: str, wall: str, src: WallSource, opts: RoomOptions, height:
         d = np.maximum(d0, near)
     else:
         d = np.full((ny, nx), max(near, 0.0), np.float32)
-    base = flat - direction[None, :] * near
-    co = base + direction[None, :] * d.reshape(-1, 1)
+    base = flat - direction * near
+    co = base + direction * d.reshape(-1, 1)
     tris = cm.grid_triangles(nx, ny)
     # the grid winds counter-clockwise seen from the side the image faces (the inside)
     if not opts.animate and opts.edge_cut > 1.0:
@@ -92,7 +121,7 @@ def build_wall(name: str, wall: str, src: WallSource, opts: RoomOptions, height:
     uv = np.stack(np.meshgrid(u, 1.0 - v), axis=-1).reshape(-1, 2).astype(np.float32)
     attrs = None
     if opts.animate:
-        attrs = {"dr_base": base, "dr_dir": np.broadcast_to(direction, base.shape).copy(),
+        attrs = {"dr_base": base, "dr_dir": np.ascontiguousarray(direction),
                  "dr_uv": np.concatenate([uv, np.zeros((len(uv), 1), np.float32)], axis=1)}
     me = meshlib.mesh_from_arrays(name, co, tris, uv, attrs)
     obj = bpy.data.objects.new(name, me)

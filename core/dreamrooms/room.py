@@ -21,9 +21,16 @@ LAYOUTS = {  # name -> (panel label, description)
     "plane": ("Depth plane", "the frame unprojected through the camera: a 3D photo"),
     "room": ("Room", "back, left, right walls, floor and ceiling, each a displaced plane"),
     "corridor": ("Corridor", "rooms side by side for a camera that walks past them"),
+    "layered": ("Layered planes", "one displaced plane per depth layer of `dreamrooms layers`, back to front, "
+                                  "alpha-blended: no stretched edges at depth jumps"),
 }
-# render engines by the names Blender 4.2-5.x use; the add-on offers those the running Blender has
-ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH")
+# render engines by the names Blender 4.2-5.x use, and short names; the headless entry maps each to the
+# running Blender's identifier (EEVEE is BLENDER_EEVEE_NEXT in 4.2-4.5, BLENDER_EEVEE in 5.x) or fails saying
+# which it has (blender_addon/scene/engine.py); the panel shows the scene's own engine list
+ENGINES = ("CYCLES", "EEVEE", "WORKBENCH", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH")
+DEVICES = ("auto", "cpu", "gpu")
+# Cycles compute backends (CyclesPreferences.compute_device_type), in the order --device auto|gpu tries them
+BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,8 @@ def _opt(name, type_, default, help_, **kw) -> Option:
 
 OPTIONS: tuple[Option, ...] = (
     # build
-    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, or a corridor of rooms",
+    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, a corridor of rooms, or layered "
+         "planes (one per depth layer; run `dreamrooms layers` first)",
          choices=tuple(LAYOUTS)),
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
@@ -87,8 +95,13 @@ OPTIONS: tuple[Option, ...] = (
     _opt("no_focus", bool, False, "do not key depth of field", group="camera", label="No focus"),
     _opt("fstop", float, 2.8, "f-stop for depth of field", group="camera", min=0.1, max=128.0, label="F-stop"),
     # render
-    _opt("engine", str, "CYCLES", "render engine", group="render", choices=ENGINES),
+    _opt("engine", str, "CYCLES", "render engine (EEVEE and WORKBENCH mean this Blender's identifier); the panel shows "
+         "the scene's own engine list instead", group="render", choices=ENGINES, panel=False),
     _opt("samples", int, 32, "render samples", group="render", min=1, max=65536),
+    _opt("device", str, "auto", "Cycles device: auto (a GPU when Cycles finds one, else the CPU), cpu, or gpu (fails "
+         "without one); the panel uses your Cycles preferences instead", group="render", choices=DEVICES, panel=False),
+    _opt("compute_backend", str, None, "GPU backend for --device auto|gpu (default: the first of "
+         + ", ".join(BACKENDS) + " with a device)", group="render", choices=BACKENDS, panel=False),
     _opt("percentage", int, 100, "render resolution percentage (renders into the shot need 100)", group="render",
          min=1, max=100, panel=False),
     _opt("cryptomatte", bool, False, "add the Cryptomatte object pass", group="render"),
@@ -139,9 +152,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="frames to move over and render (default: the shot's range)")
     p.add_argument("--render", action="store_true",
                    help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
-    for o in OPTIONS:
-        if not o.cli:
-            continue
+    add_options(p, [o.name for o in OPTIONS if o.cli])
+    p.add_argument("--save", type=Path, default=None, help="save the .blend here (default: SHOT/room.blend)")
+    p.add_argument("--no-save", action="store_true", help="do not save a .blend")
+
+
+def add_options(p: argparse.ArgumentParser, names) -> None:
+    """The arguments of the options `names` (other entry points share some, e.g. the render worker's device)."""
+    for o in (BY_NAME[n] for n in names):
         flags = [o.cli_flag] + (["--color"] if o.name == "colour" else [])
         if o.type is bool:
             p.add_argument(*flags, dest=o.name, action="store_true", help=o.help)
@@ -153,8 +171,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             p.add_argument(*flags, dest=o.name, default=o.default, help=o.help)
         else:
             p.add_argument(*flags, dest=o.name, type=_ranged(o), default=o.default, help=o.help)
-    p.add_argument("--save", type=Path, default=None, help="save the .blend here (default: SHOT/room.blend)")
-    p.add_argument("--no-save", action="store_true", help="do not save a .blend")
 
 
 def validate(values: Mapping[str, Any]) -> dict[str, Any]:

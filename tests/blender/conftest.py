@@ -34,3 +34,15 @@ def addon_scene():
              "rig": "scene.camera_rig", "render": "scene.render", "shotio": "scene.shotio", "room": "scene.room",
              "jobs": "jobs"}
     return types.SimpleNamespace(pkg=pkg, **{k: importlib.import_module(f"{pkg.__name__}.{v}") for k, v in names.items()})
+
+
+@pytest.fixture
+def registered():
+    """The add-on registered as an installed extension would be (bl_ext.user_default.dreamrooms)."""
+    pkg = load_addon("bl_ext.user_default.dreamrooms")
+    pkg.register()
+    yield pkg
+    try:
+        pkg.unregister()
+    except RuntimeError:  # a test already unregistered it
+        pass

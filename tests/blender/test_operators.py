@@ -4,24 +4,19 @@ import bpy
 import numpy as np
 import pytest
 
-from blender_helpers import load_addon, write_shot
+from blender_helpers import write_shot
 from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 W, H = 24, 16
 
 
-@pytest.fixture
-def registered():
-    pkg = load_addon("bl_ext.user_default.dreamrooms")
-    pkg.register()
-    yield pkg
-    pkg.unregister()
 
 
 def test_register_exposes_operators_panels_and_settings(registered):
     ops = set(dir(bpy.ops.dreamrooms))
-    assert {"load_shot", "build", "camera_move", "focus", "render_setup", "record_camera", "run_job", "cancel_job"} <= ops
+    assert {"load_shot", "build", "camera_move", "render_setup", "record_camera", "run_job", "cancel_job",
+            "pick_depth_model", "pick_walk_model"} <= ops
     assert hasattr(bpy.types, "DREAMROOMS_PT_main") and hasattr(bpy.types, "DREAMROOMS_PT_camera")
     assert bpy.types.DREAMROOMS_PT_main.bl_category == "dreamrooms"
     assert bpy.context.scene.dreamrooms.layout == "plane"
@@ -71,12 +66,13 @@ def test_render_job_runs_in_a_worker_process(registered, tmp_path):
     s = bpy.context.scene.dreamrooms
     s.shot_path = str(tmp_path / "shot")
     s.samples = 1
+    bpy.context.scene.render.engine = "CYCLES"  # the panel renders with the scene's engine
     bpy.ops.dreamrooms.build()
     bpy.ops.dreamrooms.camera_move()
     bpy.ops.dreamrooms.render_setup()
     # background mode has no event loop: the job runs to completion (the UI path is modal)
     assert bpy.ops.dreamrooms.run_job(kind="render") == {"FINISHED"}
-    assert s.job_message == "render done" and not s.job_running
+    assert s.job_message == "render done on CPU", s.job_message
     for f in (1, 2):
         assert exr.is_complete(tmp_path / f"shot/render/render.{f:04d}.exr", ("ViewLayer.Combined.RGBA", "ViewLayer.Depth.Z"))
     assert "render" in Shot.load(tmp_path / "shot").sequences

@@ -74,8 +74,9 @@ def test_room_and_corridor_walls(addon_scene, tmp_path, empty_scene):
     offs = [w.modifiers[0][addon_scene.nodes.socket_ids(w.modifiers[0].node_group)["Time Offset"]] for w in built["objects"]]
     assert offs == [0, 1, 2, 3, 4]
     cor = B.build(empty_scene, shot, B.BuildSettings(layout="corridor", grid=8, rooms=3, room_gap=0.5, room_offset=2))
-    assert len(cor["objects"]) == 15
-    xs = sorted({round(o.location.x, 4) for o in cor["objects"]})
+    walls = [o for o in cor["objects"] if o["dreamrooms_kind"] == "wall"]
+    assert len(walls) == 15 and sum(o["dreamrooms_kind"] == "facade" for o in cor["objects"]) == 2  # the 2 gaps
+    xs = sorted({round(o.location.x, 4) for o in walls})
     assert xs == [-4.5, 0.0, 4.5]
     mats = B.camera_move(empty_scene, shot, "walk_past", start=cor["start"], focus=False)
     assert mats[-1][0, 3] - mats[0][0, 3] == pytest.approx(cor["span"])
@@ -104,6 +105,11 @@ def test_headless_room_renders_and_fails_cleanly(tmp_path):
     data = json.loads((tmp_path / "shot/shot.json").read_text())
     assert "render" not in data["sequences"]  # frame 1 was not rendered: not recorded as a sequence yet
     assert len(data["camera"]["matrices"]) == 3
+    # the scene description AE's nulls come from: every wall the build made, with its world matrix
+    scene = data["provenance"]["extra"]["scene"]
+    assert sorted(o["kind"] for o in scene) == ["wall"] * 5
+    back = next(o for o in scene if o["name"].endswith("back"))
+    assert np.array(back["matrix"]).shape == (4, 4)
     assert (tmp_path / "shot/room.blend").is_file()
     bad = _headless("room", tmp_path / "nope", "--layout", "plane")
     assert bad.returncode == 1

@@ -1,7 +1,5 @@
 """`dreamrooms ae`: re-layered sequences, depth mapping, resume, the generated script's data."""
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +10,10 @@ import pytest
 from dreamrooms.shot import exr
 from dreamrooms.ae import relayer as rl
 from dreamrooms.ae import script as sc
-from dreamrooms.commands.main import main
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.shot import Shot
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("make_shots", ROOT / "tests" / "ae" / "make_shots.py")
-ms = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ms)
-
-
-def run_cli(*args):
-    return main(["--progress", "none", "ae", *map(str, args)])
+sys.path.insert(0, str(Path(__file__).parent))
+from _ae_fixtures import ROOT, ms, run_cli  # noqa: E402
 
 
 def script_data(path: Path) -> dict:
@@ -33,7 +23,7 @@ def script_data(path: Path) -> dict:
 
 def test_blender_multipart_render_is_relayered(tmp_path, capsys):
     shot = ms.make_blender_shot(tmp_path / "s", "room")
-    assert run_cli(shot.folder, "--depth-range", "2,8") == 0
+    assert run_cli(shot.folder, "--depth-range", "2,8", "--blur-map", "linear") == 0
     ae = shot.folder / "ae"
     for f in shot.frames:
         i = f - shot.frame_start
@@ -45,7 +35,7 @@ def test_blender_multipart_render_is_relayered(tmp_path, capsys):
         assert types == {"R": "half", "G": "half", "B": "half", "A": "half", "depth.Z": "float"}
         np.testing.assert_allclose(got["RGBA"], rgba.astype(np.float16), atol=1e-3)
         np.testing.assert_array_equal(got["depth.Z"], depth.astype(np.float32))
-        dmap = exr.read_frame(ae / "depth" / f"room_depth.{f:04d}.exr")["RGB"]
+        dmap = exr.read_frame(ae / "map" / f"room_map.{f:04d}.exr")["RGB"]
         expect = np.clip((8 - depth) / 6, 0, 1)
         expect[0, 0] = 0  # Blender's 1e10 background is black (far)
         np.testing.assert_allclose(dmap[..., 0], expect, atol=1e-3)
@@ -54,18 +44,19 @@ def test_blender_multipart_render_is_relayered(tmp_path, capsys):
             assert dmap[5, 0, 0] == pytest.approx(1.0)  # depth 2 = near = white
     assert not list(ae.rglob("*.tmp"))
     data = script_data(ae / "shot.jsx")
-    assert data["depth_mapping"] == {"near": 2.0, "far": 8.0, "white": "near", "formula": "clip((far - depth) / (far - near), 0, 1)"}
-    assert [f["path"] for f in data["footage"]] == [["beauty", "room.0001.exr"], ["depth", "room_depth.0001.exr"]]
+    assert data["maps"] == {"kind": "linear", "near": 2.0, "far": 8.0, "white": "near",
+                            "formula": "clip((far - depth) / (far - near), 0, 1)"}
+    assert [f["path"] for f in data["footage"]] == [["beauty", "room.0001.exr"], ["map", "room_map.0001.exr"]]
     assert data["footage"][0]["last_path"] == ["beauty", "room.0004.exr"]
-    # focus distance 4.0 + 0.1 i m -> map value 255 * (8 - d) / 6, keyed per frame
+    # focus distance 4.0 + 0.1 i m -> map value (8 - d) / 6 (0..1), keyed per frame
     focus = data["depth_blur"]["focus"]
-    assert focus["values"] == pytest.approx([255 * (8 - (4 + 0.1 * i)) / 6 for i in range(4)], abs=1e-4)
+    assert focus["values"] == pytest.approx([(8 - (4 + 0.1 * i)) / 6 for i in range(4)], abs=1e-6)
     # camera: 50 mm / 36 mm, 40 px wide -> zoom 55.56, static -> one value
     assert data["camera"]["zoom"] == {"times": [0.0], "values": [pytest.approx(50 * 40 / 36, abs=1e-5)]}
     pos = data["camera"]["position"]
     assert pos["times"] == pytest.approx([0, 1 / 25, 2 / 25, 3 / 25])
     assert pos["values"][0] == pytest.approx([20, 12 - 150, -500])
-    assert (ae / "dreamrooms.jsx").read_bytes() == (ROOT / "ae_scripts" / "dreamrooms.jsx").read_bytes()
+    assert (ae / "dreamrooms.jsxinc").read_bytes() == (ROOT / "ae_scripts" / "dreamrooms.jsxinc").read_bytes()
 
 
 def test_auto_depth_range_uses_robust_percentiles_and_straight_alpha_is_premultiplied(tmp_path):
@@ -90,26 +81,26 @@ def test_auto_depth_range_uses_robust_percentiles_and_straight_alpha_is_premulti
     np.testing.assert_array_equal(m["A"], mask)
     data = script_data(shot.folder / "ae" / "shot.jsx")
     assert data["camera"] is None
-    assert [f["role"] for f in data["footage"]] == ["beauty", "depth", "mask"]
+    assert [f["role"] for f in data["footage"]] == ["beauty", "map", "mask"]
 
 
 def test_rerun_resumes_and_a_changed_mapping_redoes_everything(tmp_path):
     shot = ms.make_layers_shot(tmp_path / "s", "walk", frames=4)
-    assert run_cli(shot.folder, "--depth-range", "1,10") == 0
+    assert run_cli(shot.folder, "--depth-range", "1,10", "--blur-map", "linear") == 0
     ae = shot.folder / "ae"
     files = sorted(p for p in ae.rglob("*.exr"))
     assert len(files) == 12
     stamp = {p: p.stat().st_mtime_ns for p in files}
-    victim = ae / "depth" / "walk_depth.0003.exr"
+    victim = ae / "map" / "walk_map.0003.exr"
     victim.write_bytes(victim.read_bytes()[:100])  # a torn frame from a killed run
-    assert run_cli(shot.folder, "--depth-range", "1,10") == 0
+    assert run_cli(shot.folder, "--depth-range", "1,10", "--blur-map", "linear") == 0
     changed = [p for p in files if p.stat().st_mtime_ns != stamp[p]]
     assert changed == [victim] or set(changed) <= {victim, ae / "beauty" / "walk.0003.exr", ae / "mask_mask" / "walk_mask.0003.exr"}
     assert victim in changed and exr.is_complete(victim)
     stamp = {p: p.stat().st_mtime_ns for p in files}
-    assert run_cli(shot.folder, "--depth-range", "1,20") == 0
+    assert run_cli(shot.folder, "--depth-range", "1,20", "--blur-map", "linear") == 0
     assert all(p.stat().st_mtime_ns != stamp[p] for p in files)
-    d = exr.read_frame(ae / "depth" / "walk_depth.0001.exr")["RGB"][5, 0, 0]
+    d = exr.read_frame(ae / "map" / "walk_map.0001.exr")["RGB"][5, 0, 0]
     assert d == pytest.approx((20 - 2.0) / 19, abs=1e-3)
 
 
@@ -119,7 +110,7 @@ def test_generated_script_is_ascii_with_hostile_names():
     text = sc.script_text(data)
     assert text.isascii()
     assert "\\u2028" in text and "\\u2029" in text and "\\ud83d\\ude00" in text
-    assert text.startswith('//@target aftereffects\n//@include "dreamrooms.jsx"\n')
+    assert text.startswith('//@target aftereffects\n//@include "dreamrooms.jsxinc"\n')
     body = text[text.index("dreamrooms.run(") + 15:text.rindex(", $.fileName);")]
     assert json.loads(body)["comp"]["name"] == name
     # the name appears only inside the JSON string literal, escaped

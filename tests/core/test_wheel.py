@@ -36,11 +36,17 @@ def test_installed_wheel_runs_walk_depth_and_ae_from_any_folder(tmp_path):
     assert r.returncode == 0, r.stderr
     r = dreamrooms("depth", "shot", "--model", "tinydepth", "--out", "shot")
     assert r.returncode == 0, r.stderr
+    r = dreamrooms("mask", "shot", "--out", "shot", "--from-depth")
+    assert r.returncode == 0, r.stderr
+    r = dreamrooms("layers", "shot", "--count", "2")
+    assert r.returncode == 0, r.stderr
     r = dreamrooms("ae", "shot")
     assert r.returncode == 0, r.stderr
     shot = json.loads((work / "shot" / "shot.json").read_text())
     assert "depth.Z" in shot["sequences"]["walk"]["channels"]
-    assert (work / "shot" / "ae" / "shot.jsx").is_file() and (work / "shot" / "ae" / "dreamrooms.jsx").is_file()
+    assert {"mask_foreground", "layer0", "layer1_depth"} <= set(shot["sequences"])
+    assert (work / "shot" / "ae" / "shot.jsx").is_file() and (work / "shot" / "ae" / "dreamrooms.jsxinc").is_file()
+    assert (work / "shot" / "ae" / "comp.json").is_file()
     models = json.loads(dreamrooms("models", "list", "--json").stdout)
     builtins = {m["name"]: m for m in models if m.get("builtin")}
     assert {"tinydepth", "cppn-walk"} <= set(builtins)

@@ -41,4 +41,4 @@ def test_demo_makes_a_film(tmp_path):
         frames += 1
     assert frames == 8
     jsx = (out / "ae" / "shot.jsx").read_text()
-    assert jsx.isascii() and "dreamrooms.jsx" in jsx
+    assert jsx.isascii() and "dreamrooms.jsxinc" in jsx

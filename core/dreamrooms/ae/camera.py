@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dreamrooms.camera.geometry import resolve_fit
 from dreamrooms.errors import DreamroomsError
 
 GIMBAL_EPS = 16 * np.finfo(np.float32).eps
@@ -76,15 +77,9 @@ def zoom(lens_mm: float, sensor_mm: float, sensor_fit: str, width: int, height: 
     """AE camera zoom in pixels: lens * dimension / sensor, dimension chosen by the sensor fit."""
     if lens_mm <= 0 or sensor_mm <= 0:
         raise DreamroomsError(f"camera lens ({lens_mm} mm) and sensor ({sensor_mm} mm) must be positive")
-    w_square = width * pixel_aspect
-    fit = sensor_fit.upper()
-    if fit == "AUTO":
-        fit = "HORIZONTAL" if w_square >= height else "VERTICAL"
-    if fit == "HORIZONTAL":
-        return lens_mm * w_square / sensor_mm
-    if fit == "VERTICAL":
-        return lens_mm * height / sensor_mm
-    raise DreamroomsError(f"camera sensor_fit {sensor_fit!r} is not AUTO, HORIZONTAL or VERTICAL")
+    if resolve_fit(sensor_fit, width, height, pixel_aspect) == "HORIZONTAL":
+        return lens_mm * width * pixel_aspect / sensor_mm
+    return lens_mm * height / sensor_mm
 
 
 def position(matrix, width: int, height: int, pixel_aspect: float = 1.0, ppu: float = 100.0) -> np.ndarray:
@@ -98,6 +93,16 @@ def orientation(matrix, compat: np.ndarray | None = None) -> np.ndarray:
     frame's Blender euler in radians, for continuity)."""
     e = np.degrees(euler_zyx(matrix, compat))
     return np.array([e[0] - 90.0, -e[1], -e[2]])
+
+
+def object_orientation(matrix) -> np.ndarray:
+    """AE orientation of a 3D layer (a null) standing for a Blender object with world matrix `matrix`.
+
+    A Blender camera looks down its local -Z with +Y up; rotated by Rx(90) it looks down Blender +Y with +Z
+    up, which is AE's unrotated camera (AE z = Blender y, AE y = -Blender z).  AE cameras and layers share
+    one orientation convention, so an object R maps to the camera formula applied to R @ Rx(90)."""
+    r = _normalised_rotation(np.asarray(matrix, dtype=np.float64))
+    return orientation(r @ rotation_zyx(math.pi / 2, 0.0, 0.0))
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The After Effects comp for a shot: its options, the data literal `shot.jsx` carries, and the export that
-re-layers the frames and writes the script (the CLI is dreamrooms.commands.ae)."""
+"""The After Effects comp for a shot: its options, the comp description (`comp.json`, also the data
+literal of `shot.jsx`), and the export that re-layers the frames and writes both (the CLI is
+dreamrooms.commands.ae; the ExtendScript that reads the description is ae_scripts/dreamrooms.jsxinc)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,15 +14,28 @@ from dreamrooms.ae import script as sc
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot, exr, frame_file
 
+# Working-space profile descriptions (Project.workingSpace, AE 16.0+), first found wins; `keep`
+# linearises the project's own.  sRGB and Rec. 709 share primaries.
+WORKING_SPACES = {"srgb": ["sRGB IEC61966-2.1", "HDTV (Rec. 709)"], "rec709": ["HDTV (Rec. 709)", "sRGB IEC61966-2.1"],
+                  "keep": []}
+DOF_MODES = ("auto", "ae", "blender")
+MAX_BLUR_RADIUS = 500.0      # Camera Lens Blur's Blur Radius range (tests/ae/lib/aedom.js EFFECTS)
+MAX_DISPLACE = 100.0         # Displacement Map's max displacement (UI range; tests/ae/lib/aedom.js)
+FALLBACK_RADIUS = 15.0 / 1920.0   # blur radius per image width without an f-stop (15 px at 1920)
+FOG = {"color": [0.7, 0.75, 0.8], "density": 1.0, "start": 0.0}
+
 
 @dataclass
 class CompOptions:
     """What the comp gets; the defaults are `dreamrooms ae`'s."""
     comp_name: str | None = None
-    ae_version: float = 24.0
+    ae_version: float = 17.0
     ppu: float = 100.0
     depth_range: str | tuple[float, float] = "auto"
-    blur_radius: float = 15.0
+    blur_map: str = "disparity"
+    blur_radius: float | None = None
+    fstop: float | None = None
+    dof: str = "auto"
     displace: float = 20.0
     beauty: str | None = None
     depth: str | None = None
@@ -29,79 +43,168 @@ class CompOptions:
     depth_blur: bool = True
     displacement: bool = True
     linear32: bool = True
+    working_space: str = "srgb"
     grain: bool = False
     dust: bool = False
+    fog: bool = False
+    passes: bool = True
     workers: int | None = None
 
 
+def check(opts: CompOptions) -> None:
+    """Every setting valid before any frame is written (one line naming the option and the fix)."""
+    if opts.ppu <= 0 or not np.isfinite(opts.ppu):
+        raise DreamroomsError(f"--ppu {opts.ppu}: pixels per unit must be a positive number")
+    if opts.blur_radius is not None and not 0 <= opts.blur_radius <= MAX_BLUR_RADIUS:
+        raise DreamroomsError(f"--blur-radius {opts.blur_radius}: Camera Lens Blur takes 0..{MAX_BLUR_RADIUS:g} pixels")
+    if opts.fstop is not None and not (np.isfinite(opts.fstop) and opts.fstop > 0):
+        raise DreamroomsError(f"--fstop {opts.fstop}: give a positive f-number such as 2.8")
+    if not abs(opts.displace) <= MAX_DISPLACE:
+        raise DreamroomsError(f"--displace {opts.displace}: Displacement Map takes -{MAX_DISPLACE:g}..{MAX_DISPLACE:g} pixels")
+    if opts.blur_map not in rl.MAP_KINDS:
+        raise DreamroomsError(f"--blur-map {opts.blur_map!r}: use one of {', '.join(rl.MAP_KINDS)}")
+    if opts.dof not in DOF_MODES:
+        raise DreamroomsError(f"--dof {opts.dof!r}: use one of {', '.join(DOF_MODES)}")
+    if opts.working_space not in WORKING_SPACES:
+        raise DreamroomsError(f"--working-space {opts.working_space!r}: use one of {', '.join(WORKING_SPACES)}")
+
+
+def dof_mode(shot: Shot, src: rl.Sources, opts: CompOptions) -> str:
+    """Where depth of field happens: `ae` (Camera Lens Blur) or `blender` (the render has it).  `auto`:
+    a Blender render of a camera with depth of field on keeps Blender's; anything else gets AE's."""
+    if opts.dof != "auto":
+        return opts.dof
+    rendered = src.beauty_key.endswith("Combined.RGBA")
+    return "blender" if rendered and shot.camera is not None and shot.camera.fstop else "ae"
+
+
+def blur_radius(shot: Shot, near: float, far: float, focus_m: np.ndarray, fstop: float | None, kind: str,
+                fallback: float | None) -> np.ndarray:
+    """Camera Lens Blur's radius per frame, in pixels, for a map of `kind`: the blur there is assumed to be
+    radius * |map - focal| (documentation-only assumption, see README).  With an f-stop it is physical:
+    circle of confusion c = lens^2 / (N (f - lens)) * f * |1/f - 1/d| on the sensor, scaled to pixels by the
+    camera's zoom (sensor fit and resolution), halved; a disparity map makes |v - v_f| proportional to
+    |1/d - 1/f|, so the radius is exact at every depth (a linear map: exact at the far plane)."""
+    n = len(focus_m)
+    if fstop is None or shot.camera is None:
+        r = fallback if fallback is not None else FALLBACK_RADIUS * shot.width * shot.pixel_aspect
+        return np.full(n, min(r, MAX_BLUR_RADIUS))
+    cam = shot.camera
+    out = np.empty(n)
+    for i in range(n):
+        lens = cam.lens_at(i)
+        px_per_mm = aecam.zoom(lens, cam.sensor_mm, cam.sensor_fit, shot.width, shot.height, shot.pixel_aspect) / lens
+        f_m = max(float(focus_m[i]), 1e-6)
+        k = px_per_mm * lens ** 2 / (fstop * max(f_m * 1000.0 - lens, 1e-3)) * f_m   # CoC diameter per unit |1/f - 1/d|
+        if kind == "disparity":
+            span = 1.0 / near - 1.0 / far
+        else:
+            v_f = float(rl.normalise_map(np.array([f_m]), near, far, "linear")[0])
+            span = abs(1.0 / f_m - 1.0 / far) / max(v_f, 1e-3)
+        out[i] = 0.5 * k * span
+    return np.clip(out, 0.0, MAX_BLUR_RADIUS)
+
+
+def _nulls(shot: Shot, ppu: float) -> list[dict]:
+    """A 3D null per room/plane of the shot's scene description (provenance.extra["scene"]: a list of
+    {"name", "matrix"}), placed and oriented through the camera's axis mapping."""
+    scene = shot.provenance.extra.get("scene") if isinstance(shot.provenance.extra, dict) else None
+    out = []
+    for obj in scene if isinstance(scene, list) else []:
+        if not isinstance(obj, dict) or "matrix" not in obj:
+            continue
+        pos = aecam.position(obj["matrix"], shot.width, shot.height, shot.pixel_aspect, ppu)
+        ori = aecam.object_orientation(obj["matrix"])
+        out.append({"name": str(obj.get("name", "object")), "position": [round(float(x), 6) for x in pos],
+                    "orientation": [round(float(x), 6) + 0.0 for x in ori]})
+    return out
+
+
 def build_data(shot: Shot, src: rl.Sources, outputs: list[rl.Output], near: float | None, far: float | None,
-               opts: CompOptions, focus_value: float | None) -> dict:
+               opts: CompOptions, focus_m: np.ndarray | None, mode: str) -> dict:
+    """The comp description (format 2) the library builds from."""
     name = opts.comp_name if opts.comp_name is not None else shot.name
     comp = {"name": name, "width": shot.width, "height": shot.height, "pixel_aspect": shot.pixel_aspect,
             "fps": shot.fps, "frame_count": shot.frame_count, "first_frame": shot.frame_start}
     data = sc.base_data(shot.name, comp, opts.ae_version)
+    data["colour"]["working_spaces"] = list(WORKING_SPACES[opts.working_space])
     for o in outputs:
         first = frame_file(o.pattern, shot.frame_start).split("/")
         last = frame_file(o.pattern, shot.frame_end).split("/")
         data["footage"].append({"id": o.id, "name": o.label, "role": o.role, "path": first, "last_path": last,
                                 "alpha": o.alpha, "frame_count": shot.frame_count})
     times = [i / shot.fps for i in range(shot.frame_count)]
+    fstop = shot.camera.fstop if shot.camera is not None and shot.camera.fstop else opts.fstop
     if shot.camera is not None:
         cam = shot.camera
         track = aecam.convert_track(cam.matrices, cam.lens_mm, cam.sensor_mm, cam.sensor_fit, shot.width, shot.height,
                                     shot.pixel_aspect, opts.ppu, cam.focus_distance)
+        aperture = None
+        if fstop and track.focus is not None:
+            aperture = sc.anim(*aecam.sparse_keys(times, track.zooms / fstop))   # AE: aperture = zoom / f-number
         data["camera"] = {
             "name": f"{name} camera",
             "position": sc.anim(*aecam.sparse_keys(times, track.positions)),
             "orientation": sc.anim(*aecam.sparse_keys(times, track.orientations)),
             "zoom": sc.anim(*aecam.sparse_keys(times, track.zooms)),
             "focus_distance": None if track.focus is None else sc.anim(*aecam.sparse_keys(times, track.focus)),
+            "aperture": aperture,
         }
     if src.depth_seq:
-        data["depth_mapping"] = {"near": near, "far": far, "white": "near",
-                                 "formula": "clip((far - depth) / (far - near), 0, 1)"}
-        focus = None
-        if shot.camera is not None and shot.camera.focus_distance:
-            vals = 255.0 * rl.normalise_depth(np.asarray(shot.camera.focus_distance, np.float32), near, far)
-            focus = sc.anim(*aecam.sparse_keys(times, vals))
-        elif focus_value is not None:
-            focus = sc.anim([0.0], [round(float(focus_value), 6)])
-        data["depth_blur"] = {"map": "depth", "target": "beauty", "radius": opts.blur_radius, "focus": focus}
+        data["maps"] = {"kind": opts.blur_map, "near": near, "far": far, "white": "near",
+                        "formula": ("clip((1/depth - 1/far) / (1/near - 1/far), 0, 1)" if opts.blur_map == "disparity"
+                                    else "clip((far - depth) / (far - near), 0, 1)")}
+        focus = rl.normalise_map(focus_m, near, far, opts.blur_map)
+        radius = blur_radius(shot, near, far, focus_m, fstop, opts.blur_map, opts.blur_radius)
+        data["depth_blur"] = {"map": "map", "target": "beauty", "radius": sc.anim(*aecam.sparse_keys(times, radius)),
+                              "focus": sc.anim(*aecam.sparse_keys(times, focus))}
         last = times[-1] if len(times) > 1 else 0.0
         hk = [0.0, last] if last > 0 else [0.0]
         h = [0.0, opts.displace] if last > 0 else [opts.displace]
-        data["displacement"] = {"map": "depth", "target": "beauty",
+        data["displacement"] = {"map": "map", "target": "beauty",
                                 "max_horizontal": sc.anim(hk, h), "max_vertical": sc.anim(hk, [x / 2 for x in h])}
+        data["fog"] = {"map": "map", **FOG}
+    data["nulls"] = _nulls(shot, opts.ppu)
     flags = data["options"]
     flags["camera"] = opts.camera
-    flags["depth_blur"] = opts.depth_blur and src.depth_seq is not None
+    flags["depth_blur"] = opts.depth_blur and src.depth_seq is not None and mode == "ae"
     flags["displacement"] = opts.displacement and src.depth_seq is not None
     flags["linear32"] = opts.linear32
     flags["grain"] = opts.grain
     flags["dust"] = opts.dust
+    flags["fog"] = opts.fog and src.depth_seq is not None
+    flags["passes"] = opts.passes
     return data
 
 
+def _focus(shot: Shot, src: rl.Sources) -> np.ndarray:
+    """Focus distance per frame: the camera's, else the median valid depth of the middle frame."""
+    if shot.camera is not None and shot.camera.focus_distance:
+        return np.asarray(shot.camera.focus_distance, np.float64)
+    mid = list(shot.frames)[shot.frame_count // 2]
+    d = np.asarray(exr.read_frame(shot.frame_path(src.depth_seq, mid), [src.depth_key])[src.depth_key], np.float64)
+    valid = d[np.isfinite(d) & (d > 0) & (d < rl.INVALID_DEPTH)]
+    if not valid.size:
+        raise DreamroomsError(f"{shot.frame_path(src.depth_seq, mid)}: no valid depth to focus on; give the camera a focus distance")
+    return np.full(shot.frame_count, float(np.median(valid)))
+
+
 def export(shot: Shot, opts: CompOptions, out: Path | None = None) -> Path:
-    """Re-layer the shot into AE-ready sequences under `out` (default SHOT/ae) and write shot.jsx; returns its path."""
-    if opts.ppu <= 0 or not np.isfinite(opts.ppu):
-        raise DreamroomsError(f"--ppu {opts.ppu}: pixels per unit must be a positive number")
-    if opts.blur_radius < 0 or opts.blur_radius > 500:
-        raise DreamroomsError(f"--blur-radius {opts.blur_radius}: Camera Lens Blur takes 0..500 pixels")
+    """Re-layer the shot into AE-ready sequences under `out` (default SHOT/ae), write comp.json and
+    shot.jsx; returns the shot.jsx path.  Every setting is checked before the first byte is written."""
+    check(opts)
     out = out if out is not None else shot.folder / "ae"
     src = rl.find_sources(shot, opts.beauty, opts.depth)
+    if not opts.passes:
+        src.passes = {}
     near = far = None
-    focus_value = None
+    focus_m = None
     if src.depth_seq:
         near, far = rl.depth_range(shot, src, opts.depth_range)
-        mid = list(shot.frames)[shot.frame_count // 2]
-        d = np.asarray(exr.read_frame(shot.frame_path(src.depth_seq, mid), [src.depth_key])[src.depth_key], np.float32)
-        valid = d[np.isfinite(d) & (d > 0) & (d < rl.INVALID_DEPTH)]
-        if valid.size:
-            focus_value = 255.0 * float(rl.normalise_depth(np.array([np.median(valid)], np.float32), near, far)[0])
-    outputs = rl.plan_outputs(opts.comp_name or shot.name, src)
-    data = build_data(shot, src, outputs, near, far, opts, focus_value)
+        focus_m = _focus(shot, src)
+    name = opts.comp_name or shot.name
+    outputs = rl.plan_outputs(name, src, opts.blur_map)
+    data = build_data(shot, src, outputs, near, far, opts, focus_m, dof_mode(shot, src, opts))
     sc.data_literal(data)  # fail on bad numbers before writing any frame
-    rl.relayer(shot, out, src, near, far, opts.comp_name or shot.name, workers=opts.workers)
-    path = sc.write_script(out, data)
-    return path
+    rl.relayer(shot, out, src, near, far, name, map_kind=opts.blur_map, workers=opts.workers)
+    return sc.write_script(out, data)

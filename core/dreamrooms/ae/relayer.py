@@ -1,17 +1,23 @@
 """Re-layer a shot's EXR frames into After Effects-friendly sequences under SHOT/ae/.
 
 Outputs, one folder per sequence so AE's sequence detection never mixes them:
-  beauty/NAME.####.exr         RGBA half, linear, premultiplied, plus depth.Z float32 (AE's 3D channel)
-  depth/NAME_depth.####.exr    RGB half: depth normalised to 0..1, white = near, black = far
-  mask_M/NAME_M.####.exr       A half: one alpha-only sequence per mask layer
+  beauty/NAME.####.exr            RGBA half, linear, premultiplied, plus depth.Z float32 (AE's 3D channel)
+  map/NAME_map.####.exr           RGB half: the 0..1 map for Camera Lens Blur and Displacement Map, white = near
+  mask_M/NAME_M.####.exr          A half: one alpha-only sequence per mask layer
+  passes/P/NAME_P.####.exr        every other pass of the render (Mist, Vector, Normal, IndexOB, Cryptomatte...)
+                                  as float R,G,B(,A) that AE's EXR importer reads as the layer's colour
 
-Depth mapping: v = clip((far - d) / (far - near), 0, 1) with near/far fixed for the whole shot
-(from `--depth-range`, the camera clip range, or by default the 1st/99th percentiles of valid depth
-over up to 8 sampled frames).  Invalid depth (<= 0, not finite, or Blender's 1e10 background) is 0.
+The map, with near/far fixed for the whole shot (`--depth-range`, the camera clip range, or by default
+the 1st/99th percentiles of valid depth over up to 8 sampled frames):
+  disparity (default): v = clip((1/d - 1/far) / (1/near - 1/far), 0, 1); defocus and parallax both
+                       grow with |1/d - 1/focus|, so |v - v_focus| is proportional to both
+  linear:              v = clip((far - d) / (far - near), 0, 1)
+Invalid depth (<= 0, not finite, or Blender's 1e10 background) is 0 (black, as far as far).
 
-Frames stream one at a time on a thread pool with a bounded backlog; every file is written
-atomically; a rerun skips frames whose outputs are complete (a stamp records the settings, and a
-change of settings redoes every frame).
+Every file carries the shot's pixelAspectRatio.  Frames stream one at a time on a thread pool with a
+bounded backlog; every file is written atomically; a rerun skips frames whose outputs are complete (a
+stamp records the settings, and a change of settings redoes every frame); frames outside the shot's
+range left by an earlier, longer export are removed, so AE never imports them.
 """
 from __future__ import annotations
 
@@ -54,6 +60,7 @@ class Sources:
     depth_seq: str | None = None
     depth_key: str | None = None
     masks: dict[str, tuple[str, str]] = field(default_factory=dict)  # mask name -> (seq, key)
+    passes: dict[str, tuple[str, str]] = field(default_factory=dict)  # pass name -> (seq, key)
 
 
 def _find_beauty(keys: list[str]) -> str | None:
@@ -97,6 +104,8 @@ def find_sources(shot: Shot, beauty: str | None = None, depth: str | None = None
         if letters == "A" and "mask" in prefix.lower():
             mname = prefix.rpartition(".")[2] or "mask"
             src.masks[mname] = (src.beauty_seq, k)
+        elif k not in (src.beauty_key, src.depth_key) and prefix:
+            src.passes[safe_name(prefix.rpartition(".")[2]).lower()] = (src.beauty_seq, k)
     return src
 
 
@@ -132,13 +141,38 @@ def depth_range(shot: Shot, src: Sources, mode: str | tuple[float, float] = "aut
     return float(near), float(far)
 
 
-def normalise_depth(d: np.ndarray, near: float, far: float) -> np.ndarray:
-    """0..1 luminance: 1 (white) at `near` and closer, 0 (black) at `far` and beyond or invalid."""
-    d = np.asarray(d, dtype=np.float32)
-    v = (far - d) / np.float32(far - near)
-    v = np.clip(v, 0.0, 1.0)
-    v[~_valid(d)] = 0.0
+MAP_KINDS = ("disparity", "linear")
+
+
+def normalise_map(d: np.ndarray, near: float, far: float, kind: str = "disparity") -> np.ndarray:
+    """0..1 luminance: 1 (white) at `near` and closer, 0 (black) at `far` and beyond or invalid;
+    linear in 1/depth (`disparity`) or in depth (`linear`)."""
+    d = np.asarray(d, dtype=np.float64)
+    ok = _valid(d)
+    if kind == "disparity":
+        if near <= 0:
+            raise DreamroomsError(f"depth range near={near}: a disparity map needs NEAR > 0 (give --depth-range NEAR,FAR or --blur-map linear)")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = (1.0 / d - 1.0 / far) / (1.0 / near - 1.0 / far)
+    elif kind == "linear":
+        v = (far - d) / (far - near)
+    else:
+        raise DreamroomsError(f"map kind {kind!r}: use one of {', '.join(MAP_KINDS)}")
+    v = np.where(ok, np.clip(v, 0.0, 1.0), 0.0)
     return v.astype(np.float32)
+
+
+def pass_rgb(a: np.ndarray) -> tuple[str, np.ndarray]:
+    """A pass as the layer AE's EXR importer shows: one channel -> RGB (grey), two -> RG (B 0), three -> RGB, four -> RGBA."""
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim == 2:
+        return "RGB", np.repeat(a[..., None], 3, axis=-1)
+    n = a.shape[-1]
+    if n == 2:
+        return "RGB", np.concatenate([a, np.zeros(a.shape[:2] + (1,), np.float32)], axis=-1)
+    if n in (3, 4):
+        return ("RGB" if n == 3 else "RGBA"), a
+    return "RGB", a[..., :3]
 
 
 def to_premultiplied_rgba(rgba: np.ndarray, premultiplied: bool) -> np.ndarray:
@@ -161,18 +195,23 @@ class Output:
     label: str
 
 
-def plan_outputs(name: str, src: Sources) -> list[Output]:
+def plan_outputs(name: str, src: Sources, map_kind: str = "disparity") -> list[Output]:
+    """The sequences an export writes (ids are what the comp description refers to)."""
     base = safe_name(name)
     outs = [Output("beauty", f"beauty/{base}.{PAD}.exr", "beauty", "premultiplied", f"{name} beauty")]
     if src.depth_seq:
-        outs.append(Output("depth", f"depth/{base}_depth.{PAD}.exr", "depth", "ignore", f"{name} depth map"))
+        label = "disparity map" if map_kind == "disparity" else "depth map"
+        outs.append(Output("map", f"map/{base}_map.{PAD}.exr", "map", "ignore", f"{name} {label}"))
     for m in src.masks:
         sm = safe_name(m)
         outs.append(Output(f"mask:{m}", f"mask_{sm}/{base}_{sm}.{PAD}.exr", "mask", "straight", f"{name} {m}"))
+    for p in src.passes:
+        outs.append(Output(f"pass:{p}", f"passes/{p}/{base}_{p}.{PAD}.exr", "pass", "ignore", f"{name} {p}"))
     return outs
 
 
-def _frame_layers(shot: Shot, src: Sources, frame: int, near: float | None, far: float | None) -> dict[str, dict[str, np.ndarray]]:
+def _frame_layers(shot: Shot, src: Sources, frame: int, near: float | None, far: float | None,
+                  map_kind: str) -> dict[str, dict[str, np.ndarray]]:
     """Read one shot frame and build the layers of every output file."""
     cache: dict[str, dict[str, np.ndarray]] = {}
 
@@ -194,21 +233,44 @@ def _frame_layers(shot: Shot, src: Sources, frame: int, near: float | None, far:
         if d.shape != rgba.shape[:2]:
             raise DreamroomsError(f"{shot.frame_path(src.depth_seq, frame)}: depth is {d.shape} but the beauty is {rgba.shape[:2]}")
         out["beauty"]["depth.Z"] = d
-        v = normalise_depth(d, near, far)
-        out["depth"] = {"RGB": np.repeat(v[..., None], 3, axis=-1)}
+        v = normalise_map(d, near, far, map_kind)
+        out["map"] = {"RGB": np.repeat(v[..., None], 3, axis=-1)}
     for m, (seq, key) in src.masks.items():
         out[f"mask:{m}"] = {"A": np.asarray(layer(seq, key), dtype=np.float32)}
+    for p, (seq, key) in src.passes.items():
+        k, pix = pass_rgb(layer(seq, key))
+        out[f"pass:{p}"] = {k: pix}
     return out
 
 
+def remove_stale(out_dir: Path, outputs: list[Output], frames: range) -> list[Path]:
+    """Delete frames of each output sequence outside `frames` (left by an earlier, longer export)."""
+    gone = []
+    for o in outputs:
+        folder = (Path(out_dir) / o.pattern).parent
+        head, _, tail = Path(o.pattern).name.partition(PAD)
+        rx = re.compile(re.escape(head) + r"(-?\d+)" + re.escape(tail) + r"\Z")
+        if not folder.is_dir():
+            continue
+        for f in folder.iterdir():
+            m = rx.match(f.name)
+            if m and int(m.group(1)) not in frames and f.is_file():
+                f.unlink()
+                gone.append(f)
+    return gone
+
+
 def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: float | None, name: str,
-            workers: int | None = None, compression: str = "zip") -> list[Output]:
-    """Write every AE sequence frame by frame (parallel, resumable, atomic); returns the outputs."""
+            map_kind: str = "disparity", workers: int | None = None, compression: str = "zip") -> list[Output]:
+    """Write every AE sequence frame by frame (parallel, resumable, atomic), then remove frames outside
+    the shot's range; returns the outputs."""
     out_dir = Path(out_dir)
-    outputs = plan_outputs(name, src)
-    stamp = {"version": 1, "sources": [src.beauty_seq, src.beauty_key, src.depth_seq, src.depth_key, sorted(src.masks.items())],
-             "near": near, "far": far, "outputs": [o.pattern for o in outputs], "frames": [shot.frame_start, shot.frame_end],
-             "compression": compression}
+    outputs = plan_outputs(name, src, map_kind)
+    attributes = {"pixelAspectRatio": float(shot.pixel_aspect)}
+    stamp = {"version": 2, "sources": [src.beauty_seq, src.beauty_key, src.depth_seq, src.depth_key, sorted(src.masks.items()),
+                                       sorted(src.passes.items())],
+             "near": near, "far": far, "map": map_kind, "pixel_aspect": shot.pixel_aspect,
+             "outputs": [o.pattern for o in outputs], "frames": [shot.frame_start, shot.frame_end], "compression": compression}
     stamp = json.loads(json.dumps(stamp))
     stamp_path = out_dir / STAMP
     resume = False
@@ -220,20 +282,22 @@ def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: fl
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(stamp_path, json.dumps(stamp) + "\n")
 
-    required = {"beauty": ("RGBA", "depth.Z") if src.depth_seq else ("RGBA",), "depth": ("RGB",)}
+    required = {o.id: ("A",) if o.role == "mask" else ("RGB",) for o in outputs}
+    required["beauty"] = ("RGBA", "depth.Z") if src.depth_seq else ("RGBA",)
 
     def paths(frame: int) -> dict[str, Path]:
         return {o.id: out_dir / frame_file(o.pattern, frame) for o in outputs}
 
     def done(frame: int) -> bool:
-        return all(p.is_file() and exr.is_complete(p, required.get(oid, ("A",))) for oid, p in paths(frame).items())
+        return all(p.is_file() and exr.is_complete(p, required[oid]) for oid, p in paths(frame).items())
 
     def work(frame: int) -> None:
         if resume and done(frame):
             return
-        layers = _frame_layers(shot, src, frame, near, far)
+        layers = _frame_layers(shot, src, frame, near, far, map_kind)
         for oid, p in paths(frame).items():
-            exr.write_frame(p, layers[oid], compression=compression)
+            types = {k: "float" for k in layers[oid]} if oid.startswith("pass:") else None
+            exr.write_frame(p, layers[oid], compression=compression, types=types, attributes=attributes)
 
     workers = workers or exr.default_workers()
     frames = list(shot.frames)
@@ -247,4 +311,5 @@ def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: fl
         for fut in pending:
             fut.result()
             bar.update(1)
+    remove_stale(out_dir, outputs, shot.frames)
     return outputs

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from dreamrooms.camera.geometry import look_at, rotation
+from dreamrooms import easing as curves
 from dreamrooms.errors import DreamroomsError
 
 EASINGS = ("linear", "ease_in", "ease_out", "ease_in_out")
@@ -133,16 +134,10 @@ MOVES = tuple(REGISTRY)
 
 
 def ease(t: np.ndarray, easing: str = "ease_in_out") -> np.ndarray:
-    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
-    if easing == "linear":
-        return t
-    if easing == "ease_in":
-        return t * t
-    if easing == "ease_out":
-        return 1 - (1 - t) ** 2
-    if easing == "ease_in_out":
-        return t * t * (3 - 2 * t)
-    raise DreamroomsError(f"easing {easing!r}: use one of {', '.join(EASINGS)}")
+    """Move progress for time 0..1 (the curves are dreamrooms.easing's)."""
+    if easing not in EASINGS:
+        raise DreamroomsError(f"easing {easing!r}: use one of {', '.join(EASINGS)}")
+    return curves.ease(t, easing)
 
 
 def _smooth_noise(n: int, rng: np.random.Generator, rate: float) -> np.ndarray:

@@ -64,9 +64,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def blender_command(shot: Path, blend: Path, first: int, last: int, threads: int, headless: Path) -> list[str]:
-    """The command that renders frames `first`..`last` of `blend` into `shot` on this node."""
-    tail = ["render", str(shot), "--frames", f"{first}-{last}", "--threads", str(threads), "--device", "auto"]
+def blender_command(shot: Path, blend: Path, first: int, last: int, threads: int, headless: Path,
+                    device: str = "auto", backend: str | None = None) -> list[str]:
+    """The command that renders frames `first`..`last` of `blend` into `shot` on this node (Cycles on `device`:
+    with `auto` each node renders on a GPU it has, else its CPUs)."""
+    tail = ["render", str(shot), "--frames", f"{first}-{last}", "--threads", str(threads), "--device", device]
+    if backend:
+        tail += ["--compute-backend", backend]
     if importlib.util.find_spec("bpy") is not None:
         return [sys.executable, str(headless), *tail, "--blend", str(blend)]
     blender = shutil.which("blender")
@@ -76,9 +80,9 @@ def blender_command(shot: Path, blend: Path, first: int, last: int, threads: int
                        f"install one of them there (pip install bpy==5.0.1, or Blender 4.2+)")
 
 
-def render_chunk(chunk, *, shot: str, blend: str, headless: str, threads: int) -> int:
+def render_chunk(chunk, *, shot: str, blend: str, headless: str, device: str, backend: str | None, threads: int) -> int:
     """Ray task: render this chunk's frames with headless Blender; its error line on failure."""
-    cmd = blender_command(Path(shot), Path(blend), chunk.first, chunk.last, threads, Path(headless))
+    cmd = blender_command(Path(shot), Path(blend), chunk.first, chunk.last, threads, Path(headless), device, backend)
     env = dict(os.environ, DREAMROOMS_PROGRESS="none")
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, preexec_fn=_die_with_parent)
     if p.returncode != 0:
@@ -90,13 +94,14 @@ def render_chunk(chunk, *, shot: str, blend: str, headless: str, threads: int) -
 
 
 def render_on_cluster(shot: Path, first: int, last: int, *, address: str, chunk: int | None, blend: Path,
-                      headless: Path) -> list[driver.ChunkResult]:
+                      headless: Path, device: str = "auto", backend: str | None = None) -> list[driver.ChunkResult]:
     """Render frames `first`..`last` of the saved `blend` into the shot in chunks on the cluster."""
     shot, blend = Path(shot).resolve(), Path(blend).resolve()
     if not blend.is_file():
         raise ClusterError(f"{blend}: no saved room; build it first (`dreamrooms room {shot} ...` saves room.blend)")
     return run_stage(address, "render", shot, first, last, chunk, render_chunk,
-                     {"shot": str(shot), "blend": str(blend), "headless": str(Path(headless).resolve())},
+                     {"shot": str(shot), "blend": str(blend), "headless": str(Path(headless).resolve()),
+                      "device": device, "backend": backend},
                      count_new(shot / "render", "render.", time.time() - 1.0))
 
 

@@ -66,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
     shot = Shot.load(args.shot, check_files=False)
     first, last = args.frames or (shot.frame_start, shot.frame_end)
     render_on_cluster(args.shot, first, last, address=address, chunk=args.chunk,
-                      blend=args.save or Path(args.shot) / "room.blend", headless=script)
+                      blend=args.save or Path(args.shot) / "room.blend", headless=script,
+                      device=getattr(args, "device", None) or "auto", backend=getattr(args, "compute_backend", None))
     return 0

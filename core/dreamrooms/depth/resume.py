@@ -35,12 +35,13 @@ def frame_complete(layers_path: Path, depth_path: Path, preview_path: Path | Non
     return read_fingerprint(depth_path) == fingerprint
 
 
-def read_fingerprint(path: Path) -> str | None:
+def read_fingerprint(path: Path, attr: str = DEPTH_ATTR) -> str | None:
+    """The settings string a stage wrote into an EXR header under `attr` (None when missing or unreadable)."""
     import OpenEXR
 
     try:
         with OpenEXR.File(str(path), header_only=True) as f:
-            v = f.parts[0].header.get(DEPTH_ATTR)
+            v = f.parts[0].header.get(attr)
     except Exception:
         return None
     if isinstance(v, bytes):

@@ -1,5 +1,6 @@
 """Model I/O contracts: the network input size rule, the coordinate grid of coordinate generators, and the one
-check of a model file's inputs and outputs against its manifest entry (depth and generator kinds)."""
+check of a model file's inputs and outputs against its manifest entry (depth and generator kinds, and the
+exported signatures of the mask and inpainting families)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -120,8 +121,59 @@ def check_io(entry, session=None) -> tuple[str, str]:
         spec = GeneratorSpec.from_dict(entry.generator or {}, where=f"model {entry.name!r}")
         gio = generator_io(spec, ins, outs, f"model {entry.name!r} ({where})")
         return gio.feed, gio.output
+    if entry.kind in FAMILIES:
+        family = (entry.raw.get(entry.kind) or {}).get("family", "")
+        check_family_io(entry.kind, family, session, f"model {entry.name!r} ({entry.path})")
     # other kinds: just make sure named things exist
     return next(iter(ins)), next(iter(outs))
+
+
+# ---------------------------------------------------------------------------- mask and inpainting families
+
+# kind -> families; each family is one public export whose exact signature dreamrooms feeds (sources in
+# dreamrooms.mask.models and dreamrooms.layers.fill, and in the model cards)
+FAMILIES = {"mask": ("maskrcnn", "birefnet"), "inpaint": ("lama",)}
+MASKRCNN_MASK = 28
+BIREFNET_SIZE = 1024
+LAMA_SIZE = 512
+
+
+def check_family_io(kind: str, family: str, session, where: str) -> None:
+    """One-line ModelError unless `session` has the inputs and outputs of `family`:
+    maskrcnn (ONNX zoo MaskRCNN-10): one float 3xHxW image; boxes Nx4, labels N int64, scores N, masks Nx1x28x28;
+    birefnet (BiRefNet lite as rembg ships it): one 1x3x1024x1024 float image; first output 1x1x1024x1024 logits;
+    lama (Carve/LaMa-ONNX): image 1x3x512x512 and mask 1x1x512x512 floats; one 1x3x512x512 output."""
+    if family not in FAMILIES.get(kind, ()):
+        raise ModelError(f"{where}: {kind} family {family!r}; use one of {', '.join(FAMILIES.get(kind, ())) or 'none'} "
+                         f"(set [models.NAME.{kind}] family in its manifest entry)")
+    ins, outs = session.get_inputs(), session.get_outputs()
+    shape = lambda a: [d if isinstance(d, int) else None for d in (a.shape or [])]
+    desc = lambda xs: ", ".join(f"{x.name} {format_shape(shape(x))} {format_type(x.type)}" for x in xs) or "none"
+    bad = None
+    if family == "maskrcnn":
+        if len(ins) != 1 or len(shape(ins[0])) != 3 or ins[0].type != "tensor(float)":
+            bad = f"input {desc(ins)}; Mask R-CNN takes one float 3xHxW image"
+        elif len(outs) != 4:
+            bad = f"{len(outs)} outputs ({desc(outs)}); Mask R-CNN gives boxes, labels, scores, masks"
+        else:
+            b, l, sc, m = (shape(o) for o in outs)
+            if len(b) != 2 or b[1] not in (4, None) or len(l) != 1 or len(sc) != 1 or len(m) != 4 \
+                    or m[2:] not in ([MASKRCNN_MASK, MASKRCNN_MASK], [None, None]) or outs[1].type != "tensor(int64)":
+                bad = f"outputs {desc(outs)}; expected boxes Nx4, labels N int64, scores N, masks Nx1x28x28"
+    elif family == "birefnet":
+        s = shape(ins[0]) if ins else []
+        if len(ins) != 1 or len(s) != 4 or s[1] not in (3, None) or s[2:] not in ([BIREFNET_SIZE] * 2, [None, None]):
+            bad = f"input {desc(ins)}; BiRefNet takes one 1x3x1024x1024 float image"
+        elif len(shape(outs[0])) != 4:
+            bad = f"first output {desc(outs[:1])}; BiRefNet gives 1x1x1024x1024 logits"
+    elif family == "lama":
+        s = [shape(i) for i in ins]
+        if len(ins) != 2 or s[0][1:] not in ([3, LAMA_SIZE, LAMA_SIZE], [3, None, None]) \
+                or s[1][1:] not in ([1, LAMA_SIZE, LAMA_SIZE], [1, None, None]) or len(outs) != 1:
+            bad = (f"inputs {desc(ins)}, outputs {desc(outs)}; LaMa (Carve/LaMa-ONNX) takes image 1x3x512x512 and "
+                   f"mask 1x1x512x512 and gives one image (other LaMa exports have other signatures)")
+    if bad:
+        raise ModelError(f"{where}: {bad}")
 
 
 # ---------------------------------------------------------------------------- generators

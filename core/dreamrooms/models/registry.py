@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from dreamrooms.errors import ModelError
-from dreamrooms.models.contracts import GeneratorSpec, format_shape, format_type
+from dreamrooms.models.contracts import FAMILIES, GeneratorSpec, format_shape, format_type
 
-KINDS = ("depth", "generator", "mask")
+KINDS = ("depth", "generator", "mask", "inpaint")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed")
 DEPTH_SEMANTICS = ("inverse_relative", "depth_metric")
 MANIFEST_NAME = "models.toml"
@@ -152,6 +152,11 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
             raise _err(manifest, name, "depth models need an [models.NAME.output] table")
         if out.get("semantics") not in DEPTH_SEMANTICS:
             raise _err(manifest, name, f"output.semantics = {out.get('semantics')!r}; use one of {', '.join(DEPTH_SEMANTICS)}")
+    elif kind in FAMILIES:
+        fam = (t.get(kind) or {}).get("family") if isinstance(t.get(kind, {}), dict) else None
+        if fam not in FAMILIES[kind]:
+            raise _err(manifest, name, f"{kind} models need [models.{name}.{kind}] family = one of "
+                                       f"{', '.join(FAMILIES[kind])} (got {fam!r})")
     elif kind == "generator":
         g = t.get("generator")
         if not isinstance(g, dict):
@@ -219,7 +224,8 @@ def list_models(models_dir_override=None) -> list[ModelEntry]:
 
 
 def _kind_label(kind: str) -> str:
-    return {"depth": "a depth model", "generator": "a generator", "mask": "a mask model"}.get(kind, kind)
+    return {"depth": "a depth model", "generator": "a generator", "mask": "a mask model",
+            "inpaint": "an inpainting model"}.get(kind, kind)
 
 
 def resolve(name_or_path: str | os.PathLike, kind: str | None = None, *,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dreamrooms.errors import ShotError
 
 COLOUR_NAMES = ("color", "colour", "beauty", "layers", "walk")
+# single-channel sequences that are not the shot's depth: mattes, and the per-layer depth of `dreamrooms layers`
+NOT_DEPTH_KINDS = ("mask", "layer_depth")
 # depth channels by preference: ours, Blender's multilayer render, AE's plain Z, a depth-only single channel
 DEPTH_KEYS = ("depth.Z", "ViewLayer.Depth.Z", "Z", "depth.Y")
 
@@ -64,7 +66,8 @@ def depth_sequence(shot, name: str | None = None, prefer: str | None = None) -> 
         order = [name]
     else:
         order = [k for k in (prefer, "depth") if k in shot.sequences]
-        order += [k for k in shot.sequences if k not in order]
+        order += [k for k in shot.sequences if k not in order
+                  and shot.sequences[k].meta.get("kind") not in NOT_DEPTH_KINDS]
     for key in order:
         ch = depth_key(shot.sequences[key].channels)
         if ch is not None:

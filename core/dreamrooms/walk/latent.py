@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dreamrooms import easing
 from dreamrooms.errors import DreamroomsError
 
 EASES = ("linear", "smooth")
@@ -109,14 +110,11 @@ def catmull_rom(p0, p1, p2, p3, t) -> np.ndarray:
 
 # ---- easing and truncation ------------------------------------------------------------------------
 def ease(t, kind: str = "linear") -> np.ndarray:
-    """Map segment-local time 0..1 -> 0..1: `linear`, or `smooth` (smootherstep: zero velocity and
-    acceleration at both keys, so the walk dwells on each keyframe)."""
-    t = np.clip(np.asarray(t, np.float64), 0.0, 1.0)
-    if kind == "linear":
-        return t
-    if kind == "smooth":
-        return t * t * t * (t * (t * 6 - 15) + 10)
-    raise WalkError(f"unknown ease {kind!r}; use one of {', '.join(EASES)}")
+    """Segment-local time 0..1 -> 0..1: `linear`, or `smooth` (smootherstep: zero velocity and acceleration at
+    both keys, so the walk dwells on each keyframe); the curves are dreamrooms.easing's."""
+    if kind not in EASES:
+        raise WalkError(f"unknown ease {kind!r}; use one of {', '.join(EASES)}")
+    return easing.ease(t, kind)
 
 
 def truncate(latents: np.ndarray, psi: float, mean: np.ndarray | None = None) -> np.ndarray:

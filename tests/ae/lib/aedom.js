@@ -11,25 +11,23 @@
 //    addProperty throws for an effect that is not installed;
 //  - spatial tangent calls on a non-spatial property throw; key indices are 1-based and checked;
 //  - addComp checks its ranges; importFile needs an existing file and an ImportOptions;
-//  - File() treats %XX in a path as an escape, as ExtendScript does.
+//  - File() treats %XX in a path as an escape, as ExtendScript does;
+//  - effect tables carry the real parameters, types and ranges with their sources (effects.js);
+//    a matchName no source confirms cannot be looked up (only the display name finds it);
+//  - expressions only on properties that take them; layer parameters take comp layer indices;
+//  - project colour: workingSpace must be a listed profile, workingSpace/linearizeWorkingSpace/
+//    listColorProfiles exist from AE 16.0; setTrackMatte from 23.0, trackMatteType needs the matte
+//    directly above; footage pixelAspect range 0.01..100 (read from the EXR header on import).
 // Everything a script does is kept in the object graph (and in `log`), for tests to inspect.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const { readExrHeader } = require('./exrheader');
 
-// ---- enums (values from the typings) ------------------------------------------------------------
-const AlphaMode = { IGNORE: 5413, PREMULTIPLIED: 5414, STRAIGHT: 5412 };
-const AutoOrientType = { ALONG_PATH: 4213, CAMERA_OR_POINT_OF_INTEREST: 4214, CHARACTERS_TOWARD_CAMERA: 4215, NO_AUTO_ORIENT: 4212 };
-const ImportAsType = { COMP_CROPPED_LAYERS: 3813, FOOTAGE: 3814, COMP: 3815, PROJECT: 3816 };
-const KeyframeInterpolationType = { LINEAR: 6612, BEZIER: 6613, HOLD: 6614 };
-const PropertyValueType = {
-  NO_VALUE: 6412, ThreeD_SPATIAL: 6413, ThreeD: 6414, TwoD_SPATIAL: 6415, TwoD: 6416, OneD: 6417,
-  COLOR: 6418, CUSTOM_VALUE: 6419, MARKER: 6420, LAYER_INDEX: 6421, MASK_INDEX: 6422, SHAPE: 6423,
-  TEXT_DOCUMENT: 6424,
-};
-const PropertyType = { PROPERTY: 6212, INDEXED_GROUP: 6213, NAMED_GROUP: 6214 };
-const BlendingMode = { NORMAL: 5212, SCREEN: 5220, ADD: 5213, MULTIPLY: 5219, OVERLAY: 5222 };
+const { AlphaMode, AutoOrientType, ImportAsType, KeyframeInterpolationType, PropertyValueType, PropertyType, BlendingMode,
+  TrackMatteType, COLOR_PROFILES, versionNumber } = require('./enums');
+const { EFFECTS } = require('./effects');
+const ONE = PropertyValueType.OneD;
 
 class AEError extends Error {}
 const aeFail = (msg) => { throw new AEError(`After Effects error: ${msg}`); };
@@ -79,8 +77,17 @@ function makeFileClasses(record) {
   File.fs = 'Unix';
   File.openDialog = () => record.dialogs.openFile.shift() || null;
   File.prototype.openDlg = File.openDialog;
-  File.prototype.open = function () { return this.exists; };
-  File.prototype.close = function () { return true; };
+  File.prototype.open = function (mode) {
+    if (mode !== 'r' || !this.exists) return false;
+    this._text = fs.readFileSync(this._path, 'utf8');
+    this._pos = 0;
+    return true;
+  };
+  File.prototype.read = function () {
+    if (this._text === undefined) aeFail('File.read on a file that is not open');
+    const out = this._text.slice(this._pos); this._pos = this._text.length; return out;
+  };
+  File.prototype.close = function () { this._text = undefined; return true; };
   function Folder(p) {
     if (!(this instanceof Folder)) return new Folder(p);
     const o = new FsObject(p);
@@ -140,7 +147,16 @@ class Property extends PropertyBase {
     this._spec = spec;
     this._value = spec.value;
     this._keys = []; // {time, value, inInterp, outInterp, inTangent, outTangent, autoBezier, continuous}
-    this.expression = '';
+    this._expression = '';
+    this.expressionEnabled = false;
+  }
+  get canSetExpression() { return this._spec.type !== PropertyValueType.NO_VALUE && this._spec.type !== PropertyValueType.LAYER_INDEX; }
+  get expression() { return this._expression; }
+  set expression(text) {
+    if (typeof text !== 'string') aeFail(`expression of ${this._where()} must be a string`);
+    if (!this.canSetExpression) aeFail(`${this._where()} cannot have an expression`);
+    this._expression = text;
+    this.expressionEnabled = text !== '';
   }
   get propertyType() { return PropertyType.PROPERTY; }
   get propertyValueType() { return this._spec.type; }
@@ -161,7 +177,11 @@ class Property extends PropertyBase {
     const t = this._spec.type;
     const dims = { [PropertyValueType.OneD]: 1, [PropertyValueType.TwoD]: 2, [PropertyValueType.TwoD_SPATIAL]: 2,
       [PropertyValueType.ThreeD]: 3, [PropertyValueType.ThreeD_SPATIAL]: 3, [PropertyValueType.COLOR]: 4 }[t];
-    if (t === PropertyValueType.NO_VALUE) aeFail(`${this._where()} has no value`);
+    if (t === PropertyValueType.NO_VALUE || t === PropertyValueType.CUSTOM_VALUE) aeFail(`${this._where()} has no settable value`);
+    if (t === PropertyValueType.MASK_INDEX) {
+      if (!Number.isInteger(v) || v < 0) aeFail(`${v} is not a mask index for ${this._where()}`);
+      return v;
+    }
     if (t === PropertyValueType.LAYER_INDEX) {
       const comp = this.layer && this.layer.containingComp;
       if (!Number.isInteger(v) || v < 0 || v > comp.numLayers) {
@@ -201,6 +221,7 @@ class Property extends PropertyBase {
       return;
     }
     this._value = checked;
+    this._set = true;
   }
   setValueAtTime(t, v) { this.setValuesAtTimes([t], [v]); }
   setValuesAtTimes(times, values) {
@@ -275,7 +296,9 @@ class PropertyGroup extends PropertyBase {
       return this._children[key - 1];
     }
     key = String(key);
-    return this._children.find((c) => c.matchName === key) || this._children.find((c) => c.name === key) || null;
+    const byMatch = this._children.find((c) => c.matchName === key);
+    if (byMatch && !(byMatch._spec && byMatch._spec.unconfirmed)) return byMatch;
+    return this._children.find((c) => c.name === key) || null;
   }
   _addProp(matchName, name, spec) { const p = new Property(matchName, name, this, spec); this._children.push(p); return p; }
   _addGroup(matchName, name, kind) { const g = new PropertyGroup(matchName, name, this, kind); this._children.push(g); return g; }
@@ -287,48 +310,6 @@ class PropertyGroup extends PropertyBase {
     return g;
   }
 }
-
-// ---- effects ----------------------------------------------------------------------------------------
-const ONE = PropertyValueType.OneD; const LAYER = PropertyValueType.LAYER_INDEX; const NONE = PropertyValueType.NO_VALUE;
-// Parameters whose matchName is confirmed in the design notes, plus the ones the library finds by
-// display name.  Other matchNames here are placeholders the library must not rely on.
-const EFFECTS = {
-  'ADBE Camera Lens Blur': { displayName: 'Camera Lens Blur', category: 'Blur & Sharpen', params: [
-    ['-0001', 'Blur Radius', { type: ONE, value: 5, min: 0, max: 500 }],
-    ['-0002', 'Iris Properties', { type: NONE }],
-    ['-0003', 'Shape', { type: ONE, value: 6, menu: 6 }],
-    ['-0004', 'Roundness', { type: ONE, value: 0, min: 0, max: 100 }],
-    ['-0009', 'Blur Map', { type: NONE }],
-    ['-0010', 'Layer', { type: LAYER, value: 0, varying: false }],
-    ['-0011', 'Channel', { type: ONE, value: 1, menu: 5 }],
-    ['-0012', 'Placement', { type: ONE, value: 2, menu: 2 }],
-    ['-0013', 'Blur Focal Distance', { type: ONE, value: 0, min: 0, max: 255 }],
-    ['-0014', 'Invert Blur Map', { type: ONE, value: 0, min: 0, max: 1 }],
-  ] },
-  'ADBE Displacement Map': { displayName: 'Displacement Map', category: 'Distort', params: [
-    ['-0001', 'Displacement Map Layer', { type: LAYER, value: 0, varying: false }],
-    ['-0002', 'Use For Horizontal Displacement', { type: ONE, value: 1, menu: 11 }],
-    ['-0003', 'Max Horizontal Displacement', { type: ONE, value: 5, min: -32000, max: 32000 }],
-    ['-0004', 'Use For Vertical Displacement', { type: ONE, value: 2, menu: 11 }],
-    ['-0005', 'Max Vertical Displacement', { type: ONE, value: 5, min: -32000, max: 32000 }],
-    ['-0006', 'Displacement Map Behavior', { type: ONE, value: 1, menu: 3 }],
-    ['-0007', 'Edge Behavior', { type: ONE, value: 0, min: 0, max: 1 }],
-  ] },
-  'VISINF Grain Implant': { displayName: 'Add Grain', category: 'Noise & Grain', params: [
-    ['-0001', 'Viewing Mode', { type: ONE, value: 1, menu: 3 }],
-  ] },
-  'ADBE Fractal Noise': { displayName: 'Fractal Noise', category: 'Noise & Grain', params: [
-    ['-0001', 'Fractal Type', { type: ONE, value: 1, menu: 17 }],
-    ['-0002', 'Noise Type', { type: ONE, value: 3, menu: 4 }],
-    ['-0003', 'Invert', { type: ONE, value: 0, min: 0, max: 1 }],
-    ['-0004', 'Contrast', { type: ONE, value: 100, min: 0, max: 10000 }],
-    ['-0005', 'Brightness', { type: ONE, value: 0, min: -10000, max: 10000 }],
-  ] },
-  'ADBE Turbulent Displace': { displayName: 'Turbulent Displace', category: 'Distort', params: [
-    ['-0001', 'Displacement', { type: ONE, value: 1, menu: 9 }],
-    ['-0002', 'Amount', { type: ONE, value: 50, min: -10000, max: 10000 }],
-  ] },
-};
 
 // ---- items -------------------------------------------------------------------------------------------
 class Item {
@@ -389,9 +370,11 @@ class FootageItem extends AVItem {
     super(project, name);
     this._typeName = 'Footage';
     this.mainSource = source;
-    this.width = w; this.height = h; this.pixelAspect = pa;
+    this.width = w; this.height = h; this._pa = pa;
     this._frames = frames; // undefined for stills
   }
+  get pixelAspect() { return this._pa; }
+  set pixelAspect(v) { checkRange('pixelAspect', v, 0.01, 100); this._pa = v; }
   get file() { return this.mainSource instanceof FileSource ? this.mainSource.file : null; }
   get frameRate() { return this.mainSource.displayFrameRate; }
   get duration() { return this._frames === undefined ? 0 : this._frames / this.frameRate; }
@@ -403,7 +386,7 @@ class CompItem extends AVItem {
     this._typeName = 'Composition';
     this.width = w; this.height = h; this.pixelAspect = pa; this.duration = duration; this.frameRate = fps;
     this.layers = new LayerCollection(this);
-    this.displayStartFrame = 0;
+    this.displayStartTime = 0;
     this.bgColor = [0, 0, 0];
     this.openedInViewer = false;
   }
@@ -457,7 +440,9 @@ class AVLayer extends Layer {
     this.matchName = 'ADBE AV Layer';
     this.source = source;
     this.width = source.width; this.height = source.height;
-    this.adjustmentLayer = false; this.threeDLayer = false; this.motionBlur = false;
+    this.adjustmentLayer = false; this.threeDLayer = false; this.motionBlur = false; this.guideLayer = false;
+    this.nullLayer = false;
+    this._matteType = TrackMatteType.NO_TRACK_MATTE; this._matteLayer = null;
     this._blendingMode = BlendingMode.NORMAL;
     this.outPoint = Math.min(comp.duration, duration !== undefined ? duration : (source.duration || comp.duration));
     this._addGroup('ADBE Marker', 'Marker');
@@ -479,6 +464,31 @@ class AVLayer extends Layer {
   }
   get effect() { return this.property('ADBE Effect Parade'); }
   get transform() { return this.property('ADBE Transform Group'); }
+  // Track mattes (avlayer.md): trackMatteType is the legacy API, the matte being the layer directly
+  // above; setTrackMatte(layer, type) and trackMatteLayer are 23.0+ and take any layer of the comp.
+  get trackMatteType() { return this._matteType; }
+  set trackMatteType(v) {
+    if (!Object.values(TrackMatteType).includes(v)) aeFail(`trackMatteType: ${v} is not a TrackMatteType`);
+    const above = this.containingComp.layers[this.index - 1];
+    if (v !== TrackMatteType.NO_TRACK_MATTE && !(above instanceof AVLayer)) aeFail('trackMatteType: no AV layer directly above to use as the matte');
+    this._matteType = v;
+    this._matteLayer = v === TrackMatteType.NO_TRACK_MATTE ? null : above;
+    if (this._matteLayer) this._matteLayer.enabled = false;
+  }
+  get setTrackMatte() {
+    if (versionNumber(this.containingComp._project._app.version) < 23) return undefined;
+    return (layer, type) => {
+      if (!(layer instanceof AVLayer) || layer.containingComp !== this.containingComp || layer === this) {
+        aeFail('Unable to call "setTrackMatte" because of parameter 1. Value is not an AV layer of this comp.');
+      }
+      if (!Object.values(TrackMatteType).includes(type)) aeFail(`setTrackMatte: ${type} is not a TrackMatteType`);
+      this._matteType = type;
+      this._matteLayer = type === TrackMatteType.NO_TRACK_MATTE ? null : layer;
+    };
+  }
+  get trackMatteLayer() { return this._matteLayer; }
+  get hasTrackMatte() { return this._matteLayer !== null; }
+  get isTrackMatte() { return this.containingComp.layers._list.some((l) => l instanceof AVLayer && l._matteLayer === this); }
   get blendingMode() { return this._blendingMode; }
   set blendingMode(v) {
     if (!Object.values(BlendingMode).includes(v)) aeFail(`blendingMode: ${v} is not a BlendingMode`);
@@ -492,6 +502,8 @@ class CameraLayer extends Layer {
     this._autoOrient = AutoOrientType.CAMERA_OR_POINT_OF_INTEREST;
     this._addGroup('ADBE Marker', 'Marker');
     addTransform(this, 'camera', comp);
+    // matchNames: docsforadobe docs/matchnames/layer/cameralayer.md; Depth of Field is an on/off switch;
+    // zoom, focus distance and aperture are in pixels (ae-reference.md; f-stop is a dialog field only)
     const co = this._addGroup('ADBE Camera Options Group', 'Camera Options');
     co._addProp('ADBE Camera Zoom', 'Zoom', { type: ONE, value: comp.width * 1.4, min: 1e-3 });
     co._addProp('ADBE Camera Depth of Field', 'Depth of Field', { type: ONE, value: 0, min: 0, max: 1 });
@@ -533,6 +545,15 @@ class LayerCollection {
     cam.property('ADBE Transform Group').property('ADBE Anchor Point')._value = [c[0], c[1], 0];
     return this._insert(cam);
   }
+  addNull(duration) {
+    const c = this._comp;
+    const n = c._project._items.filter((i) => i._isNull).length + 1;
+    const item = c._project._newSolid([1, 1, 1], `Null ${n}`, 100, 100, 1);
+    item._isNull = true;
+    const layer = new AVLayer(c, item, `Null ${n}`, duration === undefined ? c.duration : duration);
+    layer.nullLayer = true;
+    return this._insert(layer);
+  }
   addSolid(color, name, w, h, pa, duration) {
     const proj = this._comp._project;
     const item = proj._newSolid(color, name, w, h, pa);
@@ -561,8 +582,8 @@ class Project {
     this._root = new FolderItem(this, 'Root');
     this._bpc = 8;
     this.linearBlending = false;
-    this.workingSpace = '';
-    this.linearizeWorkingSpace = false;
+    this._space = app._colorProfiles ? 'None' : undefined;
+    this._linearize = app._colorProfiles ? false : undefined;
   }
   get rootFolder() { return this._root; }
   get items() {
@@ -581,6 +602,24 @@ class Project {
   }
   get numItems() { return this._items.length; }
   item(i) { return this._items[i - 1]; }
+  // Colour settings (project.md): workingSpace, linearizeWorkingSpace, listColorProfiles() since 16.0;
+  // older versions have none of them (undefined).  A working space must be one AE lists, or '' (None).
+  get workingSpace() { return this._space; }
+  set workingSpace(v) {
+    if (this._space === undefined) { this._extra = true; return; }
+    if (v !== '' && !this._app._colorProfiles.includes(v)) aeFail(`workingSpace: "${v}" is not a color profile of this After Effects`);
+    this._space = v === '' ? 'None' : v;
+  }
+  get linearizeWorkingSpace() { return this._linearize; }
+  set linearizeWorkingSpace(v) {
+    if (this._linearize === undefined) return;
+    if (typeof v !== 'boolean') aeFail('linearizeWorkingSpace must be a boolean');
+    this._linearize = v;
+  }
+  get listColorProfiles() {
+    if (!this._app._colorProfiles) return undefined;
+    return () => this._app._colorProfiles.slice();
+  }
   get bitsPerChannel() { return this._bpc; }
   set bitsPerChannel(v) { if (![8, 16, 32].includes(v)) aeFail(`bitsPerChannel: ${v} is not 8, 16 or 32`); this._bpc = v; }
   _addItem(item) { this._items.push(item); this._app.log.push(['item', item.typeName, item.name]); return item; }
@@ -630,7 +669,7 @@ class Project {
     src.hasAlpha = chans.includes('A');
     src._alphaMode = src.hasAlpha ? AlphaMode.STRAIGHT : AlphaMode.IGNORE;
     src.channels = chans;
-    const item = new FootageItem(this, name, src, header.width, header.height, 1, io.sequence ? frames.length : undefined);
+    const item = new FootageItem(this, name, src, header.width, header.height, header.pixelAspect || 1, io.sequence ? frames.length : undefined);
     this._app.log.push(['import', first, io.sequence]);
     return this._addItem(item);
   }
@@ -639,6 +678,7 @@ class Project {
 class Application {
   constructor(opts) {
     this.version = opts.version || '24.0x57';
+    this._colorProfiles = versionNumber(this.version) >= 16 ? (opts.colorProfiles || COLOR_PROFILES).slice() : null;
     this.buildName = 'model';
     this.log = [];
     this.alerts = [];
@@ -696,18 +736,19 @@ function preprocess(file, seen = []) {
  * opts: {version, effects: [matchNames installed], dialogs: {openFile: [], selectFolder: []}}
  */
 function createAE(opts = {}) {
-  const record = { dialogs: { openFile: [], selectFolder: [], ...(opts.dialogs || {}) } };
+  const record = { evalFiles: [], dialogs: { openFile: [], selectFolder: [], ...(opts.dialogs || {}) } };
   const { File, Folder } = makeFileClasses(record);
   const app = new Application(opts);
   const dollar = {
     fileName: '', engineName: 'main', version: '4.5.5', build: 'model', global: null,
     writeln() {}, write() {},
-    evalFile(file) { return runFile(file.fsName); },
+    evalFile(file) { record.evalFiles.push(file.fsName); return runFile(file.fsName); },
   };
   const sandbox = {
     app, $: dollar, File, Folder, ImportOptions,
     AlphaMode, AutoOrientType, ImportAsType, KeyframeInterpolationType, PropertyValueType, PropertyType, BlendingMode,
-    FootageItem, CompItem, FolderItem, AVItem, Item, AVLayer, CameraLayer, Layer, Property, PropertyGroup,
+    TrackMatteType,
+    FootageItem, CompItem, FolderItem, AVItem, Item, AVLayer, CameraLayer, Layer, Property, PropertyGroup, FileSource,
     Panel, Window,
     alert(msg, title, errorIcon) { app.alerts.push({ message: String(msg), title, errorIcon: Boolean(errorIcon) }); },
     confirm() { return true; },
@@ -733,6 +774,24 @@ function createAE(opts = {}) {
 }
 
 /** Plain summary of a comp, for assertions. */
+/** What Add Grain renders by its Viewing Mode (Adobe help): only a preview box unless Final Output. */
+function grainOutput(effect) {
+  return { 1: 'preview box', 2: 'blending matte', 3: 'final output' }[effect.property('VISINF Grain Implant-0021').value];
+}
+
+/** Effects under 32 bpc (EFFECTS[].bpc, from firstparty.md) that would see the HDR picture: on an
+ * adjustment layer or a footage layer, rather than on a solid of their own. */
+function lowBitEffectsOnPicture(comp) {
+  const out = [];
+  for (const l of comp.layers._list) {
+    const fx = l.property('ADBE Effect Parade');
+    if (!fx) continue;
+    const onPicture = l.adjustmentLayer || (l.source && l.source.mainSource instanceof FileSource) || l.source instanceof CompItem;
+    for (const e of fx._children) if (EFFECTS[e.matchName].bpc < 32 && onPicture) out.push(`${l.name}: ${e.matchName}`);
+  }
+  return out;
+}
+
 function describeLayer(layer) {
   const fx = layer.property('ADBE Effect Parade');
   return {
@@ -746,7 +805,7 @@ function describeLayer(layer) {
 }
 
 module.exports = {
-  createAE, preprocess, describeLayer, fileEncode, fileDecode, EFFECTS,
+  createAE, preprocess, describeLayer, grainOutput, lowBitEffectsOnPicture, fileEncode, fileDecode, EFFECTS, COLOR_PROFILES, TrackMatteType, BlendingMode,
   AlphaMode, AutoOrientType, KeyframeInterpolationType, PropertyValueType,
   FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, Property, PropertyGroup,
 };

@@ -6,9 +6,11 @@ const path = require('node:path');
 const acorn = require('acorn');
 const ts = require('typescript');
 
-const AE_TYPES = path.join(__dirname, '..', 'node_modules', 'types-for-adobe', 'AfterEffects', '24.0', 'index.d.ts');
+const aeTypes = (version) => path.join(__dirname, '..', 'node_modules', 'types-for-adobe', 'AfterEffects', version, 'index.d.ts');
+const AE_TYPES = aeTypes('24.0');
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const LIBRARY = path.join(ROOT, 'ae_scripts', 'dreamrooms.jsx');
+const LIBRARY = path.join(ROOT, 'ae_scripts', 'dreamrooms.jsxinc');
+const DOM = path.join(ROOT, 'ae_scripts', 'dreamrooms_dom.jsxinc');
 const PANEL = path.join(ROOT, 'ae_scripts', 'Dreamrooms Panel.jsx');
 
 /** Parse as ECMAScript 3 (reserved words never allowed, as in ExtendScript); throws SyntaxError. */
@@ -26,26 +28,27 @@ const TS_OPTIONS = {
   skipLibCheck: true,
 };
 
-/** Type-check files together with the AE typings; returns formatted diagnostics ('' when clean). */
-function typecheck(files) {
-  // tsc reads '\\' in a path as a separator, so files under hostile folder names are checked as
-  // byte-identical copies in a plain temporary folder.
+/** Type-check files together with the AE typings of `version`; returns formatted diagnostics ('' when clean). */
+function typecheck(files, version = '24.0') {
+  // tsc reads '\\' in a path as a separator and checks only .js/.jsx files, so files under hostile
+  // folder names or with another extension (.jsxinc) are checked as byte-identical .jsx copies in a
+  // plain temporary folder.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dreamrooms-tsc-'));
   try {
     const copies = files.map((f, i) => {
-      if (!/[\\\n]/.test(f)) return f;
-      const dst = path.join(tmp, `${i}-${path.basename(f).replace(/[^A-Za-z0-9._-]/g, '_')}`);
+      if (!/[\\\n]/.test(f) && /\.jsx?$/.test(f)) return f;
+      const dst = path.join(tmp, `${i}-${path.basename(f).replace(/[^A-Za-z0-9._-]/g, '_')}.jsx`);
       fs.copyFileSync(f, dst);
       return dst;
     });
-    return typecheckPlain(copies);
+    return typecheckPlain(copies, aeTypes(version));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function typecheckPlain(files) {
-  const program = ts.createProgram([AE_TYPES, ...files], TS_OPTIONS);
+function typecheckPlain(files, types) {
+  const program = ts.createProgram([types, ...files], TS_OPTIONS);
   const diags = ts.getPreEmitDiagnostics(program);
   if (!diags.length) return '';
   return ts.formatDiagnostics(diags, {
@@ -53,4 +56,4 @@ function typecheckPlain(files) {
   });
 }
 
-module.exports = { parseES3, typecheck, AE_TYPES, ROOT, LIBRARY, PANEL };
+module.exports = { parseES3, typecheck, AE_TYPES, ROOT, LIBRARY, DOM, PANEL };

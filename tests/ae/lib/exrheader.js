@@ -1,6 +1,6 @@
 'use strict';
 // Minimal OpenEXR header reader (first part): channel names and data window.  Enough for the
-// AE model to know what a footage file holds (alpha or not, size) the way AE's importer would.
+// AE model to know what a footage file holds (alpha or not, size, pixel aspect) the way AE's importer would.
 const fs = require('node:fs');
 
 function readExrHeader(file) {
@@ -40,6 +40,8 @@ function readExrHeader(file) {
           p = end + 1 + 16;
         }
         attrs[name] = channels;
+      } else if (type === 'float' && size === 4) {
+        attrs[name] = buf.readFloatLE(start);
       } else if (type === 'box2i') {
         attrs[name] = [0, 1, 2, 3].map((i) => buf.readInt32LE(start + 4 * i));
       } else {
@@ -53,6 +55,7 @@ function readExrHeader(file) {
       channels: attrs.channels || [],
       width: dw[2] - dw[0] + 1,
       height: dw[3] - dw[1] + 1,
+      pixelAspect: typeof attrs.pixelAspectRatio === 'number' ? attrs.pixelAspectRatio : 1,
     };
   } finally {
     fs.closeSync(fd);

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from dreamrooms.camera import look_at
+from dreamrooms.camera import camera_move
 from dreamrooms.training.synth.scene import Box, Camera, PointLight, Quad, Room, Scene, Sphere, Texture, rotation_z
 
 
@@ -119,30 +119,16 @@ def camera_path(scene: Scene, n_frames: int, *, seed: int = 0, kind: str = "doll
         raise ValueError("camera_path: n_frames must be >= 1")
     rng = np.random.default_rng(seed)
     cam0 = start or scene.camera or Camera()
-    eye0 = cam0.position
-    fwd = cam0.forward
-    right = cam0.matrix_world[:3, 0]
-    cams = []
-    s = np.linspace(0.0, 1.0, n_frames)
-    s = s * s * (3 - 2 * s)   # ease in/out
     sign = 1.0 if rng.random() < 0.5 else -1.0
     ang = math.radians(rng.uniform(10, 30)) * sign
-    for u in s:
-        if kind == "dolly":
-            eye = eye0 + fwd * distance * u
-            m = look_at(eye, eye + fwd)
-        elif kind == "truck":
-            eye = eye0 + right * distance * u * sign
-            m = look_at(eye, eye + fwd)
-        elif kind == "pan":
-            f = rotation_z(ang * u) @ fwd
-            m = look_at(eye0, eye0 + f)
-        elif kind == "orbit":
-            pivot = eye0 + fwd * 2.0
-            r = rotation_z(ang * 1.33 * u)
-            eye = pivot + r @ (eye0 - pivot)
-            m = look_at(eye, pivot)
-        else:
-            raise ValueError(f"camera_path: unknown kind {kind!r} (dolly, truck, pan, orbit)")
+    # the product's camera moves (dreamrooms.camera.moves), eased in and out over the whole clip
+    moves = {"dolly": ("dolly_in", distance), "truck": ("truck", distance * sign),
+             "pan": ("pan", ang / math.radians(30.0)), "orbit": ("orbit", ang * 1.33 / math.radians(40.0))}
+    if kind not in moves:
+        raise ValueError(f"camera_path: unknown kind {kind!r} (dolly, truck, pan, orbit)")
+    name, intensity = moves[kind]
+    cams = []
+    for m in camera_move(name, n_frames, cam0.matrix_world, intensity=intensity, easing="ease_in_out",
+                         pivot_distance=2.0):
         cams.append(Camera(m, lens_mm=cam0.lens_mm, sensor_mm=cam0.sensor_mm, sensor_fit=cam0.sensor_fit))
     return cams

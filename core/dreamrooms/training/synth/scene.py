@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dreamrooms.camera import look_at
+from dreamrooms.camera.geometry import SENSOR_FITS, look_at, resolve_fit
 
 
 _EPS = 1e-4
@@ -65,7 +65,7 @@ class Camera:
 
     def __post_init__(self):
         self.matrix_world = np.asarray(self.matrix_world, dtype=np.float64).reshape(4, 4)
-        if self.sensor_fit not in ("AUTO", "HORIZONTAL", "VERTICAL"):
+        if self.sensor_fit not in SENSOR_FITS:
             raise ValueError(f"sensor_fit must be AUTO, HORIZONTAL or VERTICAL, not {self.sensor_fit!r}")
 
     @classmethod
@@ -81,10 +81,7 @@ class Camera:
         return -self.matrix_world[:3, 2]
 
     def focal_px(self, width: int, height: int) -> float:
-        fit = self.sensor_fit
-        if fit == "AUTO":
-            fit = "HORIZONTAL" if width >= height else "VERTICAL"
-        dim = width if fit == "HORIZONTAL" else height
+        dim = width if resolve_fit(self.sensor_fit, width, height) == "HORIZONTAL" else height
         return self.lens_mm / self.sensor_mm * dim
 
     def intrinsics(self, width: int, height: int) -> np.ndarray:

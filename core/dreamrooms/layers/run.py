@@ -1,0 +1,151 @@
+"""The layers stage: split every frame of a shot into N depth layers and write them into the shot.
+
+Per layer k (0 = nearest) and frame it writes ``layers/NAME_layer<k>.####.exr`` (RGBA half, scene-linear,
+premultiplied; nothing else in the file: Blender loads an EXR with any other channel as a multilayer image and
+its image texture then drops the alpha) and ``depth/NAME_layer<k>.####.exr`` (``Y``, the layer's depth),
+and once every frame is there records them in shot.json as sequences ``layer<k>`` (meta: kind "layer",
+index, count, depth_sequence) and ``layer<k>_depth`` (meta: kind "layer_depth", layer).  Frames are handled
+one at a time (memory does not grow with the clip) and written atomically; a rerun resumes at the first
+frame that is missing or was made with other settings, seeding the fills from the frame before it; a run
+that fails on bad input removes what it created.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dreamrooms.depth import stabilize as stab
+from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
+from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_frame
+from dreamrooms.mask.io import clip_levels, depth_of, mask_sequences, read_colour, resume_start, select_frames
+from dreamrooms.progress import progress
+from dreamrooms.shot import Shot, frame_file
+from dreamrooms.shot import exr
+from dreamrooms.shot.sources import from_linear_rgba
+
+ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
+
+
+class LayersError(DreamroomsError):
+    """The layers stage cannot run as asked."""
+
+
+@dataclass
+class LayersResult:
+    shot: Shot
+    processed: list[int]
+    skipped: int
+    thresholds: list[float] = field(default_factory=list)
+    reused: float = 0.0      # mean fraction of the back layer's hole taken from earlier frames
+
+
+def _lama_runner(model: str, device: str):
+    """The LaMa session call (image, mask) -> image; opening it checks the Carve/LaMa-ONNX signature."""
+    from dreamrooms.models import resolve
+    from dreamrooms.models.runtime import open_session
+
+    ms = open_session(resolve(model, kind="inpaint"), device=device)
+    names = [i.name for i in ms.session.get_inputs()]
+    return lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]
+
+
+def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "telea", from_masks: bool = False,
+                frames: str | tuple[int, int] | None = None, overwrite: bool = False, lama_model: str = "lama",
+                device: str = "auto", argv: list[str] | None = None) -> LayersResult:
+    """Write the depth layers of the shot in `folder` (see module doc)."""
+    if inpaint not in METHODS:
+        raise LayersError(f"--inpaint {inpaint!r}; use one of {', '.join(METHODS)}")
+    out = Path(folder)
+    shot = Shot.load(out, check_files=False)   # its own earlier, partly deleted output must not block a rerun
+    colour_key, depth_key, depth_ch = depth_of(shot)
+    numbers = select_frames(shot, frames)
+    masks = mask_sequences(shot) if from_masks else []
+    if from_masks:
+        if not masks:
+            raise LayersError(f"{out}/shot.json: --from-masks but the shot has no masks; run `dreamrooms mask {out} "
+                              f"--out {out} --from-depth` (or --model NAME) first")
+        count = len(masks) + 1
+    elif count < 2:
+        raise LayersError(f"--count {count}: need at least 2 layers (a foreground and what is behind it)")
+    thresholds: list[float] = []
+    if not from_masks:
+        thresholds = clip_levels(shot, depth_key, depth_ch, count)
+    name = Path(shot.sequences[colour_key].pattern).name.split(".")[0] or shot.name
+    colour_pat = [f"layers/{name}_layer{k}.####.exr" for k in range(count)]
+    depth_pat = [f"depth/{name}_layer{k}.####.exr" for k in range(count)]
+    settings = {"count": count, "inpaint": inpaint, "split": "masks" if from_masks else "depth",
+                "masks": masks, "thresholds": thresholds, "colour": colour_key, "depth": depth_key}
+    fingerprint = json.dumps(settings, sort_keys=True)
+
+    def paths(n: int) -> list[Path]:
+        return [out / frame_file(p, n) for p in colour_pat] + [out / frame_file(p, n) for p in depth_pat]
+
+    def complete(n: int) -> bool:
+        ps = paths(n)
+        return (all(exr.is_complete(p, ("RGBA",)) for p in ps[:count])
+                and all(exr.is_complete(p, ("Y",)) and read_fingerprint(p, ATTR) == fingerprint for p in ps[count:]))
+
+    start = resume_start(numbers, complete, lambda n: paths(n)[count], ATTR, fingerprint, "layers", overwrite)
+    todo = numbers[start:]
+    colour_fill = None
+    if inpaint == "lama" and todo:
+        run = _lama_runner(lama_model, device)
+        colour_fill = lambda rgb, hole: lama_fill(run, rgb, hole)
+    fills = [TemporalFill(inpaint if inpaint != "lama" else "telea", colour_fill) for _ in range(count)]
+    if todo and start > 0:     # resume: the previous frame's fills as written
+        prev = numbers[start - 1]
+        guide = stab.grey_guide(read_colour(shot, colour_key, prev))
+        for k, f in enumerate(fills):
+            rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
+            f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide,
+                   valid=rgba[..., 3] > KEEP_ALPHA)
+    made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
+    clean_stale_temps(paths(numbers[0]))   # what a killed run was writing
+    created: list[Path] = []
+    reused = []
+    ok = False
+    bar = progress(len(todo), "layers")
+    try:
+        for n in todo:
+            srgb = read_colour(shot, colour_key, n)
+            depth = exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]
+            if from_masks:
+                mattes = [exr.read_frame(shot.frame_path(m, n), ["Y"])["Y"] for m in masks]
+                idx = index_from_mattes(mattes, depth)
+            else:
+                idx = index_from_depth(depth, thresholds)
+            layers = split_frame(srgb, depth, idx, count, fills, stab.grey_guide(srgb))
+            reused.append(fills[-1].reused)
+            ps = paths(n)
+            created.extend(p for p in ps if not p.exists())
+            for k, lay in enumerate(layers):
+                exr.write_frame(ps[k], {"RGBA": lay.rgba_linear()})
+                exr.write_frame(ps[count + k], {"Y": lay.depth}, attributes={ATTR: fingerprint})
+            bar.update(1)
+        ok = True
+    finally:
+        bar.close()
+        if not ok:
+            import sys
+
+            if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                remove_created(created, made_dirs)
+    if all(all(p.is_file() for p in paths(n)) for n in shot.frames) and (todo or "layer0" not in shot.sequences):
+        for key in [k for k, s in shot.sequences.items() if s.meta.get("kind") in ("layer", "layer_depth")]:
+            del shot.sequences[key]
+        for k in range(count):
+            shot.add_sequence(f"layer{k}", colour_pat[k], ["R", "G", "B", "A"], "linear", True,
+                              kind="layer", index=k, count=count, order="nearest first",
+                              depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
+                              **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}))
+            shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
+                              kind="layer_depth", layer=f"layer{k}")
+        shot.provenance.add_command(argv)
+        shot.save(out)
+    return LayersResult(shot, todo, start, thresholds, float(np.mean(reused)) if reused else 0.0)

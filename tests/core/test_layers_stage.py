@@ -1,0 +1,144 @@
+"""`make_layers`: depth layers written into a shot as sequences AE and Blender find, resumable."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import _layer_scenes as S
+from dreamrooms.shot import exr
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.layers.run import make_layers
+from dreamrooms.mask.run import make_masks
+from dreamrooms.shot import Shot
+
+
+@pytest.fixture
+def clip(tmp_path):
+    shot, truth = S.write_clip_shot(tmp_path / "shot")
+    return tmp_path / "shot", truth
+
+
+def _over(shot, n, count):
+    out = None
+    for k in reversed(range(count)):
+        rgba = exr.read_frame(shot.frame_path(f"layer{k}", n), ["RGBA"])["RGBA"].astype(np.float32)
+        out = rgba if out is None else rgba + out * (1 - rgba[..., 3:])
+    return out
+
+
+def test_layers_are_recorded_and_rebuild_the_frames(clip):
+    folder, truth = clip
+    res = make_layers(folder, count=3)
+    assert res.processed == [1, 2, 3, 4] and len(res.thresholds) == 2
+    shot = Shot.load(folder)
+    for k in range(3):
+        seq, dseq = shot.sequences[f"layer{k}"], shot.sequences[f"layer{k}_depth"]
+        assert seq.pattern == f"layers/clip_layer{k}.####.exr" and seq.channels == ["R", "G", "B", "A"]
+        assert seq.meta["kind"] == "layer" and seq.meta["index"] == k and seq.meta["count"] == 3
+        assert seq.meta["depth_sequence"] == f"layer{k}_depth" and dseq.channels == ["Y"]
+    for n, oid in zip(shot.frames, truth):
+        frame = exr.read_frame(shot.frame_path("layers", n), ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(_over(shot, n, 3)[..., :3] - frame[..., :3]).mean() < 0.01
+        back = exr.read_frame(shot.frame_path("layer2_depth", n), ["Y"])["Y"]
+        assert np.abs(back[oid > 0] - 7.0).max() < 0.05     # the wall continues behind the figures
+        front_a = exr.read_frame(shot.frame_path("layer0", n), ["RGBA"])["RGBA"][..., 3]
+        assert ((front_a > 0.5) == (oid == 1)).mean() > 0.99
+
+
+def test_rerun_and_resume(clip, tmp_path):
+    """A run stopped after frame 2 and resumed writes what an uninterrupted run writes (every layer: the fills
+    carried from frame to frame are only what the files keep)."""
+    import shutil
+
+    folder, _ = clip
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    make_layers(folder, count=3)
+    assert make_layers(folder, count=3).processed == []
+    make_layers(other, count=3, frames="1-2")
+    res = make_layers(other, count=3)
+    assert res.processed == [3, 4] and res.skipped == 2
+    for k in range(3):
+        for n in (3, 4):
+            name = f"layers/clip_layer{k}.{n:04d}.exr"
+            a = exr.read_frame(folder / name, ["RGBA"])["RGBA"].astype(np.float32)
+            b = exr.read_frame(other / name, ["RGBA"])["RGBA"].astype(np.float32)
+            assert np.abs(a - b).max() < 2e-3, (k, n)
+    with pytest.raises(DreamroomsError, match="--count 1"):
+        make_layers(folder, count=1)
+
+
+def test_other_settings_stop_with_the_fix_and_overwrite_redoes(clip):
+    folder, _ = clip
+    make_layers(folder, count=2, inpaint="telea")
+    with pytest.raises(DreamroomsError, match="other layers settings; pass --overwrite"):
+        make_layers(folder, count=2, inpaint="ns")
+    assert make_layers(folder, count=2, inpaint="ns", overwrite=True).processed == [1, 2, 3, 4]
+    assert Shot.load(folder).sequences["layer0"].meta["inpaint"] == "ns"
+
+
+def test_from_masks_needs_masks_then_uses_them(clip):
+    folder, truth = clip
+    with pytest.raises(DreamroomsError, match="dreamrooms mask"):
+        make_layers(folder, from_masks=True)
+    make_masks(folder, folder, from_depth=True)
+    res = make_layers(folder, from_masks=True)
+    shot = Shot.load(folder)
+    assert shot.sequences["layer0"].meta["split"] == "masks" and "layer2" not in shot.sequences
+    a = exr.read_frame(shot.frame_path("layer0", 2), ["RGBA"])["RGBA"][..., 3]
+    assert ((a > 0.5) == (truth[1] > 0)).mean() > 0.99
+    assert res.processed == [1, 2, 3, 4]
+
+
+def test_a_bad_frame_leaves_nothing(clip):
+    folder, _ = clip
+    (folder / "layers/clip.0002.exr").write_bytes(b"broken")
+    with pytest.raises(DreamroomsError, match="clip.0002.exr"):
+        make_layers(folder, count=2)
+    assert not list((folder / "layers").glob("clip_layer*"))
+    assert "layer0" not in json.loads((folder / "shot.json").read_text())["sequences"]
+
+
+def test_inpaint_lama_uses_the_registered_export(clip, mdir):
+    """--inpaint lama: a model with the Carve/LaMa-ONNX signature fills the hidden colour (here a stand-in that
+    paints one colour); depth is still extended from the wall."""
+    import cv2
+
+    import _mask_fixtures as F
+    from dreamrooms.colour import srgb_to_linear
+
+    folder, truth = clip
+    mdir.mkdir(parents=True)
+    F.lama_onnx(mdir / "lama_fp32.onnx", colour=(0.25, 0.5, 0.75))
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    make_layers(folder, count=3, inpaint="lama", frames="1-1")
+    back = exr.read_frame(folder / "layers/clip_layer2.0001.exr", ["RGBA"])["RGBA"].astype(np.float32)
+    inner = cv2.erode((truth[0] == 1).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0   # well inside the sphere
+    assert np.abs(back[inner][:, :3] - srgb_to_linear(np.array([0.25, 0.5, 0.75]))).max() < 0.01
+    d = exr.read_frame(folder / "depth/clip_layer2.0001.exr", ["Y"])["Y"]
+    assert np.abs(d[inner] - 7.0).max() < 0.05
+
+
+def test_inpaint_lama_refuses_another_signature(clip, mdir):
+    import _mask_fixtures as F
+
+    folder, _ = clip
+    mdir.mkdir(parents=True)
+    F.maskrcnn_onnx(mdir / "lama_fp32.onnx", [[0, 0, 1, 1]], [1], [0.9], [np.zeros((28, 28))])
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    with pytest.raises(DreamroomsError, match="lama_fp32.onnx.*Carve/LaMa-ONNX"):
+        make_layers(folder, count=2, inpaint="lama")
+    assert not list((folder / "layers").glob("clip_layer*"))
+
+
+def test_depth_without_any_valid_value_is_one_line(clip):
+    folder, _ = clip
+    shot = Shot.load(folder)
+    for n in shot.frames:
+        exr.write_frame(shot.frame_path("depth", n), {"Y": np.full((54, 96), np.inf, np.float32)})
+    with pytest.raises(DreamroomsError, match="no finite positive depth"):
+        make_layers(folder, count=2)
