@@ -39,7 +39,7 @@ class RayNodes:
     address: str = ""
     env: dict = field(default_factory=dict)
 
-    def start(self, nodes: int = 2, cpus: int = 1) -> "RayNodes":
+    def start(self, nodes: int = 2, cpus: int = 1, gpus: int = 0) -> "RayNodes":
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "core"), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
         env["DREAMROOMS_PROGRESS"] = "none"
@@ -49,7 +49,7 @@ class RayNodes:
         env["RAY_AUTH_MODE"] = "disabled"
         env.pop("RAY_ADDRESS", None)
         self.env = env
-        common = ["--num-cpus", str(cpus), "--num-gpus", "0", "--object-store-memory", str(80 * 1024 * 1024),
+        common = ["--num-cpus", str(cpus), "--num-gpus", str(gpus), "--object-store-memory", str(80 * 1024 * 1024),
                   "--temp-dir", str(self.temp), "--disable-usage-stats",
                   "--dashboard-agent-listen-port", "0", "--metrics-export-port", str(_free_port())]
         port = _free_port()
@@ -121,6 +121,7 @@ class RayNodes:
         shutil.rmtree(self.temp, ignore_errors=True)
 
 
-def start_cluster(nodes: int = 2, cpus: int = 1) -> RayNodes:
+def start_cluster(nodes: int = 2, cpus: int = 1, gpus: int = 0) -> RayNodes:
+    """`gpus` are logical: Ray schedules on the number a node declares, whatever hardware it has."""
     # a short temp path: Ray puts Unix sockets under it and socket paths are limited to ~107 bytes
-    return RayNodes(Path(tempfile.mkdtemp(prefix="drray", dir="/tmp"))).start(nodes, cpus)
+    return RayNodes(Path(tempfile.mkdtemp(prefix="drray", dir="/tmp"))).start(nodes, cpus, gpus)

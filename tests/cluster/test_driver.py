@@ -24,6 +24,15 @@ def write_frames(chunk, folder, delay=0.0):
     return len(chunk.frames)
 
 
+def visible_gpu(chunk):
+    """A chunk task that reports the GPU Ray gave it (Ray sets CUDA_VISIBLE_DEVICES for num_gpus tasks)."""
+    import os
+    import time
+
+    time.sleep(1.0)   # both tasks hold their GPU at once
+    return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
 def die(chunk):
     """A chunk task whose worker process dies (as when a node is lost or the OOM killer strikes)."""
     import os
@@ -77,3 +86,19 @@ def test_a_chunk_whose_worker_keeps_dying_fails_with_one_line_after_the_retries(
             driver.run_chunks(r, die, plan_chunks(1, 2, 2), shot=shot, res=res, desc="test", total=2, max_retries=1)
     msg = str(e.value)
     assert "\n" not in msg and "chunk 1-2: its worker or node died 2 time(s)" in msg and "rerun" in msg
+
+
+def test_on_a_cluster_with_gpus_each_task_asks_for_one(shot):
+    """A one-node cluster declaring 2 GPUs (logical: Ray schedules on what a node declares): one task per GPU,
+    each sees its own device."""
+    from ray_nodes import start_cluster
+
+    nodes = start_cluster(nodes=1, cpus=2, gpus=2)
+    try:
+        with driver.connect(nodes.address) as r:
+            res = driver.resources(r)
+            assert (res.num_gpus, res.num_cpus, res.slots) == (1, 1, 2)
+            out = driver.run_chunks(r, visible_gpu, plan_chunks(1, 2, 1), shot=shot, res=res, desc="test", total=2)
+    finally:
+        nodes.stop()
+    assert sorted(c.value for c in out) == ["0", "1"]
