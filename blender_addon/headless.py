@@ -3,7 +3,7 @@
     blender -b [file.blend] -P blender_addon/headless.py -- room SHOT --layout plane|room|corridor \\
         --move dolly --frames 1-48 --render
     python blender_addon/headless.py room SHOT ...          (with the bpy module installed)
-    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B] [--device auto|cpu|gpu]
+    blender -b scene.blend -P blender_addon/headless.py -- render SHOT [--frames A-B] [--device auto|cpu|gpu] [--threads N]
     blender -b scene.blend -P blender_addon/headless.py -- focus SHOT --point 0.5,0.5
 
 Exit code 0 on success; on failure 1 with `dreamrooms: error: ...` on stderr.
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
     add_options(r, ["device", "compute_backend"])
     r.set_defaults(device=None)  # no --device: render on what the file and preferences (or a farm's setup) say
+    r.add_argument("--threads", type=int, default=0,
+                   help="render threads (0: all cores); a cluster task uses the CPUs Ray gave it")
     f = sub.add_parser("focus", help="the depth at an image point on every frame of the open .blend (a `result` event)")
     f.add_argument("shot", type=Path)
     f.add_argument("--point", type=parse_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
@@ -144,8 +146,11 @@ def run_render(args: argparse.Namespace) -> int:
     shot = shotio.load_shot(args.shot)
     from dreamrooms.shot.frames import shot_frames
 
-    use_device(bpy.context.scene, args)
-    R.render_frames(bpy.context.scene, shot, shot_frames(shot, args.frames))
+    scene = bpy.context.scene
+    if args.threads:
+        scene.render.threads_mode, scene.render.threads = "FIXED", args.threads
+    use_device(scene, args)
+    R.render_frames(scene, shot, shot_frames(shot, args.frames))
     return 0
 
 

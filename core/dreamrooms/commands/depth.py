@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from dreamrooms.cluster import plan as cluster
 from dreamrooms.depth import stabilize as stab
 from dreamrooms.depth.pipeline import estimate_sequence
 from dreamrooms.models.runtime import DEVICES
@@ -36,14 +37,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, help="name of the sequences (default: the input's name)")
     p.add_argument("--compression", choices=sorted(exr.COMPRESSIONS), default="zip", help="EXR compression (default zip)")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
+    cluster.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    res = estimate_sequence(args.input, args.model, args.out, stabilize=args.stabilize, size=args.size,
-                            batch=args.batch, device=args.device, frames=args.frames, preview=args.preview,
-                            near=args.near, far=args.far, threads=args.threads, overwrite=args.overwrite,
-                            compression=args.compression, fps=args.fps, name=args.name)
+    opts = dict(stabilize=args.stabilize, size=args.size, batch=args.batch, device=args.device, preview=args.preview,
+                near=args.near, far=args.far, overwrite=args.overwrite, compression=args.compression, fps=args.fps,
+                name=args.name)
+    address = cluster.cluster_address(args)
+    if address is not None:
+        from dreamrooms.cluster.depth import depth_on_cluster
+
+        res, written = depth_on_cluster(args.input, args.model, args.out, address=address, chunk=args.chunk,
+                                        frames=args.frames, **opts)
+        print(f"depth: {written} frame(s) written on the cluster; model input {res.net_size[1]}x{res.net_size[0]}; "
+              f"shot {args.out}")
+        return 0
+    res = estimate_sequence(args.input, args.model, args.out, frames=args.frames, threads=args.threads, **opts)
     shot = res.shot
     note = f", {res.skipped} already complete" if res.skipped else ""
     print(f"depth: {len(res.processed)} frame(s) written{note}; model input {res.net_size[1]}x{res.net_size[0]} "

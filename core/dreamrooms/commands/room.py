@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dreamrooms.cluster import plan as cluster
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.frames import shot_frames
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("room", help="build a displaced plane/room/corridor in Blender, move the camera, render EXR",
                               description=__doc__.split("\n\n")[0])
     add_arguments(p)
+    cluster.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -56,14 +58,28 @@ def run(args: argparse.Namespace) -> int:
             f"blender -b -P blender_addon/headless.py -- room {args.shot} ...")
     validate(vars(args))
     preflight(args.shot, args.frames, args.depth)
+    address = cluster.cluster_address(args)
+    if address is not None and args.render and args.no_save:
+        raise DreamroomsError("--ray renders the saved room on every node; leave out --no-save")
     script = headless_script()
     args.shot = Path(args.shot).absolute()
     if args.save is not None:
         args.save = Path(args.save).absolute()
     payload = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-               if k not in ("func", "command", "progress") and not callable(v)}
-    cmd = [sys.executable, str(script), "room-json", json.dumps(payload)]
-    return spawn(cmd, env=dict(os.environ))
+               if k not in ("func", "command", "progress", "ray", "chunk") and not callable(v)}
+    if address is not None:   # build and save here, then the frames in chunks on the cluster
+        payload["render"] = False
+    code = spawn([sys.executable, str(script), "room-json", json.dumps(payload)], env=dict(os.environ))
+    if code or address is None or not args.render:
+        return code
+    from dreamrooms.cluster.stages import render_on_cluster
+
+    shot = Shot.load(args.shot, check_files=False)
+    first, last = args.frames or (shot.frame_start, shot.frame_end)
+    render_on_cluster(args.shot, first, last, address=address, chunk=args.chunk,
+                      blend=args.save or Path(args.shot) / "room.blend", headless=script,
+                      device=getattr(args, "device", None) or "auto", backend=getattr(args, "compute_backend", None))
+    return 0
 
 
 def preflight(folder: Path, frames: tuple[int, int] | None, depth: str | None) -> None:

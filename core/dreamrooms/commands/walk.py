@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from dreamrooms import limits
+from dreamrooms.cluster import plan as cluster
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models.runtime import DEVICES
 from dreamrooms.shot.paths import path_arg
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     p.add_argument("--overwrite", action="store_true", help="replace a different walk already in --out")
+    cluster.add_arguments(p)
     p.set_defaults(func=handler)
 
 
@@ -68,6 +70,7 @@ def handler(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         limits.check_number(args.threads, "--threads", low=1, high=limits.MAX_THREADS)
+    address = cluster.cluster_address(args)
     gen = generator.open_generator(args.model, device=args.device, threads=args.threads)
     if args.size is None:
         if gen.spec.native_size is None:
@@ -82,6 +85,12 @@ def handler(args: argparse.Namespace) -> int:
         keyframes=str(args.keyframes) if args.keyframes else None, interp=interp, space=args.space,
         loop=args.loop, noise_loop=args.noise_loop, ease=args.ease, truncation=args.truncation,
         batch=args.batch, preview=args.preview, constant_speed=args.constant_speed, compression=args.compression)
-    shot = generate.run_walk(gen, args.out, s, overwrite=args.overwrite)
+    if address is not None:
+        from dreamrooms.cluster.stages import walk_on_cluster
+
+        shot = walk_on_cluster(gen, args.model, args.out, s, overwrite=args.overwrite, address=address,
+                               chunk=args.chunk, device=args.device)
+    else:
+        shot = generate.run_walk(gen, args.out, s, overwrite=args.overwrite)
     print(f"walk: {shot.frame_count} frames {w}x{h} from {gen.name} ({gen.provider}) -> {shot.folder / 'shot.json'}")
     return 0

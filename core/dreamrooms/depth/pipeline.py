@@ -91,11 +91,20 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
                       near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
                       compression: str = "zip", fps: float | None = None, name: str | None = None,
                       workers: int | None = None, argv: list[str] | None = None,
-                      on_frame: Callable[[int], None] | None = None) -> DepthResult:
+                      on_frame: Callable[[int], None] | None = None, make_stabilizer: Callable | None = None,
+                      warmup_from: int | None = None, register: bool = True,
+                      trust_renames: bool = False, lock: bool = True) -> DepthResult:
     """Estimate depth for every frame of `source` into the shot folder `out` (see module doc).
 
-    Every number is checked before anything is written, and one depth run at a time writes a shot
-    (the second fails naming the first: `dreamrooms.shot.lock`)."""
+    For one chunk of a clip (:mod:`dreamrooms.cluster.depth`): `make_stabilizer(mode, near, far, metric=...)`
+    builds the chunk's stabiliser, frames from `warmup_from` up to the first of `frames` are stabilised but not
+    written, and the chunk is redone whole unless all its frames are complete; with `register` false the
+    sequences are left for the driver to register, and `trust_renames` checks finished frames by their settings
+    only (see :func:`dreamrooms.depth.resume.frame_complete`).
+
+    Every number is checked before anything is written, and one depth run at a time writes a shot (the second
+    fails naming the first: `dreamrooms.shot.lock`); `lock=False` is for a cluster run's chunks, whose driver
+    holds it."""
     check_number(near, "--near", low=0, low_open=True)
     check_number(far, "--far", low=0, low_open=True)
     if fps is not None:
@@ -107,13 +116,21 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
         check_number(size, "--size", high=limits.MAX_SIDE)
     kw = dict(stabilize=stabilize, size=size, batch=batch, device=device, frames=frames, preview=preview, near=near,
               far=far, threads=threads, overwrite=overwrite, compression=compression, fps=fps, name=name,
-              workers=workers, argv=argv, on_frame=on_frame)
-    with writer_lock(out, "depth"):
+              workers=workers, argv=argv, on_frame=on_frame, make_stabilizer=make_stabilizer,
+              warmup_from=warmup_from, register=register, trust_renames=trust_renames)
+    with writer_lock(out, "depth") if lock else contextlib.nullcontext():
         return _estimate_sequence(source, model, Path(out), **kw)
 
 
-def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, device, frames, preview, near, far,
-                       threads, overwrite, compression, fps, name, workers, argv, on_frame) -> DepthResult:
+def _estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
+                       stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
+                       device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
+                       near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
+                       compression: str = "zip", fps: float | None = None, name: str | None = None,
+                       workers: int | None = None, argv: list[str] | None = None,
+                       on_frame: Callable[[int], None] | None = None, make_stabilizer: Callable | None = None,
+                       warmup_from: int | None = None, register: bool = True,
+                       trust_renames: bool = False) -> DepthResult:
     if stabilize not in stab.MODES:
         raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
     if not (0 < near < far):
@@ -137,7 +154,128 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
     net_hw = network_size(entry.input, src.height, src.width, size)
     sha = model_sha256(entry)
 
-    # ---- the output shot ---------------------------------------------------------------------------------
+    shot, shot_name, inplace_key = _output_shot(src, out, numbers, name, fps)
+    shot.folder = out
+    layers_pattern = shot.sequences[inplace_key].pattern if inplace_key else f"layers/{shot_name}.####.exr"
+    depth_pattern = shot.sequences["depth"].pattern if "depth" in shot.sequences else f"depth/{shot_name}.####.exr"
+    preview_pattern = f"preview/{shot_name}_depth.####.png"
+    layers_offset = shot.sequences[inplace_key].frame_offset if inplace_key else 0
+
+    manifest = out / "shot.json"
+
+    def layers_path(n: int) -> Path:
+        return confine(out, frame_file(layers_pattern, n + layers_offset),
+                       f"{manifest}: sequences.{inplace_key or 'layers'}.pattern")
+
+    def depth_path(n: int) -> Path:
+        return confine(out, frame_file(depth_pattern, n), f"{manifest}: sequences.depth.pattern")
+
+    def preview_path(n: int) -> Path:
+        return confine(out, frame_file(preview_pattern, n), f"{manifest}: preview")
+
+    settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
+                "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
+                "source": resume.source_id(src, out, inplace_key)}
+    fingerprint = json.dumps(settings, sort_keys=True)
+
+    # ---- resume: the first frame that is not whole (frames after it are redone: they were in flight) --------
+    start = 0
+    if not overwrite:
+        while start < len(numbers):
+            n = numbers[start]
+            if not resume.frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None,
+                                         fingerprint, trust_renames):
+                other = resume.read_fingerprint(depth_path(n)) if depth_path(n).is_file() else None
+                if other is not None and other != fingerprint and exr.is_complete(depth_path(n), ("Y",)):
+                    was = resume.settings_of(other)
+                    if was.get("source") != settings["source"]:
+                        raise DepthError(f"{depth_path(n)}: made from other footage ({was.get('source', 'unknown')}, "
+                                         f"not {settings['source']}); pass --overwrite to replace it, or pick "
+                                         f"another --out")
+                    raise DepthError(f"{depth_path(n)}: written with other depth settings ({resume.settings_diff(was, settings)}); "
+                                     f"pass --overwrite to recompute, or use the same settings to resume")
+                break
+            start += 1
+    todo = numbers[start:]
+    skipped = start
+    chunked = make_stabilizer is not None
+    if chunked and todo:   # a chunk's frames follow from its start: all of them again, never from the middle
+        todo, skipped = list(numbers), 0
+    warmup = select_frames(src.numbers, (warmup_from, numbers[0] - 1), src.label) \
+        if chunked and todo and warmup_from is not None and warmup_from < numbers[0] else []
+
+    stabilizer = (make_stabilizer or stab.Stabilizer)(stabilize, near, far, metric=metric)
+    state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
+    if not chunked:   # other chunks write beside this one now; the driver's final call cleans up
+        clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+    for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
+        with contextlib.suppress(OSError):
+            t.unlink()
+    if todo and start > 0 and stabilize != "off" and not chunked:
+        state = resume.load_state(state_path, fingerprint)
+        if state is not None and state[0] in numbers[:start]:
+            # exact resume: continue from the stabiliser state saved with the last contiguous frame
+            # (frames after it are redone even if whole, so the result equals an uninterrupted run)
+            start = numbers.index(state[0]) + 1
+            todo, skipped = numbers[start:], start
+            stabilizer.set_state(state[1])
+        else:  # no saved state: continue from the last frame on disk (close to, not bit-identical with, a clean run)
+            import cv2
+
+            prev = numbers[start - 1]
+            d = exr.read_frame(depth_path(prev), ["Y"])["Y"]
+            d_small = cv2.resize(d, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_AREA)
+            seed_frame = next(iter(src.frames([prev])))
+            _, small = preprocess(seed_frame.srgb, net_hw, entry.input)
+            stabilizer.seed(stab.to_inverse(d_small), stab.grey_guide(small))
+
+    made_dirs = [p for p in (out, out / "layers", out / "depth", out / "preview", layers_path(numbers[0]).parent,
+                             depth_path(numbers[0]).parent) if not p.exists()]
+    stats = {"frames": 0}
+    if todo:
+        if inplace_key:
+            def frames(todo):
+                return inplace_frames(src.shot, inplace_key, todo)
+        else:
+            def frames(todo):
+                return ((f, None) for f in src.frames(todo))
+        StreamRun(frames, ms, (iname, oname), warmup + todo, stabilizer,
+                  Targets(layers_path, depth_path, preview_path if preview else None),
+                  StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
+                                 state_path if stabilize != "off" and not chunked else None, on_frame,
+                                 write_from=todo[0]),
+                  made_dirs=made_dirs, stats=stats).run()
+    with contextlib.suppress(OSError):
+        state_path.unlink()   # only needed while a run is unfinished
+
+    # ---- register the sequences once every frame of the shot is on disk ---------------------------------
+    all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
+    if register and all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
+        if inplace_key:
+            chans = list(shot.sequences[inplace_key].channels)
+            if "depth.Z" not in chans:
+                chans.append("depth.Z")
+            shot.sequences[inplace_key].channels = chans
+        else:
+            shot.add_sequence("layers", layers_pattern, ["R", "G", "B", "A", "depth.Z"], "linear", True)
+        meta = dict(semantics=("depth_metric" if metric else "depth"), near=near, far=far,
+                    convention="distance along the camera axis, larger is farther")
+        if preview and all(preview_path(n).is_file() for n in shot.frames):
+            # PNGs are not EXR sequences (stages read every sequence as EXR): named in the depth pass's meta
+            meta["preview"] = preview_pattern
+            meta["preview_mapping"] = "16-bit grey, white = near, linear in inverse depth from 1/far to 1/near"
+        shot.add_sequence("depth", depth_pattern, ["Y"], colorspace="data", premultiplied=False, **meta)
+        shot.provenance.add_model(entry.name, sha, stage="depth", stabilize=stabilize, near=near, far=far,
+                                  network_size=list(net_hw), batch=batch, semantics=settings["semantics"],
+                                  provider=getattr(ms, "provider", ""))
+        shot.provenance.add_command(argv)
+        shot.save(out)
+    return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
+
+
+def _output_shot(src: FrameSource, out: Path, numbers: list[int], name: str | None, fps: float | None):
+    """The shot depth is written into: (Shot, sequence name, key of the colour sequence that gets depth in place,
+    or None).  An existing shot.json is checked against the source; else a new shot is made from the source."""
     manifest = out / "shot.json"
     inplace_key: str | None = None
     if manifest.is_file():
@@ -179,108 +317,19 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
             shot.provenance.models = [dict(m) for m in src.shot.provenance.models]
             shot.provenance.seeds = list(src.shot.provenance.seeds)
             shot.provenance.commands = list(src.shot.provenance.commands)
-    shot.folder = out
-    layers_pattern = shot.sequences[inplace_key].pattern if inplace_key else f"layers/{shot_name}.####.exr"
-    depth_pattern = shot.sequences["depth"].pattern if "depth" in shot.sequences else f"depth/{shot_name}.####.exr"
-    preview_pattern = f"preview/{shot_name}_depth.####.png"
-    layers_offset = shot.sequences[inplace_key].frame_offset if inplace_key else 0
+    return shot, shot_name, inplace_key
 
-    def layers_path(n: int) -> Path:
-        return confine(out, frame_file(layers_pattern, n + layers_offset), f"{manifest}: sequences.{inplace_key or 'layers'}.pattern")
 
-    def depth_path(n: int) -> Path:
-        return confine(out, frame_file(depth_pattern, n), f"{manifest}: sequences.depth.pattern")
-
-    def preview_path(n: int) -> Path:
-        return confine(out, frame_file(preview_pattern, n), f"{manifest}: preview")
-
-    settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
-                "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
-                "source": resume.source_id(src, out, inplace_key)}
-    fingerprint = json.dumps(settings, sort_keys=True)
-
-    # ---- resume: the first frame that is not whole (frames after it are redone: they were in flight) --------
-    start = 0
-    if not overwrite:
-        while start < len(numbers):
-            n = numbers[start]
-            if not resume.frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None, fingerprint):
-                other = resume.read_fingerprint(depth_path(n)) if depth_path(n).is_file() else None
-                if other is not None and other != fingerprint and exr.is_complete(depth_path(n), ("Y",)):
-                    was = resume.settings_of(other)
-                    if was.get("source") != settings["source"]:
-                        raise DepthError(f"{depth_path(n)}: made from other footage ({was.get('source', 'unknown')}, "
-                                         f"not {settings['source']}); pass --overwrite to replace it, or pick "
-                                         f"another --out")
-                    raise DepthError(f"{depth_path(n)}: written with other depth settings ({resume.settings_diff(was, settings)}); "
-                                     f"pass --overwrite to recompute, or use the same settings to resume")
-                break
-            start += 1
-    todo = numbers[start:]
-    skipped = start
-
-    stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
-    state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
-    clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
-    for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
-        with contextlib.suppress(OSError):
-            t.unlink()
-    if todo and start > 0 and stabilize != "off":
-        state = resume.load_state(state_path, fingerprint)
-        if state is not None and state[0] in numbers[:start]:
-            # exact resume: continue from the stabiliser state saved with the last contiguous frame
-            # (frames after it are redone even if whole, so the result equals an uninterrupted run)
-            start = numbers.index(state[0]) + 1
-            todo, skipped = numbers[start:], start
-            stabilizer.set_state(state[1])
-        else:  # no saved state: continue from the last frame on disk (close to, not bit-identical with, a clean run)
-            import cv2
-
-            prev = numbers[start - 1]
-            d = exr.read_frame(depth_path(prev), ["Y"])["Y"]
-            d_small = cv2.resize(d, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_AREA)
-            seed_frame = next(iter(src.frames([prev])))
-            _, small = preprocess(seed_frame.srgb, net_hw, entry.input)
-            stabilizer.seed(stab.to_inverse(d_small), stab.grey_guide(small))
-
-    made_dirs = [p for p in (out, out / "layers", out / "depth", out / "preview", layers_path(numbers[0]).parent,
-                             depth_path(numbers[0]).parent) if not p.exists()]
-    stats = {"frames": 0}
-    if todo:
-        if inplace_key:
-            def frames(todo):
-                return inplace_frames(src.shot, inplace_key, todo)
-        else:
-            def frames(todo):
-                return ((f, None) for f in src.frames(todo))
-        StreamRun(frames, ms, (iname, oname), todo, stabilizer,
-                  Targets(layers_path, depth_path, preview_path if preview else None),
-                  StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
-                                 state_path if stabilize != "off" else None, on_frame),
-                  made_dirs=made_dirs, stats=stats).run()
-    with contextlib.suppress(OSError):
-        state_path.unlink()   # only needed while a run is unfinished
-
-    # ---- register the sequences once every frame of the shot is on disk ---------------------------------
-    all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
-    if all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
-        if inplace_key:
-            chans = list(shot.sequences[inplace_key].channels)
-            if "depth.Z" not in chans:
-                chans.append("depth.Z")
-            shot.sequences[inplace_key].channels = chans
-        else:
-            shot.add_sequence("layers", layers_pattern, ["R", "G", "B", "A", "depth.Z"], "linear", True)
-        meta = dict(semantics=("depth_metric" if metric else "depth"), near=near, far=far,
-                    convention="distance along the camera axis, larger is farther")
-        if preview and all(preview_path(n).is_file() for n in shot.frames):
-            # PNGs are not EXR sequences (stages read every sequence as EXR): named in the depth pass's meta
-            meta["preview"] = preview_pattern
-            meta["preview_mapping"] = "16-bit grey, white = near, linear in inverse depth from 1/far to 1/near"
-        shot.add_sequence("depth", depth_pattern, ["Y"], colorspace="data", premultiplied=False, **meta)
-        shot.provenance.add_model(entry.name, sha, stage="depth", stabilize=stabilize, near=near, far=far,
-                                  network_size=list(net_hw), batch=batch, semantics=settings["semantics"],
-                                  provider=getattr(ms, "provider", ""))
-        shot.provenance.add_command(argv)
+def prepare_output(source: str, out: str | os.PathLike, *, frames: tuple[int, int] | str | None = None,
+                   fps: float | None = None, name: str | None = None, **_ignored) -> tuple[list[int], str]:
+    """Before depth runs elsewhere (a cluster): check the source and the output shot, save a new shot's
+    shot.json (no sequences yet; every task checks it sees this file) and return (frame numbers, sequence name)."""
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    out = Path(out)
+    src = open_source(source, fps=fps)
+    numbers = select_frames(src.numbers, frames, src.label)
+    shot, shot_name, _ = _output_shot(src, out, numbers, name, fps)
+    if not (out / "shot.json").is_file():
         shot.save(out)
-    return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
+    return numbers, shot_name

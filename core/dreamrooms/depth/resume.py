@@ -19,8 +19,15 @@ DEPTH_ATTR = "dreamrooms_depth"   # EXR header attribute on depth/ frames: the s
 STATE_EVERY = 4
 
 
-def frame_complete(layers_path: Path, depth_path: Path, preview_path: Path | None, fingerprint: str) -> bool:
-    if not exr.is_complete(layers_path, ("depth.Z",)) or not exr.is_complete(depth_path, ("Y",)):
+def frame_complete(layers_path: Path, depth_path: Path, preview_path: Path | None, fingerprint: str,
+                   trust_renames: bool = False) -> bool:
+    """Both files of the frame are whole and made with these settings.  `trust_renames`: a file that exists is
+    whole (every writer renames finished files into place), so only the settings are read (header only): for
+    checking frames that tasks of this same run just wrote, without decoding them again."""
+    if trust_renames:
+        if not layers_path.is_file() or not depth_path.is_file():
+            return False
+    elif not exr.is_complete(layers_path, ("depth.Z",)) or not exr.is_complete(depth_path, ("Y",)):
         return False
     if preview_path is not None and not preview_path.is_file():
         return False

@@ -50,6 +50,7 @@ class StreamSettings:
     workers: int | None = None
     state_path: Path | None = None          # where the stabiliser state is saved for an exact resume
     on_frame: Callable[[int], None] | None = None
+    write_from: int | None = None           # frames before it are stabilised, not written (a chunk's warm-up)
 
 
 @dataclass
@@ -132,6 +133,8 @@ class StreamRun:
                                          f"check the model or the frame")
                     u_small = self.stabilizer(raw, it.guide_small, it.flow)
                     n = it.frame.number
+                    if self.s.write_from is not None and n < self.s.write_from:
+                        continue
                     if self.s.state_path is not None and ((self.order[n] + 1) % resume.STATE_EVERY == 0
                                                           or n == self.todo[-1]):
                         with self.lock:
@@ -212,7 +215,7 @@ class StreamRun:
     def run(self) -> None:
         iname, oname = self.io
         self.pool = ThreadPoolExecutor(self.n_workers, thread_name_prefix="depth-write")
-        self.bar = progress(len(self.todo), "depth")
+        self.bar = progress(sum(1 for n in self.todo if self.s.write_from is None or n >= self.s.write_from), "depth")
         reader = threading.Thread(target=self.read, name="depth-read", daemon=True)
         poster = threading.Thread(target=self.post, name="depth-stabilize", daemon=True)
         ok = False

@@ -162,14 +162,22 @@ def _settings_key(gen: Generator, s: WalkSettings, lat: np.ndarray) -> dict[str,
 
 
 def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite: bool = False,
-             argv: list[str] | None = None, writer_workers: int | None = None) -> Shot:
+             argv: list[str] | None = None, writer_workers: int | None = None, *,
+             latents: tuple[np.ndarray, dict] | None = None, only: list[int] | None = None,
+             register: bool = True, lock: bool = True) -> Shot:
     """Render the walk into shot folder `out` (resuming when settings match) and return the Shot.
 
-    Every setting is checked before anything is written; one walk at a time writes a shot (writer lock)."""
+    For walks rendered in chunks elsewhere (:mod:`dreamrooms.cluster.stages`): `latents` is what
+    :func:`frame_latents` returned on the driver, `only` the 0-based frames this call renders, and with
+    `register` false the sequence is not recorded (a new shot gets a shot.json without it, which every
+    task checks it sees).  Every setting is checked before anything is written; one walk at a time writes a
+    shot (writer lock; `lock=False` for the chunks of a cluster run, whose driver holds it)."""
     out = Path(out)
     check_settings(s)
+    if not lock:
+        return _run_walk(gen, out, s, overwrite, argv, writer_workers, latents, only, register)
     with writer_lock(out, "walk"):
-        return _run_walk(gen, out, s, overwrite, argv, writer_workers)
+        return _run_walk(gen, out, s, overwrite, argv, writer_workers, latents, only, register)
 
 
 def check_settings(s: WalkSettings) -> None:
@@ -192,7 +200,8 @@ def check_settings(s: WalkSettings) -> None:
 
 
 def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv: list[str] | None,
-              writer_workers: int | None) -> Shot:
+              writer_workers: int | None, latents: tuple[np.ndarray, dict] | None, only: list[int] | None,
+              register: bool) -> Shot:
     h, w = s.size
     batch = min(s.batch, gen.max_batch) if gen.max_batch else s.batch
 
@@ -212,7 +221,7 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
         shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
     shot.folder = out
 
-    lat, info = frame_latents(gen, s)
+    lat, info = latents if latents is not None else frame_latents(gen, s)
     key = _settings_key(gen, s, lat)
     settings_path = out / SETTINGS_FILE
     resume = False
@@ -238,7 +247,9 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
     write_text_atomic(settings_path, json.dumps(key, indent=1) + "\n")
 
     paths = [shot.folder / frame_file(PATTERN, f) for f in shot.frames]
-    todo = [i for i, p in enumerate(paths) if not (resume and p.is_file() and exr.is_complete(p, ("RGBA",)))]
+    wanted = set(range(len(paths)) if only is None else only)
+    todo = [i for i, p in enumerate(paths)
+            if i in wanted and not (resume and p.is_file() and exr.is_complete(p, ("RGBA",)))]
     preview_png = out / "preview" / "walk.####.png"
     if s.preview == "png":
         (out / "preview").mkdir(parents=True, exist_ok=True)
@@ -268,6 +279,10 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
                 bar.update(len(idx))
     finally:
         bar.close()
+    if not register:
+        if not (out / MANIFEST).is_file():
+            shot.save()
+        return shot
 
     old_seq = shot.sequences.get(SEQUENCE)
     # a later stage (depth) may have added layers to these files; keep them listed if no frame was rewritten
