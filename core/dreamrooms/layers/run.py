@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from dreamrooms.depth import stabilize as stab
-from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
+from dreamrooms.atomic import clean_stale_temps
+from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_frame

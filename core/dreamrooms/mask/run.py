@@ -18,7 +18,8 @@ from pathlib import Path
 
 
 from dreamrooms.depth import stabilize as stab
-from dreamrooms.depth.resume import clean_stale_temps, read_fingerprint, remove_created
+from dreamrooms.atomic import clean_stale_temps
+from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.mask import models as mm
 from dreamrooms.mask.io import MASK_KIND, clip_levels, depth_of, resume_start, select_frames

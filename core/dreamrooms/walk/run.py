@@ -243,7 +243,8 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
             _remove_derived(previous)
             shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
             shot.folder = out
-    clean_stale_temps([out / frame_file(PATTERN, 1), out / frame_file(str(Path("preview") / "walk.####.png"), 1)])
+    if not only:  # a killed run's temp files (a cluster chunk must not take another chunk's in-flight ones)
+        clean_stale_temps([out / frame_file(PATTERN, 1), out / frame_file(str(Path("preview") / "walk.####.png"), 1)])
     write_text_atomic(settings_path, json.dumps(key, indent=1) + "\n")
 
     paths = [shot.folder / frame_file(PATTERN, f) for f in shot.frames]
