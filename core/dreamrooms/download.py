@@ -158,7 +158,10 @@ def fetch(name_or_entry: str | ModelEntry, *, models_dir_override=None, allow_un
         return entry
     src = url or entry.url
     if not src:
-        raise ModelError(f"model {entry.name!r} has no download URL; put the file at {entry.path}")
+        where = entry.raw.get("source")
+        raise ModelError(f"model {entry.name!r} has no pinned download URL; "
+                         + (f"get it from {where} and pass --url URL, or " if where else "")
+                         + f"put the file at {entry.path}")
     dest = entry.path
     download(src, dest, sha256=entry.sha256, size=entry.size, allow_unverified=allow_unverified,
              retries=retries, timeout=timeout, desc=f"fetching {entry.name}")

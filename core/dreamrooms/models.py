@@ -34,8 +34,9 @@ from typing import Any
 from dreamrooms.errors import DreamroomsError
 
 KINDS = ("depth", "generator", "mask")
-RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed")
-DEPTH_SEMANTICS = ("inverse_relative", "depth_metric")
+RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
+LAYOUTS = ("NCHW", "NTCHW")   # NTCHW: frames (or views) x channels, one run takes input.window frames
+DEPTH_SEMANTICS = ("inverse_relative", "depth_relative", "depth_metric", "pointmap_affine")
 MANIFEST_NAME = "models.toml"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -127,8 +128,8 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         inp = t.get("input")
         if not isinstance(inp, dict):
             raise _err(manifest, name, "depth models need an [models.NAME.input] table")
-        if inp.get("layout", "NCHW") != "NCHW":
-            raise _err(manifest, name, f"input.layout = {inp.get('layout')!r}; only NCHW is supported")
+        if inp.get("layout", "NCHW") not in LAYOUTS:
+            raise _err(manifest, name, f"input.layout = {inp.get('layout')!r}; use one of {', '.join(LAYOUTS)}")
         has_size = "size" in inp
         has_mult = "multiple_of" in inp
         if has_size == has_mult:
