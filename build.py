@@ -22,7 +22,7 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".setup-stamp"
 AE_TESTS = ROOT / "tests" / "ae"
 REQUIRED_PYTHON = (3, 11)
-SETUP_INPUTS = ("requirements.lock", "pyproject.toml", "tests/ae/package.json", "tests/ae/package-lock.json")
+SETUP_INPUTS = ("requirements.lock", "pyproject.toml", "setup.py", "tests/ae/package.json", "tests/ae/package-lock.json")
 
 
 def log(msg: str) -> None:
@@ -112,7 +112,8 @@ def in_venv(module: str, *argv: str) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return in_venv("dreamrooms.demo", *args.rest)
+    setup()
+    return run([venv_python(), ROOT / "demo.py", *args.rest], cwd=ROOT, env=venv_env())
 
 
 def cmd_models(args: argparse.Namespace) -> int:

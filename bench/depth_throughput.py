@@ -47,9 +47,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, median_time, plain_session, result  # noqa: E402
 
-from dreamrooms import exr, progress, synth  # noqa: E402
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms import progress  # noqa: E402
+from dreamrooms.training import synth  # noqa: E402
+from dreamrooms.shot import exr
 from dreamrooms.depth import estimate_sequence, load_model, network_size, preprocess  # noqa: E402
-from dreamrooms.sources import open_source  # noqa: E402
+from dreamrooms.shot.sources import open_source  # noqa: E402
 
 
 def make_frames(folder: Path, n: int, w: int, h: int, distinct: int = 30) -> str:
@@ -58,7 +61,7 @@ def make_frames(folder: Path, n: int, w: int, h: int, distinct: int = 30) -> str
     imgs = []
     for cam in cams:
         rgb, _ = synth.render_scene(scene, cam, w, h)
-        imgs.append((synth.srgb_encode(rgb)[..., ::-1] * 255 + 0.5).astype(np.uint8))
+        imgs.append((linear_to_srgb(rgb)[..., ::-1] * 255 + 0.5).astype(np.uint8))
     order = list(range(distinct)) + list(range(distinct - 1, -1, -1))   # ping-pong: smooth motion
     for i in range(n):
         cv2.imwrite(str(folder / f"bench.{i + 1:04d}.png"), imgs[order[i % len(order)]])
@@ -126,7 +129,7 @@ class PlainSession:
 def open_realistic(folder: Path, threads: int | None):
     """The wide model resolved by name from `folder` as the models dir (its models.toml), opened on the CPU."""
     from dreamrooms.models import resolve
-    from dreamrooms.sessions import open_session
+    from dreamrooms.models.runtime import open_session
 
     entry = resolve(REALISTIC_NAME, kind="depth", models_dir_override=folder)
     if threads is None:   # the stage's default, as load_model chooses it
@@ -168,7 +171,7 @@ def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path) -> None:
 def io_floor(pattern: str, out: Path) -> None:
     """What any pipeline producing our files must do without a model: decode every PNG and write the
     layered EXR and the depth EXR (with a constant depth), reading ahead and writing on threads."""
-    from dreamrooms.exr import SequenceWriter
+    from dreamrooms.shot.exr import SequenceWriter
 
     (out / "layers").mkdir(parents=True, exist_ok=True)
     (out / "depth").mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Frames/s writing 1920x1080 RGBA half + depth.Z float (ZIP): ours vs raw OpenEXR loop vs OpenCV.
 
-Ours = dreamrooms.exr.write_sequence (writer threads).  Peers: a single-threaded loop of the raw
+Ours = dreamrooms.shot.exr.write_sequence (writer threads).  Peers: a single-threaded loop of the raw
 OpenEXR API writing the same channels, and OpenCV's imwrite of RGBA only (it cannot name layers),
 compared per byte of pixel data written.
 """
@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import OpenEXR  # noqa: E402
 
 from _report import median_time, result  # noqa: E402
-from dreamrooms import exr  # noqa: E402
+from dreamrooms.shot import exr  # noqa: E402
 
 W, H, N = 1920, 1080, 12
 

@@ -17,21 +17,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np  # noqa: E402
 
 from _report import median_time, result  # noqa: E402
-from dreamrooms import models, synth  # noqa: E402
-from dreamrooms.sessions import coordinate_grid  # noqa: E402
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms import models
+from dreamrooms.models import runtime  # noqa: E402
+from dreamrooms.training import synth  # noqa: E402
+from dreamrooms.models.contracts import coordinate_grid  # noqa: E402
 
 THREADS = 2
 
 
 def bench_tinydepth() -> None:
-    try:
-        from dreamrooms import depth as depth_stage
-        pre = depth_stage.preprocess
-        how = "dreamrooms.depth.preprocess"
-    except (ImportError, AttributeError):
-        depth_stage = None
-        how = "ModelSession.depth_input (dreamrooms.depth missing)"
-    ms = models.open_session(models.resolve("tinydepth", kind="depth"), device="cpu", threads=THREADS)
+    from dreamrooms.depth.image import bilinear_upsample, network_size, preprocess
+    how = "dreamrooms.depth.image.preprocess"
+    ms = runtime.open_session(models.resolve("tinydepth", kind="depth"), device="cpu", threads=THREADS)
     inp = ms.entry.input
     scene = synth.random_scene(7)
     for (h, w), native in (((128, 160), True), ((1080, 1920), False)):
@@ -40,20 +38,18 @@ def bench_tinydepth() -> None:
             small, _ = synth.render_scene(scene, scene.camera, 240, 135)
             import cv2
             rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        srgb = synth.srgb_encode(rgb)
-        net_hw = ms.depth_size(h, w)
+        srgb = linear_to_srgb(rgb)
+        net_hw = network_size(inp, h, w)
 
         def prep():
-            if depth_stage is not None:
-                return pre(srgb, net_hw, inp)[0][None]
-            return ms.depth_input(srgb)
+            return preprocess(srgb, net_hw, inp)[0][None]
 
         x = prep()
         feeds = {ms.input_name: x}
 
         def full():
             y = ms.session.run([ms.output_name], {ms.input_name: prep()})[0]
-            return ms.depth_output(y, h, w)
+            return bilinear_upsample(y.reshape(y.shape[-2:]), h, w)
 
         runs, fulls = [], []
         for _ in range(7):   # interleaved, so machine load affects both alike
@@ -70,18 +66,22 @@ def bench_tinydepth() -> None:
 
 
 def bench_cppn() -> None:
-    ms = models.open_session(models.resolve("cppn-walk", kind="generator"), device="cpu", threads=THREADS)
-    h, w = ms.entry.generator.get("native_size", [512, 512])
+    from dreamrooms.walk.generator import generator_for
+
+    entry = models.resolve("cppn-walk", kind="generator")
+    gen = generator_for(entry, device="cpu", threads=THREADS)
+    ms = runtime.open_session(entry, device="cpu", threads=THREADS)
+    h, w = entry.generator.get("native_size", [512, 512])
     z = np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32)
     feeds = {"z": z, "grid": coordinate_grid(h, w)}
     # interleave the two timings so machine load affects both alike
     runs, fulls = [], []
     for _ in range(5):
         runs.append(median_time(lambda: ms.session.run(["image"], feeds), repeats=3, warmup=1))
-        fulls.append(median_time(lambda: ms.generate(z, h, w), repeats=3, warmup=1))
+        fulls.append(median_time(lambda: gen.render(z, (h, w)), repeats=3, warmup=1))
     run_only, full_t = float(np.median(runs)), float(np.median(fulls))
     result(f"session_overhead cppn-walk native {w}x{h}", full_t * 1000, run_only * 1000, "session.run alone", "ms",
-           target=0.909, higher_is_better=False, note="full = ModelSession.generate")
+           target=0.909, higher_is_better=False, note="full = walk.generator.Generator.render")
 
 
 def main() -> int:

@@ -21,7 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import plain_session, result  # noqa: E402
-from dreamrooms import generate, progress
+from dreamrooms import progress
+from dreamrooms.walk import generator
+from dreamrooms.walk import run as generate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     progress.set_mode("none")
 
-    gen = generate.open_generator(args.model, device=args.device, threads=args.threads)
+    gen = generator.open_generator(args.model, device=args.device, threads=args.threads)
     size = (args.size, args.size)
     s = generate.WalkSettings(frames=args.frames, fps=24, size=size, seeds=[3, 17, 42], loop=True,
                               batch=args.batch, compression=args.compression)

@@ -68,21 +68,15 @@ def version() -> str:
 
 
 def build_core_wheel(out: Path) -> Path:
-    """The dreamrooms wheel, with models_onnx/ (built-ins, manifest, cards) inside the package."""
+    """The dreamrooms wheel as `pip wheel .` builds it: the built-in models and the AE library are package data
+    (setup.py maps models_onnx/ and ae_scripts/ into the package)."""
     stage = BUILD / "core-src"
     shutil.rmtree(stage, ignore_errors=True)
-    shutil.copytree(ROOT / "core", stage / "core", ignore=IGNORE)
-    shutil.copytree(ROOT / "models_onnx", stage / "core" / "dreamrooms" / "models_onnx", ignore=IGNORE)
-    # the AE library travels inside the package so `dreamrooms ae` can copy it next to shot.jsx
-    jsx = stage / "core" / "dreamrooms" / "ae" / "jsx"
-    jsx.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "ae_scripts" / "dreamrooms.jsx", jsx / "dreamrooms.jsx")
-    for name in ("pyproject.toml", "README.md"):
+    stage.mkdir(parents=True)
+    for folder in ("core", "models_onnx", "ae_scripts"):   # a clean copy: no build/ or egg-info of the checkout
+        shutil.copytree(ROOT / folder, stage / folder, ignore=IGNORE)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, stage / name)
-    pyproject = (stage / "pyproject.toml").read_text()
-    pyproject = pyproject.replace('dreamrooms = ["*.json", "**/*.json"]',
-                                  'dreamrooms = ["*.json", "**/*.json", "models_onnx/*", "ae/jsx/*"]')
-    (stage / "pyproject.toml").write_text(pyproject)
     subprocess.check_call([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                            "-w", str(out), str(stage)])
     wheel = next(out.glob(f"dreamrooms-{version()}-*.whl"))

@@ -47,7 +47,8 @@ def _is_addon_dir(spec) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from dreamrooms import progress
-    from dreamrooms.room_cli import add_arguments, parse_frames
+    from dreamrooms.room import add_arguments
+    from dreamrooms.shot.frames import frame_range_arg
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
     parser.add_argument("--progress", choices=progress.MODES, default=None)
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("payload")
     r = sub.add_parser("render", help="render the open .blend into the shot (whole frames, resumable)")
     r.add_argument("shot", type=Path)
-    r.add_argument("--frames", type=parse_frames, default=None, metavar="A-B")
+    r.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     r.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
     return parser
 
@@ -72,8 +73,12 @@ def run_room(args: argparse.Namespace) -> int:
     from .scene import render as R
     from .scene import shotio
 
+    from dreamrooms.room import default_move, validate
+    from dreamrooms.shot.frames import shot_frames
+
+    validate(vars(args))
     shot = shotio.load_shot(args.shot)
-    frames = _frames(shot, args.frames)
+    frames = shot_frames(shot, args.frames)
     if not bpy.data.filepath:
         # no .blend given: start from an empty scene, not the startup file's cube, light and camera
         bpy.ops.wm.read_homefile(use_empty=True)
@@ -82,12 +87,12 @@ def run_room(args: argparse.Namespace) -> int:
         layout=args.layout, colour=args.colour, depth=args.depth, grid=args.grid, depth_scale=args.depth_scale,
         near=args.near, far=args.far, edge_cut=args.edge_cut, fill_behind=args.fill_behind, animate=not args.static,
         room_width=args.room_width, room_length=args.room_length, strength=args.strength,
-        wall_offset=args.wall_offset, rooms=args.rooms, room_offset=args.room_offset,
-        sequences=[s for s in args.sequences.split(",") if s], lens_mm=args.lens, with_plane=args.with_plane)
+        wall_offset=args.wall_offset, rooms=args.rooms, room_offset=args.room_offset, room_gap=args.room_gap,
+        sequences=[s for s in (args.sequences or "").split(",") if s], lens_mm=args.lens, with_plane=args.with_plane)
     emit("stage", stage="build", layout=args.layout)
     built = B.build(scene, shot, settings)
-    move = args.move or ("walk_past" if args.layout == "corridor" else "dolly_in")
-    B.camera_move(scene, shot, move, start=built["start"], intensity=args.intensity, duration=args.duration,
+    move = args.move or default_move(args.layout)
+    B.camera_move(scene, shot, move, start=built["start"], intensity=args.intensity, duration=args.duration or None,
                   easing=args.easing, shake=args.shake, seed=args.seed, focus=not args.no_focus,
                   focus_point=tuple(args.focus_point), fstop=args.fstop, frames=frames)
     R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
@@ -121,23 +126,16 @@ def run_render(args: argparse.Namespace) -> int:
             raise DreamroomsError(f"{args.blend}: .blend file not found")
         bpy.ops.wm.open_mainfile(filepath=str(args.blend))
     shot = shotio.load_shot(args.shot)
-    R.render_frames(bpy.context.scene, shot, _frames(shot, args.frames))
+    from dreamrooms.shot.frames import shot_frames
+
+    R.render_frames(bpy.context.scene, shot, shot_frames(shot, args.frames))
     return 0
 
-
-def _frames(shot, frames) -> range:
-    from dreamrooms.errors import DreamroomsError
-    if frames is None:
-        return shot.frames
-    a, b = frames
-    if a < shot.frame_start or b > shot.frame_end:
-        raise DreamroomsError(f"--frames {a}-{b} is outside the shot's frames {shot.frame_start}-{shot.frame_end} ({shot.folder}/shot.json)")
-    return range(a, b + 1)
 
 
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
-    from dreamrooms.cli import run_reporting_errors
+    from dreamrooms.commands.main import run_reporting_errors
     parser = build_parser()
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:

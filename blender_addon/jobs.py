@@ -5,7 +5,6 @@ leaves whole frames only; the temp file of the frame in flight is removed here.
 """
 from __future__ import annotations
 
-import json
 import os
 import queue
 import signal
@@ -96,19 +95,17 @@ class Job:
         return rc
 
     def _line(self, line: str) -> None:
-        if line.startswith("{"):
-            try:
-                ev = json.loads(line)
-            except json.JSONDecodeError:
-                ev = None
-            if isinstance(ev, dict) and "event" in ev:
-                if ev["event"] in ("start", "progress", "end"):
-                    self.stage = ev.get("stage", self.stage)
-                    self.total = ev.get("total", self.total)
-                    self.done = ev.get("done", 0 if ev["event"] == "start" else self.done)
-                elif ev["event"] == "frame":
-                    self.frames.append(ev.get("path", ""))
-                return
+        from dreamrooms.progress import parse_event
+
+        ev = parse_event(line)
+        if ev is not None:
+            if ev["event"] in ("start", "progress", "end"):
+                self.stage = ev.get("stage", self.stage)
+                self.total = ev.get("total", self.total)
+                self.done = ev.get("done", 0 if ev["event"] == "start" else self.done)
+            elif ev["event"] == "frame":
+                self.frames.append(ev.get("path", ""))
+            return
         if line.strip():
             self.tail = (self.tail + [line])[-20:]
             if "error" in line.lower():
@@ -164,19 +161,24 @@ def core_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "dreamrooms", "--progress", "json", *args]
 
 
+def device_args(prefs) -> list[str]:
+    """The model-device and thread preferences as the stage options every inference job takes."""
+    return ["--device", prefs.device] + (["--threads", str(prefs.threads)] if prefs.threads else [])
+
+
 def job_command(kind: str, s, shot: str, prefs) -> tuple[list[str], list[Path]]:
     """Worker command line and output folders for a walk, depth or After Effects export job,
     from the panel settings `s` and the add-on preferences."""
     root = Path(shot)
     if kind == "walk":
         cmd = core_command("walk", "--model", s.walk_model, "--out", shot, "--frames", str(s.walk_frames),
-                           "--fps", f"{s.walk_fps:g}", "--seeds", s.walk_seeds)
+                           "--fps", f"{s.walk_fps:g}", "--seeds", s.walk_seeds, *device_args(prefs))
         if s.walk_size.strip():
             cmd += ["--size", s.walk_size.strip()]
         return cmd, [root / "layers", root / "color"]
     if kind == "depth":
         cmd = core_command("depth", shot, "--model", s.depth_model, "--out", shot, "--stabilize", s.depth_stabilize,
-                           "--device", prefs.device)
+                           *device_args(prefs))
         return cmd, [root / "layers", root / "depth"]
     if kind == "export":
         return core_command("ae", shot), [root / "ae"]

@@ -45,8 +45,6 @@ def worker_env(context=None) -> dict[str, str]:
         env["DREAMROOMS_MODELS"] = bpy.path.abspath(prefs.model_folder)
     if prefs.threads:
         env["OMP_NUM_THREADS"] = str(prefs.threads)
-        env["DREAMROOMS_THREADS"] = str(prefs.threads)
-    env["DREAMROOMS_DEVICE"] = prefs.device
     return env
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-LAYOUT_ITEMS = (("plane", "Depth plane", "The frame unprojected through the camera: a 3D photo"),
-                ("room", "Room", "Back, left, right walls, floor and ceiling, each a displaced plane"),
-                ("corridor", "Corridor", "Rooms side by side for a camera that walks past them"))
-MOVE_ITEMS = tuple((m, m.replace("_", " ").title(), f"{m.replace('_', ' ')} camera move") for m in
-                   ("static", "dolly_in", "dolly_out", "truck", "pan", "orbit", "crane", "walk_past", "handheld"))
-EASE_ITEMS = (("linear", "Linear", ""), ("ease_in", "Ease in", ""), ("ease_out", "Ease out", ""),
-              ("ease_in_out", "Ease in/out", ""))
+from dreamrooms.camera.moves import EASINGS, REGISTRY as MOVES
+from dreamrooms.room import LAYOUTS
+
+# enums come from the core's registries (the CLI lists the same names)
+LAYOUT_ITEMS = tuple((name, label, desc.capitalize()) for name, (label, desc) in LAYOUTS.items())
+MOVE_ITEMS = tuple((m.name, m.label, m.description.capitalize()) for m in MOVES.values())
+EASE_ITEMS = tuple((e, e.replace("_", " ").capitalize(), "") for e in EASINGS)
 ENGINE_ITEMS = (("CYCLES", "Cycles", ""), ("BLENDER_EEVEE_NEXT", "EEVEE", ""), ("BLENDER_WORKBENCH", "Workbench", ""))
 
 

@@ -14,7 +14,7 @@ os.environ.setdefault("DREAMROOMS_PROGRESS", "none")
 @pytest.fixture
 def run_cli(capsys):
     """Run `dreamrooms ARGS` in-process; returns (exit code, stdout, stderr)."""
-    from dreamrooms.cli import main
+    from dreamrooms.commands.main import main
 
     def _run(*args: str):
         try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import CameraTrack, Shot
 
 

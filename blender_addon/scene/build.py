@@ -8,6 +8,7 @@ import bpy
 import numpy as np
 
 from dreamrooms import camera as cm
+from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
@@ -96,7 +97,7 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         raise DreamroomsError(f"layout {s.layout!r}: use one of {', '.join(LAYOUTS)}")
     apply_shot_settings(scene, shot)
     col = collection(scene)
-    colour = shotio.colour_sequence(shot, s.colour)
+    colour = colour_sequence(shot, s.colour)
     depth_name = shotio.depth_sequence(shot, s.depth)
     cam = shot_camera(scene, shot, s)
     aspect = shot.width * shot.pixel_aspect / shot.height
@@ -117,7 +118,7 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
                               f"{s.layout!r} layout's camera never sees it: use --layout corridor (--rooms 1 for one room)")
     sequences = s.sequences or [colour]
     for name in sequences:
-        shotio.colour_sequence(shot, name)
+        colour_sequence(shot, name)
     ropts = room.RoomOptions(width=s.room_width, length=s.room_length, grid=s.grid or 64, strength=s.strength,
                              near=s.near, far=s.far, edge_cut=s.edge_cut, walls=tuple(s.walls),
                              animate=s.animate, shading=s.shading)

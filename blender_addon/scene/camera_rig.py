@@ -98,18 +98,6 @@ def apply_move(scene: bpy.types.Scene, cam_obj: bpy.types.Object, kind: str, fra
     return mats
 
 
-def apply_track(scene: bpy.types.Scene, track: CameraTrack, frame_start: int) -> bpy.types.Object:
-    cam_obj = ensure_camera(scene, lens_mm=track.lens_at(0), sensor_mm=track.sensor_mm, sensor_fit=track.sensor_fit,
-                            clip_start=track.clip_start, clip_end=track.clip_end)
-    key_matrices(cam_obj, track.matrices, frame_start)
-    if isinstance(track.lens_mm, list):
-        for k, lens in enumerate(track.lens_mm):
-            cam_obj.data.lens = lens
-            cam_obj.data.keyframe_insert("lens", frame=frame_start + k)
-    if track.focus_distance:
-        key_focus_values(cam_obj, track.focus_distance, frame_start, track.fstop)
-    return cam_obj
-
 
 def key_focus_values(cam_obj: bpy.types.Object, values: Sequence[float], frame_start: int, fstop: float | None = None) -> None:
     dof = cam_obj.data.dof

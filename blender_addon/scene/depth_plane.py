@@ -27,7 +27,6 @@ class PlaneOptions:
     far: float = 0.0                     # clamp (0 = none)
     edge_cut: float = 0.0                # max/min depth ratio over a triangle (<= 1: off)
     fill_frame: bool = True              # outer ring of vertices on the frame edges
-    fill_behind: bool = False            # a stretched, uncut copy just behind, to fill the cuts
     fill_push: float = 1.02              # how far behind (depth factor)
 
 

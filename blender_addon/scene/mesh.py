@@ -16,23 +16,15 @@ def mesh_from_arrays(name: str, co: np.ndarray, tris: np.ndarray, uv: np.ndarray
     me.vertices.add(len(co))
     me.loops.add(3 * n_tri)
     me.polygons.add(n_tri)
-    if bpy.app.version >= (4, 0, 0):
-        # the generic attribute arrays are the storage since 4.0: one memcpy each
-        me.attributes["position"].data.foreach_set("vector", co.ravel())
-        me.attributes[".corner_vert"].data.foreach_set("value", tris.ravel())
-    else:
-        me.vertices.foreach_set("co", co.ravel())
-        me.loops.foreach_set("vertex_index", tris.ravel())
+    # Blender 4.0+ (the extension needs 4.2): the generic attribute arrays are the storage, one memcpy each,
+    # and a polygon's loop count follows from loop_start
+    me.attributes["position"].data.foreach_set("vector", co.ravel())
+    me.attributes[".corner_vert"].data.foreach_set("value", tris.ravel())
     me.polygons.foreach_set("loop_start", np.arange(0, 3 * n_tri, 3, dtype=np.int32))
-    if bpy.app.version < (4, 0, 0):  # loop_total became derived from loop_start in 4.0
-        me.polygons.foreach_set("loop_total", np.full(n_tri, 3, dtype=np.int32))
     me.update(calc_edges=True)
     if uv is not None:
         per_corner = np.ascontiguousarray(np.asarray(uv, np.float32)[tris.ravel()]).ravel()
-        if bpy.app.version >= (3, 5, 0):  # UV maps are float2 corner attributes
-            me.attributes.new("UVMap", "FLOAT2", "CORNER").data.foreach_set("vector", per_corner)
-        else:
-            me.uv_layers.new(name="UVMap").data.foreach_set("uv", per_corner)
+        me.attributes.new("UVMap", "FLOAT2", "CORNER").data.foreach_set("vector", per_corner)  # UVs: float2 corner attributes
     for key, arr in (point_vectors or {}).items():
         attr = me.attributes.new(key, "FLOAT_VECTOR", "POINT")
         attr.data.foreach_set("vector", np.ascontiguousarray(arr, dtype=np.float32).ravel())

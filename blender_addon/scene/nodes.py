@@ -170,12 +170,6 @@ def add_depth_modifier(obj: bpy.types.Object, image: bpy.types.Image, *, scale: 
     return mod
 
 
-def set_modifier_inputs(mod: bpy.types.Modifier, **values) -> None:
-    ids = socket_ids(mod.node_group)
-    for name, value in values.items():
-        mod[ids[name]] = value
-    mod.node_group.interface_update(bpy.context)
-
 
 def sequence_material(name: str, image: bpy.types.Image, *, frame_duration: int, frame_start: int,
                       frame_offset: int, cyclic: bool = False, shading: str = "EMISSION") -> bpy.types.Material:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bpy
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot

@@ -8,7 +8,7 @@ depth sequence (with its own time offset), the material shows the wall's colour 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import bpy
 import numpy as np
@@ -36,7 +36,6 @@ class WallSource:
 @dataclass
 class RoomOptions:
     width: float = 4.0
-    height: float = 0.0          # 0: width / aspect
     length: float = 5.0
     grid: int = 64               # vertices along the longer side of a wall
     strength: float = 0.1        # metres of relief per unit of depth
@@ -46,7 +45,6 @@ class RoomOptions:
     walls: tuple[str, ...] = WALLS
     animate: bool = True
     shading: str = "EMISSION"
-    offsets: dict[str, int] = field(default_factory=dict)  # wall -> time offset (frames)
 
 
 def wall_frame(wall: str, w: float, h: float, length: float):
@@ -117,7 +115,7 @@ def build_wall(name: str, wall: str, src: WallSource, opts: RoomOptions, height:
 def build_room(name: str, sources: dict[str, WallSource], opts: RoomOptions, aspect: float,
                collection: bpy.types.Collection | None = None, offset=(0.0, 0.0, 0.0)) -> list[bpy.types.Object]:
     """The walls in `opts.walls`, each from `sources[wall]`; height from the shot aspect."""
-    height = opts.height if opts.height > 0 else opts.width / aspect
+    height = opts.width / aspect
     objs = []
     for wall in opts.walls:
         if wall not in sources:

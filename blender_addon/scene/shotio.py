@@ -2,7 +2,7 @@
 
 Blender's image nodes see only the RGBA of a multi-channel EXR, so depth must come from a
 single-channel float EXR (`Y`).  `depth_sequence` finds one in the shot, or writes one from the
-layered files (`depth.Z`) with `dreamrooms.exr` and records it in shot.json.
+layered files (`depth.Z`) with `dreamrooms.shot.exr` and records it in shot.json.
 """
 from __future__ import annotations
 
@@ -11,52 +11,19 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot
+from dreamrooms.shot.roles import depth_key
+from dreamrooms.shot.roles import depth_sequence as depth_source
 
-DEPTH_CHANNELS = (["Y"],)
-COLOUR_SEQUENCES = ("color", "colour", "beauty", "layers", "walk", "render")
-DEPTH_LAYER_KEYS = ("depth.Z", "ViewLayer.Depth.Z", "Z", "depth.Y")
 
 
 def load_shot(folder: str | Path, check_files: bool = True) -> Shot:
     return Shot.load(Path(bpy.path.abspath(str(folder))), check_files=check_files)
 
 
-def has_rgb(channels: list[str]) -> bool:
-    names = set(channels)
-    return {"R", "G", "B"} <= names or any(c.endswith(".R") for c in names)
-
-
-def colour_sequence(shot: Shot, name: str | None = None) -> str:
-    """The sequence the material shows: `name` if given, else the first RGB-bearing one."""
-    if name:
-        if name not in shot.sequences:
-            raise DreamroomsError(f"{shot.folder}/shot.json: no sequence {name!r} (has {', '.join(shot.sequences) or 'none'})")
-        return name
-    for cand in COLOUR_SEQUENCES:
-        seq = shot.sequences.get(cand)
-        if seq is not None and has_rgb(seq.channels):
-            return cand
-    for key, seq in shot.sequences.items():
-        if has_rgb(seq.channels) and key != "depth":
-            return key
-    raise DreamroomsError(f"{shot.folder}/shot.json: no colour sequence (R,G,B channels); run `dreamrooms walk` or import frames first")
-
-
-def _depth_source(shot: Shot, name: str | None) -> tuple[str, str]:
-    """(sequence, layer key) holding depth."""
-    names = [name] if name else list(shot.sequences)
-    for key in names:
-        seq = shot.sequences.get(key)
-        if seq is None:
-            raise DreamroomsError(f"{shot.folder}/shot.json: no sequence {key!r} (has {', '.join(shot.sequences) or 'none'})")
-        for layer in DEPTH_LAYER_KEYS:
-            if layer in seq.channels:
-                return key, layer
-    raise DreamroomsError(f"{shot.folder}/shot.json: no depth in any sequence (needs a depth.Z channel); run `dreamrooms depth {shot.folder} --out {shot.folder}` first")
 
 
 def is_blender_depth(seq) -> bool:
@@ -73,7 +40,7 @@ def depth_sequence(shot: Shot, source: str | None = None, frames: range | None =
     existing = shot.sequences.get("depth")
     if existing is not None and is_blender_depth(existing) and not source:
         return "depth"
-    src, layer = _depth_source(shot, source)
+    src, layer = depth_source(shot, source)
     if is_blender_depth(shot.sequences[src]):
         return src
     target = "depth" if "depth" not in shot.sequences else "depth_y"
@@ -95,7 +62,7 @@ def depth_sequence(shot: Shot, source: str | None = None, frames: range | None =
 def read_depth(shot: Shot, seq_name: str, frame: int) -> np.ndarray:
     """Depth map (H, W) float32 of one frame of a `Y` or `depth.Z` sequence."""
     seq = shot.sequences[seq_name]
-    key = "Y" if is_blender_depth(seq) else next((k for k in DEPTH_LAYER_KEYS if k in seq.channels), None)
+    key = depth_key(seq.channels)
     if key is None:
         raise DreamroomsError(f"{shot.folder}/shot.json: sequence {seq_name!r} has no depth channel")
     return np.asarray(exr.read_frame(shot.frame_path(seq_name, frame), [key])[key], np.float32)
@@ -117,12 +84,3 @@ def load_sequence_image(shot: Shot, seq_name: str, non_color: bool = False) -> b
         img.colorspace_settings.name = "Non-Color"
     return img
 
-
-def configure_image_user(iuser, shot: Shot, seq_name: str, time_offset: int = 0, wrap: bool = False) -> None:
-    """Scene frame f shows file number f + frame_offset (+ time_offset, wrapping when `wrap`)."""
-    seq = shot.sequences[seq_name]
-    iuser.frame_duration = shot.frame_count
-    iuser.frame_start = shot.frame_start - time_offset
-    iuser.frame_offset = shot.frame_start - 1 + seq.frame_offset
-    iuser.use_cyclic = bool(wrap or time_offset)
-    iuser.use_auto_refresh = True

@@ -1,6 +1,6 @@
 """`python -m dreamrooms` runs the CLI."""
 import sys
 
-from dreamrooms.cli import main
+from dreamrooms.commands.main import main
 
 sys.exit(main())

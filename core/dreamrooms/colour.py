@@ -16,12 +16,6 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
 
 
-def premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """RGBA with colour multiplied by alpha (the EXR convention)."""
-    a = np.asarray(alpha, dtype=np.float32)[..., None] if np.ndim(alpha) == 2 else np.asarray(alpha, np.float32)
-    return np.concatenate([np.asarray(rgb, np.float32) * a, a], axis=-1)
-
-
 def unpremultiply(rgba: np.ndarray) -> np.ndarray:
     """RGB divided by alpha where alpha > 0 (for display or model input)."""
     rgba = np.asarray(rgba, dtype=np.float32)

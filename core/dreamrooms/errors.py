@@ -11,3 +11,11 @@ class ShotError(DreamroomsError):
 
 class ExrError(DreamroomsError):
     """An EXR file cannot be read or written, or lacks a channel."""
+
+
+class DepthError(DreamroomsError):
+    """The depth stage cannot run as asked (bad frame range, shot mismatch, settings clash)."""
+
+
+class ModelError(DreamroomsError):
+    """A model is unknown, not installed, of the wrong kind, or its file disagrees with its manifest."""

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.atomic import atomic_path
 from dreamrooms.colour import linear_to_srgb
 from dreamrooms.errors import DreamroomsError

@@ -29,6 +29,21 @@ def mode() -> str:
     return _mode or os.environ.get("DREAMROOMS_PROGRESS", "bar")
 
 
+EVENTS = ("start", "progress", "end", "frame", "message")
+
+
+def parse_event(line: str) -> dict[str, Any] | None:
+    """The one reader of `--progress json` lines (the demo and the Blender jobs): the event dict, or None for
+    any other line (a log line, a message, broken JSON)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
+
+
 def emit(event: str, **fields: Any) -> None:
     """One JSON line on stderr in json mode (stage start/end, messages); silent otherwise."""
     if mode() == "json":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import OpenEXR
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import CameraTrack, Shot, frame_file
 
 NASTY = 'q"u\'o\\te\nnl */ </script> é漢 \u2028 %41 $x'
@@ -96,7 +96,7 @@ def make_blender_shot(folder: Path, name: str, frames: int = 4, w: int = 40, h: 
 def run_ae(folder: Path, *extra: str) -> Path:
     import contextlib
 
-    from dreamrooms.cli import main
+    from dreamrooms.commands.main import main
     with contextlib.redirect_stdout(sys.stderr):
         rc = main(["--progress", "none", "ae", str(folder), *extra])
     if rc != 0:

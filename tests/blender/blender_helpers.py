@@ -13,7 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "blender_addon"
 
-from dreamrooms import exr  # noqa: E402
+from dreamrooms.shot import exr  # noqa: E402
 from dreamrooms.shot import Shot  # noqa: E402
 
 if str(ROOT) not in sys.path:

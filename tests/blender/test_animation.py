@@ -4,7 +4,7 @@ import pytest
 
 from blender_helpers import write_shot
 from dreamrooms import camera as cm
-from dreamrooms import exr
+from dreamrooms.shot import exr
 
 W, H, N = 24, 16, 6
 

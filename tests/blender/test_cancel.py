@@ -5,7 +5,7 @@ import bpy
 import numpy as np
 
 from blender_helpers import write_shot
-from dreamrooms import exr
+from dreamrooms.shot import exr
 
 N = 40
 

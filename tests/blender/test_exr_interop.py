@@ -1,4 +1,4 @@
-"""dreamrooms.exr against Blender: Blender's image loader reads our files, we read Blender's renders."""
+"""dreamrooms.shot.exr against Blender: Blender's image loader reads our files, we read Blender's renders."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from dreamrooms import exr  # noqa: E402
+from dreamrooms.shot import exr  # noqa: E402
 
 
 def _blender_pixels(path) -> np.ndarray:

@@ -52,8 +52,8 @@ def test_built_zip_installs_enables_and_runs_operators(tmp_path):
     with zipfile.ZipFile(out) as z, z.open(wheel[0]) as wf:
         inner = zipfile.ZipFile(wf)
         packaged = inner.namelist()
-    assert "dreamrooms/models_onnx/models.toml" in packaged  # built-in models ship inside the wheel
-    assert any(n.startswith("dreamrooms/models_onnx/") and n.endswith(".onnx") for n in packaged)
+    assert "dreamrooms/builtin_models/models.toml" in packaged  # built-in models ship inside the wheel
+    assert any(n.startswith("dreamrooms/builtin_models/") and n.endswith(".onnx") for n in packaged)
     assert "dreamrooms/ae/jsx/dreamrooms.jsx" in packaged
 
     shot = make_shot(tmp_path / "shot", frames=3)

@@ -4,7 +4,7 @@ import pytest
 
 from blender_helpers import world_vertices
 from dreamrooms import camera as cm
-from dreamrooms import synth
+from dreamrooms.training import synth
 
 W, H = 48, 32
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from blender_helpers import load_addon, write_shot
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 W, H = 24, 16
@@ -83,7 +83,7 @@ def test_render_job_runs_in_a_worker_process(registered, tmp_path):
 
 
 def test_job_command_lines_parse_with_the_dreamrooms_cli(registered, tmp_path):
-    from dreamrooms.cli import build_parser
+    from dreamrooms.commands.main import build_parser
     jobs = __import__(f"{registered.__name__}.jobs", fromlist=["job_command"])
     s = bpy.context.scene.dreamrooms
     prefs = registered.preferences.get()

@@ -1,4 +1,4 @@
-"""Render setup, multilayer EXR passes read back with dreamrooms.exr, rooms and corridors, headless."""
+"""Render setup, multilayer EXR passes read back with dreamrooms.shot.exr, rooms and corridors, headless."""
 import json
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from blender_helpers import ROOT, write_shot
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 W, H = 32, 24

@@ -4,7 +4,7 @@ import bpy
 
 from blender_helpers import world_vertices
 from dreamrooms import camera as cm
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
 
 W, H = 64, 48

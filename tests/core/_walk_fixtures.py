@@ -9,7 +9,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from dreamrooms import generate
+from dreamrooms.walk import generator
+from dreamrooms.walk import run as generate
 
 OPSET = [helper.make_opsetid("", 17)]
 
@@ -94,14 +95,14 @@ def mapping_onnx(path: Path, dim: int = 8, wdim: int = 8, seed: int = 2) -> Path
     return _save(graph, path)
 
 
-def make_generator(path: Path, gen_dict: dict, name: str = "tiny", mapping: Path | None = None) -> generate.Generator:
+def make_generator(path: Path, gen_dict: dict, name: str = "tiny", mapping: Path | None = None) -> generator.Generator:
     """A Generator over a bare session (stand-in for dreamrooms.models in unit tests)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     msess = ort.InferenceSession(str(mapping), opts, providers=["CPUExecutionProvider"]) if mapping else None
-    spec = generate.GeneratorSpec.from_dict(gen_dict, where=name)
-    return generate.Generator(sess, spec, name=name, sha256="0" * 64, path=path, mapping_session=msess)
+    spec = generator.GeneratorSpec.from_dict(gen_dict, where=name)
+    return generator.Generator(sess, spec, name=name, sha256="0" * 64, path=path, mapping_session=msess)
 
 
 CPPN_DICT = {"latent_input": "z", "latent_dim": 8, "grid_input": "grid", "output": "image",

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.ae import relayer as rl
 from dreamrooms.ae import script as sc
-from dreamrooms.cli import main
+from dreamrooms.commands.main import main
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 

@@ -4,26 +4,35 @@ torch is only used to check the ONNX graphs against the torch code that made the
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 import time
 
 import numpy as np
 import pytest
 
-from dreamrooms import models, synth
-from dreamrooms.sessions import coordinate_grid
-from dreamrooms.training import data, evaluate
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms import models
+from dreamrooms.models import runtime
+from dreamrooms.training import synth
+from dreamrooms.models.contracts import coordinate_grid
+from dreamrooms.training import data
+from dreamrooms.training import metrics as evaluate
+from dreamrooms.walk.generator import generator_for
+sys.path.insert(0, str(Path(__file__).parent))
+from test_sessions import run_depth  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="torch is needed only for the ONNX-vs-torch comparisons")
 
 
 @pytest.fixture(scope="module")
 def cppn():
-    return models.open_session(models.resolve("cppn-walk", kind="generator"), device="cpu", threads=2)
+    return runtime.open_session(models.resolve("cppn-walk", kind="generator"), device="cpu", threads=2)
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    return models.open_session(models.resolve("tinydepth", kind="depth"), device="cpu", threads=2)
+    return runtime.open_session(models.resolve("tinydepth", kind="depth"), device="cpu", threads=2)
 
 
 def test_cppn_io_dynamic_and_range(cppn):
@@ -33,17 +42,17 @@ def test_cppn_io_dynamic_and_range(cppn):
         assert out.shape == (3, 3, h, w) and out.dtype == np.float32
         assert out.min() >= 0 and out.max() <= 1
     # deterministic: same z, same pixels; batch items independent of each other
-    a = cppn.generate(z[:1], 32, 32)
-    b = cppn.generate(z, 32, 32)[:1]
+    gen = generator_for(models.resolve("cppn-walk", kind="generator"), device="cpu", threads=2)
+    a = gen.render(z[:1], (32, 32))
+    b = gen.render(z, (32, 32))[:1]
     np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_cppn_onnx_matches_torch_construction(cppn):
-    from dreamrooms.training.cppn import CPPN, make_grid
+    from dreamrooms.training.cppn import CPPN
 
     z = np.random.default_rng(5).standard_normal((2, 64)).astype(np.float32)
-    g = make_grid(40, 72)
-    np.testing.assert_allclose(g, coordinate_grid(40, 72), atol=1e-6)
+    g = coordinate_grid(40, 72)
     with torch.no_grad():
         ref = CPPN()(torch.from_numpy(z), torch.from_numpy(g)).numpy()
     got = cppn.session.run(["image"], {"z": z, "grid": g})[0]
@@ -59,7 +68,7 @@ def test_cppn_walk_is_smooth_and_textured(cppn):
     z0, z1 = rng.standard_normal((2, 64)).astype(np.float32)
     ts = np.linspace(0, 1, 33)    # a 33-frame slerp between two random latents
     zs = np.stack([np.cos(t * np.pi / 2) * z0 + np.sin(t * np.pi / 2) * z1 for t in ts]).astype(np.float32)
-    frames = cppn.generate(zs, 96, 128)
+    frames = generator_for(models.resolve("cppn-walk", kind="generator"), device="cpu", threads=2).render(zs, (96, 128))
     steps = [float(np.abs(frames[k + 1] - frames[k]).mean()) for k in range(len(frames) - 1)]
     ends = float(np.abs(frames[-1] - frames[0]).mean())
     # neighbouring frames differ little, the ends of the walk a lot: a smooth walk, not a static image
@@ -128,7 +137,7 @@ def test_tinydepth_quality_matches_card_and_beats_baseline(tiny):
 def test_tinydepth_through_the_core_on_a_new_room(tiny):
     scene = synth.random_scene(424242)
     rgb, depth = synth.render_scene(scene, scene.camera, 200, 150)
-    inv = tiny.run_depth(synth.srgb_encode(rgb))     # resized to 128x192 inside, back to 150x200
+    inv = run_depth(tiny, linear_to_srgb(rgb))     # resized to 128x192 inside, back to 150x200
     assert inv.shape == (150, 200)
     r = np.corrcoef(inv.ravel(), (1.0 / depth).ravel())[0, 1]
     assert r > 0.6, f"correlation with true inverse depth {r:.2f}"

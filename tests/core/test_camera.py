@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dreamrooms import camera as cm
-from dreamrooms import synth
+from dreamrooms.training import synth
 from dreamrooms.errors import DreamroomsError
 
 

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 
 from shot_helpers import make_shot
 

@@ -11,13 +11,15 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms import exr, synth
-from dreamrooms.cli import main as cli_main
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms.shot import exr
+from dreamrooms.training import synth
+from dreamrooms.commands.main import main as cli_main
 from dreamrooms.depth import bilinear_upsample, estimate_sequence, joint_bilateral_upsample, network_size
 from dreamrooms.models import resolve, sha256_file
-from dreamrooms.sessions import open_session
+from dreamrooms.models.runtime import open_session
 from dreamrooms.shot import Shot
-from dreamrooms.sources import read_image
+from dreamrooms.shot.sources import read_image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_sessions import depth_entry, make_depth_onnx  # noqa: E402
@@ -53,7 +55,7 @@ def _render_clip(folder: Path, n: int, w: int, h: int, seed: int = 5, kind: str 
     gts = []
     for i, cam in enumerate(cams):
         rgb, depth = synth.render_scene(scene, cam, w, h)
-        _write_png(folder / f"img.{i + 1:04d}.png", _encode_inverse(depth) if encode else synth.srgb_encode(rgb))
+        _write_png(folder / f"img.{i + 1:04d}.png", _encode_inverse(depth) if encode else linear_to_srgb(rgb))
         gts.append(depth)
     return str(folder / "img.####.png"), gts
 
@@ -149,7 +151,7 @@ def test_joint_bilateral_upsampling_beats_bilinear_at_depth_edges():
         low = cv2.resize(inv, (64, 40), interpolation=cv2.INTER_AREA)
         mag = np.hypot(cv2.Sobel(inv, cv2.CV_32F, 1, 0), cv2.Sobel(inv, cv2.CV_32F, 0, 1))
         band = cv2.dilate((mag > np.percentile(mag, 95)).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        up_j = joint_bilateral_upsample(low, synth.srgb_encode(rgb))
+        up_j = joint_bilateral_upsample(low, linear_to_srgb(rgb))
         up_b = bilinear_upsample(low, 160, 256)
         rel = lambda u: np.abs(u - inv) / inv
         errs_j.append(rel(up_j)[band].mean())
@@ -420,7 +422,7 @@ def test_killed_run_resumes_and_matches_a_clean_run(tmp_path, kill_clip, mode):
     # only frames in flight are redone (keyframe mode resumes from the stabiliser state saved with a frame
     # whose predecessors were all on disk: at most the writer backlog, 4 frames, plus the frames since the
     # last saved state, fewer than STATE_EVERY, before the first gap)
-    from dreamrooms.depth import STATE_EVERY
+    from dreamrooms.depth.resume import STATE_EVERY
 
     assert first_missing - (4 + STATE_EVERY if mode == "keyframe" else 1) <= skipped <= first_missing - 1
     assert all(kept[f] == (out / f"depth/img.{f:04d}.exr").stat().st_mtime_ns for f in range(1, skipped + 1))
@@ -439,7 +441,7 @@ def test_video_input_and_a_shot_into_a_new_shot(tmp_path):
     scene = synth.random_scene(4)
     for cam in synth.camera_path(scene, 6, kind="truck"):
         rgb, _ = synth.render_scene(scene, cam, 96, 64)
-        vw.write((synth.srgb_encode(rgb)[..., ::-1] * 255).astype(np.uint8))
+        vw.write((linear_to_srgb(rgb)[..., ::-1] * 255).astype(np.uint8))
     vw.release()
     assert cli_main(["--progress", "none", "depth", str(path), "--model", "tinydepth", "--out", str(tmp_path / "v")]) == 0
     shot = Shot.load(tmp_path / "v")

@@ -10,7 +10,7 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import ExrError
 
 

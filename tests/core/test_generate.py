@@ -14,7 +14,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import _walk_fixtures as fx  # noqa: E402
 
-from dreamrooms import cli, exr, generate, walk  # noqa: E402
+from dreamrooms.walk import latent as walk  # noqa: E402
+from dreamrooms.commands import main as cli
+from dreamrooms.shot import exr
+from dreamrooms.walk import generator
+from dreamrooms.walk import run as generate
 from dreamrooms.colour import linear_to_srgb, srgb_to_linear  # noqa: E402
 from dreamrooms.shot import Shot  # noqa: E402
 
@@ -63,11 +67,12 @@ def test_cppn_walk_512_changes_smoothly_and_loop_closes(cppn_loop):
 
 
 def test_cppn_loop_frame_n_plus_1_equals_frame_1(cppn_loop):
-    from dreamrooms import models, sessions
+    from dreamrooms import models
+    from dreamrooms.models import runtime as sessions
 
     entry = models.resolve("cppn-walk", kind="generator")
     ms = sessions.open_session(entry, device="cpu", threads=2)
-    gen = generate.Generator(ms.session, generate.GeneratorSpec.from_dict(entry.generator), name="cppn-walk")
+    gen = generator.Generator(ms.session, generator.GeneratorSpec.from_dict(entry.generator), name="cppn-walk")
     s = generate.WalkSettings(frames=36, fps=24, size=(512, 512), seeds=[3, 17, 42], loop=True)
     latents_at, _ = generate.build_path(gen, s)
     img = gen.render(latents_at(np.array([1.0])), (512, 512))[0]  # frame N+1
@@ -148,7 +153,7 @@ def test_exr_is_honest_linear_from_srgb(tmp_path, tiny):
         want = srgb_to_linear(enc[i])
         assert np.abs(rgba[..., :3].astype(np.float32) - want).max() <= 1e-3 * np.maximum(want, 0.02).max() + 2e-4
     # mid-grey sRGB 0.5 is linear 0.214, not 0.5: the conversion really happens
-    grey = generate.to_linear_rgba_half(np.full((3, 2, 2), 0.5, np.float32))
+    grey = generator.to_linear_rgba_half(np.full((3, 2, 2), 0.5, np.float32))
     assert float(grey[0, 0, 0]) == pytest.approx(0.21404, abs=2e-4)
     assert json.loads((tmp_path / "s" / "shot.json").read_text())["sequences"]["walk"]["colorspace"] == "linear"
 
@@ -161,7 +166,8 @@ def test_batching_does_not_change_frames(tmp_path, tiny):
 
 def test_fixed_size_generator_range_resize_and_constant_noise(tmp_path):
     gen = fx.make_generator(fx.fixed_onnx(tmp_path / "f.onnx", noise=True),
-                            {"latent_input": "z", "latent_dim": 8, "output": "image", "output_range": [-1, 1]})
+                            {"latent_input": "z", "latent_dim": 8, "output": "image", "output_range": [-1, 1],
+                             "noise_inputs": ["noise"]})
     assert gen.spec.native_size == (16, 16) and gen.noise_inputs == ["noise"]
     z = walk.seed_latent(3, 8)[None]
     raw = gen.run_raw(z, (16, 16))
@@ -210,7 +216,7 @@ def test_resume_rewrites_only_missing_or_broken_frames(tmp_path, tiny):
     assert np.array_equal(frames_of(shot.folder), before)
     # different settings: refuse, leave the frames alone
     s2 = generate.WalkSettings(frames=8, fps=24, size=(16, 16), seeds=[9, 2, 3])
-    with pytest.raises(generate.GenerateError, match="different walk"):
+    with pytest.raises(generator.GenerateError, match="different walk"):
         generate.run_walk(tiny, tmp_path / "r", s2)
     assert np.array_equal(frames_of(shot.folder), before)
     generate.run_walk(tiny, tmp_path / "r", s2, overwrite=True)
@@ -241,3 +247,21 @@ def test_keyframes_file_through_run_walk(tmp_path, tiny):
     d = np.linalg.norm(np.diff(lat, axis=0), axis=1)
     assert d[0] < 0.3 * d[4]  # smooth ease: slow off the key
     assert info["seeds"] == [4, 6]
+
+
+def test_keyframe_file_truncation_pulls_the_latents_toward_the_mean(tmp_path, tiny):
+    """`truncation` in a keyframe file is applied (it was parsed and ignored): latents shrink by that factor
+    toward the origin of Z, and a bad value names the file."""
+    keys = '[[key]]\nseed = 4\nframe = 1\n[[key]]\nseed = 6\nframe = 9\n'
+    (tmp_path / "plain.toml").write_text(keys)
+    (tmp_path / "trunc.toml").write_text("truncation = 0.5\n" + keys)
+    plain, _ = generate.frame_latents(tiny, generate.WalkSettings(frames=9, fps=24, size=(16, 16),
+                                                                   keyframes=str(tmp_path / "plain.toml")))
+    trunc, info = generate.frame_latents(tiny, generate.WalkSettings(frames=9, fps=24, size=(16, 16),
+                                                                      keyframes=str(tmp_path / "trunc.toml")))
+    assert info["truncation"] == 0.5
+    np.testing.assert_allclose(trunc, 0.5 * plain, atol=1e-6)
+    (tmp_path / "bad.toml").write_text("truncation = -2\n" + keys)
+    with pytest.raises(generator.GenerateError, match="bad.toml: truncation must be a positive number"):
+        generate.frame_latents(tiny, generate.WalkSettings(frames=9, fps=24, size=(16, 16),
+                                                           keyframes=str(tmp_path / "bad.toml")))

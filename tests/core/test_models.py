@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from dreamrooms import models
-from dreamrooms.cli import main as cli_main
+from dreamrooms.models import runtime
+from dreamrooms.commands.main import main as cli_main
 from dreamrooms.errors import DreamroomsError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_sessions import make_depth_onnx  # noqa: E402
+from test_sessions import make_depth_onnx, run_depth  # noqa: E402
 
 
 def test_models_dir_precedence(tmp_path, monkeypatch):
@@ -73,8 +74,8 @@ def test_resolve_user_path_infers_depth_io(tmp_path, mdir):
     e = models.resolve(str(p), kind="depth")
     assert e.kind == "depth" and e.input["name"] == "input" and e.output["semantics"] == "inverse_relative"
     assert e.input["multiple_of"] and not e.builtin and e.path == p
-    ms = models.open_session(e, device="cpu", threads=1)
-    assert ms.run_depth(np.full((40, 60, 3), 0.25, np.float32)).shape == (40, 60)
+    ms = runtime.open_session(e, device="cpu", threads=1)
+    assert run_depth(ms, np.full((40, 60, 3), 0.25, np.float32)).shape == (40, 60)
     fixed = make_depth_onnx(tmp_path / "fixed.onnx", in_shape=(1, 3, 96, 128))
     assert models.resolve(str(fixed)).input["size"] == [96, 128]
     with pytest.raises(DreamroomsError, match=r"needs a manifest entry.*models add"):
@@ -125,7 +126,7 @@ def test_cli_add_depth_and_generator(tmp_path, mdir, capsys):
     assert t["input"]["multiple_of"] == 16 and t["input"]["target"] == 192 and t["input"]["normalization_in_graph"]
     assert t["output"]["name"] == "disp" and t["license"] == "CC0" and len(t["sha256"]) == 64
     e = models.resolve("mydepth", kind="depth")
-    assert e.path == p.resolve() and models.open_session(e, device="cpu", threads=1).output_name == "disp"
+    assert e.path == p.resolve() and runtime.open_session(e, device="cpu", threads=1).output_name == "disp"
     # listed as installed
     assert cli_main(["models", "list"]) == 0
     assert any(l.startswith("mydepth") and "installed" in l for l in capsys.readouterr().out.splitlines())

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dreamrooms import download, models
-from dreamrooms.cli import main as cli_main
+from dreamrooms import models
+from dreamrooms.models import runtime
+from dreamrooms.models import download
+from dreamrooms.walk.generator import generator_for
+from dreamrooms.commands.main import main as cli_main
 from dreamrooms.errors import DreamroomsError
 
 PAYLOAD = (Path(models.builtin_dir()) / "cppn-walk.onnx").read_bytes()
@@ -87,22 +90,22 @@ def test_fetch_downloads_verifies_and_opens(server, mdir):
     write_user_manifest(mdir, server.url)
     with pytest.raises(DreamroomsError, match="dreamrooms models fetch netgen"):
         models.resolve("netgen")
-    entry = models.fetch("netgen")
+    entry = download.fetch("netgen")
     assert entry.path == mdir / "netgen.onnx"
     assert entry.path.read_bytes() == PAYLOAD
     assert not list(mdir.glob("*.part"))
-    ms = models.open_session(models.resolve("netgen", kind="generator"), device="cpu", threads=1)
-    assert ms.generate(__import__("numpy").zeros((1, 64), "float32"), 16, 16).shape == (1, 16, 16, 3)
+    gen = generator_for(models.resolve("netgen", kind="generator"), device="cpu", threads=1)
+    assert gen.render(__import__("numpy").zeros((1, 64), "float32"), (16, 16)).shape == (1, 16, 16, 3)
     # a second fetch is a no-op (no new request)
     n = len(server.requests)
-    models.fetch("netgen")
+    download.fetch("netgen")
     assert len(server.requests) == n
 
 
 def test_resume_after_dropped_connection(server, mdir):
     write_user_manifest(mdir, server.url)
     server.drops = 1
-    models.fetch("netgen")
+    download.fetch("netgen")
     assert (mdir / "netgen.onnx").read_bytes() == PAYLOAD
     # first request from 0, the retry asked for the rest with a Range header
     assert server.requests[0] is None
@@ -113,7 +116,7 @@ def test_partial_file_resumes_on_next_run(server, mdir):
     write_user_manifest(mdir, server.url)
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / "netgen.onnx.part").write_bytes(PAYLOAD[:1000])
-    models.fetch("netgen")
+    download.fetch("netgen")
     assert server.requests == ["bytes=1000-"]
     assert (mdir / "netgen.onnx").read_bytes() == PAYLOAD
 
@@ -123,14 +126,14 @@ def test_server_without_range_support_restarts_cleanly(server, mdir):
     server.ranges = False
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / "netgen.onnx.part").write_bytes(b"garbage" * 50)
-    models.fetch("netgen")
+    download.fetch("netgen")
     assert (mdir / "netgen.onnx").read_bytes() == PAYLOAD
 
 
 def test_sha_mismatch_leaves_no_file(server, mdir):
     write_user_manifest(mdir, server.url, sha="0" * 64)
     with pytest.raises(DreamroomsError, match=r"sha256 mismatch for http://127\.0\.0\.1.*deleted"):
-        models.fetch("netgen")
+        download.fetch("netgen")
     assert list(mdir.glob("netgen*")) == []
 
 
@@ -142,7 +145,7 @@ def test_server_down_gives_offline_error(mdir):
     url = f"http://127.0.0.1:{port}/netgen.onnx"
     write_user_manifest(mdir, url)
     with pytest.raises(DreamroomsError) as exc:
-        models.fetch("netgen")
+        download.fetch("netgen")
     msg = str(exc.value)
     assert url in msg and "offline" in msg and str(mdir / "netgen.onnx") in msg and SHA in msg
     assert "\n" not in msg
@@ -177,7 +180,7 @@ def test_public_urls_are_pinned_and_carry_a_hash():
 
 def test_public_entry_without_url_names_where_to_get_it_before_any_network(mdir):
     with pytest.raises(DreamroomsError, match="onnx-community/depth-anything-v2-large"):
-        models.fetch("depth-anything-v2-large")
+        download.fetch("depth-anything-v2-large")
     assert not mdir.exists() or not any(mdir.iterdir())
 
 

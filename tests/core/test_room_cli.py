@@ -3,7 +3,8 @@ import importlib.util
 
 import pytest
 
-from dreamrooms import room_cli
+from dreamrooms.room import parse_point
+from dreamrooms.shot.frames import parse_frames
 
 
 def test_room_without_bpy_says_how_to_run_it_in_blender(run_cli, tmp_path, monkeypatch):
@@ -20,6 +21,6 @@ def test_room_arguments_are_checked_before_anything_runs(run_cli, tmp_path):
     assert code == 2 and "last frame is before the first" in err
     code, _, err = run_cli("room", tmp_path, "--layout", "tunnel")
     assert code == 2 and "invalid choice" in err
-    assert room_cli.parse_frames("1-48") == (1, 48) and room_cli.parse_frames("7") == (7, 7)
+    assert parse_frames("1-48") == (1, 48) and parse_frames("7") == (7, 7)
     with pytest.raises(Exception, match="U,V"):
-        room_cli.parse_point("middle")
+        parse_point("middle")

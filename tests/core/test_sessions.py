@@ -9,9 +9,13 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from dreamrooms import models, sessions
+from dreamrooms import models
+from dreamrooms.models import runtime
+from dreamrooms.models import contracts
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models import ModelEntry
+from dreamrooms.depth.image import bilinear_upsample, network_size, preprocess
+from dreamrooms.walk.generator import generator_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _walk_fixtures as fx  # noqa: E402
@@ -48,16 +52,25 @@ def depth_entry(path, **inp):
                       output={"name": "depth", "semantics": "inverse_relative"})
 
 
+def run_depth(ms, image: np.ndarray) -> np.ndarray:
+    """One frame the way the depth stage prepares it (its own network size and preprocessing), raw output back
+    at the image's size."""
+    net_hw = network_size(ms.entry.input, *image.shape[:2])
+    x, _ = preprocess(image, net_hw, ms.entry.input)
+    raw = ms.session.run([ms.output_name], {ms.input_name: x[None]})[0]
+    return bilinear_upsample(raw.reshape(raw.shape[-2:]), *image.shape[:2])
+
+
 def test_builtins_open_on_cpu_and_report_provider():
     for name, kind in (("tinydepth", "depth"), ("cppn-walk", "generator")):
         entry = models.resolve(name, kind=kind)
-        ms = models.open_session(entry, device="cpu", threads=1)
+        ms = runtime.open_session(entry, device="cpu", threads=1)
         assert ms.provider == "CPUExecutionProvider"
         assert ms.provider == ms.session.get_providers()[0]
         assert ms.entry is entry
-    ms = models.open_session(models.resolve("cppn-walk"), device="auto", threads=1)
+    ms = runtime.open_session(models.resolve("cppn-walk"), device="auto", threads=1)
     assert ms.input_names == ["z", "grid"] and ms.output_names == ["image"]
-    img = ms.generate(np.zeros((2, 64), np.float32), 40, 56)
+    img = generator_for(models.resolve("cppn-walk"), device="auto", threads=1).render(np.zeros((2, 64), np.float32), (40, 56))
     assert img.shape == (2, 40, 56, 3) and 0 <= img.min() and img.max() <= 1
 
 
@@ -75,7 +88,7 @@ def test_generate_maps_an_8_bit_output_range_to_0_1(tmp_path):
     onnx.save(model, str(tmp_path / "g8.onnx"))
     entry = ModelEntry(name="g8", kind="generator", path=tmp_path / "g8.onnx",
                        generator={"latent_input": "z", "latent_dim": 2, "output": "image", "output_range": [0, 255]})
-    img = models.open_session(entry, device="cpu", threads=1).generate(np.array([[1, 0]], np.float32))
+    img = generator_for(entry, device="cpu", threads=1).render(np.array([[1, 0]], np.float32), (1, 2))
     assert img.dtype == np.float32
     assert np.allclose(img[0].transpose(2, 0, 1).ravel(), [0, 0.2, 0.4, 0.6, 0.8, 1.0])
 
@@ -85,7 +98,7 @@ def test_cuda_request_on_cpu_build_warns_and_says_cpu(capsys):
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this onnxruntime has CUDA; the fallback warning cannot be provoked")
-    ms = models.open_session(models.resolve("tinydepth"), device="cuda", threads=1)
+    ms = runtime.open_session(models.resolve("tinydepth"), device="cuda", threads=1)
     assert ms.provider == "CPUExecutionProvider"
     err = capsys.readouterr().err
     assert "CUDAExecutionProvider" in err and "runs on CPU" in err and err.count("\n") == 1
@@ -93,16 +106,16 @@ def test_cuda_request_on_cpu_build_warns_and_says_cpu(capsys):
 
 def test_bad_device_is_an_error():
     with pytest.raises(DreamroomsError, match="device 'tpu'"):
-        models.open_session(models.resolve("tinydepth"), device="tpu")
+        runtime.open_session(models.resolve("tinydepth"), device="tpu")
 
 
 def test_runnable_depth_model_runs_through_helpers(tmp_path):
     p = make_depth_onnx(tmp_path / "mean.onnx")
-    ms = sessions.open_session(depth_entry(p), device="cpu", threads=1)
+    ms = runtime.open_session(depth_entry(p), device="cpu", threads=1)
     img = np.random.default_rng(0).random((50, 70, 3)).astype(np.float32)
-    x = ms.depth_input(img)
-    assert x.shape == (1, 3, 64, 96)   # short side >= 64, multiples of 32, aspect kept
-    out = ms.run_depth(img)
+    x, _ = preprocess(img, network_size(ms.entry.input, 50, 70), ms.entry.input)
+    assert x.shape == (3, 64, 96)   # short side >= 64, multiples of 32, aspect kept
+    out = run_depth(ms, img)
     assert out.shape == (50, 70)
     assert abs(float(out.mean()) - float(img.mean())) < 0.02
 
@@ -121,15 +134,15 @@ def test_runnable_depth_model_runs_through_helpers(tmp_path):
 def test_malformed_depth_models_name_the_mismatch(tmp_path, case, kwargs, entry_kw, message):
     p = make_depth_onnx(tmp_path / "bad.onnx", **kwargs)
     with pytest.raises(DreamroomsError, match=message):
-        sessions.open_session(depth_entry(p, **entry_kw), device="cpu", threads=1)
+        runtime.open_session(depth_entry(p, **entry_kw), device="cpu", threads=1)
 
 
 def test_fixed_size_model_with_matching_manifest_opens(tmp_path):
     p = make_depth_onnx(tmp_path / "fixed.onnx", in_shape=(1, 3, 64, 64), out_rank=3)
-    ms = sessions.open_session(depth_entry(p, size=[64, 64], multiple_of=None, target=None, resize="fixed"),
+    ms = runtime.open_session(depth_entry(p, size=[64, 64], multiple_of=None, target=None, resize="fixed"),
                                device="cpu", threads=1)
-    assert ms.depth_size(480, 640) == (64, 64)
-    assert ms.run_depth(np.full((30, 40, 3), 0.5, np.float32)).shape == (30, 40)
+    assert network_size(ms.entry.input, 480, 640) == (64, 64)
+    assert run_depth(ms, np.full((30, 40, 3), 0.5, np.float32)).shape == (30, 40)
 
 
 def test_generator_latent_dim_mismatch(tmp_path):
@@ -137,18 +150,18 @@ def test_generator_latent_dim_mismatch(tmp_path):
     bad = ModelEntry(name="cppn-bad", kind="generator", path=entry.path,
                      generator={**entry.generator, "latent_dim": 32})
     with pytest.raises(DreamroomsError, match="latent_dim 32"):
-        sessions.open_session(bad, device="cpu")
+        runtime.open_session(bad, device="cpu")
     bad2 = ModelEntry(name="cppn-bad", kind="generator", path=entry.path,
                       generator={**entry.generator, "grid_input": "coords"})
     with pytest.raises(DreamroomsError, match=r"no input 'coords' \(it has: z, grid\)"):
-        sessions.open_session(bad2, device="cpu")
+        runtime.open_session(bad2, device="cpu")
 
 
 def test_not_an_onnx_file(tmp_path):
     p = tmp_path / "junk.onnx"
     p.write_bytes(b"this is not protobuf at all" * 10)
     with pytest.raises(DreamroomsError, match="junk.onnx"):
-        sessions.open_session(depth_entry(p), device="cpu")
+        runtime.open_session(depth_entry(p), device="cpu")
 
 
 @pytest.mark.parametrize("inp, hw, expect", [
@@ -158,7 +171,7 @@ def test_not_an_onnx_file(tmp_path):
     ({"size": [256, 256]}, (1080, 1920), (256, 256)),
 ])
 def test_network_size_policies(inp, hw, expect):
-    h, w = sessions.network_size(inp, *hw)
+    h, w = contracts.network_size(inp, *hw)
     assert (h, w) == expect
     if "multiple_of" in inp:
         m = inp["multiple_of"]
@@ -173,10 +186,10 @@ def test_generator_noise_inputs_listed_in_the_manifest_are_accepted(tmp_path):
     path = fx.fixed_onnx(tmp_path / "g.onnx", noise=True)
     gen = {"latent_input": "z", "latent_dim": 8, "output": "image", "output_range": [-1, 1]}
     entry = ModelEntry(name="g", kind="generator", path=path, generator={**gen, "noise_inputs": ["noise"]})
-    assert sessions.check_io(entry) == ("z", "image")
+    assert contracts.check_io(entry) == ("z", "image")
     unlisted = ModelEntry(name="g", kind="generator", path=path, generator=gen)
     with pytest.raises(DreamroomsError, match="inputs the manifest does not describe: noise"):
-        sessions.check_io(unlisted)
+        contracts.check_io(unlisted)
 
 
 def test_generator_split_at_w_takes_w_not_z(tmp_path):
@@ -184,4 +197,4 @@ def test_generator_split_at_w_takes_w_not_z(tmp_path):
     entry = ModelEntry(name="s", kind="generator", path=path,
                        generator={"latent_input": "z", "latent_dim": 8, "mapping_input": "w",
                                   "mapping_model": "mapping.onnx", "output": "image"})
-    assert sessions.check_io(entry) == ("w", "image")
+    assert contracts.check_io(entry) == ("w", "image")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import ShotError
 from dreamrooms.shot import SCHEMA_VERSION, Shot, frame_file
 from shot_helpers import make_shot

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
-from dreamrooms.sources import SourceError, from_linear_rgba, image_size, open_source
+from dreamrooms.shot.sources import SourceError, from_linear_rgba, image_size, open_source
 
 
 def _png(path: Path, rgb01: np.ndarray, bits: int = 8) -> None:

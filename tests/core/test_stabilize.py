@@ -3,8 +3,10 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms import stabilize as S
-from dreamrooms import synth
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms.depth import stabilize as S
+from dreamrooms.training import metrics
+from dreamrooms.training import synth
 from dreamrooms.depth import load_model, network_size, preprocess
 
 W, H = 192, 128
@@ -48,7 +50,7 @@ def _clip(seed, kind, n, w=W, h=H):
 def test_scale_jitter_is_removed_and_long_clips_do_not_drift():
     rng = np.random.default_rng(1)
     rgb, gt = synth.render_scene(synth.random_scene(3), synth.random_scene(3).camera, 96, 64)
-    guide = S.grey_guide(synth.srgb_encode(rgb))
+    guide = S.grey_guide(linear_to_srgb(rgb))
     st = S.Stabilizer("keyframe", interval=12)
     raw_med, out_med = [], []
     for _ in range(150):
@@ -67,8 +69,8 @@ def test_a_cut_starts_fresh_instead_of_blending_scenes():
     a, b = _clip(5, "static", 1)[0], _clip(8, "static", 1)[0]
     st = S.Stabilizer("keyframe")
     for _ in range(6):
-        st(_noisy(a[1], rng), S.grey_guide(synth.srgb_encode(a[0])))
-    u = st(_noisy(b[1], rng), S.grey_guide(synth.srgb_encode(b[0])))
+        st(_noisy(a[1], rng), S.grey_guide(linear_to_srgb(a[0])))
+    u = st(_noisy(b[1], rng), S.grey_guide(linear_to_srgb(b[0])))
     rank = lambda x: np.argsort(np.argsort(x.ravel()))
     assert np.corrcoef(rank(1 / u), rank(b[1]))[0, 1] > 0.9   # the new scene's depth, not a ghost of the old
 
@@ -79,11 +81,11 @@ def test_synthetic_noise_static_clip_flicker_cut_3x(seed):
     frames = _clip(seed, "static", 24)
     gts = [f[1] for f in frames]
     raws = [_noisy(g, rng) for g in gts]
-    guides = [S.grey_guide(synth.srgb_encode(f[0])) for f in frames]
+    guides = [S.grey_guide(linear_to_srgb(f[0])) for f in frames]
     base = [S.to_depth(S.minmax_normalise(r), 1, 10) for r in raws]
     st = S.Stabilizer("keyframe")
     ours = [S.to_depth(st(r, g), 1, 10) for r, g in zip(raws, guides)]
-    f_base, f_ours = S.flicker(base, gts), S.flicker(ours, gts)
+    f_base, f_ours = metrics.flicker(base, gts), metrics.flicker(ours, gts)
     print(f"seed {seed}: flicker min-max {f_base:.4f} keyframe {f_ours:.4f} ({f_base / f_ours:.1f}x)")
     assert f_base / f_ours >= 3.0
 
@@ -107,7 +109,7 @@ def _model_clip(tiny, seed, kind, n=24):
     frames = _clip(seed, kind, n)
     outs, gts = [], []
     for rgb, depth in frames:
-        img = synth.srgb_encode(np.clip(rgb * rng.uniform(0.9, 1.1), 0, 1))
+        img = linear_to_srgb(np.clip(rgb * rng.uniform(0.9, 1.1), 0, 1))
         img = np.clip(img + rng.normal(0, 0.03, img.shape), 0, 1).astype(np.float32)
         outs.append(run(img))
         gts.append(cv2.resize(depth, (net[1], net[0]), interpolation=cv2.INTER_NEAREST))
@@ -121,9 +123,9 @@ def _measure(outs, gts, mode):
         st = S.Stabilizer(mode)
         us = [st(r, g) for r, g in outs]
     ds = [S.to_depth(u, 1.0, 10.0) for u in us]
-    return {"flicker": S.flicker(ds, gts),
-            "absrel": float(np.mean([S.absrel_per_frame(d, g) for d, g in zip(ds, gts)])),
-            "temporal": S.temporal_alignment_error(ds, gts)}
+    return {"flicker": metrics.flicker(ds, gts),
+            "absrel": float(np.mean([metrics.absrel_per_frame(d, g) for d, g in zip(ds, gts)])),
+            "temporal": metrics.temporal_alignment_error(ds, gts)}
 
 
 @pytest.mark.parametrize("seed", [5, 11])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dreamrooms import synth
+from dreamrooms.training import synth
 
 
 def test_wall_depth_is_constant_along_camera_axis():

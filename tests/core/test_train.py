@@ -10,10 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms import cli, exr, walk
+from dreamrooms.commands import main as cli
+from dreamrooms.shot import exr
+from dreamrooms.walk import latent as walk
 from dreamrooms.shot import Shot
 
-train_gan = pytest.importorskip("dreamrooms.train_gan")
+train_gan = pytest.importorskip("dreamrooms.training.gan")
 
 
 def draw_dataset(folder: Path, n: int = 40, size: int = 48) -> Path:
@@ -108,14 +110,14 @@ def test_jpeg_component_count(tmp_path):
 
 def test_help_works_without_torch():
     code = ("import sys; sys.modules['torch'] = None\n"
-            "from dreamrooms import cli\n"
-            "import dreamrooms.train_cli\n"
+            "from dreamrooms.commands import main as cli\n"
+            "import dreamrooms.commands.train\n"
             "assert sys.modules['torch'] is None\n"
             "try:\n    cli.main(['train', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "IMAGES_DIR" in r.stdout and "--resume" in r.stdout
-    r = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None\nfrom dreamrooms import cli\n"
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None\nfrom dreamrooms.commands import main as cli\n"
                         "sys.exit(cli.main(['train', 'x', '--out', 'y']))"], capture_output=True, text=True)
     assert r.returncode == 1 and "training needs torch" in r.stderr, r.stderr
 
@@ -125,7 +127,8 @@ def test_train_resume_export_walk_end_to_end(tmp_path):
     import onnxruntime as ort
     import torch
 
-    from dreamrooms import export_gan, models
+    from dreamrooms import models
+    from dreamrooms.training import export as export_gan
 
     ds = draw_dataset(tmp_path / "photos", n=40)
     mdir = tmp_path / "mine"

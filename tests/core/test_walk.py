@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamrooms import walk
+from dreamrooms.walk import latent as walk
 
 
 def test_seed_latent_is_pcg64_standard_normal_and_deterministic():

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
 
 pytest.importorskip("bpy")
 
-from dreamrooms import exr  # noqa: E402
+from dreamrooms.shot import exr  # noqa: E402
 from dreamrooms.shot import Shot  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_makes_a_film(tmp_path):
     out = tmp_path / "shot"
-    proc = subprocess.run([sys.executable, "-m", "dreamrooms.demo", "--out", str(out), "--frames", "8",
+    proc = subprocess.run([sys.executable, str(ROOT / "demo.py"), "--out", str(out), "--frames", "8",
                            "--size", "128x72", "--samples", "2"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     # one summary line per stage, with its time

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.atomic import write_text_atomic
-from dreamrooms.errors import DreamroomsError
+from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
+from dreamrooms.shot.roles import depth_sequence
 
 PAD = "####"
 INVALID_DEPTH = 1e9
@@ -65,13 +66,6 @@ def _find_beauty(keys: list[str]) -> str | None:
     return None
 
 
-def _find_depth(keys: list[str]) -> str | None:
-    for k in keys:
-        if k in ("depth.Z", "Z") or k.endswith(".Depth.Z") or k.lower().endswith("depth.z"):
-            return k
-    return None
-
-
 def find_sources(shot: Shot, beauty: str | None = None, depth: str | None = None) -> Sources:
     """Pick the beauty (a Blender `*.Combined.RGBA` render first, then `RGBA`), the depth (same
     sequence first, then a depth-only sequence) and the mask layers (`mask*.A`)."""
@@ -92,21 +86,12 @@ def find_sources(shot: Shot, beauty: str | None = None, depth: str | None = None
     if src is None:
         raise DreamroomsError(f"{where}: no sequence with RGBA colour to use as the beauty pass; "
                               "render or add one, or name it with --beauty")
-    if depth is not None:
-        if depth not in keys:
-            raise DreamroomsError(f"{where}: no sequence {depth!r} for --depth (has {', '.join(keys)})")
-        cand = [depth]
-    else:
-        cand = [src.beauty_seq] + sorted(n for n in keys if n != src.beauty_seq)
-    for name in cand:
-        k = _find_depth(keys[name])
-        if k is None and (name == depth or name == "depth") and keys[name] in (["Y"], ["Z"]):
-            k = keys[name][0]
-        if k:
-            src.depth_seq, src.depth_key = name, k
-            break
-    if depth is not None and src.depth_seq is None:
-        raise DreamroomsError(f"{where}: sequence {depth!r} has no depth channel (depth.Z, Z or Y)")
+    try:   # the shot's one depth rule, preferring the beauty's own file
+        src.depth_seq, src.depth_key = depth_sequence(shot, depth, prefer=src.beauty_seq)
+    except ShotError:
+        if depth is not None:
+            raise
+
     for k in keys[src.beauty_seq]:
         prefix, letters = exr.split_key(k)
         if letters == "A" and "mask" in prefix.lower():

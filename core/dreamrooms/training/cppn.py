@@ -74,11 +74,3 @@ class CPPN(nn.Module):
         h = torch.sin(self.l2(h) + self.z2(z)[:, :, None, None])
         h = torch.tanh(self.l3(h) + self.z3(z)[:, :, None, None])
         return torch.sigmoid(self.out(h))
-
-
-def make_grid(height: int, width: int) -> np.ndarray:
-    """The coordinate grid the model expects: [1,2,H,W], y in [-1,1], x in [-W/H, W/H]."""
-    ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)
-    xs = np.linspace(-1.0, 1.0, width, dtype=np.float32) * (width / height)
-    xx, yy = np.meshgrid(xs, ys)
-    return np.stack([xx, yy])[None].astype(np.float32)

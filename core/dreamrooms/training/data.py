@@ -1,4 +1,4 @@
-"""Synthetic depth data from :mod:`dreamrooms.synth` (numpy only).
+"""Synthetic depth data from :mod:`dreamrooms.training.synth` (numpy only).
 
 Images are sRGB-encoded 0..1 float32 NCHW (what depth models take), depth is
 float32 along the camera axis. Each sample is one random room seen from its
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dreamrooms import synth
+from dreamrooms.colour import linear_to_srgb
+from dreamrooms.training import synth
 from dreamrooms.progress import progress
 
 # held-out evaluation set reported in the tinydepth model card (seeds never used for training)
@@ -26,7 +27,7 @@ def render_set(seeds, height: int, width: int, desc: str = "rendering synthetic 
     for k, s in enumerate(seeds):
         scene = synth.random_scene(int(s))
         rgb, depth = synth.render_scene(scene, scene.camera, width, height)
-        imgs[k] = synth.srgb_encode(rgb).transpose(2, 0, 1)
+        imgs[k] = linear_to_srgb(rgb).transpose(2, 0, 1)
         depths[k] = depth
         bar.update(1)
     bar.close()

@@ -41,28 +41,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+
 
 import numpy as np
 
 from dreamrooms.camera import look_at
 
-__all__ = [
-    "Camera", "Texture", "Sphere", "Box", "Quad", "Plane", "Room",
-    "PointLight", "Scene", "render_scene", "render_clip", "random_scene",
-    "random_texture", "camera_path", "look_at_matrix", "srgb_encode",
-]
 
 _EPS = 1e-4
 
 
 # --------------------------------------------------------------------------
 # camera
-
-def look_at_matrix(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """4x4 camera-to-world matrix (Blender convention) looking from eye at target."""
-    return look_at(eye, target, up)
-
 
 @dataclass
 class Camera:
@@ -80,7 +70,7 @@ class Camera:
 
     @classmethod
     def look_at(cls, eye, target, up=(0.0, 0.0, 1.0), **kw) -> "Camera":
-        return cls(look_at_matrix(eye, target, up), **kw)
+        return cls(look_at(eye, target, up), **kw)
 
     @property
     def position(self) -> np.ndarray:
@@ -294,7 +284,7 @@ class Quad:
         return np.where(ok, t, np.inf), np.broadcast_to(n, d.shape).copy()
 
 
-def _rotz(yaw):
+def rotation_z(yaw):
     c, s = math.cos(yaw), math.sin(yaw)
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
 
@@ -309,7 +299,7 @@ class Box:
     texture: Texture = field(default_factory=Texture)
 
     def intersect(self, o, d):
-        r = _rotz(self.yaw)
+        r = rotation_z(self.yaw)
         c = np.asarray(self.center, dtype=np.float64)
         ol = (o - c) @ r          # world -> local: r^T x, written as row-vector x @ r
         dl = d @ r
@@ -398,7 +388,7 @@ class Scene:
 # --------------------------------------------------------------------------
 # rendering
 
-def _closest_hit(scene: Scene, o, d):
+def closest_hit(scene: Scene, o, d):
     n_rays = len(d)
     t_best = _inf(n_rays)
     n_best = np.zeros((n_rays, 3))
@@ -433,7 +423,7 @@ def _occluded(scene: Scene, o, d):
     return occ
 
 
-def _shade(scene: Scene, p, n, d, obj, face):
+def shade(scene: Scene, p, n, d, obj, face):
     albedo = np.zeros_like(p)
     for k, ob in enumerate(scene.objects):
         if isinstance(ob, Room):
@@ -464,205 +454,3 @@ def _shade(scene: Scene, p, n, d, obj, face):
                 contrib = np.where(occ, 0.0, contrib)
         light += contrib[:, None] * np.asarray(L.color, dtype=np.float64)[None, :]
     return albedo * light, n
-
-
-def render_scene(scene: Scene, camera: Camera, width: int, height: int, *,
-                 ssaa: int = 1, extras: bool = False):
-    """Ray-cast ``scene`` from ``camera`` at width x height.
-
-    Returns ``(rgb, depth)``: rgb float32 (H,W,3) scene-linear in 0..1;
-    depth float32 (H,W) along the camera axis (inf where nothing is hit).
-    ``ssaa`` (odd, >= 1) supersamples colour ssaa x ssaa per pixel; depth and
-    extras always come from the exact pixel-centre ray.
-    With ``extras=True`` returns ``(rgb, depth, extra)`` where extra has
-    ``normal`` (H,W,3 world unit normals facing the camera, 0 on misses),
-    ``object_id`` (H,W int32 index into scene.objects, -1 on misses) and
-    ``position`` (H,W,3 world hit points, inf on misses).
-    """
-    if width < 1 or height < 1:
-        raise ValueError("render_scene: width and height must be positive")
-    if ssaa < 1 or ssaa % 2 == 0:
-        raise ValueError("render_scene: ssaa must be an odd integer >= 1")
-    d = camera.ray_directions(width, height, ssaa)
-    hs, ws = d.shape[:2]
-    d = d.reshape(-1, 3)
-    o = np.broadcast_to(camera.position, d.shape)
-    t, n, obj, face = _closest_hit(scene, o, d)
-    hit = np.isfinite(t)
-    rgb = np.broadcast_to(np.asarray(scene.background, dtype=np.float64), d.shape).copy()
-    p = o + d * np.where(hit, t, 0)[:, None]
-    if hit.any():
-        col, nf = _shade(scene, p[hit], n[hit], d[hit], obj[hit], face[hit])
-        rgb[hit] = col
-        n = n.copy()
-        n[hit] = nf
-    rgb = np.clip(rgb, 0, 1).reshape(hs, ws, 3)
-    if ssaa > 1:
-        rgb = rgb.reshape(height, ssaa, width, ssaa, 3).mean(axis=(1, 3))
-        c = ssaa // 2
-        sel = lambda a: a.reshape(height, ssaa, width, ssaa, *a.shape[1:])[:, c, :, c]
-    else:
-        sel = lambda a: a.reshape(height, width, *a.shape[1:])
-    depth = sel(t).astype(np.float32)
-    rgb = rgb.astype(np.float32)
-    if not extras:
-        return rgb, depth
-    hit_c = sel(hit)
-    normal = np.where(hit_c[..., None], sel(n), 0).astype(np.float32)
-    pos = np.where(hit_c[..., None], sel(p), np.inf).astype(np.float32)
-    return rgb, depth, {"normal": normal, "object_id": sel(obj).astype(np.int32), "position": pos}
-
-
-def render_clip(scene: Scene, cameras: Sequence[Camera], width: int, height: int,
-                **kw) -> Iterator[tuple]:
-    """Yield ``render_scene`` results for each camera (streams; no accumulation)."""
-    for cam in cameras:
-        yield render_scene(scene, cam, width, height, **kw)
-
-
-def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """Linear 0..1 -> sRGB-encoded 0..1 (what depth models expect as input)."""
-    x = np.clip(linear, 0, 1)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
-
-
-# --------------------------------------------------------------------------
-# random scenes
-
-_KINDS = ("solid", "checker", "stripes", "noise", "marble", "tiles")
-
-
-def _rand_color(rng, lo=0.05, hi=0.9):
-    return tuple(float(x) for x in rng.uniform(lo, hi, 3))
-
-
-def random_texture(rng: np.random.Generator) -> Texture:
-    kind = _KINDS[int(rng.integers(len(_KINDS)))]
-    return Texture(kind=kind, color_a=_rand_color(rng), color_b=_rand_color(rng),
-                   scale=float(rng.uniform(0.5, 4.0)), axis=int(rng.integers(3)),
-                   seed=int(rng.integers(1 << 30)))
-
-
-def random_scene(seed: int, *, n_boxes: tuple = (2, 7), n_spheres: tuple = (0, 4),
-                 n_panels: tuple = (0, 3)) -> Scene:
-    """A closed room with random size, textures, boxes, spheres, wall panels
-    and 1-3 point lights; ``scene.camera`` is a random viewpoint inside it
-    (1-2 m high, looking roughly horizontally, lens 16-35 mm)."""
-    rng = np.random.default_rng(seed)
-    w, dd, h = rng.uniform(3.0, 9.0), rng.uniform(3.0, 10.0), rng.uniform(2.4, 4.0)
-    room = Room(center_xy=(0.0, 0.0), size=(w, dd, h), floor_z=0.0,
-                textures=[random_texture(rng) for _ in range(6)])
-    objects: list = [room]
-    for _ in range(int(rng.integers(n_boxes[0], n_boxes[1] + 1))):
-        sx, sy, sz = rng.uniform(0.2, 1.6), rng.uniform(0.2, 1.6), rng.uniform(0.2, 2.0)
-        cx = rng.uniform(-w / 2 + 0.3, w / 2 - 0.3)
-        cy = rng.uniform(-dd / 2 + 0.3, dd / 2 - 0.3)
-        z0 = 0.0 if rng.random() < 0.8 else rng.uniform(0.3, h - sz - 0.05) if h - sz > 0.4 else 0.0
-        objects.append(Box(center=(cx, cy, z0 + sz / 2), size=(sx, sy, sz),
-                           yaw=float(rng.uniform(0, np.pi)), texture=random_texture(rng)))
-    for _ in range(int(rng.integers(n_spheres[0], n_spheres[1] + 1))):
-        r = rng.uniform(0.15, 0.8)
-        cx = rng.uniform(-w / 2 + r, w / 2 - r)
-        cy = rng.uniform(-dd / 2 + r, dd / 2 - r)
-        cz = r if rng.random() < 0.6 else rng.uniform(r, max(r, h - r))
-        objects.append(Sphere(center=(cx, cy, cz), radius=r, texture=random_texture(rng)))
-    for _ in range(int(rng.integers(n_panels[0], n_panels[1] + 1))):
-        # a picture/panel slightly in front of a wall
-        wall = int(rng.integers(4))
-        pw, ph = rng.uniform(0.4, 1.8), rng.uniform(0.4, 1.5)
-        cz = rng.uniform(ph / 2 + 0.3, max(ph / 2 + 0.31, h - ph / 2 - 0.1))
-        if wall < 2:
-            x = (-w / 2 + 0.02) if wall == 0 else (w / 2 - 0.02)
-            c = (x, rng.uniform(-dd / 2 + pw / 2, dd / 2 - pw / 2), cz)
-            u = (0.0, pw / 2, 0.0)
-        else:
-            y = (-dd / 2 + 0.02) if wall == 2 else (dd / 2 - 0.02)
-            c = (rng.uniform(-w / 2 + pw / 2, w / 2 - pw / 2), y, cz)
-            u = (pw / 2, 0.0, 0.0)
-        objects.append(Quad(center=c, u=u, v=(0.0, 0.0, ph / 2), texture=random_texture(rng)))
-    lights = []
-    for _ in range(int(rng.integers(1, 4))):
-        pos = (rng.uniform(-w / 2 + 0.2, w / 2 - 0.2), rng.uniform(-dd / 2 + 0.2, dd / 2 - 0.2),
-               rng.uniform(h * 0.6, h - 0.1))
-        warm = rng.uniform(0.7, 1.0, 3)
-        lights.append(PointLight(position=pos, color=tuple(float(x) for x in warm),
-                                 intensity=float(rng.uniform(3.0, 10.0))))
-    amb = float(rng.uniform(0.05, 0.2))
-    scene = Scene(objects=objects, lights=lights, ambient=(amb, amb, amb), seed=seed)
-    scene.camera = _random_camera(scene, rng)
-    return scene
-
-
-def _random_camera(scene: Scene, rng: np.random.Generator) -> Camera:
-    room = next(o for o in scene.objects if isinstance(o, Room))
-    lo, hi = room.bounds()
-    for _ in range(50):
-        eye = np.array([rng.uniform(lo[0] + 0.3, hi[0] - 0.3), rng.uniform(lo[1] + 0.3, hi[1] - 0.3),
-                        rng.uniform(1.0, min(2.0, hi[2] - 0.2))])
-        if not _inside_any(scene, eye):
-            break
-    # look at a random point at least 2 m away (so most views see some depth range)
-    for _ in range(50):
-        target = np.array([rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1]), 0.0])
-        if np.linalg.norm((target - eye)[:2]) > 2.0:
-            break
-    fwd = target - eye
-    yaw = math.atan2(fwd[1], fwd[0]) + rng.uniform(-0.3, 0.3)
-    pitch = rng.uniform(-0.35, 0.2)
-    fwd = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)])
-    return Camera.look_at(eye, eye + fwd, lens_mm=float(rng.uniform(16, 35)))
-
-
-def _inside_any(scene: Scene, p) -> bool:
-    p = np.asarray(p, dtype=np.float64)
-    for ob in scene.objects:
-        if isinstance(ob, Sphere):
-            if np.linalg.norm(p - np.asarray(ob.center)) < ob.radius + 0.15:
-                return True
-        elif isinstance(ob, Box):
-            local = (p - np.asarray(ob.center)) @ _rotz(ob.yaw)
-            if np.all(np.abs(local) < np.asarray(ob.size) / 2 + 0.15):
-                return True
-    return False
-
-
-def camera_path(scene: Scene, n_frames: int, *, seed: int = 0, kind: str = "dolly",
-                start: Camera | None = None, distance: float = 1.0) -> list:
-    """A smooth camera move of ``n_frames`` cameras inside ``scene``.
-
-    kind: ``"dolly"`` (move ``distance`` metres along the view direction),
-    ``"truck"`` (move sideways), ``"pan"`` (rotate in place by up to 30 deg),
-    ``"orbit"`` (circle around a point 2 m ahead by up to 40 deg).
-    Starts at ``start`` or ``scene.camera``. Deterministic for a seed.
-    """
-    if n_frames < 1:
-        raise ValueError("camera_path: n_frames must be >= 1")
-    rng = np.random.default_rng(seed)
-    cam0 = start or scene.camera or Camera()
-    eye0 = cam0.position
-    fwd = cam0.forward
-    right = cam0.matrix_world[:3, 0]
-    cams = []
-    s = np.linspace(0.0, 1.0, n_frames)
-    s = s * s * (3 - 2 * s)   # ease in/out
-    sign = 1.0 if rng.random() < 0.5 else -1.0
-    ang = math.radians(rng.uniform(10, 30)) * sign
-    for u in s:
-        if kind == "dolly":
-            eye = eye0 + fwd * distance * u
-            m = look_at_matrix(eye, eye + fwd)
-        elif kind == "truck":
-            eye = eye0 + right * distance * u * sign
-            m = look_at_matrix(eye, eye + fwd)
-        elif kind == "pan":
-            f = _rotz(ang * u) @ fwd
-            m = look_at_matrix(eye0, eye0 + f)
-        elif kind == "orbit":
-            pivot = eye0 + fwd * 2.0
-            r = _rotz(ang * 1.33 * u)
-            eye = pivot + r @ (eye0 - pivot)
-            m = look_at_matrix(eye, pivot)
-        else:
-            raise ValueError(f"camera_path: unknown kind {kind!r} (dolly, truck, pan, orbit)")
-        cams.append(Camera(m, lens_mm=cam0.lens_mm, sensor_mm=cam0.sensor_mm, sensor_fit=cam0.sensor_fit))
-    return cams

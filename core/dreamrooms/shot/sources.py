@@ -22,11 +22,12 @@ from typing import Iterable, Iterator, Sequence as Seq
 
 import numpy as np
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.colour import linear_to_srgb, srgb_to_linear, unpremultiply
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot.frames import IMAGE_EXTS
+from dreamrooms.shot.roles import colour_sequence
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr")
 VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".gif", ".wmv", ".flv")
 
 
@@ -315,19 +316,6 @@ class ShotSource(FrameSource):
             srgb, rgba = read_image(path)
             self._check_size(srgb, f"{path} (frame {n})", "the shot resolution")
             yield Frame(n, srgb, rgba, str(path))
-
-
-def colour_sequence(shot) -> str:
-    """The shot's colour pass: the first sequence with R, G and B (preferring layers/, then color/)."""
-    have = [k for k, s in shot.sequences.items() if {"R", "G", "B"} <= set(s.channels)]
-    if not have:
-        raise SourceError(f"{shot.folder}/shot.json: no sequence with R, G, B channels to estimate depth from "
-                          f"(has {', '.join(shot.sequences) or 'none'})")
-    for prefix in ("layers/", "color/"):
-        for k in have:
-            if shot.sequences[k].pattern.startswith(prefix):
-                return k
-    return have[0]
 
 
 def _natural_key(p: Path) -> list:

@@ -1,7 +1,8 @@
 """Camera math in plain numpy (no bpy): pinhole intrinsics like Blender's camera, pixel rays,
-unprojection of depth maps, and camera-move presets as per-frame 4x4 world matrices.
+unprojection of depth maps, grids, look-at and rotations, focus distance.  Camera moves live in
+:mod:`dreamrooms.camera.moves`.
 
-Conventions (Blender's, shared with `dreamrooms.synth` and the shot's camera track):
+Conventions (Blender's, shared with `dreamrooms.training.synth` and the shot's camera track):
 
 * Camera space: x right, y up, the camera looks down -z.  A world matrix is camera-to-world
   (columns: right, up, backward, position), row-major 4x4.
@@ -25,10 +26,6 @@ import numpy as np
 from dreamrooms.errors import DreamroomsError
 
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
-EASINGS = ("linear", "ease_in", "ease_out", "ease_in_out")
-MOVES = ("static", "dolly_in", "dolly_out", "truck", "pan", "orbit", "crane", "walk_past", "handheld")
-MOVE_ALIASES = {"dolly": "dolly_in", "dolly-in": "dolly_in", "dolly-out": "dolly_out",
-                "walk-past": "walk_past", "walk": "walk_past", "shake": "handheld", "none": "static"}
 
 
 # --------------------------------------------------------------------------- intrinsics
@@ -250,122 +247,6 @@ def rotation(axis, angle: float) -> np.ndarray:
     return np.array([[c + x * x * C, x * y * C - z * s, x * z * C + y * s],
                      [y * x * C + z * s, c + y * y * C, y * z * C - x * s],
                      [z * x * C - y * s, z * y * C + x * s, c + z * z * C]])
-
-
-def ease(t: np.ndarray, easing: str = "ease_in_out") -> np.ndarray:
-    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
-    if easing == "linear":
-        return t
-    if easing == "ease_in":
-        return t * t
-    if easing == "ease_out":
-        return 1 - (1 - t) ** 2
-    if easing == "ease_in_out":
-        return t * t * (3 - 2 * t)
-    raise DreamroomsError(f"easing {easing!r}: use one of {', '.join(EASINGS)}")
-
-
-def _smooth_noise(n: int, rng: np.random.Generator, rate: float) -> np.ndarray:
-    """(n,) smooth zero-mean noise in about [-1, 1]: a sum of sines with random phase/frequency."""
-    t = np.arange(n, dtype=np.float64)
-    out = np.zeros(n)
-    norm = 0.0
-    for k in range(4):
-        f = rate * (1.7 ** k) * rng.uniform(0.7, 1.3)
-        amp = 0.55 ** k
-        out += amp * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-        norm += amp
-    return out / norm
-
-
-def normalise_move(name: str) -> str:
-    key = MOVE_ALIASES.get(name.lower(), name.lower().replace("-", "_"))
-    if key not in MOVES:
-        raise DreamroomsError(f"camera move {name!r}: use one of {', '.join(MOVES)}")
-    return key
-
-
-def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
-                intensity: float = 1.0, duration: int | None = None, easing: str = "ease_in_out",
-                pivot_distance: float = 3.0, axis: Sequence[float] | None = None, length: float | None = None,
-                shake: float = 0.0, seed: int = 0, fps: float = 24.0) -> list[np.ndarray]:
-    """Per-frame camera-to-world matrices for a move preset.
-
-    kind: static, dolly_in, dolly_out (along the view by `intensity` m), truck (sideways
-    `intensity` m), pan (yaw `intensity` x 30 deg about world Z), orbit (around a point
-    `pivot_distance` ahead, `intensity` x 40 deg), crane (up `intensity` m, keeps looking at the
-    pivot), walk_past (along `axis` — default the camera's right — for `length` m, default
-    4 x intensity, with a small walking bob), handheld (seeded shake only).
-    The move takes `duration` frames (default all) with `easing`, then holds.  `shake` (>= 0)
-    adds handheld shake of that strength to any move (handheld uses `intensity`).
-    """
-    kind = normalise_move(kind)
-    if n_frames < 1:
-        raise DreamroomsError(f"camera move: {n_frames} frames; needs at least 1")
-    if easing not in EASINGS:
-        raise DreamroomsError(f"easing {easing!r}: use one of {', '.join(EASINGS)}")
-    m0 = np.eye(4) if start is None else np.asarray(start, dtype=np.float64).reshape(4, 4)
-    dur = n_frames if duration is None else max(1, min(int(duration), n_frames))
-    t = np.minimum(np.arange(n_frames) / max(dur - 1, 1), 1.0)
-    s = ease(t, easing)
-    eye0 = m0[:3, 3]
-    right, up, fwd = m0[:3, 0], m0[:3, 1], -m0[:3, 2]
-    pivot = eye0 + fwd * pivot_distance
-    world_up = np.array([0.0, 0.0, 1.0])
-    out = []
-    for k in range(n_frames):
-        m = m0.copy()
-        sk = s[k]
-        if kind in ("static", "handheld"):
-            pass
-        elif kind in ("dolly_in", "dolly_out"):
-            sign = 1.0 if kind == "dolly_in" else -1.0
-            m[:3, 3] = eye0 + fwd * intensity * sign * sk
-        elif kind == "truck":
-            m[:3, 3] = eye0 + right * intensity * sk
-        elif kind == "pan":
-            r = rotation(world_up, math.radians(30.0) * intensity * sk)
-            m[:3, :3] = r @ m0[:3, :3]
-        elif kind == "orbit":
-            r = rotation(world_up, math.radians(40.0) * intensity * sk)
-            eye = pivot + r @ (eye0 - pivot)
-            m[:3, :3] = r @ m0[:3, :3]
-            m[:3, 3] = eye
-        elif kind == "crane":
-            eye = eye0 + world_up * intensity * sk
-            m = look_at(eye, pivot, up=world_up if abs(fwd @ world_up) < 0.999 else up)
-        elif kind == "walk_past":
-            ax = np.asarray(axis if axis is not None else right, dtype=np.float64)
-            ax = ax / np.linalg.norm(ax)
-            dist = length if length is not None else 4.0 * intensity
-            step_hz = 1.8  # steps per second
-            bob = 0.015 * intensity * abs(math.sin(math.pi * step_hz * k / fps)) if sk < 1.0 else 0.0
-            m[:3, 3] = eye0 + ax * dist * sk + world_up * bob
-        out.append(m)
-    amount = intensity if kind == "handheld" else shake
-    if amount > 0:
-        out = add_shake(out, amount, seed=seed, fps=fps)
-    return out
-
-
-def add_shake(matrices: Sequence[np.ndarray], amount: float = 1.0, seed: int = 0, fps: float = 24.0) -> list[np.ndarray]:
-    """Seeded handheld shake: about 0.6 deg of rotation and 1 cm of translation per unit `amount`,
-    smooth at ~1-3 Hz.  Same seed, same shake."""
-    n = len(matrices)
-    rng = np.random.default_rng(seed)
-    rate = 1.2 / fps
-    rot = [_smooth_noise(n, rng, rate) for _ in range(3)]
-    pos = [_smooth_noise(n, rng, rate) for _ in range(3)]
-    out = []
-    for k, m in enumerate(matrices):
-        m = np.array(m, dtype=np.float64)
-        r = m[:3, :3]
-        ang = np.radians(0.6 * amount) * np.array([rot[0][k], rot[1][k], rot[2][k] * 0.5])
-        local = rotation((1, 0, 0), ang[0]) @ rotation((0, 1, 0), ang[1]) @ rotation((0, 0, 1), ang[2])
-        m[:3, :3] = r @ local
-        m[:3, 3] = m[:3, 3] + r @ (0.01 * amount * np.array([pos[0][k], pos[1][k], pos[2][k]]))
-        out.append(m)
-    return out
 
 
 def focus_distance(depth: np.ndarray, point: tuple[float, float] = (0.5, 0.5), window: int = 1) -> float:

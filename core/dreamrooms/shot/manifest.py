@@ -19,6 +19,7 @@ import jsonschema
 from dreamrooms import __version__
 from dreamrooms.atomic import write_text_atomic
 from dreamrooms.errors import ShotError
+from dreamrooms.shot.frames import frame_file
 
 SCHEMA_VERSION = 1
 MANIFEST = "shot.json"
@@ -132,16 +133,6 @@ class Provenance:
         """Record a command line: `argv`, else what the CLI was asked, else this process's argv."""
         self.commands.append(shlex.join(argv) if argv is not None else (_command_line or shlex.join(sys.argv)))
 
-
-def frame_file(pattern: str, number: int) -> str:
-    """Replace the run of `#` in `pattern` with the zero-padded frame number."""
-    start = pattern.find("#")
-    end = start
-    while end < len(pattern) and pattern[end] == "#":
-        end += 1
-    width = end - start
-    sign = "-" if number < 0 else ""
-    return f"{pattern[:start]}{sign}{abs(number):0{width}d}{pattern[end:]}"
 
 
 @dataclass

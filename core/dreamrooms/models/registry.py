@@ -2,7 +2,7 @@
 
 Two manifests are merged (both TOML, read with :mod:`tomllib`):
 
-* the built-in one, ``models_onnx/models.toml`` beside the package (override the folder with
+* the built-in one, ``models_onnx/models.toml`` (``dreamrooms/builtin_models`` in a wheel) (override the folder with
   ``DREAMROOMS_BUILTIN_MODELS``), which lists the built-ins that ship with dreamrooms and the
   public models that can be fetched;
 * the user's, ``<models dir>/models.toml``, written by ``dreamrooms models add``; its entries win.
@@ -15,23 +15,22 @@ argument (the Blender add-on's preference), ``$DREAMROOMS_MODELS``, then the pla
 API::
 
     entry = resolve("tinydepth", kind="depth")      # or a path to a user .onnx
-    sess = open_session(entry, device="auto")       # see dreamrooms.sessions
-    fetch("depth-anything-v2-small")                 # see dreamrooms.download
+    sess = runtime.open_session(entry)              # dreamrooms.models.runtime
+    download.fetch("depth-anything-v2-small")        # dreamrooms.models.download
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamrooms.errors import DreamroomsError
+from dreamrooms.errors import ModelError
+from dreamrooms.models.contracts import GeneratorSpec, format_shape, format_type
 
 KINDS = ("depth", "generator", "mask")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
@@ -42,10 +41,6 @@ IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
 
-class ModelError(DreamroomsError):
-    """A model is unknown, not installed, of the wrong kind, or its file disagrees with its manifest."""
-
-
 # --------------------------------------------------------------------------- locations
 
 def builtin_dir() -> Path:
@@ -53,11 +48,11 @@ def builtin_dir() -> Path:
     env = os.environ.get("DREAMROOMS_BUILTIN_MODELS")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent
-    bundled = here / "models_onnx"          # inside a wheel / the Blender extension
+    package = Path(__file__).resolve().parents[1]
+    bundled = package / "builtin_models"       # package data in a wheel / the Blender extension (see setup.py)
     if (bundled / MANIFEST_NAME).exists():
         return bundled
-    return here.parents[1] / "models_onnx"  # source checkout: core/dreamrooms -> repo root
+    return package.parents[1] / "models_onnx"  # source checkout: core/dreamrooms -> repo root
 
 
 def models_dir(override: str | os.PathLike | None = None) -> Path:
@@ -162,18 +157,14 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         g = t.get("generator")
         if not isinstance(g, dict):
             raise _err(manifest, name, "generators need a [models.NAME.generator] table")
-        if not g.get("latent_input") and not g.get("mapping_input"):
-            raise _err(manifest, name, "generator.latent_input (the z input's name) is required")
-        if not isinstance(g.get("latent_dim"), int) or g["latent_dim"] < 1:
+        spec = GeneratorSpec.from_dict(g, where=f"{manifest}: [models.{name}.generator]")
+        if not isinstance(g.get("latent_dim"), int) or spec.latent_dim < 1:
             raise _err(manifest, name, "generator.latent_dim must be a positive integer")
-        if not g.get("grid_input") and not g.get("native_size"):
+        if not spec.grid_input and not spec.native_size:
             raise _err(manifest, name, "generator needs grid_input (coordinate generators) or native_size = [H, W]")
-        rng = g.get("output_range", [0.0, 1.0])
-        if list(rng) not in ([0.0, 1.0], [-1.0, 1.0], [0, 1], [-1, 1]):
-            raise _err(manifest, name, f"generator.output_range = {rng!r}; use [0, 1] or [-1, 1]")
 
 
-def _entry_from_table(name: str, t: dict, manifest: Path, base: Path) -> ModelEntry:
+def entry_from_table(name: str, t: dict, manifest: Path, base: Path) -> ModelEntry:
     _check_entry(manifest, name, t)
     file = Path(t["file"]).expanduser()
     path = file if file.is_absolute() else base / file
@@ -207,7 +198,7 @@ def load_manifest(manifest: str | os.PathLike, file_base: Path | None = None) ->
         if not isinstance(t, dict):
             raise _err(manifest, name, "must be a table")
         base = manifest.parent if (t.get("builtin") or file_base is None) else file_base
-        out[name] = _entry_from_table(name, t, manifest, base)
+        out[name] = entry_from_table(name, t, manifest, base)
     return out
 
 
@@ -311,11 +302,11 @@ def infer_entry(path: Path, kind: str | None = None) -> ModelEntry:
                          f"describe it with `dreamrooms models add {path} --kind depth --input-name NAME ...`")
     iname, ishape, itype = inputs[0]
     if len(ishape) != 4 or (isinstance(ishape[1], int) and ishape[1] != 3) or itype != "tensor(float)":
-        raise ModelError(f"{path}: input {iname!r} is {_fmt_shape(ishape)} {_fmt_type(itype)}; a depth model "
+        raise ModelError(f"{path}: input {iname!r} is {format_shape(ishape)} {format_type(itype)}; a depth model "
                          f"needs a float NCHW image (Nx3xHxW); describe it with `dreamrooms models add`")
     oname, oshape, otype = outputs[0]
     if len(oshape) not in (3, 4) or (len(oshape) == 4 and isinstance(oshape[1], int) and oshape[1] != 1):
-        raise ModelError(f"{path}: output {oname!r} is {_fmt_shape(oshape)}; a depth model outputs BxHxW or Bx1xHxW")
+        raise ModelError(f"{path}: output {oname!r} is {format_shape(oshape)}; a depth model outputs BxHxW or Bx1xHxW")
     inp: dict[str, Any] = {"name": iname, "layout": "NCHW", "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
                            "range": [0.0, 1.0]}
     if isinstance(ishape[2], int) and isinstance(ishape[3], int):
@@ -328,14 +319,6 @@ def infer_entry(path: Path, kind: str | None = None) -> ModelEntry:
                       license="unknown (user file)", url="", builtin=False, input=inp, output=raw["output"],
                       generator=None, raw=raw, manifest=None,
                       description="user ONNX file; I/O inferred (ImageNet normalisation, inverse relative depth)")
-
-
-def _fmt_shape(shape) -> str:
-    return "x".join("?" if d is None or d == "" else str(d) for d in shape) if shape else "scalar"
-
-
-def _fmt_type(t: str) -> str:
-    return t.replace("tensor(", "").replace(")", "")
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -378,229 +361,3 @@ def dumps_manifest(models: dict[str, dict],
                 lines.append(f"{k} = {_toml_value(v)}")
         lines.append("")
     return "\n".join(lines)
-
-
-def add_model(path: str | os.PathLike, *, kind: str, name: str | None = None, copy: bool = False,
-              models_dir_override=None, input: dict | None = None, output: dict | None = None,
-              generator: dict | None = None, license: str = "", force: bool = False) -> ModelEntry:
-    """Register a user's ONNX file in the user manifest after checking its I/O against the
-    description. Nothing is written when the check fails."""
-    from dreamrooms.atomic import write_text_atomic
-    from dreamrooms.sessions import check_io
-
-    src = Path(path).expanduser().resolve()
-    if not src.is_file():
-        raise ModelError(f"{src}: no such file; give the path to your .onnx model")
-    if kind not in KINDS:
-        raise ModelError(f"--kind {kind!r}; use one of {', '.join(KINDS)}")
-    name = name or src.stem
-    mdir = models_dir(models_dir_override)
-    reg = registry(models_dir_override)
-    if name in reg and reg[name].builtin:
-        raise ModelError(f"{name!r} is a built-in model name; pick another with --name")
-    uman = mdir / MANIFEST_NAME
-    existing = {}
-    if uman.exists():
-        existing = tomllib.loads(uman.read_text(encoding="utf-8")).get("models", {})
-    if name in existing and not force:
-        raise ModelError(f"{uman}: model {name!r} already exists; use --force to replace it or --name to pick another")
-    table: dict[str, Any] = {"kind": kind, "file": str(src), "url": "", "sha256": sha256_file(src),
-                             "size": src.stat().st_size, "license": license or "unknown (user file)",
-                             "builtin": False}
-    if kind == "depth":
-        if input is None or output is None:
-            inferred = infer_entry(src, "depth")
-            input = {**inferred.input, **(input or {})}
-            output = {**inferred.output, **(output or {})}
-        table["input"] = input
-        table["output"] = output
-    elif kind == "generator":
-        table["generator"] = generator or {}
-    entry = _entry_from_table(name, table, uman, mdir)
-    check_io(entry)   # raises a ModelError naming the mismatch; nothing written yet
-    if copy:
-        dest = mdir / src.name
-        if dest.resolve() != src:
-            from dreamrooms.atomic import atomic_path
-
-            with atomic_path(dest) as tmp:
-                shutil.copyfile(src, tmp)
-        table["file"] = src.name
-        entry = _entry_from_table(name, table, uman, mdir)
-    existing[name] = table
-    write_text_atomic(uman, dumps_manifest(existing))
-    return entry
-
-
-# --------------------------------------------------------------------------- re-exports
-
-def open_session(entry: ModelEntry, device: str = "auto", threads: int | None = None):
-    """See :func:`dreamrooms.sessions.open_session` (re-exported here: the registry's one door)."""
-    from dreamrooms.sessions import open_session as _open
-
-    return _open(entry, device=device, threads=threads)
-
-
-def fetch(name_or_entry, **kw) -> ModelEntry:
-    """See :func:`dreamrooms.download.fetch`."""
-    from dreamrooms.download import fetch as _fetch
-
-    return _fetch(name_or_entry, **kw)
-
-
-def __getattr__(name):
-    if name == "ModelSession":
-        from dreamrooms.sessions import ModelSession
-
-        return ModelSession
-    raise AttributeError(name)
-
-
-# --------------------------------------------------------------------------- CLI
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list, fetch and add ONNX models (depth, generators)",
-                              description="The model registry: built-in models ship with dreamrooms; public "
-                                          "ones are fetched (sha256-verified) into the models dir; your own "
-                                          "ONNX files are added by path.")
-    p.add_argument("--models-dir", default=None,
-                   help="models dir for downloads and your manifest (default: $DREAMROOMS_MODELS or the platform cache)")
-    sub = p.add_subparsers(dest="models_cmd", metavar="ACTION")
-
-    pl = sub.add_parser("list", help="name, kind, installed?, size, license of every known model")
-    pl.add_argument("--kind", choices=KINDS, help="only this kind")
-    pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    pl.set_defaults(func=_cmd_list)
-
-    pf = sub.add_parser("fetch", help="download a public model into the models dir (resumable, sha256-verified)")
-    pf.add_argument("name", help="a model name from `dreamrooms models list`")
-    pf.add_argument("--allow-unverified", action="store_true",
-                    help="accept a download whose sha256 the manifest does not give (prints the hash it got)")
-    pf.add_argument("--url", default=None, help="download from this URL instead of the manifest's (a mirror)")
-    pf.set_defaults(func=_cmd_fetch)
-
-    pa = sub.add_parser("add", help="register your own ONNX file (its I/O is checked first)")
-    pa.add_argument("path", help="path to the .onnx file")
-    pa.add_argument("--kind", required=True, choices=KINDS)
-    pa.add_argument("--name", default=None, help="model name (default: the file name without .onnx)")
-    pa.add_argument("--copy", action="store_true", help="copy the file into the models dir (default: use it in place)")
-    pa.add_argument("--force", action="store_true", help="replace an existing user entry of that name")
-    pa.add_argument("--license", default="", help="licence text to record")
-    g = pa.add_argument_group("depth models")
-    g.add_argument("--input-name", default=None)
-    g.add_argument("--output-name", default=None)
-    g.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="fixed input size")
-    g.add_argument("--multiple-of", type=int, default=None, help="input sides must be a multiple of N")
-    g.add_argument("--target", type=int, default=None, help="target side in pixels (with --multiple-of)")
-    g.add_argument("--resize", choices=RESIZE_POLICIES, default=None)
-    g.add_argument("--mean", type=float, nargs=3, default=None)
-    g.add_argument("--std", type=float, nargs=3, default=None)
-    g.add_argument("--normalization-in-graph", action="store_true", help="the graph normalises 0..1 input itself")
-    g.add_argument("--semantics", choices=DEPTH_SEMANTICS, default=None)
-    g2 = pa.add_argument_group("generators")
-    g2.add_argument("--latent-input", default="z")
-    g2.add_argument("--latent-dim", type=int, default=None)
-    g2.add_argument("--mapping-input", default="")
-    g2.add_argument("--grid-input", default="")
-    g2.add_argument("--native-size", type=int, nargs=2, metavar=("H", "W"), default=None)
-    g2.add_argument("--gen-output", default="image")
-    g2.add_argument("--output-range", type=float, nargs=2, default=[0.0, 1.0])
-    pa.set_defaults(func=_cmd_add)
-
-    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
-
-
-def _human(n: int) -> str:
-    if not n:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def _cmd_list(args) -> int:
-    entries = [e for e in list_models(args.models_dir) if not args.kind or e.kind == args.kind]
-    if args.json:
-        print(json.dumps([{"name": e.name, "kind": e.kind, "installed": e.installed, "builtin": e.builtin,
-                           "size": e.path.stat().st_size if e.installed else e.size, "license": e.license,
-                           "sha256": e.sha256, "path": str(e.path), "url": e.url,
-                           "noncommercial": e.noncommercial} for e in entries], indent=2))
-        return 0
-    rows = [("NAME", "KIND", "STATUS", "SIZE", "LICENSE")]
-    for e in entries:
-        if e.installed:
-            status = "built-in" if e.builtin else "installed"
-        else:
-            status = "fetchable" if e.url else "missing"
-        size = e.path.stat().st_size if e.installed else e.size
-        lic = e.license + (" (non-commercial)" if e.noncommercial and "NC" not in e.license else "")
-        rows.append((e.name, e.kind, status, _human(size), lic))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"\nmodels dir: {models_dir(args.models_dir)}")
-    return 0
-
-
-def _cmd_fetch(args) -> int:
-    from dreamrooms.download import fetch
-
-    entry = fetch(args.name, models_dir_override=args.models_dir, allow_unverified=args.allow_unverified,
-                  url=args.url)
-    print(f"{entry.name}: {entry.path}")
-    return 0
-
-
-def _cmd_add(args) -> int:
-    inp = out = gen = None
-    if args.kind == "depth":
-        explicit = any(v is not None for v in (args.size, args.multiple_of, args.mean, args.std, args.input_name,
-                                                args.output_name, args.semantics, args.resize, args.target)) \
-            or args.normalization_in_graph
-        if explicit:
-            inferred = infer_entry(Path(args.path).expanduser(), "depth")
-            inp = dict(inferred.input)
-            out = dict(inferred.output)
-            if args.input_name is not None:
-                inp["name"] = args.input_name
-            if args.size:
-                inp.pop("multiple_of", None)
-                inp.pop("target", None)
-                inp["size"] = list(args.size)
-                inp["resize"] = "fixed"
-            if args.multiple_of is not None:
-                inp.pop("size", None)
-                inp["multiple_of"] = args.multiple_of
-                inp["target"] = args.target or inp.get("target", 384)
-                inp["resize"] = args.resize or "lower_bound"
-            elif args.target is not None:
-                inp["target"] = args.target
-            if args.resize and "size" not in inp:
-                inp["resize"] = args.resize
-            if args.normalization_in_graph:
-                inp.pop("mean", None)
-                inp.pop("std", None)
-                inp["normalization_in_graph"] = True
-            if args.mean:
-                inp["mean"] = list(args.mean)
-            if args.std:
-                inp["std"] = list(args.std)
-            if args.output_name is not None:
-                out["name"] = args.output_name
-            if args.semantics:
-                out["semantics"] = args.semantics
-    elif args.kind == "generator":
-        if args.latent_dim is None:
-            raise ModelError("--latent-dim N is required for a generator")
-        gen = {"latent_input": args.latent_input, "latent_dim": args.latent_dim,
-               "mapping_input": args.mapping_input, "grid_input": args.grid_input,
-               "output": args.gen_output, "output_range": list(args.output_range), "output_colorspace": "srgb",
-               "truncation_mean": ""}
-        if args.native_size:
-            gen["native_size"] = list(args.native_size)
-    entry = add_model(args.path, kind=args.kind, name=args.name, copy=args.copy, models_dir_override=args.models_dir,
-                      input=inp, output=out, generator=gen, license=args.license, force=args.force)
-    print(f"added {entry.name} ({entry.kind}): {entry.path}")
-    return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dreamrooms import exr
+from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import MANIFEST, Shot
 

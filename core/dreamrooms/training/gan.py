@@ -35,8 +35,10 @@ import numpy as np
 from dreamrooms.atomic import atomic_path, write_text_atomic
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
+from dreamrooms.shot.frames import IMAGE_EXTS as FOOTAGE_EXTS
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+# photos to train on: every image type the stages read except EXR (linear HDR is not what a GAN learns from)
+IMAGE_EXTS = tuple(e for e in FOOTAGE_EXTS if e != ".exr")
 MIN_IMAGES = 10
 RECOMMENDED_IMAGES = 100
 SIZES = (32, 64, 128, 256)
@@ -181,7 +183,7 @@ class TrainConfig:
 
 
 # ---- torch part -------------------------------------------------------------------------------------
-def _torch():
+def torch_module():
     try:
         import torch
     except ImportError:
@@ -190,7 +192,7 @@ def _torch():
 
 
 def build_models(cfg: TrainConfig):
-    torch = _torch()
+    torch = torch_module()
     nn = torch.nn
     F = torch.nn.functional
     sn = torch.nn.utils.spectral_norm
@@ -245,7 +247,7 @@ def build_models(cfg: TrainConfig):
 
 def diff_augment(x, policy: str, gen):
     """Differentiable augmentation on a batch in -1..1: colour, translation (1/8), cutout (1/2)."""
-    torch = _torch()
+    torch = torch_module()
     if not policy:
         return x
     b = x.shape[0]
@@ -284,7 +286,7 @@ def diff_augment(x, policy: str, gen):
 
 def sample_grid(g, latent_dim: int, path: Path, n: int = 16, device: str = "cpu") -> None:
     """A 4x4 grid of samples from fixed seeds (the same for every checkpoint), written atomically."""
-    torch = _torch()
+    torch = torch_module()
     z = torch.from_numpy(np.random.default_rng(SAMPLE_SEED).standard_normal((n, latent_dim)).astype(np.float32)).to(device)
     with torch.no_grad():
         img = g(z).cpu().numpy()
@@ -300,13 +302,13 @@ def sample_grid(g, latent_dim: int, path: Path, n: int = 16, device: str = "cpu"
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    torch = _torch()
+    torch = torch_module()
     with atomic_path(path) as tmp:
         torch.save(state, str(tmp))
 
 
 def load_checkpoint(model_dir: Path):
-    torch = _torch()
+    torch = torch_module()
     ck = Path(model_dir) / "checkpoints" / "latest.pt"
     if not ck.is_file():
         raise TrainError(f"{model_dir}: no checkpoint (checkpoints/latest.pt); train first with `dreamrooms train IMAGES --out {model_dir}`")
@@ -317,7 +319,7 @@ def load_checkpoint(model_dir: Path):
 
 
 def pick_device(device: str) -> str:
-    torch = _torch()
+    torch = torch_module()
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -328,7 +330,7 @@ def pick_device(device: str) -> str:
 def train(images_dir: str | Path, model_dir: str | Path, cfg: TrainConfig, resume: bool = False,
           from_model: str | Path | None = None, device: str = "auto", strict_modes: bool = False) -> Path:
     """Train (or resume) and return the path of the latest checkpoint."""
-    torch = _torch()
+    torch = torch_module()
     model_dir = Path(model_dir)
     if cfg.size not in SIZES:
         raise TrainError(f"--size {cfg.size}: use one of {', '.join(map(str, SIZES))}")

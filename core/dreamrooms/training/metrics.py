@@ -1,4 +1,5 @@
-"""Depth quality metrics (numpy only): AbsRel and delta1 after affine alignment in inverse depth.
+"""Depth quality metrics (numpy only): AbsRel and delta1 after affine alignment in inverse depth, and the
+temporal ones for clips (flicker, one-transform alignment error).
 
 The protocol follows the usual one for relative (affine-invariant) inverse-depth models: per image,
 fit scale and shift of the prediction to the ground-truth inverse depth by least squares, convert the
@@ -53,3 +54,44 @@ def run_onnx_depth(path, images: np.ndarray, batch: int = 8) -> np.ndarray:
         y = sess.run(None, {name: images[k:k + batch]})[0]
         out.append(y.reshape(y.shape[0], y.shape[-2], y.shape[-1]))
     return np.concatenate(out, 0)
+
+
+# ---- clips: flicker and temporal consistency (the stabiliser's tests and the README numbers) ----------
+def flicker(depths, gts=None) -> float:
+    """Mean absolute frame-to-frame change of depth, relative to the mean depth (0 = perfectly steady).
+
+    With ground truth `gts`, the clip is first put into the truth's units by ONE scale+shift fitted in
+    inverse depth over all frames (see :func:`align_clip`), so methods with different output ranges are
+    compared fairly."""
+    depths = [np.asarray(d, np.float64) for d in depths]
+    if gts is not None:
+        depths = align_clip(depths, gts)
+    diffs = [float(np.mean(np.abs(b - a))) for a, b in zip(depths, depths[1:])]
+    ref = float(np.mean([np.mean(g) for g in gts])) if gts is not None else float(np.mean([d.mean() for d in depths]))
+    return float(np.mean(diffs)) / ref
+
+
+def align_clip(depths, gts) -> list[np.ndarray]:
+    """Depth maps of a clip mapped onto the truth by one least-squares scale+shift in inverse depth
+    (clipped to the truth's inverse-depth range)."""
+    ps = [1.0 / np.asarray(d, np.float64) for d in depths]
+    gs = [1.0 / np.asarray(g, np.float64) for g in gts]
+    p = np.concatenate([x.ravel() for x in ps])
+    gi = np.concatenate([x.ravel() for x in gs])
+    A = np.stack([p, np.ones_like(p)], 1)
+    (s, t), *_ = np.linalg.lstsq(A, gi, rcond=None)
+    lo, hi = gi.min(), gi.max()
+    return [1.0 / np.clip(s * x + t, lo, hi) for x in ps]
+
+
+def absrel_per_frame(depth: np.ndarray, gt: np.ndarray) -> float:
+    """AbsRel of one depth map after the usual per-frame scale+shift fit in inverse depth."""
+    return depth_metrics((1.0 / np.asarray(depth, np.float64))[None], np.asarray(gt)[None])["absrel"]
+
+
+def temporal_alignment_error(depths, gts) -> float:
+    """AbsRel of a whole clip after ONE scale+shift (in inverse depth) fitted over all frames together:
+    consistent depth over time can be mapped onto the truth with a single transform, flicker cannot."""
+    gts = [np.asarray(g, np.float64) for g in gts]
+    al = align_clip(depths, gts)
+    return float(np.mean([np.mean(np.abs(a - g) / g) for a, g in zip(al, gts)]))

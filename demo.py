@@ -10,7 +10,7 @@ terminal shows one progress bar and one summary line per stage.
 from __future__ import annotations
 
 import argparse
-import json
+
 import os
 import shutil
 import subprocess
@@ -21,12 +21,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dreamrooms import exr, preview
-from dreamrooms.cli import run_reporting_errors
+from dreamrooms import preview
+from dreamrooms.progress import parse_event
+from dreamrooms.shot import exr
+from dreamrooms.commands.main import run_reporting_errors
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -56,13 +58,8 @@ def run_stage(name: str, cmd: list[str], log_dir: Path) -> float:
                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
         assert proc.stderr is not None
         for line in proc.stderr:
-            event = None
-            if line.startswith("{"):
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    event = None
-            if isinstance(event, dict) and event.get("event") in ("start", "progress", "end"):
+            event = parse_event(line)
+            if event is not None and event["event"] in ("start", "progress", "end"):
                 total = event.get("total")
                 if bar is None or event.get("event") == "start":
                     if bar is not None:

@@ -51,7 +51,7 @@ def handler(args: argparse.Namespace) -> int:
     if args.images == "export":
         if args.model_dir is None:
             raise DreamroomsError("train export: give the MODEL_DIR to export, e.g. `dreamrooms train export models/mine`")
-        from dreamrooms import export_gan
+        from dreamrooms.training import export as export_gan
 
         path = export_gan.export(args.model_dir, name=args.name)
         print(f"exported {path} and {path.parent / 'models.toml'}; walk it with "
@@ -61,7 +61,7 @@ def handler(args: argparse.Namespace) -> int:
         raise DreamroomsError(f"train: unexpected argument {args.model_dir}; use `dreamrooms train IMAGES_DIR --out MODEL_DIR`")
     if args.out is None:
         raise DreamroomsError("train: --out MODEL_DIR is required")
-    from dreamrooms import train_gan  # imports torch lazily
+    from dreamrooms.training import gan as train_gan  # imports torch lazily
 
     cfg = train_gan.TrainConfig(size=args.size, latent_dim=args.latent_dim, channels=args.channels, steps=args.steps,
                                 batch=args.batch, lr=args.lr, augment=args.augment,

@@ -1,7 +1,7 @@
-"""The `dreamrooms` command: subcommands are registered by their own modules.
+"""The `dreamrooms` command: builds the parser from the command modules and runs one with the one error path.
 
-Each module in COMMAND_MODULES defines `register(subparsers)` and sets `func(args) -> int` on its
-parser.  Exit codes: 0 ok, 1 failed (a DreamroomsError, printed as one line), 2 bad usage.
+Each module named in dreamrooms.commands.COMMANDS defines `register(subparsers)` and sets `func(args) -> int`
+on its parser.  Exit codes: 0 ok, 1 failed (a DreamroomsError, printed as one line), 2 bad usage.
 """
 from __future__ import annotations
 
@@ -10,18 +10,10 @@ import importlib
 import sys
 
 from dreamrooms import __version__, progress
+from dreamrooms.commands import COMMANDS
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import set_command_line
 
-COMMAND_MODULES = (  # in workflow order, which is the order `--help` lists them
-    "dreamrooms.train_cli",
-    "dreamrooms.walk_cli",
-    "dreamrooms.depth",
-    "dreamrooms.room_cli",
-    "dreamrooms.ae.cli",
-    "dreamrooms.models",
-    "dreamrooms.info_cli",
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--progress", choices=progress.MODES, default=None,
                         help="progress on stderr: a bar (default), JSON lines for machine readers, or none")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for name in COMMANDS:
+        importlib.import_module(f"dreamrooms.commands.{name}").register(subparsers)
     return parser
 
 

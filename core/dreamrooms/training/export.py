@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from dreamrooms.atomic import atomic_path, write_text_atomic
-from dreamrooms.errors import DreamroomsError
-from dreamrooms.train_gan import build_models, load_checkpoint, TrainConfig, _torch
+from dreamrooms.atomic import write_text_atomic
+from dreamrooms.models import dumps_manifest
+from dreamrooms.training.gan import TrainConfig, build_models, load_checkpoint, torch_module
+from dreamrooms.training.onnx_export import export_onnx
 
 TOLERANCE = 1e-3
-OPSET = 17
-
-
-class ExportError(DreamroomsError):
-    """The export did not produce a faithful ONNX generator."""
 
 
 def manifest_text(name: str, table: dict, generator: dict) -> str:
-    from dreamrooms.models import dumps_manifest
-
     return dumps_manifest({name: {**table, "generator": generator}},
                           header="written by `dreamrooms train export`; read by dreamrooms.models "
                                  "(same layout as models_onnx/models.toml)")
@@ -37,8 +30,7 @@ def manifest_text(name: str, table: dict, generator: dict) -> str:
 
 def export(model_dir: str | Path, name: str | None = None, tol: float = TOLERANCE, n_check: int = 8) -> Path:
     """Export and verify; returns the path of generator.onnx."""
-    torch = _torch()
-    import onnxruntime as ort
+    torch = torch_module()
 
     model_dir = Path(model_dir)
     state = load_checkpoint(model_dir)
@@ -49,20 +41,9 @@ def export(model_dir: str | Path, name: str | None = None, tol: float = TOLERANC
     g.eval()
     onnx_path = model_dir / "generator.onnx"
     z = np.random.default_rng(7).standard_normal((n_check, cfg.latent_dim)).astype(np.float32)
-    with atomic_path(onnx_path) as tmp:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter: no onnxscript needed
-            torch.onnx.export(g, (torch.zeros(1, cfg.latent_dim),), str(tmp), input_names=["z"], output_names=["image"],
-                              dynamic_axes={"z": {0: "batch"}, "image": {0: "batch"}}, opset_version=OPSET,
-                              dynamo=False, do_constant_folding=True)
-            want = g(torch.from_numpy(z)).numpy()
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        sess = ort.InferenceSession(str(tmp), so, providers=["CPUExecutionProvider"])
-        got = sess.run(["image"], {"z": z})[0]
-        err = float(np.abs(got - want).max())
-        if not err <= tol:
-            raise ExportError(f"{onnx_path}: ONNX output differs from torch by {err:.2e} (> {tol:g}); not written")
+    err = export_onnx(g, (torch.zeros(1, cfg.latent_dim),), onnx_path, ["z"], ["image"],
+                      {"z": {0: "batch"}, "image": {0: "batch"}}, check_inputs={"z": z}, tol=tol,
+                      producer="dreamrooms train export")
     data = onnx_path.read_bytes()
     table = {"kind": "generator", "file": onnx_path.name, "url": "", "sha256": hashlib.sha256(data).hexdigest(),
              "size": len(data), "license": "yours (trained with dreamrooms train on your images)",

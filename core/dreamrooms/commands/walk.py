@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.models.runtime import DEVICES
 
 KEYFRAME_HELP = """keyframe file (TOML):
   interp = "slerp"          # optional walk defaults: interp, ease, loop, truncation
@@ -52,16 +53,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--constant-speed", action="store_true",
                    help="re-time the path so the image changes evenly from frame to frame (overrides easing)")
     p.add_argument("--compression", default="zip", help="EXR compression (zip, piz, dwaa, ...; default zip)")
-    p.add_argument("--device", choices=("auto", "cpu"), default="auto", help="ONNX Runtime device (default auto)")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     p.add_argument("--overwrite", action="store_true", help="replace a different walk already in --out")
     p.set_defaults(func=handler)
 
 
 def handler(args: argparse.Namespace) -> int:
-    from dreamrooms import generate, walk
+    from dreamrooms.walk import generator
+    from dreamrooms.walk import run as generate
+    from dreamrooms.walk import latent as walk
 
-    gen = generate.open_generator(args.model, device=args.device, threads=args.threads)
+    gen = generator.open_generator(args.model, device=args.device, threads=args.threads)
     if args.size is None:
         if gen.spec.native_size is None:
             raise DreamroomsError(f"model {gen.name} has no native size; give --size WIDTHxHEIGHT")

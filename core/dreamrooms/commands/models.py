@@ -1,0 +1,160 @@
+"""`dreamrooms models list|fetch|add`: the model registry on the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pathlib import Path
+
+from dreamrooms.models.download import fetch
+from dreamrooms.models.registry import (DEPTH_SEMANTICS, IMAGENET_MEAN, IMAGENET_STD, KINDS, RESIZE_POLICIES, ModelError,
+                                        infer_entry, list_models, models_dir)
+from dreamrooms.models.user import add_model
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("models", help="list, fetch and add ONNX models (depth, generators)",
+                              description="The model registry: built-in models ship with dreamrooms; public "
+                                          "ones are fetched (sha256-verified) into the models dir; your own "
+                                          "ONNX files are added by path.")
+    p.add_argument("--models-dir", default=None,
+                   help="models dir for downloads and your manifest (default: $DREAMROOMS_MODELS or the platform cache)")
+    sub = p.add_subparsers(dest="models_cmd", metavar="ACTION")
+
+    pl = sub.add_parser("list", help="name, kind, installed?, size, license of every known model")
+    pl.add_argument("--kind", choices=KINDS, help="only this kind")
+    pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pl.set_defaults(func=_cmd_list)
+
+    pf = sub.add_parser("fetch", help="download a public model into the models dir (resumable, sha256-verified)")
+    pf.add_argument("name", help="a model name from `dreamrooms models list`")
+    pf.add_argument("--allow-unverified", action="store_true",
+                    help="accept a download whose sha256 the manifest does not give (prints the hash it got)")
+    pf.add_argument("--url", default=None, help="download from this URL instead of the manifest's (a mirror)")
+    pf.set_defaults(func=_cmd_fetch)
+
+    pa = sub.add_parser("add", help="register your own ONNX file (its I/O is checked first)")
+    pa.add_argument("path", help="path to the .onnx file")
+    pa.add_argument("--kind", required=True, choices=KINDS)
+    pa.add_argument("--name", default=None, help="model name (default: the file name without .onnx)")
+    pa.add_argument("--copy", action="store_true", help="copy the file into the models dir (default: use it in place)")
+    pa.add_argument("--force", action="store_true", help="replace an existing user entry of that name")
+    pa.add_argument("--license", default="", help="licence text to record")
+    g = pa.add_argument_group("depth models")
+    g.add_argument("--input-name", default=None)
+    g.add_argument("--output-name", default=None)
+    g.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="fixed input size")
+    g.add_argument("--multiple-of", type=int, default=None, help="input sides must be a multiple of N")
+    g.add_argument("--target", type=int, default=None, help="target side in pixels (with --multiple-of)")
+    g.add_argument("--resize", choices=RESIZE_POLICIES, default=None)
+    g.add_argument("--mean", type=float, nargs=3, default=None)
+    g.add_argument("--std", type=float, nargs=3, default=None)
+    g.add_argument("--normalization-in-graph", action="store_true", help="the graph normalises 0..1 input itself")
+    g.add_argument("--semantics", choices=DEPTH_SEMANTICS, default=None)
+    g2 = pa.add_argument_group("generators")
+    g2.add_argument("--latent-input", default="z")
+    g2.add_argument("--latent-dim", type=int, default=None)
+    g2.add_argument("--mapping-input", default="")
+    g2.add_argument("--grid-input", default="")
+    g2.add_argument("--native-size", type=int, nargs=2, metavar=("H", "W"), default=None)
+    g2.add_argument("--gen-output", default="image")
+    g2.add_argument("--output-range", type=float, nargs=2, default=[0.0, 1.0])
+    pa.set_defaults(func=_cmd_add)
+
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _human(n: int) -> str:
+    if not n:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _cmd_list(args) -> int:
+    entries = [e for e in list_models(args.models_dir) if not args.kind or e.kind == args.kind]
+    if args.json:
+        print(json.dumps([{"name": e.name, "kind": e.kind, "installed": e.installed, "builtin": e.builtin,
+                           "size": e.path.stat().st_size if e.installed else e.size, "license": e.license,
+                           "sha256": e.sha256, "path": str(e.path), "url": e.url,
+                           "noncommercial": e.noncommercial} for e in entries], indent=2))
+        return 0
+    rows = [("NAME", "KIND", "STATUS", "SIZE", "LICENSE")]
+    for e in entries:
+        if e.installed:
+            status = "built-in" if e.builtin else "installed"
+        else:
+            status = "fetchable" if e.url else "missing"
+        size = e.path.stat().st_size if e.installed else e.size
+        lic = e.license + (" (non-commercial)" if e.noncommercial and "NC" not in e.license else "")
+        rows.append((e.name, e.kind, status, _human(size), lic))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"\nmodels dir: {models_dir(args.models_dir)}")
+    return 0
+
+
+def _cmd_fetch(args) -> int:
+    from dreamrooms.models.download import fetch
+
+    entry = fetch(args.name, models_dir_override=args.models_dir, allow_unverified=args.allow_unverified,
+                  url=args.url)
+    print(f"{entry.name}: {entry.path}")
+    return 0
+
+
+def _cmd_add(args) -> int:
+    inp = out = gen = None
+    if args.kind == "depth":
+        explicit = any(v is not None for v in (args.size, args.multiple_of, args.mean, args.std, args.input_name,
+                                                args.output_name, args.semantics, args.resize, args.target)) \
+            or args.normalization_in_graph
+        if explicit:
+            inferred = infer_entry(Path(args.path).expanduser(), "depth")
+            inp = dict(inferred.input)
+            out = dict(inferred.output)
+            if args.input_name is not None:
+                inp["name"] = args.input_name
+            if args.size:
+                inp.pop("multiple_of", None)
+                inp.pop("target", None)
+                inp["size"] = list(args.size)
+                inp["resize"] = "fixed"
+            if args.multiple_of is not None:
+                inp.pop("size", None)
+                inp["multiple_of"] = args.multiple_of
+                inp["target"] = args.target or inp.get("target", 384)
+                inp["resize"] = args.resize or "lower_bound"
+            elif args.target is not None:
+                inp["target"] = args.target
+            if args.resize and "size" not in inp:
+                inp["resize"] = args.resize
+            if args.normalization_in_graph:
+                inp.pop("mean", None)
+                inp.pop("std", None)
+                inp["normalization_in_graph"] = True
+            if args.mean:
+                inp["mean"] = list(args.mean)
+            if args.std:
+                inp["std"] = list(args.std)
+            if args.output_name is not None:
+                out["name"] = args.output_name
+            if args.semantics:
+                out["semantics"] = args.semantics
+    elif args.kind == "generator":
+        if args.latent_dim is None:
+            raise ModelError("--latent-dim N is required for a generator")
+        gen = {"latent_input": args.latent_input, "latent_dim": args.latent_dim,
+               "mapping_input": args.mapping_input, "grid_input": args.grid_input,
+               "output": args.gen_output, "output_range": list(args.output_range), "output_colorspace": "srgb",
+               "truncation_mean": ""}
+        if args.native_size:
+            gen["native_size"] = list(args.native_size)
+    entry = add_model(args.path, kind=args.kind, name=args.name, copy=args.copy, models_dir_override=args.models_dir,
+                      input=inp, output=out, generator=gen, license=args.license, force=args.force)
+    print(f"added {entry.name} ({entry.kind}): {entry.path}")
+    return 0

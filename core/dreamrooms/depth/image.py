@@ -1,0 +1,113 @@
+"""Depth images at the network's size and back: network input size, preprocessing, edge-aware upsampling."""
+from __future__ import annotations
+
+import numpy as np
+
+from dreamrooms.errors import DepthError
+from dreamrooms.models.contracts import network_size as contract_network_size
+
+
+def network_size(inp: dict, height: int, width: int, size: int | None = None) -> tuple[int, int]:
+    """Model input (H, W) for a source frame per the manifest entry (`size` overrides its `target`)."""
+    spec = dict(inp)
+    if size is not None:
+        if "size" in spec:
+            raise DepthError(f"--size {size}: this model takes a fixed {spec['size'][1]}x{spec['size'][0]} input; "
+                             f"leave --size out")
+        spec["target"] = int(size)
+    return contract_network_size(spec, height, width)
+
+
+def preprocess(srgb: np.ndarray, net_hw: tuple[int, int], inp: dict) -> tuple[np.ndarray, np.ndarray]:
+    """sRGB 0..1 HxWx3 -> (normalised CHW float32 at the network size, the resized sRGB HxWx3)."""
+    import cv2
+
+    nh, nw = net_hw
+    h, w = srgb.shape[:2]
+    x = srgb
+    if (nh, nw) != (h, w):
+        interp = cv2.INTER_AREA if (nh < h and nw < w) else cv2.INTER_LINEAR
+        x = cv2.resize(srgb, (nw, nh), interpolation=interp)
+    small = x
+    lo, hi = inp.get("range", [0.0, 1.0])
+    if (lo, hi) != (0.0, 1.0):
+        x = x * np.float32(hi - lo) + np.float32(lo)
+    if not inp.get("normalization_in_graph", False):
+        x = (x - np.asarray(inp["mean"], np.float32)) * (1.0 / np.asarray(inp["std"], np.float32))
+    return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32), small
+
+
+# ---- edge-aware upsampling ---------------------------------------------------------------------------
+def joint_bilateral_upsample(low: np.ndarray, guide: np.ndarray, sigma_spatial: float = 0.8,
+                             sigma_range: float = 0.05, support: int = 3, flat: float = 0.005) -> np.ndarray:
+    """Upsample `low` (h x w) to the guide's size (H x W x C sRGB 0..1, or H x W) by joint bilateral upsampling
+    (Kopf et al. 2007): every output pixel averages the `support` x `support` nearest low-resolution values,
+    weighted by their distance and by how similar the guide's colour there is to the guide's colour at the
+    output pixel.
+
+    Values only mix with neighbours of the same colour, so depth edges snap to the image's edges (silhouettes
+    stay sharp) and, unlike a guided filter, image texture is never copied into the depth.  Where the low-res
+    map is locally linear (within `flat`, relative) there is no edge to place and bilinear interpolation gives
+    the same answer, so only the pixels near depth edges pay for the bilateral weights.
+    """
+    import cv2
+
+    low = np.asarray(low, np.float32)
+    g = np.asarray(guide, np.float32)
+    if g.ndim == 2:
+        g = g[..., None]
+    H, W, C = g.shape
+    h, w = low.shape
+    if (h, w) == (H, W):
+        return low
+    out = cv2.resize(low, (W, H), interpolation=cv2.INTER_LINEAR)
+    # a depth edge bends the map; planes are linear in inverse depth and bilinear interpolation is exact there
+    bend = np.abs(low - cv2.blur(low, (3, 3), borderType=cv2.BORDER_REPLICATE))
+    k = np.ones((support + 1, support + 1), np.uint8)
+    edge_lo = cv2.dilate((bend > flat * np.abs(low) + 1e-12).astype(np.uint8), k) > 0
+    if not edge_lo.any():
+        return out
+    # output pixel centres in low-res pixel coordinates
+    ys = (np.arange(H, dtype=np.float32) + 0.5) * np.float32(h / H) - 0.5
+    xs = (np.arange(W, dtype=np.float32) + 0.5) * np.float32(w / W) - 0.5
+    y0, x0 = np.floor(ys).astype(np.int32), np.floor(xs).astype(np.int32)
+    yn, xn = np.clip(np.rint(ys).astype(np.int32), 0, h - 1), np.clip(np.rint(xs).astype(np.int32), 0, w - 1)
+    sel = np.flatnonzero(edge_lo.take(yn, axis=0).take(xn, axis=1))   # flat indices of the output pixels to weigh
+    if sel.size == 0:
+        return out
+    sel_y, sel_x = np.divmod(sel, W)
+    # 1-D gathers (ndarray.take) on channel planes: about half the time of 2-D fancy indexing on HxWxC arrays
+    gl = cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA).reshape(h * w, C)
+    gl_planes = [np.ascontiguousarray(gl[:, c]) for c in range(C)]
+    gs = [g.reshape(H * W, C)[:, c].take(sel) for c in range(C)]    # guide colour at each selected pixel
+    low_flat = low.ravel()
+    offsets = range(-(support // 2) + (1 if support % 2 == 0 else 0), support // 2 + 1)
+    inv_s = np.float32(-0.5 / sigma_spatial ** 2)
+    inv_r = np.float32(-0.5 / sigma_range ** 2)
+    # the spatial Gaussian is separable: per tap row (column), the flat row offset (column) and its weight
+    rows = [((np.clip(y0 + d, 0, h - 1) * w).take(sel_y), np.exp((ys - (y0 + d)) ** 2 * inv_s).take(sel_y))
+            for d in offsets]
+    cols = [(np.clip(x0 + d, 0, w - 1).take(sel_x), np.exp((xs - (x0 + d)) ** 2 * inv_s).take(sel_x))
+            for d in offsets]
+    num = np.zeros(sel.size, np.float32)
+    den = np.zeros(sel.size, np.float32)
+    for row, wy in rows:
+        for col, wx in cols:
+            tap = row + col
+            dist = np.square(gs[0] - gl_planes[0].take(tap))
+            for c in range(1, C):
+                dist += np.square(gs[c] - gl_planes[c].take(tap))
+            wgt = np.exp(dist * inv_r)
+            wgt *= wy * wx
+            wgt += np.float32(1e-20)
+            num += wgt * low_flat.take(tap)
+            den += wgt
+    out.ravel()[sel] = num / den
+    return out
+
+
+def bilinear_upsample(low: np.ndarray, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(np.asarray(low, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+

@@ -1,0 +1,260 @@
+"""`dreamrooms depth`: depth for whole sequences, streamed, batched, temporally stable, written into a shot.
+
+    dreamrooms depth INPUT --model tinydepth --out SHOT [--stabilize keyframe|ema|off] [--size N]
+                     [--batch B] [--device auto|cpu|cuda] [--frames A-B] [--preview] [--near 1 --far 10]
+
+INPUT is a shot folder, a video file, an image-sequence pattern (`frames/img.####.png`) or a folder of images
+(see :mod:`dreamrooms.shot.sources`).  Per frame the stage writes
+
+* ``layers/NAME.####.exr``: ``R G B A`` (half, scene-linear, premultiplied) + ``depth.Z`` (float32).  When the
+  output shot already has a colour sequence under ``layers/`` (a walk shot), ``depth.Z`` is added to those
+  files and every other layer in them is kept;
+* ``depth/NAME.####.exr``: the same depth as the single float32 channel ``Y`` (Blender's image nodes read a
+  single-channel ``Y`` EXR as float in every channel but ignore ``depth.Z`` beside RGBA);
+* with ``--preview``, ``preview/NAME_depth.####.png``: 16-bit grey, white = near, one mapping for the clip.
+
+Depth convention: ``depth.Z``/``Y`` is depth along the camera axis, larger is farther, in shot units where the
+first frame's 98th-percentile-nearest pixel is at ``near`` and its 2nd-percentile-farthest at ``far`` (model
+inverse depth mapped linearly onto ``[1/far, 1/near]``, then inverted; see :mod:`dreamrooms.depth.stabilize`).
+Metric models (``semantics = "depth_metric"``) are written in their own metres.
+
+The streamed run itself (reader, inference, stabiliser and writer threads) is :mod:`dreamrooms.depth.stream`;
+this module decides the output shot, the names, what is already done, and registers the sequences.  A rerun skips complete frames and resumes at the first
+missing one; frames are registered in ``shot.json`` only after all of them are on disk.  A failed run removes
+what it created (no partial output); an interrupted run keeps whole frames for the next run.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from dreamrooms.depth import resume, stabilize as stab
+from dreamrooms.depth.image import network_size, preprocess
+from dreamrooms.depth.stream import StreamRun, StreamSettings, Targets, inplace_frames
+from dreamrooms.depth.model import fixed_batch, io_names, load_model, model_sha256
+from dreamrooms.errors import DepthError, ShotError
+from dreamrooms.shot import CameraTrack, Shot, exr
+from dreamrooms.shot.frames import frame_file, parse_frames, select_frames, sequence_name
+from dreamrooms.shot.roles import colour_sequence
+from dreamrooms.shot.sources import FrameSource, ShotSource, open_source
+
+
+# ---- naming --------------------------------------------------------------------------------------------
+def _default_name(src: FrameSource) -> str:
+    if isinstance(src, ShotSource):  # the colour sequence's name: layers/walk.####.exr -> walk
+        return sequence_name(Path(src.shot.sequences[src.sequence].pattern).name.split(".")[0] or src.shot.name)
+    p = Path(src.label)
+    if "#" in p.name or "%" in p.name:
+        return sequence_name(re.split(r"[#%]", p.name)[0].rstrip("._-")) or sequence_name(p.parent.name)
+    return sequence_name(p.stem if p.is_file() else p.name)
+
+
+def _slice_camera(cam: CameraTrack | None, shot: Shot, numbers: list[int]) -> CameraTrack | None:
+    if cam is None:
+        return None
+    idx = [n - shot.frame_start for n in numbers]
+    def pick(v):
+        return [v[i] for i in idx] if isinstance(v, list) else v
+    return CameraTrack(matrices=pick(cam.matrices), lens_mm=pick(cam.lens_mm), sensor_mm=cam.sensor_mm,
+                       sensor_fit=cam.sensor_fit, clip_start=cam.clip_start, clip_end=cam.clip_end,
+                       focus_distance=pick(cam.focus_distance) if cam.focus_distance else None, fstop=cam.fstop)
+
+
+# ---- the stage -------------------------------------------------------------------------------------------
+@dataclass
+class DepthResult:
+    shot: Shot
+    processed: list[int]
+    skipped: int
+    net_size: tuple[int, int]
+    registered: bool
+    provider: str = ""
+    stats: dict = field(default_factory=dict)
+
+
+
+
+
+def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
+                      stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
+                      device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
+                      near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
+                      compression: str = "zip", fps: float | None = None, name: str | None = None,
+                      workers: int | None = None, argv: list[str] | None = None,
+                      on_frame: Callable[[int], None] | None = None) -> DepthResult:
+    """Estimate depth for every frame of `source` into the shot folder `out` (see module doc)."""
+    if stabilize not in stab.MODES:
+        raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
+    if not (0 < near < far):
+        raise DepthError(f"--near {near} --far {far}: need 0 < near < far")
+    if batch < 1:
+        raise DepthError(f"--batch {batch}: must be at least 1")
+    if size is not None and size < 8:
+        raise DepthError(f"--size {size}: too small; give the model's short-side target in pixels (e.g. 256)")
+    if isinstance(frames, str):
+        frames = parse_frames(frames)
+    out = Path(out)
+    src = source if isinstance(source, FrameSource) else open_source(source, fps=fps)
+    numbers = select_frames(src.numbers, frames, src.label)
+    ms = load_model(model, device=device, threads=threads)
+    entry = ms.entry
+    iname, oname = io_names(ms)
+    batch_fixed = fixed_batch(ms, iname)
+    if batch_fixed is not None:
+        batch = batch_fixed
+    metric = entry.output.get("semantics") == "depth_metric"
+    net_hw = network_size(entry.input, src.height, src.width, size)
+    sha = model_sha256(entry)
+
+    # ---- the output shot ---------------------------------------------------------------------------------
+    manifest = out / "shot.json"
+    inplace_key: str | None = None
+    if manifest.is_file():
+        shot = Shot.load(out, check_files=False)
+        if (shot.width, shot.height) != (src.width, src.height):
+            raise DepthError(f"{manifest}: shot is {shot.width}x{shot.height} but {src.label} is "
+                             f"{src.width}x{src.height}; pick another --out")
+        outside = [n for n in numbers if n not in shot.frames]
+        if outside:
+            raise DepthError(f"{manifest}: frame {outside[0]} is outside the shot's frames "
+                             f"{shot.frame_start}-{shot.frame_end}; pass --frames inside that range or another --out")
+        try:
+            ckey = colour_sequence(shot)
+        except ShotError:
+            ckey = None
+        own_name = None
+        if ckey and shot.sequences[ckey].pattern.startswith("layers/"):
+            same = isinstance(src, ShotSource) and src.shot.folder.resolve() == out.resolve()
+            this_name = sequence_name(name or _default_name(src))
+            if (not same and ckey == "layers" and "depth" in shot.sequences
+                    and shot.sequences[ckey].pattern == f"layers/{this_name}.####.exr"):
+                # the shot an earlier run of this command made: rerunning resumes it (the settings are checked
+                # per frame below), so a finished run is a no-op instead of an error
+                own_name = this_name
+            elif not same:
+                raise DepthError(f"{out}: this shot already has colour frames ({shot.sequences[ckey].pattern}); "
+                                 f"to add depth to them run `dreamrooms depth {out} --out {out}`, or pick a new --out")
+            else:
+                inplace_key = ckey
+        shot_name = own_name or sequence_name(name or (Path(shot.sequences[inplace_key].pattern).name.split(".")[0]
+                                                    if inplace_key else shot.name))
+    else:
+        shot_name = sequence_name(name or _default_name(src))
+        shot = Shot(fps=float(src.fps or fps or 24.0), width=src.width, height=src.height,
+                    frame_start=numbers[0], frame_end=numbers[-1], name=shot_name)
+        if isinstance(src, ShotSource):
+            shot.fps, shot.pixel_aspect, shot.name = src.shot.fps, src.shot.pixel_aspect, src.shot.name
+            shot.camera = _slice_camera(src.shot.camera, src.shot, numbers)
+            shot.provenance.models = [dict(m) for m in src.shot.provenance.models]
+            shot.provenance.seeds = list(src.shot.provenance.seeds)
+            shot.provenance.commands = list(src.shot.provenance.commands)
+    shot.folder = out
+    layers_pattern = shot.sequences[inplace_key].pattern if inplace_key else f"layers/{shot_name}.####.exr"
+    depth_pattern = shot.sequences["depth"].pattern if "depth" in shot.sequences else f"depth/{shot_name}.####.exr"
+    preview_pattern = f"preview/{shot_name}_depth.####.png"
+    layers_offset = shot.sequences[inplace_key].frame_offset if inplace_key else 0
+
+    def layers_path(n: int) -> Path:
+        return out / frame_file(layers_pattern, n + layers_offset)
+
+    def depth_path(n: int) -> Path:
+        return out / frame_file(depth_pattern, n)
+
+    def preview_path(n: int) -> Path:
+        return out / frame_file(preview_pattern, n)
+
+    settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
+                "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
+                "source": resume.source_id(src, out, inplace_key)}
+    fingerprint = json.dumps(settings, sort_keys=True)
+
+    # ---- resume: the first frame that is not whole (frames after it are redone: they were in flight) --------
+    start = 0
+    if not overwrite:
+        while start < len(numbers):
+            n = numbers[start]
+            if not resume.frame_complete(layers_path(n), depth_path(n), preview_path(n) if preview else None, fingerprint):
+                other = resume.read_fingerprint(depth_path(n)) if depth_path(n).is_file() else None
+                if other is not None and other != fingerprint and exr.is_complete(depth_path(n), ("Y",)):
+                    was = resume.settings_of(other)
+                    if was.get("source") != settings["source"]:
+                        raise DepthError(f"{depth_path(n)}: made from other footage ({was.get('source', 'unknown')}, "
+                                         f"not {settings['source']}); pass --overwrite to replace it, or pick "
+                                         f"another --out")
+                    raise DepthError(f"{depth_path(n)}: written with other depth settings ({resume.settings_diff(was, settings)}); "
+                                     f"pass --overwrite to recompute, or use the same settings to resume")
+                break
+            start += 1
+    todo = numbers[start:]
+    skipped = start
+
+    stabilizer = stab.Stabilizer(stabilize, near, far, metric=metric)
+    state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
+    resume.clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
+    for t in state_path.parent.glob(f".{state_path.name}.*.tmp") if state_path.parent.is_dir() else []:
+        with contextlib.suppress(OSError):
+            t.unlink()
+    if todo and start > 0 and stabilize != "off":
+        state = resume.load_state(state_path, fingerprint)
+        if state is not None and state[0] in numbers[:start]:
+            # exact resume: continue from the stabiliser state saved with the last contiguous frame
+            # (frames after it are redone even if whole, so the result equals an uninterrupted run)
+            start = numbers.index(state[0]) + 1
+            todo, skipped = numbers[start:], start
+            stabilizer.set_state(state[1])
+        else:  # no saved state: continue from the last frame on disk (close to, not bit-identical with, a clean run)
+            import cv2
+
+            prev = numbers[start - 1]
+            d = exr.read_frame(depth_path(prev), ["Y"])["Y"]
+            d_small = cv2.resize(d, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_AREA)
+            seed_frame = next(iter(src.frames([prev])))
+            _, small = preprocess(seed_frame.srgb, net_hw, entry.input)
+            stabilizer.seed(stab.to_inverse(d_small), stab.grey_guide(small))
+
+    made_dirs = [p for p in (out, out / "layers", out / "depth", out / "preview", layers_path(numbers[0]).parent,
+                             depth_path(numbers[0]).parent) if not p.exists()]
+    stats = {"frames": 0}
+    if todo:
+        if inplace_key:
+            def frames(todo):
+                return inplace_frames(src.shot, inplace_key, todo)
+        else:
+            def frames(todo):
+                return ((f, None) for f in src.frames(todo))
+        StreamRun(frames, ms, (iname, oname), todo, stabilizer,
+                  Targets(layers_path, depth_path, preview_path if preview else None),
+                  StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
+                                 state_path if stabilize != "off" else None, on_frame),
+                  made_dirs=made_dirs, stats=stats).run()
+    with contextlib.suppress(OSError):
+        state_path.unlink()   # only needed while a run is unfinished
+
+    # ---- register the sequences once every frame of the shot is on disk ---------------------------------
+    all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
+    if all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
+        if inplace_key:
+            chans = list(shot.sequences[inplace_key].channels)
+            if "depth.Z" not in chans:
+                chans.append("depth.Z")
+            shot.sequences[inplace_key].channels = chans
+        else:
+            shot.add_sequence("layers", layers_pattern, ["R", "G", "B", "A", "depth.Z"], "linear", True)
+        meta = dict(semantics=("depth_metric" if metric else "depth"), near=near, far=far,
+                    convention="distance along the camera axis, larger is farther")
+        if preview and all(preview_path(n).is_file() for n in shot.frames):
+            # PNGs are not EXR sequences (stages read every sequence as EXR): named in the depth pass's meta
+            meta["preview"] = preview_pattern
+            meta["preview_mapping"] = "16-bit grey, white = near, linear in inverse depth from 1/far to 1/near"
+        shot.add_sequence("depth", depth_pattern, ["Y"], colorspace="data", premultiplied=False, **meta)
+        shot.provenance.add_model(entry.name, sha, stage="depth", stabilize=stabilize, near=near, far=far,
+                                  network_size=list(net_hw), batch=batch, semantics=settings["semantics"],
+                                  provider=getattr(ms, "provider", ""))
+        shot.provenance.add_command(argv)
+        shot.save(out)
+    return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)

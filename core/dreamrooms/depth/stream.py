@@ -1,0 +1,290 @@
+"""The depth stage's streamed run: a reader thread decodes and preprocesses frames, the caller's thread runs ONNX
+Runtime on batches back to back, a stabiliser thread aligns outputs in frame order, and writer threads upsample,
+convert and write each frame atomically.  Queues are bounded, so memory does not grow with the clip."""
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from dreamrooms.atomic import write_bytes_atomic
+from dreamrooms.depth import resume, stabilize as stab
+from dreamrooms.depth.image import joint_bilateral_upsample, preprocess
+from dreamrooms.errors import DepthError, DreamroomsError
+from dreamrooms.progress import progress
+from dreamrooms.shot import exr
+from dreamrooms.shot.sources import Frame, SourceError, from_linear_rgba
+
+_STOP = object()
+
+
+@dataclass
+class Targets:
+    """Where frame n goes: the layered file, the single-channel depth file and (optionally) the preview PNG."""
+    layers: Callable[[int], Path]
+    depth: Callable[[int], Path]
+    preview: Callable[[int], Path] | None = None
+
+    def of(self, n: int) -> list[Path]:
+        return [self.layers(n), self.depth(n)] + ([self.preview(n)] if self.preview else [])
+
+
+@dataclass
+class StreamSettings:
+    """What the run needs besides the frames and the model."""
+    net_hw: tuple[int, int]
+    batch: int
+    near: float
+    far: float
+    metric: bool
+    fingerprint: str
+    compression: str = "zip"
+    workers: int | None = None
+    state_path: Path | None = None          # where the stabiliser state is saved for an exact resume
+    on_frame: Callable[[int], None] | None = None
+
+
+@dataclass
+class _Item:
+    frame: Frame
+    tensor: np.ndarray
+    guide_small: np.ndarray | None
+    extra: dict | None = None       # other layers of an existing layered file (kept on rewrite)
+    flow: np.ndarray | None = None  # motion from the previous frame (computed on the reader thread)
+
+
+@dataclass
+class StreamRun:
+    """One run over `todo`; `run()` writes every frame or, on failure, removes what it created."""
+    frames: object                      # an iterable factory: frames(todo) -> (Frame, extra layers | None)
+    session: object                     # a ModelSession
+    io: tuple[str, str]                 # (input name, output name)
+    todo: list[int]
+    stabilizer: stab.Stabilizer
+    targets: Targets
+    s: StreamSettings
+    made_dirs: list[Path] = field(default_factory=list)
+    created: list[Path] = field(default_factory=list)
+    stats: dict = field(default_factory=lambda: {"frames": 0})
+
+    def __post_init__(self) -> None:
+        self.errors: list[BaseException] = []
+        self.stop = threading.Event()
+        self.read_q: "queue.Queue" = queue.Queue(maxsize=2)
+        self.post_q: "queue.Queue" = queue.Queue(maxsize=2)
+        self.n_workers = self.s.workers or max(1, min(4, os.cpu_count() or 1))
+        self.slots = threading.BoundedSemaphore(self.n_workers * 2)
+        self.lock = threading.Lock()
+        # stabiliser state per frame in flight; saved once every frame up to it is on disk (exact resume)
+        self.states: dict[int, dict] = {}
+        self.done: set[int] = set()
+        self.order = {n: k for k, n in enumerate(self.todo)}
+        self.mark = -1
+
+    # ---- reader thread ----------------------------------------------------------------------------------
+    def read(self) -> None:
+        try:
+            want_guide = self.stabilizer.mode == "keyframe"
+            items: list[_Item] = []
+            prev_guide = None
+            for fr, extra in self.frames(self.todo):
+                if self.stop.is_set():
+                    return
+                tensor, small = preprocess(fr.srgb, self.s.net_hw, self.session.entry.input)
+                guide = stab.grey_guide(small) if want_guide else None
+                flow = stab.flow_between(prev_guide, guide) if (want_guide and prev_guide is not None) else None
+                prev_guide = guide
+                items.append(_Item(fr, tensor, guide, extra, flow))
+                if len(items) == self.s.batch:
+                    self.read_q.put(items)
+                    items = []
+            if items:
+                self.read_q.put(items)
+            self.read_q.put(_STOP)
+        except BaseException as exc:  # handed to the inference thread
+            self.read_q.put(exc)
+
+    # ---- stabiliser thread (frame order) -----------------------------------------------------------------
+    def post(self) -> None:
+        net_hw = tuple(self.s.net_hw)
+        try:
+            while True:
+                got = self.post_q.get()
+                if got is _STOP or self.stop.is_set():
+                    return
+                items, y = got
+                for k, it in enumerate(items):
+                    raw = y[k]
+                    if raw.shape != net_hw:
+                        import cv2
+
+                        raw = cv2.resize(raw, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_LINEAR)
+                    if not np.all(np.isfinite(raw)):
+                        raise DepthError(f"{it.frame.path}: the model output has NaN/inf for this frame; "
+                                         f"check the model or the frame")
+                    u_small = self.stabilizer(raw, it.guide_small, it.flow)
+                    n = it.frame.number
+                    if self.s.state_path is not None and ((self.order[n] + 1) % resume.STATE_EVERY == 0
+                                                          or n == self.todo[-1]):
+                        with self.lock:
+                            self.states[n] = self.stabilizer.get_state()
+                    while not self.slots.acquire(timeout=0.05):
+                        if self.errors or self.stop.is_set():
+                            return
+                    if self.errors:
+                        self.slots.release()
+                        return
+                    self.pool.submit(self.finish, it, u_small)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    # ---- writer threads ----------------------------------------------------------------------------------
+    def finish(self, item: _Item, u_small: np.ndarray) -> None:
+        try:
+            s, fr, n = self.s, item.frame, item.frame.number
+            H, W = fr.srgb.shape[:2]
+            u = joint_bilateral_upsample(u_small, fr.srgb) if u_small.shape != (H, W) else u_small
+            depth = stab.to_depth(u, s.near, s.far) if not s.metric else stab.to_depth(u, 1e-6, 1e12)
+            layers = dict(item.extra) if item.extra else {}
+            if "RGBA" not in layers:
+                layers["RGBA"] = fr.rgba
+            layers["depth.Z"] = depth
+            with self.lock:
+                self.created.extend(t for t in self.targets.of(n) if not t.exists())
+            exr.write_frame(self.targets.layers(n), layers, compression=s.compression)
+            exr.write_frame(self.targets.depth(n), {"Y": depth}, compression=s.compression,
+                            attributes={resume.DEPTH_ATTR: s.fingerprint})
+            if self.targets.preview:
+                write_bytes_atomic(self.targets.preview(n), preview_png(depth, s.near, s.far, s.metric))
+            self.frame_done(n)
+            with self.lock:
+                self.bar.update(1)
+                self.stats["frames"] += 1
+            if s.on_frame:
+                s.on_frame(n)
+        except BaseException as exc:
+            self.errors.append(exc)
+        finally:
+            self.slots.release()
+
+    def frame_done(self, n: int) -> None:
+        """Save the stabiliser state of the newest frame whose predecessors are all on disk."""
+        if self.s.state_path is None:
+            return
+        with self.lock:
+            self.done.add(n)
+            k = self.mark
+            while k + 1 < len(self.todo) and self.todo[k + 1] in self.done:
+                k += 1
+                self.done.discard(self.todo[k])
+            if k == self.mark:
+                return
+            self.mark = k
+            ready = [f for f in self.states if self.order[f] <= k]
+            if not ready:
+                return
+            frame = max(ready, key=self.order.__getitem__)
+            state = self.states[frame]
+            for f in ready:
+                del self.states[f]
+            resume.save_state(self.s.state_path, frame, self.s.fingerprint, state)
+
+    # ---- the run (inference on this thread) -----------------------------------------------------------------
+    def put_checked(self, target: "queue.Queue", item) -> None:
+        """Put on a bounded queue without deadlocking when the consumer has died."""
+        while True:
+            if self.errors:
+                raise self.errors[0]
+            try:
+                target.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def run(self) -> None:
+        iname, oname = self.io
+        self.pool = ThreadPoolExecutor(self.n_workers, thread_name_prefix="depth-write")
+        self.bar = progress(len(self.todo), "depth")
+        reader = threading.Thread(target=self.read, name="depth-read", daemon=True)
+        poster = threading.Thread(target=self.post, name="depth-stabilize", daemon=True)
+        ok = False
+        try:
+            reader.start()
+            poster.start()
+            while True:
+                got = self.read_q.get()
+                if got is _STOP:
+                    break
+                if isinstance(got, BaseException):
+                    raise got
+                if self.errors:
+                    raise self.errors[0]
+                x = np.stack([it.tensor for it in got]) if len(got) > 1 else got[0].tensor[None]
+                try:
+                    y = self.session.session.run([oname], {iname: x})[0]
+                except Exception as exc:
+                    raise DepthError(f"model {self.session.entry.name!r} failed on frames {got[0].frame.number}-"
+                                     f"{got[-1].frame.number} ({str(exc).splitlines()[0][:200]})") from None
+                y = np.asarray(y, np.float32).reshape(len(got), y.shape[-2], y.shape[-1])
+                self.put_checked(self.post_q, (got, y))
+            self.put_checked(self.post_q, _STOP)
+            poster.join()
+            self.pool.shutdown(wait=True)
+            if self.errors:
+                raise self.errors[0]
+            ok = True
+        finally:
+            self.stop.set()
+            # unblock the reader and the stabiliser if they wait on a full queue or for a writer slot
+            while reader.is_alive() or poster.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    self.read_q.get(timeout=0.05)
+                with contextlib.suppress(queue.Empty):
+                    self.post_q.get_nowait()
+                with contextlib.suppress(queue.Full):
+                    self.post_q.put_nowait(_STOP)
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.bar.close()
+            if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                if self.s.state_path is not None:
+                    self.created.append(self.s.state_path)
+                resume.remove_created(self.created, self.made_dirs)
+
+
+def preview_png(depth: np.ndarray, near: float, far: float, metric: bool) -> bytes:
+    """16-bit grey PNG, white = near, linear in inverse depth (1/far..1/near; a metric map uses its own range)."""
+    import cv2
+
+    inv = 1.0 / depth
+    if metric:
+        v = np.clip((inv - inv.min()) / max(float(np.ptp(inv)), 1e-12), 0, 1)
+    else:
+        lo, hi = 1.0 / far, 1.0 / near
+        v = np.clip((inv - lo) / (hi - lo), 0, 1)
+    ok, buf = cv2.imencode(".png", (v * 65535 + 0.5).astype(np.uint16))
+    return buf.tobytes()
+
+
+def inplace_frames(shot, key: str, numbers: list[int]):
+    """Frames of an existing layered sequence, with every other layer of the file kept for the rewrite."""
+    for n in numbers:
+        path = shot.frame_path(key, n)
+        try:
+            layers = exr.read_frame(path)
+        except DreamroomsError as exc:
+            raise SourceError(f"frame {n}: {exc}") from None
+        if "RGBA" not in layers:
+            raise SourceError(f"{path}: no RGBA layer (has {', '.join(sorted(layers))}); the layers sequence needs colour")
+        srgb, rgba = from_linear_rgba(layers["RGBA"])
+        if srgb.shape[:2] != (shot.height, shot.width):
+            raise SourceError(f"{path}: {srgb.shape[1]}x{srgb.shape[0]} but the shot is {shot.width}x{shot.height}")
+        extra = {k: v for k, v in layers.items() if k != "depth.Z"}
+        yield Frame(n, srgb, rgba, str(path)), extra

@@ -1,0 +1,231 @@
+"""Model I/O contracts: the network input size rule, the coordinate grid of coordinate generators, and the one
+check of a model file's inputs and outputs against its manifest entry (depth and generator kinds)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dreamrooms.errors import ModelError
+
+
+def format_shape(shape) -> str:
+    return "x".join("?" if d is None or d == "" else str(d) for d in shape) if shape else "scalar"
+
+
+def format_type(t: str) -> str:
+    return t.replace("tensor(", "").replace(")", "")
+
+
+def coordinate_grid(height: int, width: int) -> np.ndarray:
+    """[1,2,H,W] float32: x (scaled by W/H) and y in [-1,1], for coordinate generators (CPPN)."""
+    ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)
+    xs = np.linspace(-1.0, 1.0, width, dtype=np.float32) * np.float32(width / height)
+    xx, yy = np.meshgrid(xs, ys)
+    return np.stack([xx, yy])[None].astype(np.float32)
+
+
+def _round_to(v: float, m: int, mode: str) -> int:
+    if mode == "lower_bound":
+        r = int(np.ceil(v / m) * m)
+    elif mode == "upper_bound":
+        r = int(np.floor(v / m) * m)
+    else:
+        r = int(round(v / m) * m)
+    return max(m, r)
+
+
+def network_size(inp: dict, height: int, width: int) -> tuple[int, int]:
+    """Network input size for a source image. Fixed ``size`` wins; otherwise keep the aspect,
+    scale so the short side (lower_bound: both sides >= target) or the long side (upper_bound:
+    both sides <= target) meets ``target``, and round each side to ``multiple_of`` (up for
+    lower_bound, down for upper_bound, nearest for fixed)."""
+    if "size" in inp:
+        return int(inp["size"][0]), int(inp["size"][1])
+    m = int(inp["multiple_of"])
+    target = int(inp["target"])
+    mode = inp.get("resize", "lower_bound")
+    if mode == "upper_bound":
+        s = target / max(height, width)
+    elif mode == "lower_bound":
+        s = target / min(height, width)
+    else:
+        return _round_to(target, m, "fixed"), _round_to(target, m, "fixed")
+    return _round_to(height * s, m, mode), _round_to(width * s, m, mode)
+
+
+# ---------------------------------------------------------------------------- I/O checks
+
+def _pick(kind: str, want: str, have: dict, entry, field_: str) -> str:
+    if want:
+        if want not in have:
+            raise ModelError(f"model {entry.name!r} ({entry.path.name}) has no {kind} {want!r} (it has: "
+                             f"{', '.join(have) or 'none'}); fix {field_} in {entry.manifest or 'its manifest entry'}")
+        return want
+    if len(have) != 1:
+        raise ModelError(f"model {entry.name!r} has {len(have)} {kind}s ({', '.join(have)}); name one in {field_} "
+                         f"in {entry.manifest or 'its manifest entry'}")
+    return next(iter(have))
+
+
+def _describe(shape, typ) -> str:
+    return f"{format_shape(shape)} {format_type(typ)}"
+
+
+def check_io(entry, session=None) -> tuple[str, str]:
+    """Check a session's inputs/outputs against the manifest entry; returns (input, output) names.
+    Raises ModelError naming the mismatch."""
+    if session is None:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(str(entry.path), so, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(f"{entry.path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
+    ins, outs = session_io(session)
+    where = entry.manifest or "its manifest entry"
+    if entry.kind == "depth":
+        inp = entry.input
+        iname = _pick("input", inp.get("name", ""), ins, entry, "input.name")
+        shape, typ = ins[iname]
+        if typ != "tensor(float)":
+            raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)}; dreamrooms feeds "
+                             f"float32 images (re-export the model with a float input)")
+        if len(shape) != 4:
+            raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)} (rank {len(shape)}); "
+                             f"a depth model needs an NCHW image of rank 4")
+        if (isinstance(shape[1], int) and shape[1] != 3) or (not isinstance(shape[1], int) and shape[3] == 3):
+            raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)}; NCHW needs 3 channels "
+                             f"in dimension 1 (layout NHWC is not supported)")
+        fixed = isinstance(shape[2], int) and isinstance(shape[3], int)
+        if fixed:
+            if "size" not in inp:
+                raise ModelError(f"model {entry.name!r} expects {_describe(shape, typ)}, manifest says multiple of "
+                                 f"{inp.get('multiple_of')}; set size = [{shape[2]}, {shape[3]}] in {where}")
+            if list(inp["size"]) != [shape[2], shape[3]]:
+                raise ModelError(f"model {entry.name!r} expects {_describe(shape, typ)}, manifest says size "
+                                 f"{inp['size'][0]}x{inp['size'][1]}; fix input.size in {where}")
+        oname = _pick("output", entry.output.get("name", ""), outs, entry, "output.name")
+        oshape, otyp = outs[oname]
+        if otyp not in ("tensor(float)", "tensor(float16)"):
+            raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; expected float depth")
+        if len(oshape) not in (3, 4) or (len(oshape) == 4 and isinstance(oshape[1], int) and oshape[1] != 1):
+            raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; a depth model "
+                             f"outputs BxHxW or Bx1xHxW")
+        return iname, oname
+    if entry.kind == "generator":
+        spec = GeneratorSpec.from_dict(entry.generator or {}, where=f"model {entry.name!r}")
+        gio = generator_io(spec, ins, outs, f"model {entry.name!r} ({where})")
+        return gio.feed, gio.output
+    # other kinds: just make sure named things exist
+    return next(iter(ins)), next(iter(outs))
+
+
+# ---------------------------------------------------------------------------- generators
+
+@dataclass
+class GeneratorSpec:
+    latent_input: str = "z"
+    latent_dim: int = 0
+    mapping_input: str = ""
+    mapping_model: str = ""
+    grid_input: str = ""
+    native_size: tuple[int, int] | None = None
+    output: str = "image"
+    output_range: tuple[float, float] = (0.0, 1.0)
+    output_colorspace: str = "srgb"
+    truncation_mean: str = ""
+    noise_inputs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "generator") -> "GeneratorSpec":
+        d = dict(d or {})
+        try:
+            dim = int(d.get("latent_dim", 0))
+        except (TypeError, ValueError):
+            raise ModelError(f"{where}: latent_dim must be an integer") from None
+        native = d.get("native_size") or None
+        rng = d.get("output_range", [0.0, 1.0])
+        if not (isinstance(rng, (list, tuple)) and len(rng) == 2 and float(rng[1]) > float(rng[0])):
+            raise ModelError(f"{where}: output_range must be [low, high], e.g. [0, 1] or [-1, 1]")
+        cs = str(d.get("output_colorspace", "srgb")).lower()
+        if cs not in ("srgb", "linear"):
+            raise ModelError(f"{where}: output_colorspace {cs!r}; use \"srgb\" or \"linear\"")
+        return cls(
+            latent_input=str(d.get("latent_input", "z")), latent_dim=dim,
+            mapping_input=str(d.get("mapping_input", "") or ""), mapping_model=str(d.get("mapping_model", "") or ""),
+            grid_input=str(d.get("grid_input", "") or ""),
+            native_size=(int(native[0]), int(native[1])) if native else None,
+            output=str(d.get("output", "image") or ""), output_range=(float(rng[0]), float(rng[1])),
+            output_colorspace=cs, truncation_mean=str(d.get("truncation_mean", "") or ""),
+            noise_inputs=list(d.get("noise_inputs", []) or []),
+        )
+
+
+@dataclass
+class GeneratorIO:
+    """What a generator file offers, resolved against its spec."""
+    feed: str                       # the latent input (z, or w for a file split at W)
+    grid: str                       # the coordinate-grid input ("" for fixed-size generators)
+    output: str
+    noise: list[str]                # extra float inputs that get fixed seeded noise
+    static_dim: int | None          # the feed's latent size when the file fixes it
+    max_batch: int | None           # a fixed batch dimension
+    native_size: tuple[int, int] | None   # the output's fixed H, W when the file has one
+
+
+def generator_io(spec: GeneratorSpec, inputs: dict, outputs: dict, where: str) -> GeneratorIO:
+    """The one check of a generator file against its spec.  `inputs`/`outputs`: name -> (shape, type), shapes
+    with ints for fixed dims.  Every input must be the latent, the grid, or listed in noise_inputs (float)."""
+    mapped = bool(spec.mapping_input)
+    feed = spec.mapping_input or spec.latent_input
+    field_ = "generator.mapping_input" if mapped else "generator.latent_input"
+    if feed not in inputs:
+        raise ModelError(f"{where}: has no input {feed!r} (it has: {', '.join(inputs) or 'none'}); fix {field_}")
+    zshape, ztyp = inputs[feed]
+    if ztyp != "tensor(float)" or len(zshape) != 2:
+        raise ModelError(f"{where}: latent input {feed!r} is {_describe(zshape, ztyp)}; expected Bx{spec.latent_dim or 'D'} float")
+    static_dim = zshape[1] if isinstance(zshape[1], int) else None
+    if not mapped and static_dim is not None and spec.latent_dim > 0 and static_dim != spec.latent_dim:
+        raise ModelError(f"{where}: model expects latent {_describe(zshape, ztyp)}, manifest says latent_dim "
+                         f"{spec.latent_dim}; fix generator.latent_dim")
+    if spec.latent_dim <= 0 and (static_dim is None or mapped):
+        raise ModelError(f"{where}: manifest has no latent_dim; add latent_dim to its generator table")
+    if spec.grid_input:
+        if spec.grid_input not in inputs:
+            raise ModelError(f"{where}: has no input {spec.grid_input!r} (it has: {', '.join(inputs)}); "
+                             f"fix generator.grid_input")
+        gshape, gtyp = inputs[spec.grid_input]
+        if gtyp != "tensor(float)" or len(gshape) != 4 or (isinstance(gshape[1], int) and gshape[1] != 2):
+            raise ModelError(f"{where}: grid input {spec.grid_input!r} is {_describe(gshape, gtyp)}; expected 1x2xHxW float")
+    extra = [n for n in inputs if n not in (feed, spec.grid_input)]
+    undescribed = sorted(set(extra) - set(spec.noise_inputs))
+    if undescribed:
+        raise ModelError(f"{where}: model has inputs the manifest does not describe: {', '.join(undescribed)} "
+                         f"(list float noise inputs in generator.noise_inputs)")
+    missing = sorted(set(spec.noise_inputs) - set(inputs))
+    if missing:
+        raise ModelError(f"{where}: noise_inputs names {', '.join(missing)}, which the model does not have")
+    for n in extra:
+        if "float" not in inputs[n][1]:
+            raise ModelError(f"{where}: noise input {n!r} is {_describe(*inputs[n])}; noise inputs must be float")
+    if spec.output and spec.output not in outputs:
+        raise ModelError(f"{where}: has no output {spec.output!r} (it has: {', '.join(outputs)}); fix generator.output")
+    oname = spec.output or next(iter(outputs))
+    oshape, otyp = outputs[oname]
+    if len(oshape) != 4 or (isinstance(oshape[1], int) and oshape[1] != 3):
+        raise ModelError(f"{where}: output {oname!r} is {_describe(oshape, otyp)}; a generator outputs Bx3xHxW")
+    native = (oshape[2], oshape[3]) if isinstance(oshape[2], int) and isinstance(oshape[3], int) else None
+    bdim = zshape[0]
+    return GeneratorIO(feed, spec.grid_input, oname, extra, static_dim,
+                       bdim if isinstance(bdim, int) and bdim > 0 else None, native)
+
+
+def session_io(session) -> tuple[dict, dict]:
+    """(inputs, outputs) of an ONNX Runtime session as name -> (shape, type); symbolic dims stay names."""
+    fmt = lambda args: {a.name: ([d if isinstance(d, (int, str)) else None for d in (a.shape or [])], a.type)
+                        for a in args}
+    return fmt(session.get_inputs()), fmt(session.get_outputs())

@@ -1,0 +1,182 @@
+"""Room-build options: the one list of what `dreamrooms room`, the headless Blender entry and the panel can set.
+
+Each Option says its type, default, range and help once.  `add_arguments` makes the CLI from it, the Blender
+add-on makes its scene properties from it (`blender_addon/properties.py`), and `validate` checks a set of values
+before anything is built or written.  Options marked `panel=False` exist on the command line only (say why in
+their help); `cli=False` ones only in the panel.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from dreamrooms.camera.moves import EASINGS, REGISTRY as MOVES
+from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot.frames import frame_range_arg
+
+LAYOUTS = {  # name -> (panel label, description)
+    "plane": ("Depth plane", "the frame unprojected through the camera: a 3D photo"),
+    "room": ("Room", "back, left, right walls, floor and ceiling, each a displaced plane"),
+    "corridor": ("Corridor", "rooms side by side for a camera that walks past them"),
+}
+# render engines by the names Blender 4.2-5.x use; the add-on offers those the running Blender has
+ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str                    # argparse dest and Blender property name
+    type: type                   # bool, int, float, str, tuple (a U,V point)
+    default: Any
+    help: str
+    label: str = ""
+    group: str = "build"         # build | camera | render | output
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    cli: bool = True
+    panel: bool = True
+    flag: str = ""               # CLI flag when not --name-with-dashes
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
+def _opt(name, type_, default, help_, **kw) -> Option:
+    return Option(name, type_, default, help_, label=kw.pop("label", name.replace("_", " ").capitalize()), **kw)
+
+
+OPTIONS: tuple[Option, ...] = (
+    # build
+    _opt("layout", str, "plane", "displaced depth plane, a room of five walls, or a corridor of rooms",
+         choices=tuple(LAYOUTS)),
+    _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
+    _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
+    _opt("grid", int, 0, "vertices along the long side (plane: 0 = one per pixel; walls: 0 = 64)", min=0, max=4096),
+    _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0),
+    _opt("near", float, 0.0, "clamp depth below this (0: off)", min=0.0),
+    _opt("far", float, 0.0, "clamp depth above this (0: off)", min=0.0),
+    _opt("edge_cut", float, 0.0, "delete triangles whose depth ratio exceeds this (e.g. 1.2; 0: off)", min=0.0, max=100.0),
+    _opt("fill_behind", bool, False, "plane: a stretched copy behind the cut edges", label="Fill behind edges"),
+    _opt("static", bool, False, "build the first frame only (no geometry-nodes animation)", label="First frame only"),
+    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=64),
+    _opt("room_width", float, 4.0, "room width in metres", min=0.1, max=1000.0),
+    _opt("room_length", float, 5.0, "room length in metres", min=0.1, max=1000.0),
+    _opt("room_gap", float, 0.5, "corridor: metres between rooms", min=0.0, max=100.0),
+    _opt("strength", float, 0.1, "walls: relief in metres per unit of depth", min=0.0, max=100.0, label="Relief"),
+    _opt("wall_offset", int, 0, "frames between walls (one sequence, time offsets)", min=0, max=100000),
+    _opt("room_offset", int, 0, "frames between rooms of a corridor", min=0, max=100000),
+    _opt("with_plane", bool, False, "corridor: also a depth plane (3D photo) in a bay after the last room"),
+    _opt("sequences", str, "", "comma-separated colour sequences cycled over rooms/walls", panel=False),
+    _opt("lens", float, 0.0, "lens mm (0: the shot camera's, else 35)", min=0.0, max=5000.0),
+    # camera
+    _opt("move", str, None, "camera move preset (default: walk_past for a corridor, else dolly_in)", group="camera",
+         choices=tuple(MOVES) + ("dolly",)),
+    _opt("intensity", float, 1.0, "move amount (metres for dolly/truck/crane; x30 deg pan, x40 deg orbit)",
+         group="camera", min=-100.0, max=100.0),
+    _opt("duration", int, 0, "frames the move takes, then it holds (0: the whole shot)", group="camera", min=0),
+    _opt("easing", str, "ease_in_out", "how the move starts and stops", group="camera", choices=EASINGS),
+    _opt("shake", float, 0.0, "add seeded handheld shake of this strength", group="camera", min=0.0, max=100.0),
+    _opt("seed", int, 0, "shake seed", group="camera", min=0),
+    _opt("focus_point", tuple, (0.5, 0.5), "image point whose depth sets focus (0.5,0.5 = centre)", group="camera",
+         min=0.0, max=1.0),
+    _opt("no_focus", bool, False, "do not key depth of field", group="camera", label="No focus"),
+    _opt("fstop", float, 2.8, "f-stop for depth of field", group="camera", min=0.1, max=128.0, label="F-stop"),
+    # render
+    _opt("engine", str, "CYCLES", "render engine", group="render", choices=ENGINES),
+    _opt("samples", int, 32, "render samples", group="render", min=1, max=65536),
+    _opt("percentage", int, 100, "render resolution percentage (renders into the shot need 100)", group="render",
+         min=1, max=100, panel=False),
+    _opt("cryptomatte", bool, False, "add the Cryptomatte object pass", group="render"),
+)
+BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """'U,V' in 0..1 (argparse type)."""
+    try:
+        u, v = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--focus-point {text!r}: write U,V in 0..1, e.g. 0.5,0.5") from None
+    if not (0 <= u <= 1 and 0 <= v <= 1):
+        raise argparse.ArgumentTypeError(f"--focus-point {text!r}: U and V must be within 0..1")
+    return u, v
+
+
+def _ranged(o: Option):
+    """An argparse type for a number option that refuses NaN, infinities and values outside its range."""
+    def parse(text: str):
+        try:
+            v = o.type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{o.cli_flag} {text!r}: not a{'n integer' if o.type is int else ' number'}") from None
+        check(o, v)
+        return v
+    return parse
+
+
+def check(o: Option, v: Any) -> None:
+    """Raise argparse.ArgumentTypeError when `v` is not a valid value of `o`."""
+    if o.type in (int, float):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{o.cli_flag} {v}: give a finite number")
+        if (o.min is not None and v < o.min) or (o.max is not None and v > o.max):
+            lo = "" if o.min is None else f"{o.min:g}"
+            hi = "" if o.max is None else f"{o.max:g}"
+            raise argparse.ArgumentTypeError(f"{o.cli_flag} {v}: must be within {lo}..{hi}")
+    elif o.choices and v not in o.choices:
+        raise argparse.ArgumentTypeError(f"{o.cli_flag} {v!r}: use one of {', '.join(o.choices)}")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The `room` command's arguments, from OPTIONS."""
+    p.add_argument("shot", type=Path, help="shot folder with a colour sequence and depth (run `dreamrooms depth` first)")
+    p.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B",
+                   help="frames to move over and render (default: the shot's range)")
+    p.add_argument("--render", action="store_true",
+                   help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
+    for o in OPTIONS:
+        if not o.cli:
+            continue
+        flags = [o.cli_flag] + (["--color"] if o.name == "colour" else [])
+        if o.type is bool:
+            p.add_argument(*flags, dest=o.name, action="store_true", help=o.help)
+        elif o.type is tuple:
+            p.add_argument(*flags, dest=o.name, type=parse_point, default=o.default, metavar="U,V", help=o.help)
+        elif o.choices:
+            p.add_argument(*flags, dest=o.name, choices=o.choices, default=o.default, help=o.help)
+        elif o.type is str:
+            p.add_argument(*flags, dest=o.name, default=o.default, help=o.help)
+        else:
+            p.add_argument(*flags, dest=o.name, type=_ranged(o), default=o.default, help=o.help)
+    p.add_argument("--save", type=Path, default=None, help="save the .blend here (default: SHOT/room.blend)")
+    p.add_argument("--no-save", action="store_true", help="do not save a .blend")
+
+
+def validate(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every known option of `values` checked (a panel or a JSON payload skips argparse); unknown keys are kept."""
+    out = dict(values)
+    for name, v in values.items():
+        o = BY_NAME.get(name)
+        if o is None or v is None:
+            continue
+        try:
+            if o.type is tuple:
+                if len(v) != 2:
+                    raise argparse.ArgumentTypeError(f"{o.cli_flag}: give U,V")
+                for x in v:
+                    check(Option(o.name, float, 0.0, "", min=o.min, max=o.max), float(x))
+            else:
+                check(o, v)
+        except argparse.ArgumentTypeError as exc:
+            raise DreamroomsError(str(exc)) from None
+    return out
+
+
+def default_move(layout: str) -> str:
+    """The move a layout gets when none is asked for."""
+    return "walk_past" if layout == "corridor" else "dolly_in"
