@@ -1,4 +1,5 @@
-"""A depth network of real size for benchmarks: ViT-S/14 encoder + DPT head, the Depth Anything V2 Small shape.
+"""A depth network of real size for benchmarks: ViT/14 encoder + DPT head in the Depth Anything V2 shapes
+(ViT-S: DA-V2 Small, Distill-Any-Depth Small; ViT-B: DA-V2 Base; ViT-L: DA-V2 Large).
 
 Random weights (fixed seed): the benchmark measures time, not quality.  Shapes follow DA-V2 Small as its paper
 and config describe it (DINOv2 ViT-S/14: 384 wide, 12 blocks, 6 heads; DPT head with 64 features, readout
@@ -12,16 +13,21 @@ import warnings
 from pathlib import Path
 
 
-def build(seed: int = 0):
+# encoder width, blocks, heads, readout blocks, DPT features, readout channels (DA-V2 configs vits/vitb/vitl)
+SHAPES = {"vits": (384, 12, 6, (2, 5, 8, 11), 64, (48, 96, 192, 384)),
+          "vitb": (768, 12, 12, (2, 5, 8, 11), 128, (96, 192, 384, 768)),
+          "vitl": (1024, 24, 16, (4, 11, 17, 23), 256, (256, 512, 1024, 1024))}
+
+
+def build(seed: int = 0, encoder: str = "vits"):
     """The torch module (eval mode, random weights from `seed`)."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
     torch.manual_seed(seed)
-    dim, depth, heads, patch = 384, 12, 6, 14
-    taps = (2, 5, 8, 11)
-    feats, outs = 64, (48, 96, 192, 384)
+    dim, depth, heads, taps, feats, outs = SHAPES[encoder]
+    patch = 14
 
     class Block(nn.Module):
         def __init__(self):
@@ -101,7 +107,7 @@ def build(seed: int = 0):
     return ViTSDPT().eval()
 
 
-def export(path, seed: int = 0, side: int = 518) -> Path:
+def export(path, seed: int = 0, side: int = 518, encoder: str = "vits") -> Path:
     """Write the network as ONNX with the onnx-community DA-V2 signature; returns the path."""
     import torch
 
@@ -109,7 +115,7 @@ def export(path, seed: int = 0, side: int = 518) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(build(seed), (torch.rand(1, 3, side, side),), str(path),
+        torch.onnx.export(build(seed, encoder), (torch.rand(1, 3, side, side),), str(path),
                           input_names=["pixel_values"], output_names=["predicted_depth"],
                           dynamic_axes={"pixel_values": {0: "batch_size", 2: "height", 3: "width"},
                                         "predicted_depth": {0: "batch_size", 1: "height", 2: "width"}},
