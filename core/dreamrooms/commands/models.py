@@ -30,7 +30,9 @@ def register(subparsers) -> None:
     pf.add_argument("name", help="a model name from `dreamrooms models list`")
     pf.add_argument("--allow-unverified", action="store_true",
                     help="accept a download whose sha256 the manifest does not give (prints the hash it got)")
-    pf.add_argument("--url", default=None, help="download from this URL instead of the manifest's (a mirror)")
+    pf.add_argument("--url", default=None,
+                    help="download from this URL instead of the manifest's (a mirror); for a model made of several "
+                         "files (graph + external data) a URL ending in / is the folder they are all in")
     pf.set_defaults(func=_cmd_fetch)
 
     pa = sub.add_parser("add", help="register your own ONNX file (its I/O is checked first)")

@@ -34,7 +34,8 @@ from dreamrooms.models.contracts import GeneratorSpec, format_shape, format_type
 
 KINDS = ("depth", "generator", "mask")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
-LAYOUTS = ("NCHW", "NTCHW")   # NTCHW: frames (or views) x channels, one run takes input.window frames
+LAYOUTS = ("NCHW", "NTCHW")
+INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")   # NTCHW: frames (or views) x channels, one run takes input.window frames
 DEPTH_SEMANTICS = ("inverse_relative", "depth_relative", "depth_metric", "pointmap_affine")
 MANIFEST_NAME = "models.toml"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -94,7 +95,13 @@ class ModelEntry:
 
     @property
     def installed(self) -> bool:
-        return self.path.is_file()
+        """The graph and every external-data file beside it are there."""
+        return self.path.is_file() and all(p.is_file() for p in self.data_paths)
+
+    @property
+    def data_paths(self) -> list[Path]:
+        """External-data files of a multi-file model ([[models.NAME.data]]), beside the graph."""
+        return [self.path.parent / d["file"] for d in self.raw.get("data", [])]
 
     @property
     def file(self) -> str:
@@ -119,6 +126,14 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         raise _err(manifest, name, f"sha256 = {sha!r} is not 64 hex digits")
     if not isinstance(t.get("size", 0), int) or t.get("size", 0) < 0:
         raise _err(manifest, name, "size must be a non-negative integer (bytes)")
+    for d in t.get("data", []):
+        f = d.get("file") if isinstance(d, dict) else None
+        if not isinstance(f, str) or not f or "/" in f or "\\" in f:
+            raise _err(manifest, name, "each [[data]] table needs file = \"NAME\" (the name the graph refers to, "
+                                       "beside the graph)")
+        dsha = d.get("sha256", "")
+        if dsha and (len(dsha) != 64 or any(c not in "0123456789abcdef" for c in dsha.lower())):
+            raise _err(manifest, name, f"data {f}: sha256 = {dsha!r} is not 64 hex digits")
     if kind == "depth":
         inp = t.get("input")
         if not isinstance(inp, dict):
@@ -141,6 +156,20 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         resize = inp.get("resize", "fixed" if has_size else "lower_bound")
         if resize not in RESIZE_POLICIES:
             raise _err(manifest, name, f"input.resize = {resize!r}; use one of {', '.join(RESIZE_POLICIES)}")
+        if inp.get("interpolation", "cubic") not in INTERPOLATIONS:
+            raise _err(manifest, name, f"input.interpolation = {inp.get('interpolation')!r}; use one of "
+                                       f"{', '.join(INTERPOLATIONS)}")
+        consts = inp.get("constants", {})
+        if not isinstance(consts, dict) or not all(isinstance(v, int) for v in consts.values()):
+            raise _err(manifest, name, "input.constants must be a table of integer inputs, e.g. num_tokens = 1200")
+        video = t.get("video")
+        if video is not None:
+            from dreamrooms.depth.video import VideoPlan
+
+            try:
+                VideoPlan.from_entry(video)
+            except (TypeError, ValueError) as exc:
+                raise _err(manifest, name, f"[video] {exc}") from None
         if not inp.get("normalization_in_graph", False):
             for key in ("mean", "std"):
                 v = inp.get(key)
