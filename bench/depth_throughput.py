@@ -13,7 +13,7 @@
          bicubic resize, forward, bilinear resize back, min-max normalise, then the same two files as ours
          (layered RGBA + depth.Z EXR, depth Y EXR); one frame after the other, no overlap, no stabilisation.
 
-Two model sizes are measured: the manifest default (`target` 128 -> 256x128 model input, so the output is
+Two model sizes are measured: the manifest default (`target` 128 -> 224x128 model input, so the output is
 upsampled 2.25x) and the native size (`--size 288` -> 512x288, no resampling).  Targets: ours >= 0.9x the
 limit, ours >= 1.3x the peer.  Each repeat runs the limit, ours and the peer one after the other, so drift in
 the machine's speed hits all three; medians over the repeats.

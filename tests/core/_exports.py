@@ -135,14 +135,14 @@ def depth_anything_3(path) -> Path:
 
 
 def video_depth_anything(path, window: int = 32, static_hw: tuple[int, int] | None = None) -> Path:
-    """Disparity = (3 + channel mean of the normalised frame) x a per-window gain that depends on the window's
-    first frame, the way a clip model's scale differs from window to window."""
+    """Disparity = (3 + channel mean of the normalised frame) x a per-window gain that depends on how the
+    window's last frame differs from its first, the way a clip model's scale differs from window to window."""
     torch = _torch()
 
     class VDA(torch.nn.Module):
         def forward(self, x):
             d = 3.0 + x.mean(2)                             # [1, T, H, W]
-            gain = 1.0 + d[:, :1].mean(dim=(2, 3), keepdim=True).abs()
+            gain = 1.0 + 20.0 * (d[:, -1:] - d[:, :1]).mean(dim=(2, 3), keepdim=True).abs()
             return d * gain
 
     h, w = static_hw or (28, 42)

@@ -33,27 +33,17 @@ def is_clip(entry) -> bool:
     return bool(entry.raw.get("video")) and int(entry.input.get("window", 1)) > 1
 
 
-def _names(ms) -> dict[str, str]:
+def _roles(ms) -> dict[str, str]:
     """The extra outputs this session has, by role (normal, mask, scale, focal_px) -> tensor name."""
-    have = list(getattr(ms, "output_names", []) or [o.name for o in ms.session.get_outputs()])
-    out = {}
-    for role in ("normal", "mask", "scale", "focal_px"):
-        want = ms.entry.output.get(role)
-        if not want:
-            continue
-        # MoGe's metric scale is `metric_scale` in the authors' export script, `scale` in one published file
-        for cand in (want, "scale") if role == "scale" else (want,):
-            if cand in have:
-                out[role] = cand
-                break
-        else:
-            raise DepthError(f"model {ms.entry.name!r} has no output {want!r} for its {role} "
-                             f"(it has: {', '.join(have)}); fix output.{role} in its manifest entry")
-    return out
+    from dreamrooms.models.contracts import output_roles
+
+    return output_roles(ms.entry, [o.name for o in ms.session.get_outputs()])
 
 
 class FrameRunner:
     """Per-frame exports: one session.run per batch."""
+
+    clip = False
 
     def __init__(self, ms, iname: str, oname: str):
         self.ms, self.iname, self.oname = ms, iname, oname
@@ -61,7 +51,7 @@ class FrameRunner:
         self.semantics = entry.output.get("semantics", "inverse_relative")
         self.five_d = entry.input.get("layout", "NCHW") == "NTCHW"
         self.constants = {k: np.asarray(v, np.int64) for k, v in (entry.input.get("constants") or {}).items()}
-        self.extra = _names(ms)
+        self.extra = _roles(ms)
         self.fetch = [oname] + [self.extra[r] for r in ("normal", "mask", "scale", "focal_px") if r in self.extra]
 
     def feeds(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -105,10 +95,17 @@ class FixedMapping:
     """The stabiliser for a clip model, whose windows are already aligned: the first frame's robust range maps
     inverse depth onto [1/far, 1/near] and the same mapping is kept for the whole clip (no per-frame refit)."""
 
-    mode = "video"
+    mode = "window"
 
     def __init__(self, near: float, far: float):
         self.near, self.far, self.st = near, far, None
+
+    def get_state(self) -> dict:
+        return {"fixed_st": np.asarray(self.st, np.float64)} if self.st is not None else {}
+
+    def set_state(self, state: dict) -> None:
+        st = state.get("fixed_st")
+        self.st = None if st is None else (float(st[0]), float(st[1]))
 
     def __call__(self, raw, guide=None, flow=None):
         from dreamrooms.depth import stabilize as stab
@@ -119,7 +116,10 @@ class FixedMapping:
 
 
 class ClipRunner:
-    """Clip models: items are pushed in frame order; predictions come out when their window settles."""
+    """Clip models: items are pushed in frame order; predictions come out when their window settles.  The last
+    frame a window settles carries the scheduler's state (``extras["state"]``) for an exact resume."""
+
+    clip = True
 
     def __init__(self, ms, iname: str, oname: str, n_frames: int, index_of, state: dict | None = None):
         self.ms, self.iname, self.oname = ms, iname, oname
@@ -144,11 +144,14 @@ class ClipRunner:
         res = []
         for it in items:
             i = self.index_of(it.frame.number)
-            if it.frame is not None and getattr(it, "anchor", False) is False:
+            if not it.anchor:
                 self.items[i] = it
             done = self.windows.push(i, it.tensor)
             it.tensor = None                        # the scheduler keeps what later windows need
-            res += [(self.items.pop(j), d, {}) for j, d in done if j in self.items]
+            settled = [(self.items.pop(j), d, {}) for j, d in done if j in self.items]
+            if settled:
+                settled[-1][2]["state"] = self.state()
+            res += settled
         return res
 
     def flush(self) -> list:
