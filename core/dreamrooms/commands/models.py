@@ -76,11 +76,18 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def _total_size(e) -> int:
+    """Bytes of every file of the model (graph + external data): on disk when installed, else the manifest's."""
+    if e.installed:
+        return sum(p.stat().st_size for p in [e.path, *e.data_paths])
+    return e.size + sum(int(d.get("size", 0)) for d in e.raw.get("data", []))
+
+
 def _cmd_list(args) -> int:
     entries = [e for e in list_models(args.models_dir) if not args.kind or e.kind == args.kind]
     if args.json:
         print(json.dumps([{"name": e.name, "kind": e.kind, "installed": e.installed, "builtin": e.builtin,
-                           "size": e.path.stat().st_size if e.installed else e.size, "license": e.license,
+                           "size": _total_size(e), "license": e.license,
                            "sha256": e.sha256, "path": str(e.path), "url": e.url,
                            "noncommercial": e.noncommercial} for e in entries], indent=2))
         return 0
@@ -90,7 +97,7 @@ def _cmd_list(args) -> int:
             status = "built-in" if e.builtin else "installed"
         else:
             status = "fetchable" if e.url else "missing"
-        size = e.path.stat().st_size if e.installed else e.size
+        size = _total_size(e)
         lic = e.license + (" (non-commercial)" if e.noncommercial and "NC" not in e.license else "")
         rows.append((e.name, e.kind, status, _human(size), lic))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
