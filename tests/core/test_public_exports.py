@@ -131,7 +131,9 @@ def test_moge_writes_metric_depth_normals_and_the_lens_into_a_shot_without_camer
     assert shot.camera is not None
     assert shot.camera.lens_at(0) == pytest.approx(36 / (2 * math.tan(math.radians(30))), rel=0.02)
     layers = exr.read_frame(shot.frame_path("layers", 1))
-    assert {"normal.X", "normal.Y", "normal.Z"} <= set(layers) or "normal.XYZ" in layers
+    assert {"normal.X", "normal.Y", "normal.Z"} <= set(shot.sequences["layers"].channels)
+    normal = layers["normal.XYZ"]            # the fixture's normals face the camera: (0, 0, -1)
+    assert normal.shape == (64, 112, 3) and np.allclose(normal, [0, 0, -1], atol=1e-5)
     d = exr.read_frame(shot.frame_path("depth", 1), ["Y"])["Y"]
     img = cv2.imread(str(tmp_path / "in" / "img.0001.png"), cv2.IMREAD_UNCHANGED)[..., ::-1] / 65535.0
     z = 1.0 + img.mean(axis=2)                   # the fixture's depth in metres where its mask is on
