@@ -29,7 +29,7 @@ models dir, and the torch peer loads the very same weights from the ONNX file. I
 (`--realistic-frames`, default 48) to keep the whole bench near 2-3 minutes.
 
 A fourth, ``vits``, is a depth network of real size: a ViT-S/14 encoder with a DPT head in the Depth Anything V2
-Small shape (24.7M parameters, 98.9 MB, random weights; bench/vits_dpt.py), exported with the onnx-community
+Small shape (24.7M parameters, 98.9 MB, random weights; bench/_vits_dpt.py), exported with the onnx-community
 signature and run through the depth-anything-v2-small entry's preprocessing, on 518x518 frames (`--vits-frames`,
 default 3: each inference takes seconds on a small CPU). Its torch peer is the same module with the same seed.
 The realistic and vits configurations also print the CPU time per frame ours spends outside inference (process
@@ -354,10 +354,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure_vits(args, tmp: Path, threads: int | None) -> None:
-    """The real-size row: a ViT-S/14 DPT (the Depth Anything V2 Small shape, random weights, bench/vits_dpt.py)
+    """The real-size row: a ViT-S/14 DPT (the Depth Anything V2 Small shape, random weights, bench/_vits_dpt.py)
     exported with the onnx-community signature and registered with the depth-anything-v2-small entry's input
     and output tables, on frames rendered at 518x518 (the network's own size: no resampling)."""
-    import vits_dpt
+    import _vits_dpt as vits_dpt
 
     from dreamrooms.models import MANIFEST_NAME, dumps_manifest, registry, sha256_file
 
