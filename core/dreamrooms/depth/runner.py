@@ -115,6 +115,13 @@ class FixedMapping:
         return (raw * np.float32(self.st[0]) + np.float32(self.st[1])).astype(np.float32)
 
 
+def _full(item):
+    """An item held by the clip scheduler, with its frame back in float32 for the writer."""
+    fr = item.frame
+    item.frame = type(fr)(fr.number, fr.srgb.astype(np.float32), fr.rgba.astype(np.float32), fr.path)
+    return item
+
+
 class ClipRunner:
     """Clip models: items are pushed in frame order; predictions come out when their window settles.  The last
     frame a window settles carries the scheduler's state (``extras["state"]``) for an exact resume."""
@@ -144,11 +151,13 @@ class ClipRunner:
         res = []
         for it in items:
             i = self.index_of(it.frame.number)
-            if not it.anchor:
+            if not it.anchor:      # held until its window settles: half floats (the EXR stores RGBA as half anyway)
+                fr = it.frame
+                it.frame = type(fr)(fr.number, fr.srgb.astype(np.float16), fr.rgba.astype(np.float16), fr.path)
                 self.items[i] = it
             done = self.windows.push(i, it.tensor)
             it.tensor = None                        # the scheduler keeps what later windows need
-            settled = [(self.items.pop(j), d, {}) for j, d in done if j in self.items]
+            settled = [(_full(self.items.pop(j)), d, {}) for j, d in done if j in self.items]
             if settled:
                 settled[-1][2]["state"] = self.state()
             res += settled
