@@ -13,7 +13,7 @@
          bicubic resize, forward, bilinear resize back, min-max normalise, then the same two files as ours
          (layered RGBA + depth.Z EXR, depth Y EXR); one frame after the other, no overlap, no stabilisation.
 
-Two model sizes are measured: the manifest default (`target` 128 -> 256x128 model input, so the output is
+Two model sizes are measured: the manifest default (`target` 128 -> 224x128 model input, so the output is
 upsampled 2.25x) and the native size (`--size 288` -> 512x288, no resampling).  Targets: ours >= 0.9x the
 limit, ours >= 1.3x the peer.  Each repeat runs the limit, ours and the peer one after the other, so drift in
 the machine's speed hits all three; medians over the repeats.
@@ -28,8 +28,16 @@ is (opset 17, dynamic batch/H/W, input ``image``, output ``inverse_depth``) with
 models dir, and the torch peer loads the very same weights from the ONNX file. It runs on fewer frames
 (`--realistic-frames`, default 48) to keep the whole bench near 2-3 minutes.
 
+A fourth, ``vits``, is a depth network of real size: a ViT-S/14 encoder with a DPT head in the Depth Anything V2
+Small shape (24.7M parameters, 98.9 MB, random weights; bench/_vits_dpt.py), exported with the onnx-community
+signature and run through the depth-anything-v2-small entry's preprocessing, on 518x518 frames (`--vits-frames`,
+default 3: each inference takes seconds on a small CPU). Its torch peer is the same module with the same seed.
+The realistic and vits configurations also print the CPU time per frame ours spends outside inference (process
+CPU time of ours minus that of the same session.run loop on ours' session).
+
     .venv/bin/python bench/depth_throughput.py [--frames 120] [--batch 2] [--repeats 5] [--threads N]
-        [--sizes default,native,realistic] [--realistic-widths 40,56,80,112,160] [--realistic-frames 48]
+        [--sizes default,native,realistic,vits] [--realistic-widths 40,56,80,112,160] [--realistic-frames 48]
+        [--vits-frames 3]
 """
 from __future__ import annotations
 
@@ -144,11 +152,14 @@ def ms_per_inference(session, x: np.ndarray) -> float:
     return 1000 * median_time(lambda: session.run(None, feed), repeats=5, warmup=1)
 
 
-def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path) -> None:
-    """Per frame, sequential, the same outputs as ours: read, to tensor, bicubic resize, forward, bilinear
-    back, min-max normalise, inverse -> depth, write the layered EXR (RGBA + depth.Z) and the depth EXR (Y)."""
+def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path, mean=None, std=None) -> None:
+    """Per frame, sequential, the same outputs as ours: read, to tensor, bicubic resize (ImageNet mean/std when
+    the model wants them), forward, bilinear back, min-max normalise, inverse -> depth, write the layered EXR
+    (RGBA + depth.Z) and the depth EXR (Y)."""
     import torch
     import torch.nn.functional as F
+
+    norm = None if mean is None else (torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1))
 
     (out / "layers").mkdir(parents=True, exist_ok=True)
     (out / "depth").mkdir(parents=True, exist_ok=True)
@@ -158,7 +169,11 @@ def torch_pipeline(model, pattern: str, n: int, net_hw, out: Path) -> None:
             h, w = bgr.shape[:2]
             srgb = torch.from_numpy(bgr[..., ::-1].copy()).float() / 255.0
             x = F.interpolate(srgb.permute(2, 0, 1)[None], size=net_hw, mode="bicubic", align_corners=False).clamp(0, 1)
+            if norm is not None:
+                x = (x - norm[0]) / norm[1]
             y = model(x)
+            if y.dim() == 3:
+                y = y[:, None]
             y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
             y = (y - y.min()) / (y.max() - y.min())
             depth = (1.0 / (0.1 + 0.9 * y)).numpy()                     # near 1, far 10
@@ -183,20 +198,26 @@ def io_floor(pattern: str, out: Path) -> None:
 
 
 def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: int, size: int | None,
-            tmp: Path, extra_note: str = "") -> None:
+            tmp: Path, extra_note: str = "", frame_hw: tuple[int, int] | None = None) -> None:
     """One configuration: ours (estimate_sequence), the limit (bare session.run loop) and the peer (torch eager)
     over the first `n` frames; prints the medians and the two result rows."""
-    net = network_size(ms.entry.input, args.height, args.width, size)
+    net = network_size(ms.entry.input, *(frame_hw or (args.height, args.width)), size)
     frames = (1, n)
+    norm = {} if ms.entry.input.get("normalization_in_graph") else {"mean": ms.entry.input["mean"],
+                                                                    "std": ms.entry.input["std"]}
     # the limit: session.run over pre-resized, normalised batches held in memory
     src = open_source(pattern)
     tensors = [preprocess(f.srgb, net, ms.entry.input)[0] for f in src.frames(range(1, n + 1))]
     batches = [np.stack(tensors[i:i + args.batch]) for i in range(0, len(tensors), args.batch)]
     del tensors
     run = lambda s: [s.session.run([s.output_name], {s.input_name: b}) for b in batches]
+    cpu = {"bare": [], "ours": []}
+
     def loop_time(session) -> float:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         run(session)
+        if session is ms:        # inference alone on ours' session (same threads, no spin-waiting)
+            cpu["bare"].append(time.process_time() - c)
         return time.perf_counter() - t
 
     if tmodel is not None:  # same network, same answer
@@ -211,19 +232,20 @@ def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: in
     estimate_sequence(pattern, ms, tmp / f"warm_{label}", stabilize=args.stabilize, size=size, batch=args.batch,
                       frames=(1, min(8, n)))
     if tmodel is not None:
-        torch_pipeline(tmodel, pattern, min(8, n), net, tmp / f"twarm_{label}")
+        torch_pipeline(tmodel, pattern, min(8, n), net, tmp / f"twarm_{label}", **norm)
     bare, ours, peer, bare_ours_threads = [], [], [], []
     for r in range(args.repeats):
         bare.append(loop_time(limit))
-        if label == "realistic":   # where the time goes: the same loop on ours' session
+        if label in ("realistic", "vits"):   # where the time goes: the same loop on ours' session
             bare_ours_threads.append(loop_time(ms))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         estimate_sequence(pattern, ms, tmp / f"ours_{label}_{r}", stabilize=args.stabilize, size=size,
                           batch=args.batch, frames=frames)
         ours.append(time.perf_counter() - t)
+        cpu["ours"].append(time.process_time() - c)
         if tmodel is not None:
             t = time.perf_counter()
-            torch_pipeline(tmodel, pattern, n, net, tmp / f"torch_{label}_{r}")
+            torch_pipeline(tmodel, pattern, n, net, tmp / f"torch_{label}_{r}", **norm)
             peer.append(time.perf_counter() - t)
     del batches
     fps = lambda ts: n / statistics.median(ts)
@@ -236,7 +258,16 @@ def measure(args, label: str, title: str, ms, limit, tmodel, pattern: str, n: in
               f"thread(s)): {fps(bare_ours_threads):.1f} fps -> ours is {fps(ours) / fps(bare_ours_threads):.2f}x "
               f"of it; the limit's {limit.session.get_session_options().intra_op_num_threads} thread(s) give "
               f"{fps(bare) / fps(bare_ours_threads):.2f}x")
-    note = f"{n} frames {args.width}x{args.height}, model input {net[1]}x{net[0]}" + extra_note
+    # CPU time the stage spends besides inference (decode, resize, stabilise, upsample, write), per frame:
+    # process CPU time of ours minus that of the same inference loop on ours' session
+    outside = None
+    if cpu["bare"]:
+        outside = (statistics.median(cpu["ours"]) - statistics.median(cpu["bare"])) * 1000 / n
+        print(f"  [{label}] CPU outside inference: {outside:.0f} ms per frame (process CPU time of ours minus the "
+              f"bare loop on ours' session)")
+    fh, fw = frame_hw or (args.height, args.width)
+    note = (f"{n} frames {fw}x{fh}, model input {net[1]}x{net[0]}"
+            + (f", {outside:.0f} CPU-ms/frame outside inference" if outside is not None else "") + extra_note)
     result(f"depth_throughput[{title}] vs bare onnx", fps(ours), fps(bare), "bare session.run loop",
            "frames/s", 0.9, note=note)
     if peer:
@@ -253,11 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--stabilize", default="keyframe")
-    ap.add_argument("--sizes", default="default,native,realistic",
-                    help="comma list: default (manifest target), native, N, or realistic (wide model, native size)")
+    ap.add_argument("--sizes", default="default,native,realistic,vits",
+                    help="comma list: default (manifest target), native, N, realistic (wide model, native size), "
+                         "vits (ViT-S/14 DPT at 518x518)")
     ap.add_argument("--realistic-widths", default="40,56,80,112,160",
                     help="TinyDepth widths of the realistic-cost model (5 levels)")
     ap.add_argument("--realistic-frames", type=int, default=48, help="frames for the realistic-cost configuration")
+    ap.add_argument("--vits-frames", type=int, default=3, help="frames for the ViT-S/14 DPT configuration")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
     progress.set_mode("none")
@@ -285,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             floor.append(time.perf_counter() - t)
         print(f"I/O floor (decode PNG + write both EXRs, no model): {args.frames / statistics.median(floor):.1f} fps")
         for label in labels:
-            if label == "realistic":
+            if label in ("realistic", "vits"):
                 continue
             size = None if label == "default" else (args.height if label == "native" else int(label))
             measure(args, label, label, ms, limit, tmodel, pattern, args.frames, size, tmp)
@@ -315,7 +348,70 @@ def main(argv: list[str] | None = None) -> int:
                     f"{nthr(wms)}")
             measure(args, "realistic", f"realistic-cost {net[1]}x{net[0]}", wms, wlimit, wt, pattern, n, size, tmp,
                     extra_note=note)
+        if "vits" in labels:
+            measure_vits(args, tmp, threads)
     return 0
+
+
+def measure_vits(args, tmp: Path, threads: int | None) -> None:
+    """The real-size row: a ViT-S/14 DPT (the Depth Anything V2 Small shape, random weights, bench/_vits_dpt.py)
+    exported with the onnx-community signature and registered with the depth-anything-v2-small entry's input
+    and output tables, on frames rendered at 518x518 (the network's own size: no resampling)."""
+    import _vits_dpt as vits_dpt
+
+    from dreamrooms.models import MANIFEST_NAME, dumps_manifest, registry, sha256_file
+
+    mdir = tmp / "vits-model"
+    mdir.mkdir()
+    t = time.perf_counter()
+    path = vits_dpt.export(mdir / "vits-dpt.onnx", seed=0)
+    like = registry()["depth-anything-v2-small"]
+    table = {"kind": "depth", "builtin": False, "file": path.name, "url": "", "sha256": sha256_file(path),
+             "size": path.stat().st_size, "license": "MIT (dreamrooms)", "input": dict(like.input),
+             "output": dict(like.output), "description": "bench only: ViT-S/14 DPT, random weights"}
+    (mdir / MANIFEST_NAME).write_text(dumps_manifest({"vits-dpt": table}), encoding="utf-8")
+    from dreamrooms.models import resolve
+    from dreamrooms.models.runtime import open_session
+
+    entry = resolve("vits-dpt", kind="depth", models_dir_override=mdir)
+    vms = open_session(entry, device="cpu", threads=threads or os.cpu_count())
+    vlimit = PlainSession(entry.path, threads or os.cpu_count())
+    vt = None if args.no_torch else vits_dpt.build(seed=0)
+    side = 518
+    frames_dir = tmp / "vits-frames"
+    frames_dir.mkdir()
+    n = args.vits_frames
+    pattern = make_frames(frames_dir, n, side, side, distinct=max(2, n))
+    x = preprocess(next(open_source(pattern).frames([1])).srgb, (side, side), entry.input)[0][None]
+    ms_one = ms_per_inference(vlimit.session, x)
+    print(f"[vits] ViT-S/14 DPT ({path.stat().st_size} bytes) exported in {time.perf_counter() - t:.1f}s; one "
+          f"inference at {side}x{side}: {ms_one:.0f} ms ({vlimit.session.get_session_options().intra_op_num_threads} "
+          f"threads)")
+    outside = stage_cpu_outside_inference(args, pattern, n, side, tmp)
+    print(f"  [vits] CPU outside inference, measured with a near-free model (tinydepth) on the same frames: "
+          f"{outside:.0f} ms per frame")
+    measure(args, "vits", f"ViT-S/14 DPT {side}x{side}", vms, vlimit, vt, pattern, n, None, tmp,
+            extra_note=f"; random weights, {ms_one:.0f} ms per inference; {outside:.0f} CPU-ms/frame outside "
+                       f"inference (stage with tinydepth minus its inference)", frame_hw=(side, side))
+
+
+def stage_cpu_outside_inference(args, pattern: str, n: int, side: int, tmp: Path) -> float:
+    """CPU-ms per frame the stage spends besides inference (decode, resize, stabilise, upsample, write): the
+    whole stage's process CPU time with tinydepth at the same size, minus tinydepth's own inference CPU time
+    (tinydepth costs a few ms, so the difference of two small numbers is not lost in the big model's noise)."""
+    tiny = load_model("tinydepth", device="cpu", threads=args.threads)
+    net = network_size(tiny.entry.input, side, side, side)
+    estimate_sequence(pattern, tiny, tmp / "vits-tiny-warm", stabilize=args.stabilize, size=side, batch=args.batch)
+    c = time.process_time()
+    estimate_sequence(pattern, tiny, tmp / "vits-tiny", stabilize=args.stabilize, size=side, batch=args.batch)
+    stage = time.process_time() - c
+    x = np.stack([preprocess(f.srgb, net, tiny.entry.input)[0] for f in open_source(pattern).frames()])
+    feed = {tiny.input_name: x[: args.batch]}
+    tiny.session.run(None, feed)
+    c = time.process_time()
+    for _ in range(0, n, args.batch):
+        tiny.session.run(None, feed)
+    return (stage - (time.process_time() - c)) * 1000 / n
 
 
 if __name__ == "__main__":

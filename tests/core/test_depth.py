@@ -94,7 +94,7 @@ def test_non_square_input_keeps_aspect_and_silhouettes(tmp_path, oracle):
     for n in (1, 2):
         _write_png(tmp_path / "in" / f"b.{n:04d}.png", img)
     ms = resolve("tinydepth", kind="depth")
-    assert network_size(ms.input, 360, 640) == (128, 256)           # short side to target, multiples of 32
+    assert network_size(ms.input, 360, 640) == (128, 224)   # short side to target, each side the nearest multiple of 32
     assert network_size(ms.input, 360, 640, size=192) == (192, 352)
     res = estimate_sequence(str(tmp_path / "in" / "b.####.png"), oracle, tmp_path / "out", stabilize="off", size=64)
     h, w = res.net_size

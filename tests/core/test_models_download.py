@@ -165,9 +165,23 @@ def test_fetch_refuses_unverified_unless_allowed(server, mdir, capsys):
     assert (mdir / "netgen.onnx").read_bytes() == PAYLOAD
 
 
-def test_public_entries_without_hash_are_refused_before_any_network(mdir):
-    with pytest.raises(DreamroomsError, match="--allow-unverified"):
-        download.fetch("depth-anything-v2-small")
+def test_public_urls_are_pinned_and_carry_a_hash():
+    """Every fetchable public entry names a commit (never a branch) and a sha256 + size to check against."""
+    import re
+
+    reg = models.registry()
+    public = [e for e in reg.values() if not e.builtin and e.url]
+    assert {"midas-v21-small", "depth-anything-v2-small", "moge-2-vits", "depth-anything-3-small"} <= {e.name for e in public}
+    for e in public:
+        assert len(e.sha256) == 64 and e.size > 0, e.name
+        if "huggingface.co" in e.url:
+            assert re.search(r"/resolve/[0-9a-f]{40}/", e.url), e.url
+    assert reg["depth-anything-v2-small"].sha256 == "afb6a5c28f3b6bf1618c6e43f02073ef9dfdc70e937502d51603e57b0a1df10c"
+
+
+def test_public_entry_without_url_names_where_to_get_it_before_any_network(mdir):
+    with pytest.raises(DreamroomsError, match="onnx-community/depth-anything-v2-large"):
+        download.fetch("depth-anything-v2-large")
     assert not mdir.exists() or not any(mdir.iterdir())
 
 

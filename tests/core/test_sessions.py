@@ -165,8 +165,11 @@ def test_not_an_onnx_file(tmp_path):
 
 
 @pytest.mark.parametrize("inp, hw, expect", [
-    ({"multiple_of": 32, "target": 128, "resize": "lower_bound"}, (1080, 1920), (128, 256)),
+    # each side the nearest multiple, never under the target (DA-V2 util/transform.py Resize); rounding up gave 256
+    ({"multiple_of": 32, "target": 128, "resize": "lower_bound"}, (1080, 1920), (128, 224)),
     ({"multiple_of": 14, "target": 518, "resize": "lower_bound"}, (1080, 1920), (518, 924)),
+    ({"multiple_of": 14, "target": 518, "resize": "lower_bound"}, (480, 640), (518, 686)),
+    ({"multiple_of": 14, "target": 504, "resize": "longest_side"}, (1080, 1920), (280, 504)),
     ({"multiple_of": 32, "target": 256, "resize": "upper_bound"}, (1080, 1920), (128, 256)),
     ({"size": [256, 256]}, (1080, 1920), (256, 256)),
 ])

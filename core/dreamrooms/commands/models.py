@@ -30,7 +30,9 @@ def register(subparsers) -> None:
     pf.add_argument("name", help="a model name from `dreamrooms models list`")
     pf.add_argument("--allow-unverified", action="store_true",
                     help="accept a download whose sha256 the manifest does not give (prints the hash it got)")
-    pf.add_argument("--url", default=None, help="download from this URL instead of the manifest's (a mirror)")
+    pf.add_argument("--url", default=None,
+                    help="download from this URL instead of the manifest's (a mirror); for a model made of several "
+                         "files (graph + external data) a URL ending in / is the folder they are all in")
     pf.set_defaults(func=_cmd_fetch)
 
     pa = sub.add_parser("add", help="register your own ONNX file (its I/O is checked first)")
@@ -74,11 +76,18 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def _total_size(e) -> int:
+    """Bytes of every file of the model (graph + external data): on disk when installed, else the manifest's."""
+    if e.installed:
+        return sum(p.stat().st_size for p in [e.path, *e.data_paths])
+    return e.size + sum(int(d.get("size", 0)) for d in e.raw.get("data", []))
+
+
 def _cmd_list(args) -> int:
     entries = [e for e in list_models(args.models_dir) if not args.kind or e.kind == args.kind]
     if args.json:
         print(json.dumps([{"name": e.name, "kind": e.kind, "installed": e.installed, "builtin": e.builtin,
-                           "size": e.path.stat().st_size if e.installed else e.size, "license": e.license,
+                           "size": _total_size(e), "license": e.license,
                            "sha256": e.sha256, "path": str(e.path), "url": e.url,
                            "noncommercial": e.noncommercial} for e in entries], indent=2))
         return 0
@@ -88,7 +97,7 @@ def _cmd_list(args) -> int:
             status = "built-in" if e.builtin else "installed"
         else:
             status = "fetchable" if e.url else "missing"
-        size = e.path.stat().st_size if e.installed else e.size
+        size = _total_size(e)
         lic = e.license + (" (non-commercial)" if e.noncommercial and "NC" not in e.license else "")
         rows.append((e.name, e.kind, status, _human(size), lic))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

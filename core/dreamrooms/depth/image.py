@@ -18,16 +18,36 @@ def network_size(inp: dict, height: int, width: int, size: int | None = None) ->
     return contract_network_size(spec, height, width)
 
 
-def preprocess(srgb: np.ndarray, net_hw: tuple[int, int], inp: dict) -> tuple[np.ndarray, np.ndarray]:
-    """sRGB 0..1 HxWx3 -> (normalised CHW float32 at the network size, the resized sRGB HxWx3)."""
+INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")
+
+
+def resize_for_network(srgb: np.ndarray, net_hw: tuple[int, int], interpolation: str = "") -> np.ndarray:
+    """The frame at the network size with the entry's `interpolation` (what its authors resize with:
+    Depth Anything V2 and MiDaS INTER_CUBIC, Depth Anything 3 cubic when enlarging and area when shrinking);
+    without one, area when shrinking and linear when enlarging."""
     import cv2
 
     nh, nw = net_hw
     h, w = srgb.shape[:2]
-    x = srgb
-    if (nh, nw) != (h, w):
-        interp = cv2.INTER_AREA if (nh < h and nw < w) else cv2.INTER_LINEAR
-        x = cv2.resize(srgb, (nw, nh), interpolation=interp)
+    if (nh, nw) == (h, w):
+        return srgb
+    shrink = nh <= h and nw <= w
+    mode = interpolation or ("area" if shrink else "linear")
+    if mode == "cubic_up_area_down":
+        mode = "area" if shrink else "cubic"
+    if mode not in ("cubic", "linear", "area"):
+        raise DepthError(f"input.interpolation {interpolation!r}; use one of {', '.join(INTERPOLATIONS)}")
+    flag = {"cubic": cv2.INTER_CUBIC, "linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}[mode]
+    return cv2.resize(srgb, (nw, nh), interpolation=flag)
+
+
+def preprocess(srgb: np.ndarray, net_hw: tuple[int, int], inp: dict) -> tuple[np.ndarray, np.ndarray]:
+    """sRGB 0..1 HxWx3 -> (the network input, CHW float32 at the network size, and the resized sRGB HxWx3).
+
+    The one preprocessing of every depth model (the stage, the benchmarks and the tests use it): resize as the
+    entry says (:func:`resize_for_network`), map to the entry's input range, then ImageNet-style mean/std unless
+    the graph normalises itself (``normalization_in_graph``: MiDaS's release, MoGe-2, tinydepth)."""
+    x = resize_for_network(srgb, net_hw, inp.get("interpolation", ""))
     small = x
     lo, hi = inp.get("range", [0.0, 1.0])
     if (lo, hi) != (0.0, 1.0):

@@ -33,9 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from dreamrooms import limits
 from dreamrooms.atomic import clean_stale_temps
-from dreamrooms.depth import resume, stabilize as stab
+from dreamrooms.depth import resume, runner, stabilize as stab
+from dreamrooms.depth.pointmap import fov_x_to_lens_mm
 from dreamrooms.depth.image import network_size, preprocess
 from dreamrooms.depth.stream import StreamRun, StreamSettings, Targets, inplace_frames
 from dreamrooms.depth.model import fixed_batch, io_names, load_model, model_sha256
@@ -68,6 +71,14 @@ def _slice_camera(cam: CameraTrack | None, shot: Shot, numbers: list[int]) -> Ca
     return CameraTrack(matrices=pick(cam.matrices), lens_mm=pick(cam.lens_mm), sensor_mm=cam.sensor_mm,
                        sensor_fit=cam.sensor_fit, clip_start=cam.clip_start, clip_end=cam.clip_end,
                        focus_distance=pick(cam.focus_distance) if cam.focus_distance else None, fstop=cam.fstop)
+
+
+def camera_from_fov(fov_x: float, frames: int, sensor_mm: float = 36.0) -> CameraTrack:
+    """A still camera at the origin (Blender: looking down -Z) whose lens gives the model's horizontal field of
+    view on a `sensor_mm`-wide sensor fitted horizontally: Blender and After Effects then match the footage."""
+    eye = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+    return CameraTrack(matrices=[eye] * frames, lens_mm=round(fov_x_to_lens_mm(fov_x, sensor_mm), 4),
+                       sensor_mm=sensor_mm, sensor_fit="HORIZONTAL")
 
 
 # ---- the stage -------------------------------------------------------------------------------------------
@@ -150,7 +161,10 @@ def _estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out:
     batch_fixed = fixed_batch(ms, iname)
     if batch_fixed is not None:
         batch = batch_fixed
-    metric = entry.output.get("semantics") == "depth_metric"
+    metric = runner.is_metric(entry)
+    clip = runner.is_clip(entry)
+    if clip:            # a clip model aligns its own windows; the --stabilize modes are for per-frame models
+        stabilize = "window"
     net_hw = network_size(entry.input, src.height, src.width, size)
     sha = model_sha256(entry)
 
@@ -204,7 +218,11 @@ def _estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out:
     warmup = select_frames(src.numbers, (warmup_from, numbers[0] - 1), src.label) \
         if chunked and todo and warmup_from is not None and warmup_from < numbers[0] else []
 
-    stabilizer = (make_stabilizer or stab.Stabilizer)(stabilize, near, far, metric=metric)
+    if clip and chunked:
+        raise DepthError(f"model {entry.name!r} is a video model (clip windows): --ray cannot split it into chunks")
+    stabilizer = runner.FixedMapping(near, far) if clip else (make_stabilizer or stab.Stabilizer)(
+        stabilize, near, far, metric=metric)
+    clip_state = None
     state_path = depth_path(numbers[0]).parent / f".{shot_name}.depth-state.npz"
     if not chunked:   # other chunks write beside this one now; the driver's final call cleans up
         clean_stale_temps([layers_path(numbers[0]), depth_path(numbers[0]), preview_path(numbers[0])])
@@ -219,6 +237,9 @@ def _estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out:
             start = numbers.index(state[0]) + 1
             todo, skipped = numbers[start:], start
             stabilizer.set_state(state[1])
+            clip_state = state[1]
+        elif clip:     # a clip model cannot continue without its window state: the clip is redone from the start
+            start, todo, skipped = 0, numbers, 0
         else:  # no saved state: continue from the last frame on disk (close to, not bit-identical with, a clean run)
             import cv2
 
@@ -239,31 +260,44 @@ def _estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out:
         else:
             def frames(todo):
                 return ((f, None) for f in src.frames(todo))
-        StreamRun(frames, ms, (iname, oname), warmup + todo, stabilizer,
+        anchors = []
+        if clip:
+            index = {n: k for k, n in enumerate(numbers)}
+            feed = runner.ClipRunner(ms, iname, oname, len(numbers), index.__getitem__, state=clip_state)
+            anchors = [numbers[i] for i in feed.plan.anchors(feed.windows.k, len(numbers))]
+        else:
+            feed = runner.FrameRunner(ms, iname, oname)
+        StreamRun(frames, ms, feed, warmup + todo, stabilizer,
                   Targets(layers_path, depth_path, preview_path if preview else None),
                   StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
                                  state_path if stabilize != "off" and not chunked else None, on_frame,
                                  write_from=todo[0]),
-                  made_dirs=made_dirs, stats=stats).run()
+                  made_dirs=made_dirs, stats=stats, anchors=anchors).run()
     with contextlib.suppress(OSError):
         state_path.unlink()   # only needed while a run is unfinished
 
     # ---- register the sequences once every frame of the shot is on disk ---------------------------------
     all_there = all(layers_path(n).is_file() and depth_path(n).is_file() for n in shot.frames)
     if register and all_there and (todo or "depth" not in shot.sequences):   # a rerun with nothing to do changes nothing
+        added = ["depth.Z"] + (["normal.X", "normal.Y", "normal.Z"] if entry.output.get("normal") else [])
         if inplace_key:
             chans = list(shot.sequences[inplace_key].channels)
-            if "depth.Z" not in chans:
-                chans.append("depth.Z")
+            chans += [c for c in added if c not in chans]
             shot.sequences[inplace_key].channels = chans
         else:
-            shot.add_sequence("layers", layers_pattern, ["R", "G", "B", "A", "depth.Z"], "linear", True)
+            shot.add_sequence("layers", layers_pattern, ["R", "G", "B", "A"] + added, "linear", True)
         meta = dict(semantics=("depth_metric" if metric else "depth"), near=near, far=far,
                     convention="distance along the camera axis, larger is farther")
         if preview and all(preview_path(n).is_file() for n in shot.frames):
             # PNGs are not EXR sequences (stages read every sequence as EXR): named in the depth pass's meta
             meta["preview"] = preview_pattern
             meta["preview_mapping"] = "16-bit grey, white = near, linear in inverse depth from 1/far to 1/near"
+        fovs = [resume.read_attribute(depth_path(n), resume.FOV_ATTR) for n in shot.frames]
+        if all(f is not None for f in fovs):     # the model estimated the lens (MoGe-2, Depth Pro)
+            stats["fov_x"] = float(np.median([float(f) for f in fovs]))
+            meta["fov_x"] = round(stats["fov_x"], 4)
+            if shot.camera is None:
+                shot.camera = camera_from_fov(stats["fov_x"], len(shot.frames))
         shot.add_sequence("depth", depth_pattern, ["Y"], colorspace="data", premultiplied=False, **meta)
         shot.provenance.add_model(entry.name, sha, stage="depth", stabilize=stabilize, near=near, far=far,
                                   network_size=list(net_hw), batch=batch, semantics=settings["semantics"],

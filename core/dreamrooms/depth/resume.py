@@ -13,7 +13,8 @@ from dreamrooms.atomic import write_bytes_atomic
 from dreamrooms.shot import exr
 from dreamrooms.shot.sources import FrameSource, ShotSource
 
-DEPTH_ATTR = "dreamrooms_depth"   # EXR header attribute on depth/ frames: the settings that made them
+DEPTH_ATTR = "dreamrooms_depth"
+FOV_ATTR = "dreamrooms_fov_x"     # the model's horizontal field of view for this frame (degrees), when it gives one   # EXR header attribute on depth/ frames: the settings that made them
 # the stabiliser state (a few MB) is saved with every STATE_EVERY-th frame once all frames before it are on
 # disk: saving it with every frame cost 5-7 % of the run; a killed run redoes at most this many more frames
 STATE_EVERY = 4
@@ -36,11 +37,16 @@ def frame_complete(layers_path: Path, depth_path: Path, preview_path: Path | Non
 
 def read_fingerprint(path: Path, attr: str = DEPTH_ATTR) -> str | None:
     """The settings string a stage wrote into an EXR header under `attr` (None when missing or unreadable)."""
+    return read_attribute(path, attr)
+
+
+def read_attribute(path: Path, name: str) -> str | None:
+    """A string attribute of an EXR's first part (None when the file or the attribute is missing)."""
     import OpenEXR
 
     try:
         with OpenEXR.File(str(path), header_only=True) as f:
-            v = f.parts[0].header.get(attr)
+            v = f.parts[0].header.get(name)
     except Exception:
         return None
     if isinstance(v, bytes):

@@ -4,6 +4,7 @@ convert and write each frame atomically.  Queues are bounded, so memory does not
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import queue
 import sys
@@ -60,6 +61,7 @@ class _Item:
     guide_small: np.ndarray | None
     extra: dict | None = None       # other layers of an existing layered file (kept on rewrite)
     flow: np.ndarray | None = None  # motion from the previous frame (computed on the reader thread)
+    anchor: bool = False            # a clip model's earlier frame, re-fed on resume, not written
 
 
 @dataclass
@@ -67,7 +69,7 @@ class StreamRun:
     """One run over `todo`; `run()` writes every frame or, on failure, removes what it created."""
     frames: object                      # an iterable factory: frames(todo) -> (Frame, extra layers | None)
     session: object                     # a ModelSession
-    io: tuple[str, str]                 # (input name, output name)
+    runner: object                      # FrameRunner / ClipRunner (dreamrooms.depth.runner): items -> predictions
     todo: list[int]
     stabilizer: stab.Stabilizer
     targets: Targets
@@ -75,6 +77,7 @@ class StreamRun:
     made_dirs: list[Path] = field(default_factory=list)
     created: list[Path] = field(default_factory=list)
     stats: dict = field(default_factory=lambda: {"frames": 0})
+    anchors: list[int] = field(default_factory=list)   # frames fed before `todo` and not written (clip resume)
 
     def __post_init__(self) -> None:
         self.errors: list[BaseException] = []
@@ -96,14 +99,18 @@ class StreamRun:
             want_guide = self.stabilizer.mode == "keyframe"
             items: list[_Item] = []
             prev_guide = None
-            for fr, extra in self.frames(self.todo):
+            anchors = ((fr, extra, True) for fr, extra in (self.frames(self.anchors) if self.anchors else ()))
+            todo = ((fr, extra, False) for fr, extra in self.frames(self.todo))
+            for fr, extra, anchor in itertools.chain(anchors, todo):
                 if self.stop.is_set():
                     return
                 tensor, small = preprocess(fr.srgb, self.s.net_hw, self.session.entry.input)
                 guide = stab.grey_guide(small) if want_guide else None
                 flow = stab.flow_between(prev_guide, guide) if (want_guide and prev_guide is not None) else None
                 prev_guide = guide
-                items.append(_Item(fr, tensor, guide, extra, flow))
+                if anchor:       # only the network input is needed: keep no full-size frame
+                    fr = Frame(fr.number, fr.srgb[:1, :1], fr.rgba[:1, :1], fr.path)
+                items.append(_Item(fr, tensor, guide, extra, flow, anchor))
                 if len(items) == self.s.batch:
                     self.read_q.put(items)
                     items = []
@@ -121,10 +128,8 @@ class StreamRun:
                 got = self.post_q.get()
                 if got is _STOP or self.stop.is_set():
                     return
-                items, y = got
-                for k, it in enumerate(items):
-                    raw = y[k]
-                    if raw.shape != net_hw:
+                for it, raw, extras in got:
+                    if raw.shape != net_hw:      # an export with its own output size (e.g. always 518x518)
                         import cv2
 
                         raw = cv2.resize(raw, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_LINEAR)
@@ -135,8 +140,11 @@ class StreamRun:
                     n = it.frame.number
                     if self.s.write_from is not None and n < self.s.write_from:
                         continue
-                    if self.s.state_path is not None and ((self.order[n] + 1) % resume.STATE_EVERY == 0
-                                                          or n == self.todo[-1]):
+                    if self.s.state_path is not None and "state" in extras:     # a clip window settled here
+                        with self.lock:
+                            self.states[n] = {**self.stabilizer.get_state(), **extras.pop("state")}
+                    elif self.s.state_path is not None and not getattr(self.runner, "clip", False) and (
+                            (self.order[n] + 1) % resume.STATE_EVERY == 0 or n == self.todo[-1]):
                         with self.lock:
                             self.states[n] = self.stabilizer.get_state()
                     while not self.slots.acquire(timeout=0.05):
@@ -145,14 +153,15 @@ class StreamRun:
                     if self.errors:
                         self.slots.release()
                         return
-                    self.pool.submit(self.finish, it, u_small)
+                    self.pool.submit(self.finish, it, u_small, extras)
         except BaseException as exc:
             self.errors.append(exc)
 
     # ---- writer threads ----------------------------------------------------------------------------------
-    def finish(self, item: _Item, u_small: np.ndarray) -> None:
+    def finish(self, item: _Item, u_small: np.ndarray, extras: dict | None = None) -> None:
         try:
             s, fr, n = self.s, item.frame, item.frame.number
+            extras = extras or {}
             H, W = fr.srgb.shape[:2]
             u = joint_bilateral_upsample(u_small, fr.srgb) if u_small.shape != (H, W) else u_small
             depth = stab.to_depth(u, s.near, s.far) if not s.metric else stab.to_depth(u, 1e-6, 1e12)
@@ -160,11 +169,15 @@ class StreamRun:
             if "RGBA" not in layers:
                 layers["RGBA"] = fr.rgba
             layers["depth.Z"] = depth
+            if "normal" in extras:
+                layers["normal.XYZ"] = upsample_normals(extras["normal"], H, W)
+            attrs = {resume.DEPTH_ATTR: s.fingerprint}
+            if "fov_x" in extras:
+                attrs[resume.FOV_ATTR] = f"{extras['fov_x']:.6f}"
             with self.lock:
                 self.created.extend(t for t in self.targets.of(n) if not t.exists())
             exr.write_frame(self.targets.layers(n), layers, compression=s.compression)
-            exr.write_frame(self.targets.depth(n), {"Y": depth}, compression=s.compression,
-                            attributes={resume.DEPTH_ATTR: s.fingerprint})
+            exr.write_frame(self.targets.depth(n), {"Y": depth}, compression=s.compression, attributes=attrs)
             if self.targets.preview:
                 write_bytes_atomic(self.targets.preview(n), preview_png(depth, s.near, s.far, s.metric))
             self.frame_done(n)
@@ -213,7 +226,6 @@ class StreamRun:
                 continue
 
     def run(self) -> None:
-        iname, oname = self.io
         self.pool = ThreadPoolExecutor(self.n_workers, thread_name_prefix="depth-write")
         self.bar = progress(sum(1 for n in self.todo if self.s.write_from is None or n >= self.s.write_from), "depth")
         reader = threading.Thread(target=self.read, name="depth-read", daemon=True)
@@ -230,14 +242,12 @@ class StreamRun:
                     raise got
                 if self.errors:
                     raise self.errors[0]
-                x = np.stack([it.tensor for it in got]) if len(got) > 1 else got[0].tensor[None]
-                try:
-                    y = self.session.session.run([oname], {iname: x})[0]
-                except Exception as exc:
-                    raise DepthError(f"model {self.session.entry.name!r} failed on frames {got[0].frame.number}-"
-                                     f"{got[-1].frame.number} ({str(exc).splitlines()[0][:200]})") from None
-                y = np.asarray(y, np.float32).reshape(len(got), y.shape[-2], y.shape[-1])
-                self.put_checked(self.post_q, (got, y))
+                ready = self.runner(got)
+                if ready:
+                    self.put_checked(self.post_q, ready)
+            ready = self.runner.flush()
+            if ready:
+                self.put_checked(self.post_q, ready)
             self.put_checked(self.post_q, _STOP)
             poster.join()
             self.pool.shutdown(wait=True)
@@ -260,6 +270,16 @@ class StreamRun:
                 if self.s.state_path is not None:
                     self.created.append(self.s.state_path)
                 resume.remove_created(self.created, self.made_dirs)
+
+
+def upsample_normals(normal: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Unit normals (h x w x 3) at the frame size: bilinear, then renormalised."""
+    import cv2
+
+    n = np.asarray(normal, np.float32)
+    if n.shape[:2] != (height, width):
+        n = cv2.resize(n, (width, height), interpolation=cv2.INTER_LINEAR)
+    return (n / np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def preview_png(depth: np.ndarray, near: float, far: float, metric: bool) -> bytes:

@@ -27,36 +27,47 @@ def coordinate_grid(height: int, width: int) -> np.ndarray:
     return np.stack([xx, yy])[None].astype(np.float32)
 
 
-def _round_to(v: float, m: int, mode: str) -> int:
-    if mode == "lower_bound":
-        r = int(np.ceil(v / m) * m)
-    elif mode == "upper_bound":
+def _nearest_multiple(v: float, m: int, lo: int | None = None, hi: int | None = None) -> int:
+    """`v` rounded to the nearest multiple of `m` (numpy's round), then up to reach `lo` or down to stay under
+    `hi` (Depth Anything V2 util/transform.py Resize.constrain_to_multiple_of)."""
+    r = int(np.round(v / m) * m)
+    if hi is not None and r > hi:
         r = int(np.floor(v / m) * m)
-    else:
-        r = int(round(v / m) * m)
+    if lo is not None and r < lo:
+        r = int(np.ceil(v / m) * m)
     return max(m, r)
 
 
+def _nearest_multiple_ties_up(v: int, m: int) -> int:
+    """Depth Anything 3's rule for a whole-pixel side: the nearer multiple of `m`, ties going up."""
+    down = (v // m) * m
+    up = down + m
+    return max(m, up if abs(up - v) <= abs(v - down) else down)
+
+
 def network_size(inp: dict, height: int, width: int) -> tuple[int, int]:
-    """Network input size for a source image. Fixed ``size`` wins; otherwise keep the aspect,
-    scale so the short side (lower_bound: both sides >= target) or the long side (upper_bound:
-    both sides <= target) meets ``target``, and round each side to ``multiple_of`` (up for
-    lower_bound, down for upper_bound, nearest for fixed)."""
+    """Network input (H, W) for a source image, as each model's authors resize (see models_onnx/models.toml):
+    a fixed ``size`` squashes; ``lower_bound`` keeps the aspect with the short side at ``target`` (each side the
+    nearest multiple, never below target), ``upper_bound`` with the long side at target (never above),
+    ``longest_side`` scales the long side to target in whole pixels and then takes the nearest multiple."""
     if "size" in inp:
         return int(inp["size"][0]), int(inp["size"][1])
     m = int(inp["multiple_of"])
     target = int(inp["target"])
     mode = inp.get("resize", "lower_bound")
+    if mode == "lower_bound":
+        s = target / min(height, width)
+        return _nearest_multiple(height * s, m, lo=target), _nearest_multiple(width * s, m, lo=target)
     if mode == "upper_bound":
         s = target / max(height, width)
-    elif mode == "lower_bound":
-        s = target / min(height, width)
-    else:
-        return _round_to(target, m, "fixed"), _round_to(target, m, "fixed")
-    return _round_to(height * s, m, mode), _round_to(width * s, m, mode)
+        return (_nearest_multiple(height * s, m, hi=target), _nearest_multiple(width * s, m, hi=target))
+    if mode == "longest_side":
+        s = target / max(height, width)
+        return (_nearest_multiple_ties_up(max(1, int(round(height * s))), m),
+                _nearest_multiple_ties_up(max(1, int(round(width * s))), m))
+    side = _nearest_multiple(target, m)
+    return side, side
 
-
-# ---------------------------------------------------------------------------- I/O checks
 
 def _pick(kind: str, want: str, have: dict, entry, field_: str) -> str:
     if want:
@@ -74,6 +85,85 @@ def _describe(shape, typ) -> str:
     return f"{format_shape(shape)} {format_type(typ)}"
 
 
+OUTPUT_ROLES = ("normal", "mask", "scale", "focal_px")
+
+
+def output_roles(entry, outs) -> dict[str, str]:
+    """The extra outputs the manifest names (normal, mask, scale, focal_px) -> the file's tensor names.
+    MoGe-2's metric scale is ``metric_scale`` in the authors' export script and ``scale`` in one published file:
+    either is accepted."""
+    have = list(outs)
+    roles = {}
+    for role in OUTPUT_ROLES:
+        want = entry.output.get(role)
+        if not want:
+            continue
+        found = next((c for c in ((want, "scale") if role == "scale" else (want,)) if c in have), None)
+        if found is None:
+            raise ModelError(f"model {entry.name!r} ({entry.path.name}) has no output {want!r} for its {role} (it has: "
+                             f"{', '.join(have)}); fix output.{role} in {entry.manifest or 'its manifest entry'}")
+        roles[role] = found
+    return roles
+
+
+def _check_depth(entry, ins: dict, outs: dict, where) -> tuple[str, str]:
+    inp = entry.input
+    five = inp.get("layout", "NCHW") == "NTCHW"
+    consts = dict(inp.get("constants") or {})
+    iname = _pick("input", inp.get("name", ""), {k: v for k, v in ins.items() if k not in consts}, entry, "input.name")
+    for c in consts:
+        if c not in ins:
+            raise ModelError(f"model {entry.name!r} ({entry.path.name}) has no input {c!r} (it has: {', '.join(ins)}); "
+                             f"fix input.constants in {where}")
+        cshape, ctyp = ins[c]
+        if ctyp != "tensor(int64)" or cshape:
+            raise ModelError(f"model {entry.name!r} input {c!r} is {_describe(cshape, ctyp)}; input.constants are fed "
+                             f"as int64 scalars")
+    extra = set(ins) - {iname} - set(consts)
+    if extra:
+        raise ModelError(f"model {entry.name!r} has inputs the manifest does not describe: {', '.join(sorted(extra))}; "
+                         f"name the image in input.name and the rest in input.constants in {where}")
+    shape, typ = ins[iname]
+    layout = "NTCHW" if five else "NCHW"
+    if typ != "tensor(float)":
+        raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)}; dreamrooms feeds "
+                         f"float32 images (re-export the model with a float input)")
+    if len(shape) != len(layout):
+        raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)} (rank {len(shape)}); "
+                         f"the manifest's layout {layout} needs rank {len(layout)}; fix input.layout in {where}")
+    if (isinstance(shape[-3], int) and shape[-3] != 3) or (not isinstance(shape[-3], int) and shape[-1] == 3):
+        raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)}; {layout} needs 3 "
+                         f"channels in dimension {len(layout) - 3} (channels-last layouts are not supported)")
+    window = int(inp.get("window", 1))
+    if five and isinstance(shape[1], int) and shape[1] != window:
+        raise ModelError(f"model {entry.name!r} takes {shape[1]} frames per run ({_describe(shape, typ)}), the "
+                         f"manifest says window {window}; fix input.window in {where}")
+    if isinstance(shape[-2], int) and isinstance(shape[-1], int):
+        if "size" not in inp:
+            raise ModelError(f"model {entry.name!r} expects {_describe(shape, typ)}, manifest says multiple of "
+                             f"{inp.get('multiple_of')}; set size = [{shape[-2]}, {shape[-1]}] in {where}")
+        if list(inp["size"]) != [shape[-2], shape[-1]]:
+            raise ModelError(f"model {entry.name!r} expects {_describe(shape, typ)}, manifest says size "
+                             f"{inp['size'][0]}x{inp['size'][1]}; fix input.size in {where}")
+    oname = _pick("output", entry.output.get("name", ""), outs, entry, "output.name")
+    oshape, otyp = outs[oname]
+    if otyp not in ("tensor(float)", "tensor(float16)"):
+        raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; expected float depth")
+    if entry.output.get("semantics") == "pointmap_affine":
+        if len(oshape) != 4 or (isinstance(oshape[-1], int) and oshape[-1] != 3):
+            raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; a point map is "
+                             f"BxHxWx3")
+    elif five:
+        if len(oshape) != 4:
+            raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; an {layout} depth "
+                             f"model outputs BxTxHxW")
+    elif len(oshape) not in (3, 4) or (len(oshape) == 4 and isinstance(oshape[1], int) and oshape[1] != 1):
+        raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; a depth model "
+                         f"outputs BxHxW or Bx1xHxW")
+    output_roles(entry, outs)
+    return iname, oname
+
+
 def check_io(entry, session=None) -> tuple[str, str]:
     """Check a session's inputs/outputs against the manifest entry; returns (input, output) names.
     Raises ModelError naming the mismatch."""
@@ -89,34 +179,7 @@ def check_io(entry, session=None) -> tuple[str, str]:
     ins, outs = session_io(session)
     where = entry.manifest or "its manifest entry"
     if entry.kind == "depth":
-        inp = entry.input
-        iname = _pick("input", inp.get("name", ""), ins, entry, "input.name")
-        shape, typ = ins[iname]
-        if typ != "tensor(float)":
-            raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)}; dreamrooms feeds "
-                             f"float32 images (re-export the model with a float input)")
-        if len(shape) != 4:
-            raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)} (rank {len(shape)}); "
-                             f"a depth model needs an NCHW image of rank 4")
-        if (isinstance(shape[1], int) and shape[1] != 3) or (not isinstance(shape[1], int) and shape[3] == 3):
-            raise ModelError(f"model {entry.name!r} input {iname!r} is {_describe(shape, typ)}; NCHW needs 3 channels "
-                             f"in dimension 1 (layout NHWC is not supported)")
-        fixed = isinstance(shape[2], int) and isinstance(shape[3], int)
-        if fixed:
-            if "size" not in inp:
-                raise ModelError(f"model {entry.name!r} expects {_describe(shape, typ)}, manifest says multiple of "
-                                 f"{inp.get('multiple_of')}; set size = [{shape[2]}, {shape[3]}] in {where}")
-            if list(inp["size"]) != [shape[2], shape[3]]:
-                raise ModelError(f"model {entry.name!r} expects {_describe(shape, typ)}, manifest says size "
-                                 f"{inp['size'][0]}x{inp['size'][1]}; fix input.size in {where}")
-        oname = _pick("output", entry.output.get("name", ""), outs, entry, "output.name")
-        oshape, otyp = outs[oname]
-        if otyp not in ("tensor(float)", "tensor(float16)"):
-            raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; expected float depth")
-        if len(oshape) not in (3, 4) or (len(oshape) == 4 and isinstance(oshape[1], int) and oshape[1] != 1):
-            raise ModelError(f"model {entry.name!r} output {oname!r} is {_describe(oshape, otyp)}; a depth model "
-                             f"outputs BxHxW or Bx1xHxW")
-        return iname, oname
+        return _check_depth(entry, ins, outs, where)
     if entry.kind == "generator":
         spec = GeneratorSpec.from_dict(entry.generator or {}, where=f"model {entry.name!r}")
         gio = generator_io(spec, ins, outs, f"model {entry.name!r} ({where})")

@@ -23,8 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from dreamrooms import limits
-from dreamrooms.models import ModelEntry, ModelError, models_dir, registry, sha256_file
-from dreamrooms.shot.paths import confine
+from dreamrooms.models import ModelEntry, ModelError, registry, sha256_file
 from dreamrooms.progress import progress
 
 CHUNK = 1 << 16
@@ -205,16 +204,62 @@ def fetch(name_or_entry: str | ModelEntry, *, models_dir_override=None, allow_un
             raise ModelError(f"built-in model {entry.name!r} is missing its file {entry.path}; "
                              f"run `python3 build.py models` in the source tree")
         return entry
+    if url:
+        check_url(url, "--url")
+    files = entry_files(entry, url)
+    for _, src, _, _ in files if not url else []:
+        if src:
+            check_url(src, f"{entry.manifest}: [models.{entry.name}] url")
     if entry.installed:
-        if entry.sha256 and sha256_file(entry.path) != entry.sha256:
-            raise ModelError(f"{entry.path} does not match the sha256 of {entry.name!r}; delete it and fetch again")
+        for dest, _, sha, _ in files:
+            if sha and sha256_file(dest) != sha:
+                raise ModelError(f"{dest} does not match the sha256 of {entry.name!r}; delete it and fetch again")
         return entry
-    src = check_url(url, "--url") if url else entry.url
-    if not src:
-        raise ModelError(f"model {entry.name!r} has no download URL; put the file at {entry.path}")
-    if not url:
-        check_url(src, f"{entry.manifest}: [models.{entry.name}] url")
-    dest = confine(models_dir(models_dir_override), entry.file, f"{entry.manifest}: [models.{entry.name}] file")
-    download(src, dest, sha256=entry.sha256, size=entry.size, allow_unverified=allow_unverified,
-             retries=retries, timeout=timeout, desc=f"fetching {entry.name}")
+    if not files[0][1]:
+        where = entry.raw.get("source")
+        raise ModelError(f"model {entry.name!r} has no pinned download URL; "
+                         + (f"get it from {where} and pass --url URL, or " if where else "")
+                         + f"put the file{'s' if len(files) > 1 else ''} at {entry.path.parent}")
+    got = []
+    for dest, src, sha, size in files:       # each file on its own: resumable, verified, then moved into place
+        if dest.is_file() and sha and sha256_file(dest) == sha:
+            continue
+        got.append(dest)
+        download(src, dest, sha256=sha, size=size, allow_unverified=allow_unverified, retries=retries,
+                 timeout=timeout, desc=f"fetching {entry.name}" + (f" ({dest.name})" if len(files) > 1 else ""))
+    if not entry.sha256:
+        _check_unverified(entry, got, url or entry.url)
     return entry
+
+
+def entry_files(entry: ModelEntry, url: str | None = None) -> list[tuple[Path, str, str, int]]:
+    """(destination, URL, sha256, size) of every file of an entry, the graph first.  A `url` ending in ``/`` is
+    the folder of every file (each fetched by its own name); otherwise it replaces the graph's URL and the
+    external-data files are taken from the same folder."""
+    graph_name = (entry.url.rsplit("/", 1)[-1] if entry.url else "") or entry.path.name
+    if url and url.endswith("/"):
+        base, graph_url = url, url + graph_name
+    elif url:
+        base, graph_url = url.rsplit("/", 1)[0] + "/", url
+    else:
+        base, graph_url = "", entry.url
+    out = [(entry.path, graph_url, entry.sha256, entry.size)]
+    for d, dest in zip(entry.raw.get("data", []), entry.data_paths):
+        durl = base + d["file"] if base else d.get("url", "")
+        out.append((dest, durl, str(d.get("sha256", "")).lower(), int(d.get("size", 0))))
+    return out
+
+
+def _check_unverified(entry: ModelEntry, got: list[Path], url: str) -> None:
+    """A download no hash vouches for must at least be the export the entry describes: its inputs and outputs
+    are checked, and on a mismatch every file just downloaded is deleted (a mirror with other tensor names,
+    e.g. fabio-sim's image/depth export of Depth Anything V2, is a different model)."""
+    from dreamrooms.models.contracts import check_io
+
+    try:
+        check_io(entry)
+    except ModelError as exc:
+        for p in got:
+            p.unlink(missing_ok=True)
+        raise ModelError(f"{url}: not the export {entry.name!r} describes ({exc}); the download was deleted — "
+                         f"register that file as its own model with `dreamrooms models add FILE --kind depth ...`") from None

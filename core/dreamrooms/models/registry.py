@@ -35,8 +35,10 @@ from dreamrooms.models.contracts import FAMILIES, GeneratorSpec, format_shape, f
 from dreamrooms.shot.paths import check_name, confine
 
 KINDS = ("depth", "generator", "mask", "inpaint")
-RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed")
-DEPTH_SEMANTICS = ("inverse_relative", "depth_metric")
+RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
+LAYOUTS = ("NCHW", "NTCHW")
+INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")   # NTCHW: frames (or views) x channels, one run takes input.window frames
+DEPTH_SEMANTICS = ("inverse_relative", "depth_relative", "depth_metric", "pointmap_affine")
 MANIFEST_NAME = "models.toml"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -95,7 +97,14 @@ class ModelEntry:
 
     @property
     def installed(self) -> bool:
-        return self.path.is_file()
+        """The graph and every external-data file beside it are there."""
+        return self.path.is_file() and all(p.is_file() for p in self.data_paths)
+
+    @property
+    def data_paths(self) -> list[Path]:
+        """External-data files of a multi-file model ([[models.NAME.data]]), beside the graph."""
+        return [confine(self.path.parent, d["file"], f"{self.manifest}: [models.{self.name}] data file")
+                for d in self.raw.get("data", [])]
 
     @property
     def file(self) -> str:
@@ -120,12 +129,20 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         raise _err(manifest, name, f"sha256 = {sha!r} is not 64 hex digits")
     if not isinstance(t.get("size", 0), int) or t.get("size", 0) < 0:
         raise _err(manifest, name, "size must be a non-negative integer (bytes)")
+    for d in t.get("data", []):
+        f = d.get("file") if isinstance(d, dict) else None
+        if not isinstance(f, str) or not f or "/" in f or "\\" in f:
+            raise _err(manifest, name, "each [[data]] table needs file = \"NAME\" (the name the graph refers to, "
+                                       "beside the graph)")
+        dsha = d.get("sha256", "")
+        if dsha and (len(dsha) != 64 or any(c not in "0123456789abcdef" for c in dsha.lower())):
+            raise _err(manifest, name, f"data {f}: sha256 = {dsha!r} is not 64 hex digits")
     if kind == "depth":
         inp = t.get("input")
         if not isinstance(inp, dict):
             raise _err(manifest, name, "depth models need an [models.NAME.input] table")
-        if inp.get("layout", "NCHW") != "NCHW":
-            raise _err(manifest, name, f"input.layout = {inp.get('layout')!r}; only NCHW is supported")
+        if inp.get("layout", "NCHW") not in LAYOUTS:
+            raise _err(manifest, name, f"input.layout = {inp.get('layout')!r}; use one of {', '.join(LAYOUTS)}")
         has_size = "size" in inp
         has_mult = "multiple_of" in inp
         if has_size == has_mult:
@@ -142,6 +159,20 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         resize = inp.get("resize", "fixed" if has_size else "lower_bound")
         if resize not in RESIZE_POLICIES:
             raise _err(manifest, name, f"input.resize = {resize!r}; use one of {', '.join(RESIZE_POLICIES)}")
+        if inp.get("interpolation", "cubic") not in INTERPOLATIONS:
+            raise _err(manifest, name, f"input.interpolation = {inp.get('interpolation')!r}; use one of "
+                                       f"{', '.join(INTERPOLATIONS)}")
+        consts = inp.get("constants", {})
+        if not isinstance(consts, dict) or not all(isinstance(v, int) for v in consts.values()):
+            raise _err(manifest, name, "input.constants must be a table of integer inputs, e.g. num_tokens = 1200")
+        video = t.get("video")
+        if video is not None:
+            from dreamrooms.depth.video import VideoPlan
+
+            try:
+                VideoPlan.from_entry(video)
+            except (TypeError, ValueError) as exc:
+                raise _err(manifest, name, f"[video] {exc}") from None
         if not inp.get("normalization_in_graph", False):
             for key in ("mean", "std"):
                 v = inp.get(key)
