@@ -308,6 +308,10 @@ def resolve(name_or_path: str | os.PathLike, kind: str | None = None, *,
         if entry.url:
             raise ModelError(f"model {entry.name!r} is not installed; run `dreamrooms models fetch {entry.name}` "
                              f"or put the file at {entry.path}")
+        if entry.raw.get("source"):   # public, but nothing published to verify a download against
+            raise ModelError(f"model {entry.name!r} is not installed; download it from {entry.raw['source']} and run "
+                             f"`dreamrooms models fetch {entry.name} --url FILE_OR_URL --allow-unverified`, or put the "
+                             f"file at {entry.path}")
         raise ModelError(f"model {entry.name!r} is not installed; put the file at {entry.path}")
     return entry
 
