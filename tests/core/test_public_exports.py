@@ -3,6 +3,7 @@ signature (tests/core/_exports.py) through real ONNX Runtime: preprocessing as t
 semantics, extra outputs (FOV, normals), external-data files, clip windows, and the errors a user meets."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import http.server
 import math
@@ -19,7 +20,7 @@ from dreamrooms.depth import estimate_sequence, network_size, preprocess
 from dreamrooms.depth import pointmap
 from dreamrooms.depth.video import VideoPlan, VideoWindows
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.models import registry, resolve
+from dreamrooms.models import MANIFEST_NAME, dumps_manifest, registry, resolve, sha256_file
 from dreamrooms.models.download import fetch
 from dreamrooms.shot import Shot, exr
 
@@ -43,11 +44,19 @@ def _frames(folder: Path, n: int, w: int = 96, h: int = 54, moving: bool = True)
 
 
 def _install(mdir: Path, name: str, build) -> Path:
-    """Put a fixture at the manifest entry's own path (as `models fetch` would)."""
+    """Put a fixture at the manifest entry's own path (as `models fetch` would), and vouch for it the way a user
+    vouches for their own file: a user-manifest entry of the same name (which wins) with the fixture's sha256,
+    since dreamrooms checks every model file against its manifest hash before running it."""
     entry = registry()[name]
     dest = mdir / entry.file
     dest.parent.mkdir(parents=True, exist_ok=True)
     build(dest)
+    table = copy.deepcopy(entry.raw)
+    table.update(sha256=sha256_file(dest), size=dest.stat().st_size)
+    for d in table.get("data", []):
+        part = dest.parent / d["file"]
+        d.update(sha256=sha256_file(part), size=part.stat().st_size)
+    (mdir / MANIFEST_NAME).write_text(dumps_manifest({name: table}), encoding="utf-8")
     return dest
 
 

@@ -8,26 +8,18 @@ a shot's provenance is the file's own.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.models.registry import sha256_file
 
 CACHE_NAME = ".sha256-cache.json"
 
 
 class IntegrityError(DreamroomsError):
     """A model file's sha256 differs from its manifest's."""
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _load_cache(cache: Path) -> dict:
@@ -48,7 +40,7 @@ def cached_sha256(path: str | os.PathLike, cache_dir: str | os.PathLike | None) 
     hit = data.get(str(path))
     if isinstance(hit, list) and len(hit) == 3 and hit[:2] == key and isinstance(hit[2], str):
         return hit[2]
-    sha = sha256_of(path)
+    sha = sha256_file(path)
     if cache is not None:
         data[str(path)] = [*key, sha]
         with contextlib.suppress(OSError):  # a read-only models dir only costs the next run a hash

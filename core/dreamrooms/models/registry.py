@@ -386,6 +386,8 @@ def _toml_value(v) -> str:
         return json.dumps(v, ensure_ascii=False)  # TOML basic strings accept JSON escapes
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):   # a table inside an array (e.g. the files of a multi-file model): an inline table
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 

@@ -20,7 +20,8 @@ import sys
 from dataclasses import dataclass, field
 
 from dreamrooms.models.contracts import check_io
-from dreamrooms.models.registry import ModelEntry, ModelError
+from dreamrooms.models.integrity import verify
+from dreamrooms.models.registry import ModelEntry, ModelError, models_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 _GPU_ORDER = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider")
@@ -59,9 +60,6 @@ class ModelSession:
 def verify_file(entry: ModelEntry) -> str:
     """Check the model file against its manifest's sha256 before it runs (cached by size and mtime, so this
     costs a hash only when the file changed); an entry without a hash gets the file's, for provenance."""
-    from dreamrooms.models.integrity import verify
-    from dreamrooms.models.registry import models_dir
-
     got = verify(entry.path, entry.sha256, entry.name, cache_dir=models_dir())
     if not entry.sha256:
         entry.sha256 = got
