@@ -93,9 +93,6 @@ class DepthResult:
     stats: dict = field(default_factory=dict)
 
 
-
-
-
 def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
                       stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
                       device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
@@ -133,15 +130,9 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
         return _estimate_sequence(source, model, Path(out), **kw)
 
 
-def _estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: str | os.PathLike, *,
-                       stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
-                       device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
-                       near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
-                       compression: str = "zip", fps: float | None = None, name: str | None = None,
-                       workers: int | None = None, argv: list[str] | None = None,
-                       on_frame: Callable[[int], None] | None = None, make_stabilizer: Callable | None = None,
-                       warmup_from: int | None = None, register: bool = True,
-                       trust_renames: bool = False) -> DepthResult:
+def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, device, frames, preview, near, far,
+                       threads, overwrite, compression, fps, name, workers, argv, on_frame, make_stabilizer,
+                       warmup_from, register, trust_renames) -> DepthResult:
     if stabilize not in stab.MODES:
         raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
     if not (0 < near < far):
