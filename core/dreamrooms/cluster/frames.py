@@ -25,8 +25,15 @@ What is exact and what is not:
 * ``mask --model ... --instances N`` is not chunked: which instance is ``person_1`` is decided over the whole
   clip in order, and a warm-up cannot recover it (a chunk could swap labels); it runs on one machine.
 
-Measured (tests/cluster/test_frame_chunks.py: a 12-frame 96x54 shot, chunks of 6, both stages vs one machine):
-see the test's printed line and the README's Ray section.
+Measured (tests/cluster/test_frame_chunks.py: 16-frame 96x54 shots, chunks 1-8 and 9-16 on two nodes, against
+one machine): the first chunk is identical; mask --from-depth differs by at most 0.0012 at the boundary frame
+(mean 1e-5), halving every frame after it (9e-6 at frame 16).  Layers, with the wall behind a box hidden in
+every frame: alpha identical everywhere; the back layer's fill differs by a mean 0.0017 at the boundary frame
+and 0.0013 after it (0.31 at the worst pixel: the hidden wall), the nearer layers by <= 3e-5, layer depth by
+<= 0.002 m; composited at the original camera a mean 0.0004 (39 of 5184 pixels above 0.01: soft edges the
+fill shows through).  On a clip whose hidden wall shows within the warm-up the layers were identical.  A
+cross-fade of the previous chunk into the next one's start over the overlap (what depth does) spread the
+boundary step over three frames but moved the convergent case away from one machine; it is not used.
 """
 from __future__ import annotations
 
