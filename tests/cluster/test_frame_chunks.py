@@ -73,6 +73,14 @@ def test_mask_from_depth_in_chunks_matches_one_machine(clip, tmp_path, run_cli, 
     layered = [exr.read_frame(Shot.load(ray).frame_path("layers", f))["mask.foreground"] for f in (8, 9)]
     assert np.array_equal(layered[1], exr.read_frame(Shot.load(ray).frame_path("mask_foreground", 9), ["Y"])["Y"])
     assert layered[0].shape == (54, 96)
+    # a rerun after a crash redoes only what is missing: chunk 9-16 resumes from its frame 11 on disk, exactly
+    before = {f: exr.read_frame(Shot.load(ray).frame_path("mask_foreground", f), ["Y"])["Y"] for f in (12, 16)}
+    Shot.load(ray).frame_path("mask_foreground", 12).unlink()
+    code, out, err = run_cli("mask", ray, "--out", ray, "--from-depth", "--ray", ray_cluster.address, "--chunk", str(CHUNK))
+    assert code == 0, err
+    assert "mask: 5 frame(s) written on the cluster" in out
+    for f, m in before.items():
+        assert np.array_equal(exr.read_frame(Shot.load(ray).frame_path("mask_foreground", f), ["Y"])["Y"], m)
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +142,25 @@ def test_a_chunk_leaves_other_chunks_temps_alone(clip, tmp_path):
     assert wrote == 4 and inflight.exists()
     assert sorted(p.name for p in (shot / "masks").glob("*.exr")) == [f"clip_foreground.{n:04d}.exr" for n in range(9, 13)]
     assert "mask_foreground" not in Shot.load(shot, check_files=False).sequences     # the driver registers
+
+
+def test_the_driver_holds_the_lock_and_cleans_before_the_chunks(clip, tmp_path):
+    """While a cluster run holds the mask lock a one-machine run is refused; the driver's planning call (it holds
+    the lock) removes what a killed run left and writes no frame."""
+    from dreamrooms.mask.run import make_masks
+    from dreamrooms.shot.lock import LockedError, writer_lock
+
+    shot = tmp_path / "shot"
+    shutil.copytree(clip, shot)
+    stale = shot / "masks" / ".clip_foreground.0003.exr.999.tmp"
+    stale.parent.mkdir()
+    stale.write_bytes(b"half a frame")
+    with writer_lock(shot, "mask"):
+        with pytest.raises(LockedError, match="another `dreamrooms mask` run is writing this shot"):
+            make_masks(shot, shot, from_depth=True)
+        todo = make_masks(shot, shot, from_depth=True, plan=True, lock=False)
+    assert todo.processed == list(range(1, N + 1)) and todo.pattern == "masks/clip_foreground.####.exr"
+    assert not stale.exists() and not list((shot / "masks").iterdir())
 
 
 def test_cluster_mistakes_are_one_line_and_leave_nothing(clip, tmp_path, run_cli):
