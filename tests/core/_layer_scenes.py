@@ -31,9 +31,10 @@ def render(sc: synth.Scene, w: int = 160, h: int = 90):
     return linear_to_srgb(rgb), depth, extra["object_id"]
 
 
-def write_clip_shot(folder, frames: int = 4, w: int = 96, h: int = 54):
+def write_clip_shot(folder, frames: int = 4, w: int = 96, h: int = 54, start: float = -0.7, step: float = 0.15):
     """A shot as `dreamrooms depth` leaves it: layers/clip.####.exr (RGBA + depth.Z) and depth/clip.####.exr (Y),
-    the sphere crossing the wall left to right.  Returns the shot and the true figure masks per frame."""
+    the sphere crossing the wall from x = `start`, `step` per frame.  Returns the shot and the true figure masks
+    per frame."""
     from dreamrooms.shot import exr
     from dreamrooms.colour import srgb_to_linear
     from dreamrooms.shot import Shot
@@ -42,7 +43,7 @@ def write_clip_shot(folder, frames: int = 4, w: int = 96, h: int = 54):
     shot.folder = folder
     truth = []
     for k, n in enumerate(shot.frames):
-        srgb, depth, oid = render(scene(-0.7 + 0.15 * k), w, h)
+        srgb, depth, oid = render(scene(start + step * k), w, h)
         rgba = np.concatenate([srgb_to_linear(srgb), np.ones((h, w, 1), np.float32)], -1)
         exr.write_frame(folder / f"layers/clip.{n:04d}.exr", {"RGBA": rgba, "depth.Z": depth})
         exr.write_frame(folder / f"depth/clip.{n:04d}.exr", {"Y": depth})

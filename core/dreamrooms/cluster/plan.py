@@ -66,7 +66,7 @@ def resolve_address(value: str | None) -> str:
 @dataclass(frozen=True)
 class Chunk:
     """Frames `first`..`last` (inclusive) written by one task; `warmup` frames before `first` are computed
-    but not written (depth: the per-pixel filter settles there)."""
+    but not written (depth, mask, layers: their temporal filters settle there)."""
     first: int
     last: int
     warmup: int = 0
@@ -83,7 +83,7 @@ class Chunk:
 # frames per chunk when --chunk is not given, per stage: (fewest, most).  A chunk is the unit of retry, so the
 # most bounds the work a killed node loses; the fewest keeps per-task start-up (model load, Blender start,
 # depth warm-up) a small part of the task.
-CHUNK_BOUNDS = {"depth": (24, 240), "walk": (8, 240), "render": (1, 24)}
+CHUNK_BOUNDS = {"depth": (24, 240), "walk": (8, 240), "render": (1, 24), "mask": (24, 240), "layers": (24, 240)}
 
 
 def default_chunk(n_frames: int, slots: int, stage: str) -> int:

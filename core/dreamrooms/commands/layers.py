@@ -1,6 +1,7 @@
 """`dreamrooms layers`: split every frame of a shot into N depth layers with filled back layers.
 
     dreamrooms layers SHOT --count N [--inpaint telea|ns|lama] [--from-masks] [--frames A-B] [--overwrite]
+                      [--ray [ADDRESS] [--chunk N]]
 
 Writes ``layers/NAME_layer<k>.####.exr`` (RGBA) and ``depth/NAME_layer<k>.####.exr`` (Y) per layer, recorded
 in shot.json as ``layer<k>`` / ``layer<k>_depth`` (see :mod:`dreamrooms.layers.run`); `dreamrooms room SHOT
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dreamrooms.cluster import plan as cluster
 from dreamrooms.layers.fill import METHODS
 
 
@@ -29,12 +31,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the shot")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="ONNX Runtime device for LaMa")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
+    cluster.add_arguments(p)
     p.set_defaults(func=_cmd)
 
 
 def _cmd(args: argparse.Namespace) -> int:
     from dreamrooms.layers.run import make_layers
 
+    address = cluster.cluster_address(args)
+    if address is not None:
+        from dreamrooms.cluster.frames import layers_on_cluster
+
+        res, written = layers_on_cluster(args.shot, args.count, address=address, chunk=args.chunk, frames=args.frames,
+                                         inpaint=args.inpaint, from_masks=args.from_masks, overwrite=args.overwrite,
+                                         device=args.device)
+        count = res.shot.sequences["layer0"].meta["count"] if "layer0" in res.shot.sequences else args.count
+        print(f"layers: {written} frame(s) written on the cluster; {count} layers; shot {args.shot}")
+        return 0
     res = make_layers(args.shot, args.count, inpaint=args.inpaint, from_masks=args.from_masks, frames=args.frames,
                       overwrite=args.overwrite, device=args.device)
     note = f", {res.skipped} already complete" if res.skipped else ""

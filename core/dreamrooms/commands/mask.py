@@ -1,7 +1,7 @@
 """`dreamrooms mask`: foreground mattes for a shot, from its depth or from a segmentation model.
 
     dreamrooms mask INPUT --out SHOT (--from-depth | --model NAME) [--classes person,...] [--instances N]
-                    [--frames A-B] [--layers N] [--min-score S] [--overwrite]
+                    [--frames A-B] [--layers N] [--min-score S] [--overwrite] [--ray [ADDRESS] [--chunk N]]
 
 Writes ``masks/NAME_<label>.####.exr`` (one float channel ``Y``) and ``mask.<label>`` beside RGBA in the
 shot's layered files, recorded in shot.json as ``mask_<label>`` (see :mod:`dreamrooms.mask.run`).
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from dreamrooms.cluster import plan as cluster
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,14 +35,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the shot")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
+    cluster.add_arguments(p)
     p.set_defaults(func=_cmd)
 
 
 def _cmd(args: argparse.Namespace) -> int:
     from dreamrooms.mask.run import MaskError, make_masks
 
+    address = cluster.cluster_address(args)
     if args.layers < 1 or args.instances < 0:
         raise MaskError(f"--layers {args.layers} --instances {args.instances}: need --layers >= 1 and --instances >= 0")
+    if address is not None:
+        from dreamrooms.cluster.frames import mask_on_cluster
+
+        res, written = mask_on_cluster(args.input, args.out, address=address, chunk=args.chunk, frames=args.frames,
+                                       from_depth=args.from_depth, model=args.model, classes=args.classes,
+                                       layers=args.layers, instances=args.instances, min_score=args.min_score,
+                                       overwrite=args.overwrite, device=args.device)
+        print(f"mask: {written} frame(s) written on the cluster; labels {', '.join(res.labels)}; shot {args.out}")
+        if not res.registered:
+            print("mask: not every frame of the shot has masks yet; run again without --frames to finish")
+        return 0
     res = make_masks(args.input, args.out, from_depth=args.from_depth, model=args.model, classes=args.classes,
                      frames=args.frames, layers=args.layers, instances=args.instances, min_score=args.min_score,
                      overwrite=args.overwrite, device=args.device)

@@ -7,10 +7,13 @@ and once every frame is there records them in shot.json as sequences ``layer<k>`
 index, count, depth_sequence) and ``layer<k>_depth`` (meta: kind "layer_depth", layer).  Frames are handled
 one at a time (memory does not grow with the clip) and written atomically; a rerun resumes at the first
 frame that is missing or was made with other settings, seeding the fills from the frame before it; a run
-that fails on bad input removes what it created.
+that fails on bad input removes what it created.  One layers run at a time writes a shot
+(``dreamrooms.shot.lock``, stage ``layers``); a cluster run's chunks (:mod:`dreamrooms.cluster.frames`) warm the
+fills up over the frames before their own and leave registration to the driver.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -44,6 +47,7 @@ class LayersResult:
     skipped: int
     thresholds: list[float] = field(default_factory=list)
     reused: float = 0.0      # mean fraction of the back layer's hole taken from earlier frames
+    pattern: str = ""        # layer 0's colour pattern (a cluster driver counts its frames)
 
 
 def _lama_runner(model: str, device: str):
@@ -58,8 +62,25 @@ def _lama_runner(model: str, device: str):
 
 def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "telea", from_masks: bool = False,
                 frames: str | tuple[int, int] | None = None, overwrite: bool = False, lama_model: str = "lama",
-                device: str = "auto", argv: list[str] | None = None) -> LayersResult:
-    """Write the depth layers of the shot in `folder` (see module doc)."""
+                device: str = "auto", argv: list[str] | None = None, warmup_from: int | None = None,
+                register: bool = True, lock: bool = True, plan: bool = False) -> LayersResult:
+    """Write the depth layers of the shot in `folder` (see module doc).
+
+    For one chunk of a cluster run: frames from `warmup_from` up to the first of `frames` are split and filled
+    but not written (when the chunk has nothing on disk yet), `register` false leaves the sequences to the
+    driver, and `lock` false means the driver holds the layers lock (so the chunk leaves other chunks' temps
+    alone).  `plan` checks everything and cleans what a killed run left (its caller holds the lock), writing no
+    frame; its `processed` are the frames still to write."""
+    from dreamrooms.shot.lock import writer_lock
+
+    with writer_lock(folder, "layers") if lock else contextlib.nullcontext():
+        return _make_layers(folder, count, inpaint=inpaint, from_masks=from_masks, frames=frames, overwrite=overwrite,
+                            lama_model=lama_model, device=device, argv=argv, warmup_from=warmup_from,
+                            register=register, clean=lock or plan, plan=plan)
+
+
+def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_model, device, argv, warmup_from,
+                 register, clean, plan) -> LayersResult:
     if inpaint not in METHODS:
         raise LayersError(f"--inpaint {inpaint!r}; use one of {', '.join(METHODS)}")
     out = Path(folder)
@@ -94,6 +115,11 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
 
     start = resume_start(numbers, complete, lambda n: paths(n)[count], ATTR, fingerprint, "layers", overwrite)
     todo = numbers[start:]
+    if clean:
+        clean_stale_temps(paths(numbers[0]))   # what a killed run was writing
+    if plan:
+        return LayersResult(shot, todo, start, thresholds, pattern=colour_pat[0])
+    warm = list(range(warmup_from, todo[0])) if (todo and start == 0 and warmup_from is not None) else []
     colour_fill = None
     if inpaint == "lama" and todo:
         run = _lama_runner(lama_model, device)
@@ -107,13 +133,12 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
             f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide,
                    valid=rgba[..., 3] > KEEP_ALPHA)
     made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
-    clean_stale_temps(paths(numbers[0]))   # what a killed run was writing
     created: list[Path] = []
     reused = []
     ok = False
     bar = progress(len(todo), "layers")
     try:
-        for n in todo:
+        for n in warm + todo:
             srgb = read_colour(shot, colour_key, n)
             depth = exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]
             if from_masks:
@@ -122,6 +147,8 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
             else:
                 idx = index_from_depth(depth, thresholds)
             layers = split_frame(srgb, depth, idx, count, fills, stab.grey_guide(srgb))
+            if n < todo[0]:     # a warm-up frame: the fills settle, nothing is written
+                continue
             reused.append(fills[-1].reused)
             ps = paths(n)
             created.extend(p for p in ps if not p.exists())
@@ -137,7 +164,7 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
 
             if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
                 remove_created(created, made_dirs)
-    if all(all(p.is_file() for p in paths(n)) for n in shot.frames) and (todo or "layer0" not in shot.sequences):
+    if register and all(all(p.is_file() for p in paths(n)) for n in shot.frames) and (todo or "layer0" not in shot.sequences):
         for key in [k for k, s in shot.sequences.items() if s.meta.get("kind") in ("layer", "layer_depth")]:
             del shot.sequences[key]
         for k in range(count):
@@ -149,4 +176,4 @@ def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "te
                               kind="layer_depth", layer=f"layer{k}")
         shot.provenance.add_command(argv)
         shot.save(out)
-    return LayersResult(shot, todo, start, thresholds, float(np.mean(reused)) if reused else 0.0)
+    return LayersResult(shot, todo, start, thresholds, float(np.mean(reused)) if reused else 0.0, colour_pat[0])

@@ -6,10 +6,13 @@ in shot.json (meta: kind "mask", label, source) and adds the channel ``mask.<lab
 colour files (``layers/NAME.####.exr``, when the colour lives there) so compositors find it beside RGBA.
 Mattes are steadied over time by :class:`~dreamrooms.mask.matte.MatteFilter`, whose state is the previous
 matte and frame: a rerun resumes exactly at the first frame missing or made with other settings.  A run that
-fails on bad input removes the files it created.
+fails on bad input removes the files it created.  One mask run at a time writes a shot (``dreamrooms.shot.lock``,
+stage ``mask``); a cluster run's chunks (:mod:`dreamrooms.cluster.frames`) warm the filter up over the frames
+before their own and leave registration to the driver.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -42,6 +45,7 @@ class MaskResult:
     processed: list[int]
     skipped: int
     registered: bool
+    pattern: str = ""       # the first label's sequence pattern (a cluster driver counts its frames)
 
 
 def _model(model: str, device: str):
@@ -58,9 +62,25 @@ def _model(model: str, device: str):
 def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth: bool = False,
                model: str | None = None, classes: str = "person", frames: str | tuple[int, int] | None = None,
                layers: int = 1, instances: int = 0, min_score: float = 0.7, overwrite: bool = False,
-               device: str = "auto",
-               argv: list[str] | None = None) -> MaskResult:
-    """Write mattes for the shot in `out` from the frames of `source` (see module doc)."""
+               device: str = "auto", argv: list[str] | None = None, warmup_from: int | None = None,
+               register: bool = True, lock: bool = True, plan: bool = False) -> MaskResult:
+    """Write mattes for the shot in `out` from the frames of `source` (see module doc).
+
+    For one chunk of a cluster run: frames from `warmup_from` up to the first of `frames` are filtered but not
+    written (when the chunk has nothing on disk yet), `register` false leaves the sequences to the driver, and
+    `lock` false means the driver holds the mask lock (so the chunk leaves other chunks' temps alone).  `plan`
+    checks everything and cleans what a killed run left (its caller holds the lock), writing no frame; its
+    `processed` are the frames still to write."""
+    from dreamrooms.shot.lock import writer_lock
+
+    with writer_lock(out, "mask") if lock else contextlib.nullcontext():
+        return _make_masks(source, out, from_depth=from_depth, model=model, classes=classes, frames=frames,
+                           layers=layers, instances=instances, min_score=min_score, overwrite=overwrite, device=device,
+                           argv=argv, warmup_from=warmup_from, register=register, clean=lock or plan, plan=plan)
+
+
+def _make_masks(source, out, *, from_depth, model, classes, frames, layers, instances, min_score, overwrite, device,
+                argv, warmup_from, register, clean, plan) -> MaskResult:
     from dreamrooms.shot.sources import SourceError, open_source
 
     if from_depth == bool(model):
@@ -88,7 +108,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
     if from_depth:
         colour_key, depth_key, depth_ch = depth_of(shot)
         thresholds = clip_levels(shot, depth_key, depth_ch, layers + 1)
-        labels = ["foreground"]
+        labels, slots = ["foreground"], None
         settings = {"source": "depth", "layers": layers, "thresholds": thresholds}
     else:
         family, session, model_name, sha = _model(model, device)
@@ -120,6 +140,13 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
 
     start = resume_start(numbers, complete, lambda n: path(labels[0], n), ATTR, fingerprint, "mask", overwrite)
     todo = numbers[start:]
+    if clean:
+        clean_stale_temps([path(lab, numbers[0]) for lab in labels])   # what a killed run was writing
+    if plan:
+        return MaskResult(shot, labels, todo, start, False, patterns[labels[0]])
+    warm = list(range(warmup_from, todo[0])) if (todo and start == 0 and warmup_from is not None) else []
+    if warm and slots is not None:
+        raise MaskError("--instances with warm-up frames: instance labels are carried over the whole clip in order")
     filters = {lab: MatteFilter() for lab in labels}
     if todo and start > 0:      # exact resume: the filter's state is the last matte written and its frame
         prev = numbers[start - 1]
@@ -129,12 +156,11 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
         if not from_depth and slots is not None:
             slots.prev = {lab: f.prev for lab, f in filters.items() if f.prev.max() >= 0.5}
     made_dirs = [d for d in {out / "masks"} if not d.exists()]
-    clean_stale_temps([path(lab, numbers[0]) for lab in labels])   # what a killed run was writing
     created: list[Path] = []
     ok = False
     bar = progress(len(todo), "mask")
     try:
-        for fr in src.frames(todo):
+        for fr in src.frames(warm + todo):
             if from_depth:
                 d = exr.read_frame(shot.frame_path(depth_key, fr.number), [depth_ch])[depth_ch]
                 mattes = {"foreground": depth_matte(d, fr.srgb, thresholds, layers)}
@@ -149,17 +175,20 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
             guide = stab.grey_guide(fr.srgb)
             for lab in labels:
                 m = filters[lab](mattes[lab], guide)
+                if fr.number < todo[0]:     # a warm-up frame: the filter settles, nothing is written
+                    continue
                 p = path(lab, fr.number)
                 if not p.exists():
                     created.append(p)
                 exr.write_frame(p, {"Y": m}, attributes={ATTR: fingerprint})
-            bar.update(1)
+            if fr.number >= todo[0]:
+                bar.update(1)
         ok = True
     finally:
         bar.close()
         if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
             remove_created(created, made_dirs)
-    registered = all(path(lab, n).is_file() for lab in labels for n in shot.frames)
+    registered = register and all(path(lab, n).is_file() for lab in labels for n in shot.frames)
     if registered and (todo or any(f"mask_{lab}" not in shot.sequences for lab in labels)):
         layered = ckey is not None and shot.sequences[ckey].pattern.startswith("layers/")
         for lab in labels:
@@ -171,7 +200,7 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
             _add_to_layered(shot, ckey, labels, patterns)
         shot.provenance.add_command(argv)
         shot.save(out)
-    return MaskResult(shot, labels, todo, start, registered)
+    return MaskResult(shot, labels, todo, start, registered, patterns[labels[0]])
 
 
 class _OwnFrames:
