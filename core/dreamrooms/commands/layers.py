@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from dreamrooms.cluster import plan as cluster
+from dreamrooms.models.runtime import DEVICES
 from dreamrooms.layers.fill import METHODS
 
 
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="colour fill: OpenCV Telea (default) or Navier-Stokes, or the LaMa model (`dreamrooms models fetch lama`)")
     p.add_argument("--from-masks", action="store_true", help="one layer per mask sequence of the shot (nearest first) plus the rest")
     p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the shot")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="ONNX Runtime device for LaMa")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device for LaMa")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
     cluster.add_arguments(p)
     p.set_defaults(func=_cmd)

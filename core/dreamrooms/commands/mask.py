@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from dreamrooms.cluster import plan as cluster
+from dreamrooms.models.runtime import DEVICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, default=1, metavar="N", help="--from-depth: how many nearest depth layers are foreground (default 1)")
     p.add_argument("--min-score", type=float, default=0.7, help="Mask R-CNN: keep detections scoring above this (default 0.7)")
     p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the shot")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="ONNX Runtime device (default auto)")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
     cluster.add_arguments(p)
     p.set_defaults(func=_cmd)

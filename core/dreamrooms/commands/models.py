@@ -1,13 +1,12 @@
 """`dreamrooms models list|fetch|add`: the model registry on the command line."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from dreamrooms.models.download import fetch
-from dreamrooms.models.registry import (DEPTH_SEMANTICS, IMAGENET_MEAN, IMAGENET_STD, KINDS, RESIZE_POLICIES, ModelError,
+from dreamrooms.models.registry import (DEPTH_SEMANTICS, KINDS, RESIZE_POLICIES, ModelError,
                                         infer_entry, list_models, models_dir)
 from dreamrooms.models.user import add_model
 
