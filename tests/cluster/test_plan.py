@@ -29,6 +29,13 @@ def test_chunks_cover_every_frame_once_with_warmup_inside_the_clip():
     # a tail shorter than the warm-up joins the chunk before it (its filter could not settle)
     assert [c.label for c in plan.plan_chunks(1, 103, 50, warmup=6)] == ["1-50", "51-103"]
     assert plan.plan_chunks(5, 5, 3) == [Chunk(5, 5, 0)]
+    # the default plan evens out the work: the first chunk has no warm-up, so it takes that many frames more
+    even = plan.balanced_chunks(1, 120, 2, warmup=8)
+    assert [c.label for c in even] == ["1-64", "65-120"] and [len(c.frames) + c.warmup for c in even] == [64, 64]
+    three = plan.balanced_chunks(1, 100, 3, warmup=6)
+    assert [c.frames.start for c in three] == [1, 38, 70] and three[-1].frames.stop == 101
+    assert max(len(c.frames) + c.warmup for c in three) - min(len(c.frames) + c.warmup for c in three) <= 1
+    assert plan.balanced_chunks(1, 10, 2) == plan.plan_chunks(1, 10, 5)
     with pytest.raises(ClusterError, match="--chunk 0"):
         plan.plan_chunks(1, 10, 0)
 

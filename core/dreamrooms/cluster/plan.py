@@ -104,6 +104,18 @@ def plan_chunks(first: int, last: int, chunk: int, warmup: int = 0) -> list[Chun
     return [Chunk(a, b, min(warmup, a - first)) for a, b in zip(starts, ends)]
 
 
+def balanced_chunks(first: int, last: int, count: int, warmup: int = 0) -> list[Chunk]:
+    """`count` chunks whose work (own frames + warm-up) is even, so one wave of tasks ends together: the first
+    chunk (no warm-up) takes `warmup` frames more than the others.  With no warm-up these are equal chunks."""
+    n = last - first + 1
+    count = max(1, min(count, n))
+    per = (n + (count - 1) * warmup) / count         # frames each task runs, warm-up included
+    if count == 1 or per - warmup < max(1, warmup):  # too short to balance: plain chunks
+        return plan_chunks(first, last, math.ceil(n / count), warmup)
+    bounds = [0] + [round(i * per - (i - 1) * warmup) for i in range(1, count)] + [n]
+    return [Chunk(first + a, first + b - 1, min(warmup, a)) for a, b in zip(bounds, bounds[1:])]
+
+
 def shot_hash(folder: str | os.PathLike) -> str:
     """sha256 of the shot's shot.json as this machine sees it."""
     path = Path(folder) / "shot.json"

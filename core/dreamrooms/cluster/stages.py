@@ -9,6 +9,7 @@ and renamed, and the task that finds every frame on disk records the ``render`` 
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 import signal
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from dreamrooms.cluster import driver
-from dreamrooms.cluster.plan import ClusterError, default_chunk, plan_chunks
+from dreamrooms.cluster.plan import ClusterError, balanced_chunks, default_chunk, plan_chunks
 
 
 def count_new(folder: Path, prefix: str, since: float) -> Callable[[], int]:
@@ -42,7 +43,9 @@ def run_stage(address: str, stage: str, shot: Path, first: int, last: int, chunk
     with driver.connect(address) as ray:
         res = driver.resources(ray)
         size = chunk or default_chunk(last - first + 1, res.slots, stage)
-        chunks = plan_chunks(first, last, size, warmup)
+        # --chunk N is taken as asked; the default plan evens out the warm-up so no task runs longer than the rest
+        chunks = plan_chunks(first, last, size, warmup) if chunk else \
+            balanced_chunks(first, last, math.ceil((last - first + 1) / size), warmup)
         print(f"{stage}: {last - first + 1} frame(s) in {len(chunks)} chunk(s) of up to {size} on {res.nodes} node(s), "
               f"{res.slots} at a time ({res.num_cpus} CPU{f' + {res.num_gpus} GPU' if res.num_gpus else ''} each)",
               file=sys.stderr, flush=True)
