@@ -40,18 +40,16 @@ def _cmd(args: argparse.Namespace) -> int:
     from dreamrooms.layers.run import make_layers
 
     address = cluster.cluster_address(args)
+    kw = dict(inpaint=args.inpaint, from_masks=args.from_masks, frames=args.frames, overwrite=args.overwrite,
+              device=args.device)
     if address is not None:
         from dreamrooms.cluster.frames import layers_on_cluster
 
-        res, written = layers_on_cluster(args.shot, args.count, address=address, chunk=args.chunk, frames=args.frames,
-                                         inpaint=args.inpaint, from_masks=args.from_masks, overwrite=args.overwrite,
-                                         device=args.device)
-        count = res.shot.sequences["layer0"].meta["count"] if "layer0" in res.shot.sequences else args.count
-        print(f"layers: {written} frame(s) written on the cluster; {count} layers; shot {args.shot}")
-        return 0
-    res = make_layers(args.shot, args.count, inpaint=args.inpaint, from_masks=args.from_masks, frames=args.frames,
-                      overwrite=args.overwrite, device=args.device)
-    note = f", {res.skipped} already complete" if res.skipped else ""
+        res, written = layers_on_cluster(args.shot, args.count, address=address, chunk=args.chunk, **kw)
+        note = " on the cluster"
+    else:
+        res = make_layers(args.shot, args.count, **kw)
+        written, note = len(res.processed), (f", {res.skipped} already complete" if res.skipped else "")
     count = res.shot.sequences["layer0"].meta["count"] if "layer0" in res.shot.sequences else args.count
-    print(f"layers: {len(res.processed)} frame(s) written{note}; {count} layers; shot {args.shot}")
+    print(f"layers: {written} frame(s) written{note}; {count} layers; shot {args.shot}")
     return 0

@@ -46,22 +46,18 @@ def _cmd(args: argparse.Namespace) -> int:
     address = cluster.cluster_address(args)
     if args.layers < 1 or args.instances < 0:
         raise MaskError(f"--layers {args.layers} --instances {args.instances}: need --layers >= 1 and --instances >= 0")
+    kw = dict(frames=args.frames, from_depth=args.from_depth, model=args.model, classes=args.classes,
+              layers=args.layers, instances=args.instances, min_score=args.min_score, overwrite=args.overwrite,
+              device=args.device)
     if address is not None:
         from dreamrooms.cluster.frames import mask_on_cluster
 
-        res, written = mask_on_cluster(args.input, args.out, address=address, chunk=args.chunk, frames=args.frames,
-                                       from_depth=args.from_depth, model=args.model, classes=args.classes,
-                                       layers=args.layers, instances=args.instances, min_score=args.min_score,
-                                       overwrite=args.overwrite, device=args.device)
-        print(f"mask: {written} frame(s) written on the cluster; labels {', '.join(res.labels)}; shot {args.out}")
-        if not res.registered:
-            print("mask: not every frame of the shot has masks yet; run again without --frames to finish")
-        return 0
-    res = make_masks(args.input, args.out, from_depth=args.from_depth, model=args.model, classes=args.classes,
-                     frames=args.frames, layers=args.layers, instances=args.instances, min_score=args.min_score,
-                     overwrite=args.overwrite, device=args.device)
-    note = f", {res.skipped} already complete" if res.skipped else ""
-    print(f"mask: {len(res.processed)} frame(s) written{note}; labels {', '.join(res.labels)}; shot {args.out}")
+        res, written = mask_on_cluster(args.input, args.out, address=address, chunk=args.chunk, **kw)
+        note = " on the cluster"
+    else:
+        res = make_masks(args.input, args.out, **kw)
+        written, note = len(res.processed), (f", {res.skipped} already complete" if res.skipped else "")
+    print(f"mask: {written} frame(s) written{note}; labels {', '.join(res.labels)}; shot {args.out}")
     if not res.registered:
         print("mask: not every frame of the shot has masks yet; run again without --frames to finish")
     return 0
