@@ -121,8 +121,12 @@ class ChunkStabilizer:
 def reference_task(*, source: str, model: str, keys: list[int], size, near: float, far: float, device: str,
                    threads: int, fps) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Ray task: the model on the keyframes only, chained into one scale: {frame: (inverse depth, guide)}."""
+    from types import SimpleNamespace
+
+    import cv2
+
     from dreamrooms import progress as prog
-    from dreamrooms.depth import stabilize as stab
+    from dreamrooms.depth import runner, stabilize as stab
     from dreamrooms.depth.image import network_size, preprocess
     from dreamrooms.depth.model import io_names, load_model
     from dreamrooms.shot.sources import open_source
@@ -130,15 +134,16 @@ def reference_task(*, source: str, model: str, keys: list[int], size, near: floa
     prog.set_mode("none")
     src = open_source(source, fps=fps)
     ms = load_model(model, device=device, threads=threads)
-    iname, oname = io_names(ms)
+    feed = runner.FrameRunner(ms, *io_names(ms))   # the stage's own runner: layouts, constants, semantics
     net_hw = network_size(ms.entry.input, src.height, src.width, size)
     raws = {}
     for fr in src.frames(keys):
         x, small = preprocess(fr.srgb, net_hw, ms.entry.input)
-        y = np.asarray(ms.session.run([oname], {iname: x[None]})[0], np.float32)
-        raws[fr.number] = (y.reshape(y.shape[-2], y.shape[-1]), stab.grey_guide(small))
-    metric = ms.entry.output.get("semantics") == "depth_metric"
-    u = chain_reference(raws, near, far, metric)
+        (_, y, _), = feed([SimpleNamespace(frame=fr, tensor=x)])
+        if y.shape != tuple(net_hw):   # an export with its own output size, brought to the network size as the stage does
+            y = cv2.resize(y, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_LINEAR)
+        raws[fr.number] = (y, stab.grey_guide(small))
+    u = chain_reference(raws, near, far, runner.is_metric(ms.entry))
     return {k: (u[k], raws[k][1]) for k in u}
 
 
