@@ -38,16 +38,16 @@ def test_builtin_manifest_lists_required_models_with_licenses():
     assert reg["midas-v21-small"].license == "MIT" and reg["midas-v21-small"].input["size"] == [256, 256]
     assert reg["depth-anything-v2-small"].license == "Apache-2.0"
     for big in ("depth-anything-v2-base", "depth-anything-v2-large"):
-        if big in reg:
-            assert "NC" in reg[big].license and reg[big].noncommercial
+        assert "NC" in reg[big].license and reg[big].noncommercial
     # built-in files match the sha256/size recorded in the manifest
     for name in ("tinydepth", "cppn-walk"):
         e = reg[name]
         assert e.sha256 and e.size == e.path.stat().st_size
         assert models.sha256_file(e.path) == e.sha256, f"{name}: rerun `python3 build.py models`"
         assert e.card and e.card.exists() and "License" in e.card.read_text()
-    # public models carry no unverifiable hash
-    assert all(not reg[n].builtin and reg[n].url.startswith("https://") for n in ("midas-v21-small", "depth-anything-v2-small"))
+    # public models are fetched over https and checked against a published sha256
+    assert all(not reg[n].builtin and reg[n].url.startswith("https://") and len(reg[n].sha256) == 64
+               for n in ("midas-v21-small", "depth-anything-v2-small"))
 
 
 def test_resolve_errors(mdir):

@@ -135,10 +135,8 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
                        warmup_from, register, trust_renames) -> DepthResult:
     if stabilize not in stab.MODES:
         raise DepthError(f"--stabilize {stabilize!r}; use one of {', '.join(stab.MODES)}")
-    if not (0 < near < far):
+    if not near < far:   # each is a positive number (checked in estimate_sequence); this is their order
         raise DepthError(f"--near {near} --far {far}: need 0 < near < far")
-    if batch < 1:
-        raise DepthError(f"--batch {batch}: must be at least 1")
     if size is not None and size < 8:
         raise DepthError(f"--size {size}: too small; give the model's short-side target in pixels (e.g. 256)")
     if isinstance(frames, str):

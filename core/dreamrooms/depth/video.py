@@ -111,9 +111,6 @@ class VideoWindows:
         """What resuming at the next window needs (small: the anchors' and the shared frames' predictions)."""
         return {"k": self.k, "ref": list(self.ref), "pending": list(self.pending)}
 
-    def needed(self) -> list[int]:
-        return self.plan.inputs(self.k, self.n) if self.k < self.plan.windows(self.n) else []
-
     def push(self, index: int, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """Give the network input of clip frame `index`; returns the frames that became final, in order."""
         self.inputs[int(index)] = x

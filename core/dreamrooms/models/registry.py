@@ -110,9 +110,6 @@ class ModelEntry:
     def file(self) -> str:
         return str(self.raw.get("file", self.path.name))
 
-    def where_to_put(self) -> str:
-        return str(self.path)
-
 
 def _err(manifest: Path, name: str, msg: str) -> ModelError:
     return ModelError(f"{manifest}: [models.{name}] {msg}")
