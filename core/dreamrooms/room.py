@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from dreamrooms import limits
 from dreamrooms.camera.moves import EASINGS, REGISTRY as MOVES
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.frames import frame_range_arg
@@ -65,14 +66,14 @@ OPTIONS: tuple[Option, ...] = (
          choices=tuple(LAYOUTS)),
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
-    _opt("grid", int, 0, "vertices along the long side (plane: 0 = one per pixel; walls: 0 = 64)", min=0, max=4096),
+    _opt("grid", int, 0, "vertices along the long side (plane: 0 = one per pixel; walls: 0 = 64)", min=0, max=limits.MAX_GRID),
     _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0),
     _opt("near", float, 0.0, "clamp depth below this (0: off)", min=0.0),
     _opt("far", float, 0.0, "clamp depth above this (0: off)", min=0.0),
     _opt("edge_cut", float, 0.0, "delete triangles whose depth ratio exceeds this (e.g. 1.2; 0: off)", min=0.0, max=100.0),
     _opt("fill_behind", bool, False, "plane: a stretched copy behind the cut edges", label="Fill behind edges"),
     _opt("static", bool, False, "build the first frame only (no geometry-nodes animation)", label="First frame only"),
-    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=64),
+    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=limits.MAX_ROOMS),
     _opt("room_width", float, 4.0, "room width in metres", min=0.1, max=1000.0),
     _opt("room_length", float, 5.0, "room length in metres", min=0.1, max=1000.0),
     _opt("room_gap", float, 0.5, "corridor: metres between rooms", min=0.0, max=100.0),
@@ -98,7 +99,7 @@ OPTIONS: tuple[Option, ...] = (
     # render
     _opt("engine", str, "CYCLES", "render engine (EEVEE and WORKBENCH mean this Blender's identifier); the panel shows "
          "the scene's own engine list instead", group="render", choices=ENGINES, panel=False),
-    _opt("samples", int, 32, "render samples", group="render", min=1, max=65536),
+    _opt("samples", int, 32, "render samples", group="render", min=1, max=limits.MAX_SAMPLES),
     _opt("device", str, "auto", "Cycles device: auto (a GPU when Cycles finds one, else the CPU), cpu, or gpu (fails "
          "without one); the panel uses your Cycles preferences instead", group="render", choices=DEVICES, panel=False),
     _opt("compute_backend", str, None, "GPU backend for --device auto|gpu (default: the first of "

@@ -19,6 +19,7 @@ import jsonschema
 
 from dreamrooms import __version__, limits
 from dreamrooms.atomic import write_text_atomic
+from dreamrooms.camera.geometry import SENSOR_FITS
 from dreamrooms.errors import ShotError
 from dreamrooms.shot.frames import frame_file
 from dreamrooms.shot.paths import check_name, check_relative, confine
@@ -26,7 +27,6 @@ from dreamrooms.shot.paths import check_name, check_relative, confine
 SCHEMA_VERSION = 1
 MANIFEST = "shot.json"
 PAD = 4
-SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 _NUM = {"type": "number"}
 _MATRIX = {"type": "array", "minItems": 4, "maxItems": 4,
