@@ -29,9 +29,6 @@ def mode() -> str:
     return _mode or os.environ.get("DREAMROOMS_PROGRESS", "bar")
 
 
-EVENTS = ("start", "progress", "end", "frame", "message")
-
-
 def parse_event(line: str) -> dict[str, Any] | None:
     """The one reader of `--progress json` lines (the demo and the Blender jobs): the event dict, or None for
     any other line (a log line, a message, broken JSON)."""

@@ -67,11 +67,8 @@ def run_reporting_errors(func, *args) -> int:
     except DreamroomsError as exc:
         _error_line(str(exc))
         return 1
-    except (OSError, MemoryError) as exc:
-        _error_line(describe(exc))
-        return 1
     except Exception as exc:
-        line = describe(exc)  # ONNX Runtime / OpenCV allocation failures; None for a bug
+        line = describe(exc)  # OS failures, out-of-memory (also ONNX Runtime's and OpenCV's); None for a bug
         if line is None:
             raise
         _error_line(line)

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                if k not in ("func", "command", "progress", "ray", "chunk") and not callable(v)}
     if address is not None:   # build and save here, then the frames in chunks on the cluster
         payload["render"] = False
-    code = spawn([sys.executable, str(script), "room-json", json.dumps(payload)], env=dict(os.environ))
+    code = spawn([sys.executable, str(script), "room-json", json.dumps(payload)])
     if code or address is None or not args.render:
         return code
     from dreamrooms.cluster.stages import render_on_cluster
