@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from dreamrooms.camera.geometry import look_at, rotation
-from dreamrooms import easing as curves
+from dreamrooms.easing import CURVES, ease
 from dreamrooms.errors import DreamroomsError
 
-EASINGS = ("linear", "ease_in", "ease_out", "ease_in_out")
+EASINGS = tuple(CURVES)   # the one easing table (dreamrooms.easing)
 MOVE_ALIASES = {"dolly": "dolly_in", "dolly-in": "dolly_in", "dolly-out": "dolly_out",
                 "walk-past": "walk_past", "walk": "walk_past", "shake": "handheld", "none": "static"}
 WORLD_UP = np.array([0.0, 0.0, 1.0])
@@ -133,13 +133,6 @@ def _handheld(c: MoveContext, s: float, k: int) -> np.ndarray:
 MOVES = tuple(REGISTRY)
 
 
-def ease(t: np.ndarray, easing: str = "ease_in_out") -> np.ndarray:
-    """Move progress for time 0..1 (the curves are dreamrooms.easing's)."""
-    if easing not in EASINGS:
-        raise DreamroomsError(f"easing {easing!r}: use one of {', '.join(EASINGS)}")
-    return curves.ease(t, easing)
-
-
 def _smooth_noise(n: int, rng: np.random.Generator, rate: float) -> np.ndarray:
     """(n,) smooth zero-mean noise in about [-1, 1]: a sum of sines with random phase/frequency."""
     t = np.arange(n, dtype=np.float64)
@@ -177,8 +170,6 @@ def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
     kind = normalise_move(kind)
     if n_frames < 1:
         raise DreamroomsError(f"camera move: {n_frames} frames; needs at least 1")
-    if easing not in EASINGS:
-        raise DreamroomsError(f"easing {easing!r}: use one of {', '.join(EASINGS)}")
     m0 = np.eye(4) if start is None else np.asarray(start, dtype=np.float64).reshape(4, 4)
     dur = n_frames if duration is None else max(1, min(int(duration), n_frames))
     t = np.minimum(np.arange(n_frames) / max(dur - 1, 1), 1.0)
