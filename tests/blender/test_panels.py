@@ -55,7 +55,7 @@ def _draw_all(pkg, context) -> list:
     return log
 
 
-@pytest.mark.parametrize("layout", ["plane", "room", "corridor"])
+@pytest.mark.parametrize("layout", ["plane", "room", "corridor", "layered"])
 def test_panels_draw_every_layout(registered, layout):
     s = bpy.context.scene.dreamrooms
     s.layout = layout

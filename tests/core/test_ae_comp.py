@@ -22,7 +22,8 @@ def test_focus_is_stored_0_to_1_on_the_maps_own_scale(tmp_path):
     assert run_cli(shot.folder, "--depth-range", "2,8") == 0
     data = comp_json(shot.folder)
     focus = data["depth_blur"]["focus"]
-    expect = rl.normalise_map(np.array(shot.camera.focus_distance), 2.0, 8.0, "disparity")
+    d = np.array(shot.camera.focus_distance, np.float64)       # disparity map: white = near, linear in 1/depth
+    expect = np.clip((1 / d - 1 / 8.0) / (1 / 2.0 - 1 / 8.0), 0, 1)
     assert focus["values"] == pytest.approx(expect.tolist(), abs=1e-6)
     assert all(0 <= v <= 1 for v in focus["values"])
 
