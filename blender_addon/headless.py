@@ -124,6 +124,8 @@ def run_room(args: argparse.Namespace) -> int:
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
     from .scene import camera_rig
+    if args.render:   # the render recorded its sequence in shot.json itself: build on that
+        shot = shotio.load_shot(shot.folder, check_files=False)
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.provenance.extra["scene"] = B.scene_description(scene)
     shot.save()

@@ -150,7 +150,10 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
 
 
 def record_render(scene: bpy.types.Scene, shot: Shot) -> None:
-    """Add the `render` sequence (channels as read back) and the camera track to shot.json."""
+    """Add the `render` sequence (channels as read back) and the camera track to shot.json.  The manifest is read
+    again first: render chunks run for minutes beside other chunks and stages, and saving the copy loaded at the
+    start would drop what they recorded meanwhile."""
+    shot = Shot.load(shot.folder, check_files=False)
     first = frame_file(Path(shot.folder), shot.frame_start)
     channels = [c.name for c in exr.info(first).channels]
     shot.add_sequence("render", RENDER_PATTERN, channels, colorspace="linear", premultiplied=True,

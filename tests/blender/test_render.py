@@ -111,6 +111,12 @@ def test_headless_room_renders_and_fails_cleanly(tmp_path):
     back = next(o for o in scene if o["name"].endswith("back"))
     assert np.array(back["matrix"]).shape == (4, 4)
     assert (tmp_path / "shot/room.blend").is_file()
+    # the run that renders the last missing frame records the sequence, and its own save keeps it
+    r = _headless("room", tmp_path / "shot", "--layout", "room", "--grid", "8", "--move", "orbit",
+                  "--frames", "1-1", "--render", "--samples", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = json.loads((tmp_path / "shot/shot.json").read_text())
+    assert "render" in data["sequences"] and len(data["camera"]["matrices"]) == 3
     bad = _headless("room", tmp_path / "nope", "--layout", "plane")
     assert bad.returncode == 1
     assert "dreamrooms: error:" in bad.stderr and "shot.json: not found" in bad.stderr
