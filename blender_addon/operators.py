@@ -11,7 +11,7 @@ from dreamrooms.errors import DreamroomsError
 from dreamrooms.room import validate
 from dreamrooms.shot import MANIFEST
 
-from . import paths
+from . import job_ui, paths
 from .properties import room_values
 from .scene import build as B
 from .scene import camera_rig
@@ -136,8 +136,11 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
                                  start=[list(r) for r in start] if start else None, focus=False)
         msg = f"camera: {move} over {len(mats)} frame(s)"
         if not s.no_focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
-            bpy.ops.dreamrooms.run_job("INVOKE_DEFAULT", kind="focus")
-            msg += "; focus runs as a job"
+            if job_ui.running(context.scene) is not None:   # the move is keyed; focus waits for the other job
+                msg += "; focus not keyed: another dreamrooms job is running (press Focus when it is done)"
+            else:
+                bpy.ops.dreamrooms.run_job("INVOKE_DEFAULT", kind="focus")
+                msg += "; focus runs as a job"
         return msg
 
 

@@ -82,3 +82,25 @@ def test_esc_cancels_only_over_the_sidebar(registered):
     assert not job_ui.over_sidebar(screen, 900, 650)  # another editor's sidebar
     hidden = types.SimpleNamespace(areas=[types.SimpleNamespace(type="VIEW_3D", regions=[_region("UI", 800, 0, 1, 600)])])
     assert not job_ui.over_sidebar(hidden, 800, 300)
+
+
+def test_camera_move_during_another_job_keys_the_move_and_says_focus_waits(registered, tmp_path):
+    """The move is keyed on the UI thread; its focus job is not started while another job runs (it would fail
+    after the move was keyed and report the whole operator as an error)."""
+    pkg = registered
+    scene = bpy.context.scene
+    write_shot(tmp_path / "shot", [np.full((12, 16), 2.5 + 0.1 * k, np.float32) for k in range(3)])
+    s = scene.dreamrooms
+    s.shot_path, s.grid, s.no_focus = str(tmp_path / "shot"), 8, False
+    assert bpy.ops.dreamrooms.load_shot() == {"FINISHED"} and bpy.ops.dreamrooms.build() == {"FINISHED"}
+    job = _sleeper(pkg)
+    job_ui = _start(pkg, scene, job)
+    try:
+        s.move, s.intensity = "crane", 0.5
+        assert bpy.ops.dreamrooms.camera_move() == {"FINISHED"}
+        scene.frame_set(3)
+        assert abs(scene.camera.matrix_world.translation.z - 0.5) < 1e-4
+        assert job_ui.running(scene) is job   # no focus job replaced or stopped the running one
+    finally:
+        job.cancel()
+        job_ui.release(job)
