@@ -35,6 +35,7 @@ from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot.roles import depth_sequence
+from dreamrooms.shot.sources import pattern_files
 
 PAD = "####"
 INVALID_DEPTH = 1e9
@@ -247,14 +248,9 @@ def remove_stale(out_dir: Path, outputs: list[Output], frames: range) -> list[Pa
     """Delete frames of each output sequence outside `frames` (left by an earlier, longer export)."""
     gone = []
     for o in outputs:
-        folder = (Path(out_dir) / o.pattern).parent
-        head, _, tail = Path(o.pattern).name.partition(PAD)
-        rx = re.compile(re.escape(head) + r"(-?\d+)" + re.escape(tail) + r"\Z")
-        if not folder.is_dir():
-            continue
-        for f in folder.iterdir():
-            m = rx.match(f.name)
-            if m and int(m.group(1)) not in frames and f.is_file():
+        files, numbers = pattern_files(str(Path(out_dir) / o.pattern))   # the one `####` matcher
+        for f, n in zip(files, numbers):
+            if n not in frames and f.is_file():
                 f.unlink()
                 gone.append(f)
     return gone
