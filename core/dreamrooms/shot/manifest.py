@@ -24,7 +24,9 @@ from dreamrooms.errors import ShotError
 from dreamrooms.shot.frames import frame_file
 from dreamrooms.shot.paths import check_name, check_relative, confine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions this dreamrooms reads: 1 lacks `hold` and `cuts` (both optional, so a v1 shot loads as is).
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "shot.json"
 PAD = 4
 
@@ -43,6 +45,7 @@ SCHEMA: dict[str, Any] = {
         "pixel_aspect": {"type": "number", "exclusiveMinimum": 0},
         "frame_start": {"type": "integer"},
         "frame_end": {"type": "integer"},
+        "cuts": {"type": "array", "items": {"type": "integer"}},
         "sequences": {"type": "object", "additionalProperties": {
             "type": "object",
             "required": ["pattern", "channels"],
@@ -52,6 +55,7 @@ SCHEMA: dict[str, Any] = {
                 "colorspace": {"type": "string"},
                 "premultiplied": {"type": "boolean"},
                 "frame_offset": {"type": "integer"},
+                "hold": {"type": ["integer", "null"]},
                 "meta": {"type": "object"},
             },
         }},
@@ -97,6 +101,11 @@ class Sequence:
     premultiplied: bool = True
     frame_offset: int = 0  # file number = shot frame + frame_offset
     meta: dict[str, Any] = field(default_factory=dict)
+    hold: int | None = None  # a still held over every shot frame: each frame reads file number `hold`
+
+    def file_number(self, frame: int) -> int:
+        """The number in the file name that shot frame `frame` reads."""
+        return self.hold if self.hold is not None else frame + self.frame_offset
 
 
 @dataclass
@@ -150,6 +159,9 @@ class Shot:
     camera: CameraTrack | None = None
     provenance: Provenance = field(default_factory=Provenance)
     schema_version: int = SCHEMA_VERSION
+    # Shot frames (besides frame_start) that begin a new independent segment: nothing temporal (stabiliser,
+    # matte filter, fill reuse, depth range) crosses a cut. A set of stills has a cut at every frame.
+    cuts: list[int] = field(default_factory=list)
     folder: Path | None = field(default=None, compare=False)
 
     # ---- frames and paths -------------------------------------------------
@@ -165,6 +177,18 @@ class Shot:
     def duration(self) -> float:
         return self.frame_count / self.fps
 
+    @property
+    def is_stills(self) -> bool:
+        """Every frame is its own segment (a folder of photos, or one photo)."""
+        return self.frame_count == 1 or set(self.cuts) >= set(range(self.frame_start + 1, self.frame_end + 1))
+
+    def segments(self) -> list[range]:
+        """The frame range split at `cuts`: the runs of frames temporal work may cross."""
+        bounds = sorted({c for c in self.cuts if self.frame_start < c <= self.frame_end})
+        starts = [self.frame_start, *bounds]
+        ends = [*bounds, self.frame_end + 1]
+        return [range(a, b) for a, b in zip(starts, ends)]
+
     def _root(self) -> Path:
         if self.folder is None:
             raise ShotError("shot has no folder yet; save it first or pass a folder")
@@ -176,7 +200,7 @@ class Shot:
         if seq is None:
             raise ShotError(f"{self._root() / MANIFEST}: no sequence {seq_name!r} (has {', '.join(self.sequences) or 'none'})")
         root = self._root()
-        return confine(root, frame_file(seq.pattern, frame + seq.frame_offset),
+        return confine(root, frame_file(seq.pattern, seq.file_number(frame)),
                        f"{root / MANIFEST}: sequences.{seq_name}.pattern")
 
     def sequence_paths(self, seq_name: str) -> list[Path]:
@@ -203,6 +227,7 @@ class Shot:
             "pixel_aspect": self.pixel_aspect,
             "frame_start": self.frame_start,
             "frame_end": self.frame_end,
+            **({"cuts": sorted(set(self.cuts))} if self.cuts else {}),
             "sequences": {k: _strip_empty(asdict(v)) for k, v in self.sequences.items()},
             "camera": _strip_none(asdict(self.camera)) if self.camera else None,
             "provenance": asdict(self.provenance),
@@ -236,7 +261,8 @@ class Shot:
             sequences={k: Sequence(**v) for k, v in data["sequences"].items()},
             camera=CameraTrack(**cam) if cam else None,
             provenance=Provenance(**{k: v for k, v in prov.items() if k in Provenance.__dataclass_fields__}),
-            schema_version=data["schema_version"],
+            schema_version=SCHEMA_VERSION,
+            cuts=list(data.get("cuts", [])),
         )
         return shot
 
@@ -310,7 +336,8 @@ def _strip_none(d: dict) -> dict:
 
 
 def _strip_empty(d: dict) -> dict:
-    return {k: v for k, v in d.items() if not (k in ("meta",) and not v) and not (k == "frame_offset" and v == 0)}
+    return {k: v for k, v in d.items()
+            if not (k == "meta" and not v) and not (k == "frame_offset" and v == 0) and not (k == "hold" and v is None)}
 
 
 def _field_path(err: jsonschema.ValidationError) -> str:
@@ -324,8 +351,9 @@ def _validate(data: Any, where: str) -> None:
     if not isinstance(data, dict):
         raise ShotError(f"{where}: top level must be an object")
     version = data.get("schema_version")
-    if isinstance(version, int) and version != SCHEMA_VERSION:
-        raise ShotError(f"{where}: schema_version {version} is not supported (this dreamrooms {__version__} reads {SCHEMA_VERSION}); upgrade dreamrooms or regenerate the shot")
+    if isinstance(version, int) and version not in READABLE_VERSIONS:
+        raise ShotError(f"{where}: schema_version {version} is not supported (this dreamrooms {__version__} reads "
+                        f"{', '.join(map(str, READABLE_VERSIONS))}); upgrade dreamrooms or regenerate the shot")
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
@@ -379,5 +407,13 @@ def _check_limits(data: dict, where: str) -> None:
         for name, seq in data["sequences"].items():
             limits.check_number(seq.get("frame_offset", 0), f"field sequences.{name}.frame_offset",
                                 low=-limits.MAX_FRAME_NUMBER, high=limits.MAX_FRAME_NUMBER)
+            if seq.get("hold") is not None:
+                limits.check_number(seq["hold"], f"field sequences.{name}.hold",
+                                    low=-limits.MAX_FRAME_NUMBER, high=limits.MAX_FRAME_NUMBER)
+        cuts = data.get("cuts", [])
+        limits.check_frames(len(cuts), "field cuts")
+        bad = next((c for c in cuts if not data["frame_start"] < c <= data["frame_end"]), None)
+        if bad is not None:
+            raise limits.LimitError(f"field cuts: frame {bad} is outside {data['frame_start'] + 1}..{data['frame_end']}")
     except limits.LimitError as exc:
         raise ShotError(f"{where}: {exc}") from None
