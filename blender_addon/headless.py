@@ -15,7 +15,9 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 ADDON_ALIAS = "_dreamrooms_addon"
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
     parser.add_argument("--progress", choices=progress.MODES, default=None)
+    parser.add_argument("--debug", action="store_true", help="print where the time went (start-up, build, per frame)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_arguments(sub.add_parser("room", help="build, move the camera, optionally render"))
     j = sub.add_parser("room-json", help="`room` with its arguments as one JSON object (used by `dreamrooms room`)")
@@ -94,12 +97,15 @@ def run_room(args: argparse.Namespace) -> int:
     from dreamrooms.progress import emit
 
     from .scene import build as B
+    from .scene import profile
     from .scene import render as R
     from .scene import shotio
 
     from dreamrooms.room import validate
     from dreamrooms.shot.frames import shot_frames
 
+    prof = profile.current()
+    t0 = time.perf_counter()
     validate(vars(args))
     shot = shotio.load_shot(args.shot)
     frames = shot_frames(shot, args.frames)
@@ -109,9 +115,11 @@ def run_room(args: argparse.Namespace) -> int:
     scene = bpy.context.scene
     settings = B.settings_from(vars(args))
     emit("stage", stage="build", layout=args.layout)
-    built = B.build(scene, shot, settings)
-    move, _ = B.move_from(scene, shot, vars(args), start=built["start"], frames=frames)
+    with prof.phase("build"):
+        built = B.build(scene, shot, settings)
+        move, _ = B.move_from(scene, shot, vars(args), start=built["start"], frames=frames)
     R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
+                   passes=getattr(args, "passes", ""), denoise=getattr(args, "denoise", False),
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
@@ -121,7 +129,8 @@ def run_room(args: argparse.Namespace) -> int:
     if not args.no_save:
         blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
         blend.parent.mkdir(parents=True, exist_ok=True)
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
+        with prof.phase("save .blend"):
+            bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
     from .scene import camera_rig
     if args.render:   # the render recorded its sequence in shot.json itself: build on that
@@ -131,6 +140,7 @@ def run_room(args: argparse.Namespace) -> int:
     shot.save()
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
+    prof.report(f"room {args.layout} profile", wall=prof.seconds.get("blender start-up", 0.0) + time.perf_counter() - t0)
     return 0
 
 
@@ -188,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:
         progress.set_mode(args.progress)
+    if args.debug:
+        from dreamrooms.commands.main import DEBUG_ENV
+        os.environ[DEBUG_ENV] = "1"
     if args.command == "room-json":
         payload = json.loads(args.payload)
         ns = build_parser().parse_args(["room", payload.get("shot", ".")])

@@ -135,6 +135,8 @@ class DREAMROOMS_PT_render(_Sub, bpy.types.Panel):
             col.label(text=f"Device: {device.upper()}" + (f" ({backend})" if backend else "")
                       + " (Render Properties and Preferences › System)", icon="PREFERENCES")
         col.prop(s, "samples")
+        col.prop(s, "passes")
+        col.prop(s, "denoise")
         col.prop(s, "cryptomatte")
         col.operator("dreamrooms.render_setup", icon="RENDER_STILL")
         col.operator("dreamrooms.run_job", text="Render to shot", icon="RENDER_ANIMATION").kind = "render"
