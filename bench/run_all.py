@@ -35,7 +35,10 @@ def run_benchmarks(only: list[str]) -> list[dict]:
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
         found = [json.loads(line.split(" ", 1)[1]) for line in proc.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-        if proc.returncode != 0 or not found:
+        skipped = [line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("BENCH_SKIP ")]
+        if proc.returncode == 0 and not found and skipped:   # e.g. gpu.py without a CUDA device
+            rows.append({"benchmark": script.stem, "skipped": skipped[0]})
+        elif proc.returncode != 0 or not found:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             rows.append({"benchmark": script.stem, "error": " | ".join(tail) or f"exit {proc.returncode}"})
             print(f"   failed: {rows[-1]['error']}", flush=True)
@@ -57,6 +60,9 @@ def write_report(rows: list[dict], path: Path) -> None:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['benchmark']} | – | – | – | – | not run: {r['skipped']} | {machine()} |")
+            continue
         if "error" in r:
             lines.append(f"| {r['benchmark']} | – | – | – | – | error: {r['error']} | {machine()} |")
             continue
@@ -91,11 +97,22 @@ def write_chart(rows: list[dict], path: Path) -> None:
     cv2.imwrite(str(path), img)
 
 
-def main(argv: list[str]) -> int:
-    rows = run_benchmarks(argv)
+def save(rows: list[dict]) -> None:
+    """REPORT.md, ratios.png and REPORT.json (the rows, so bench/gpu.py can merge its own in later)."""
+    (BENCH / "REPORT.json").write_text(json.dumps(rows, indent=1) + "\n")
     write_report(rows, BENCH / "REPORT.md")
     write_chart(rows, BENCH / "ratios.png")
     print(f"wrote {BENCH / 'REPORT.md'} and {BENCH / 'ratios.png'}")
+
+
+def main(argv: list[str]) -> int:
+    rows = run_benchmarks(argv)
+    if argv and (BENCH / "REPORT.json").is_file():   # a partial run replaces only its benchmarks' rows
+        ran = {r.get("script", r["benchmark"] + ".py") for r in rows} | {a + ".py" for a in argv}
+        old = [r for r in json.loads((BENCH / "REPORT.json").read_text())
+               if r.get("script", r["benchmark"] + ".py") not in ran]
+        rows = old + rows
+    save(rows)
     return 0
 
 

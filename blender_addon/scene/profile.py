@@ -1,7 +1,7 @@
 """Where a room render's time goes: Blender start-up, build, per-frame geometry-node evaluation, BVH, sampling,
 EXR write.  Phases we run are timed around our own calls; what happens inside `render.render` is split by
-Blender's render-stats status lines (`bpy.app.handlers.render_stats`: "Synchronizing object", "Updating
-Scene BVH", "Sample 3/8", ...) and `render_write` (after the file is written).  Printed with `--debug`.
+Blender's render-stats status lines (`bpy.app.handlers.render_stats`, whose one argument is the stats line: "Synchronizing
+object", "Updating Scene BVH", "Sample 3/8", "Finished", "Time: ... (Saving: ...)").  Printed with `--debug`.
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 from dreamrooms.commands.main import DEBUG_ENV
-# render-stats status text -> phase (first match wins); anything else inside a render counts as "render other"
-_STATUS = (("bvh", "bvh"), ("sample", "sampling"), ("render", "sampling"), ("denois", "denoise"),
-           ("synchron", "sync"), ("updat", "sync"), ("load", "sync"), ("initializ", "sync"))
+# render-stats status text (the last `|` field, e.g. "Updating Scene BVH", "Sample 3/8", "Finished", then
+# "Time: 00:01.20 (Saving: 00:00.30)" once the file is written) -> phase; first match wins, None ends the frame
+_STATUS = (("bvh", "bvh"), ("loading", "scene sync"), ("sample", "sampling"), ("denois", "denoise"),
+           ("finished", "exr write"), ("time:", None))
 
 
 def process_age() -> float | None:
@@ -29,9 +30,9 @@ def process_age() -> float | None:
         return None
 
 
-def classify(status: str) -> str:
+def classify(status: str) -> str | None:
     low = status.lower()
-    return next((phase for key, phase in _STATUS if key in low), "render other")
+    return next((phase for key, phase in _STATUS if key in low), "scene sync")
 
 
 class Profile:
@@ -57,11 +58,13 @@ class Profile:
             if self.enabled:
                 self.seconds[name] += time.perf_counter() - t
 
-    def _stats(self, scene, stats=None):
+    def _stats(self, stats, *_):
         now = time.perf_counter()
-        text = stats if isinstance(stats, str) else (scene if isinstance(scene, str) else "")
-        status = text.rsplit("|", 1)[-1].strip()
-        self._switch(classify(status), now)
+        status = (stats if isinstance(stats, str) else "").rsplit("|", 1)[-1].strip()
+        phase = classify(status)
+        if phase is None:
+            self.frames += 1
+        self._switch(phase, now)
 
     def _switch(self, phase: str | None, now: float) -> None:
         if self._mark is not None:
@@ -71,21 +74,13 @@ class Profile:
     def _pre(self, *_):
         self._switch("render start", time.perf_counter())
 
-    def _post(self, *_):
-        self._switch("exr write", time.perf_counter())   # render_post -> render_write: the file is written
-
-    def _written(self, *_):
-        self._switch(None, time.perf_counter())
-        self.frames += 1
-
     def attach(self) -> None:
         """Listen to Blender's render handlers (no-op unless enabled)."""
         if not self.enabled or self._handlers:
             return
         import bpy
         h = bpy.app.handlers
-        self._handlers = [(h.render_stats, self._stats), (h.render_pre, self._pre), (h.render_post, self._post),
-                          (h.render_write, self._written)]
+        self._handlers = [(h.render_stats, self._stats), (h.render_pre, self._pre)]
         for lst, fn in self._handlers:
             lst.append(fn)
 
@@ -101,7 +96,7 @@ class Profile:
         total = wall if wall is not None else sum(self.seconds.values())
         lines = [f"dreamrooms: {title} ({self.frames} frame(s), {total:.2f} s)"]
         for name, sec in sorted(self.seconds.items(), key=lambda kv: -kv[1]):
-            per = f", {sec / self.frames:.3f} s/frame" if self.frames and name not in ("blender start-up", "build") else ""
+            per = f", {sec / self.frames:.3f} s/frame" if self.frames and name not in ("blender start-up", "build", "save .blend") else ""
             lines.append(f"  {name:<22} {sec:8.3f} s {100 * sec / total if total else 0:5.1f}%{per}")
         text = "\n".join(lines)
         print(text, file=sys.stderr, flush=True)

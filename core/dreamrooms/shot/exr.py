@@ -32,6 +32,8 @@ COMPRESSIONS = {
     "dwab": OpenEXR.DWAB_COMPRESSION,
 }
 LOSSY = {"dwaa", "dwab"}
+# the codec every stage writes unless told otherwise: lossless, chosen by bench/exr_codecs.py (REPORT.md)
+DEFAULT_COMPRESSION = "zip"
 _COMPRESSION_NAMES = {int(v): k for k, v in COMPRESSIONS.items()}
 _CHANNEL_ORDERS = ("RGBA", "XYZW", "UV")
 COLOUR_LETTERS = set("RGBA")
@@ -41,14 +43,18 @@ _DATA_PREFIXES = ("depth", "mask", "normal", "vector", "position", "uv", "index"
 _threads_ready = False
 
 
+def codec_threads() -> int:
+    """OpenEXR codec threads: one per core (the Python binding starts with none, so a write compresses its
+    line blocks one after another)."""
+    return max(1, os.cpu_count() or 1)
+
+
 def _ensure_codec_threads() -> None:
-    """OpenEXR's own thread pool (line-block compression) defaults to 0 threads in the Python
-    binding; cores + 1 makes a single ZIP write about 1.5x faster on 2 cores, and with several
-    writer threads (which share that pool) measured best of 0..4 threads here."""
+    """Give OpenEXR's own thread pool (line-block compression, shared by all writer threads) `codec_threads()`."""
     global _threads_ready
     if not _threads_ready:
         if OpenEXR.global_thread_count() == 0:
-            OpenEXR.set_global_thread_count((os.cpu_count() or 1) + 1)
+            OpenEXR.set_global_thread_count(codec_threads())
         _threads_ready = True
 
 
@@ -106,7 +112,7 @@ def _layer_channels(key: str, arr: np.ndarray, path: Path) -> dict[str, np.ndarr
 def write_frame(
     path: str | os.PathLike,
     layers: Mapping[str, np.ndarray],
-    compression: str = "zip",
+    compression: str = DEFAULT_COMPRESSION,
     types: Mapping[str, str] | None = None,
     attributes: Mapping[str, object] | None = None,
 ) -> Path:
@@ -329,7 +335,7 @@ class SequenceWriter:
     conversion (colour decode, casts) overlaps the caller's next inference instead of delaying it.
     """
 
-    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = "zip",
+    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = DEFAULT_COMPRESSION,
                  on_written: Callable[[Path], None] | None = None):
         self.workers = workers or default_workers()
         self.compression = compression
@@ -373,7 +379,7 @@ class SequenceWriter:
 
 
 def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.ndarray]]],
-                   compression: str = "zip", workers: int | None = None) -> list[Path]:
+                   compression: str = DEFAULT_COMPRESSION, workers: int | None = None) -> list[Path]:
     """Write `(path, layers)` pairs streaming, in parallel; returns the paths written in order."""
     written: list[Path] = []
     with SequenceWriter(workers=workers, compression=compression) as writer:

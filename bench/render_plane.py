@@ -1,0 +1,98 @@
+"""A 1080p photo on a displaced plane, dollied over 24 frames: `dreamrooms room --render` at its defaults against a
+minimal Blender render of the same photo written directly with `bpy`.
+
+The photo is synthetic (smooth gradients, grain, a near subject in front of a far wall: a depth edge), written as
+a 24-frame shot the way the depth stage writes one (layered RGBA + depth.Z, and the `Y` depth sequence).
+Ours: `python -m dreamrooms --debug room SHOT --layout plane --move dolly_in --render --no-save` (whole process,
+its `--debug` profile gives start-up + build and per-frame time).  Peer (bench/_minimal_plane.py, one process): a
+grid with a vertex every 4th pixel on each axis unprojected through the same camera, an emission material, the
+same dolly, Cycles 4 samples, no bounces, a multilayer EXR with Combined and Depth.  Ratio = peer time / ours
+(whole-process wall time), so higher is better; target: ours within 1.3x of the peer (ratio >= 1/1.3).
+Set DREAMROOMS_BENCH_FRAMES to render fewer frames (the row says how many ran).
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import result  # noqa: E402
+from dreamrooms.shot import Shot, exr  # noqa: E402
+
+W, H = 1920, 1080
+FRAMES = int(os.environ.get("DREAMROOMS_BENCH_FRAMES", "24"))
+BENCH = Path(__file__).resolve().parent
+
+
+def photo() -> tuple[np.ndarray, np.ndarray]:
+    """A photo-like frame (linear RGB) and its depth: a wall 6-8 m away and a round subject at 2.5 m."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    rgb = np.stack([0.35 + 0.25 * np.sin(x / 170.0), 0.3 + 0.2 * np.cos(y / 90.0), 0.25 + 0.2 * (x + y) / (W + H)], -1)
+    subject = ((x - 0.42 * W) ** 2 + (y - 0.55 * H) ** 2) < (0.22 * H) ** 2
+    rgb[subject] = np.stack([0.7 + 0.1 * np.sin(x[subject] / 9.0), 0.45 + 0.0 * y[subject], 0.3 + 0.0 * y[subject]], -1)
+    rgb += rng.normal(0.0, 0.01, rgb.shape).astype(np.float32)
+    depth = (6.0 + 2.0 * y / H).astype(np.float32)
+    depth[subject] = 2.5 + 0.3 * ((x[subject] - 0.42 * W) / (0.22 * H)) ** 2
+    return np.clip(rgb, 0, 1), depth
+
+
+def write_shot(folder: Path) -> Shot:
+    rgb, depth = photo()
+    rgba = np.concatenate([rgb, np.ones((H, W, 1), np.float32)], -1)
+    shot = Shot(fps=24, width=W, height=H, frame_start=1, frame_end=FRAMES, name="photo")
+    shot.folder = folder
+    shot.add_sequence("layers", "layers/photo.####.exr", ["R", "G", "B", "A", "depth.Z"])
+    shot.add_sequence("depth", "depth/photo.####.exr", ["Y"], colorspace="non-color", premultiplied=False, kind="depth")
+    for f in shot.frames:
+        exr.write_frame(shot.frame_path("layers", f), {"RGBA": rgba, "depth.Z": depth})
+        exr.write_frame(shot.frame_path("depth", f), {"Y": depth})
+    shot.save()
+    return shot
+
+
+def timed(cmd: list[str], env=None) -> tuple[float, str]:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed: {proc.stderr[-1500:]}")
+    return wall, proc.stderr
+
+
+def profile_seconds(text: str) -> dict[str, float]:
+    return {m.group(1).strip(): float(m.group(2)) for m in re.finditer(r"^\s{2}(.+?)\s+([\d.]+) s ", text, re.M)}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_shot(tmp / "ours")
+        write_shot(tmp / "peer")
+        os.sync()
+        ours_wall, ours_err = timed([sys.executable, "-m", "dreamrooms", "--debug", "room", str(tmp / "ours"),
+                                     "--layout", "plane", "--move", "dolly_in", "--render", "--no-save"])
+        peer_wall, peer_err = timed([sys.executable, str(BENCH / "_minimal_plane.py"), str(tmp / "peer"), str(FRAMES)])
+        rendered = sorted((tmp / "ours" / "render").glob("render.*.exr"))
+        assert len(rendered) == FRAMES, rendered
+        prof = profile_seconds(ours_err)
+        peer = dict(re.findall(r"^minimal: (\S+) ([\d.]+)$", peer_err, re.M))
+    print(ours_err[ours_err.find("dreamrooms: room"):], file=sys.stderr)
+    per_frame = sum(v for k, v in prof.items() if k not in ("blender start-up", "build", "save .blend")) / FRAMES
+    setup = prof.get("blender start-up", 0.0) + prof.get("build", 0.0)
+    note = (f"{FRAMES} frames {W}x{H}, dolly 1 m; ours: start-up + build {setup:.1f} s, {per_frame:.2f} s/frame; "
+            f"peer: start-up + build {float(peer.get('setup', 0)):.1f} s, {float(peer.get('per_frame', 0)):.2f} s/frame")
+    result("render_plane 1080p plane vs minimal bpy render", ours_wall, peer_wall,
+           "minimal bpy plane (every 4th px, 4 samples)", "s", 1 / 1.3, higher_is_better=False, note=note)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
