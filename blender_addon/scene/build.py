@@ -244,7 +244,7 @@ def _plane_options(shot: Shot, depth_name: str, d0: np.ndarray, s: BuildSettings
     depths = [d0] + [shotio.read_depth(shot, depth_name, f) for f in frames[1:]]
     finite = d0[np.isfinite(d0) & (d0 > 0)]
     median = float(np.median(finite)) * scale if finite.size else 1.0
-    step = grid.coarse_step(shot.width, d0.shape[1], s.travel, median)
+    step = grid.coarse_step(shot.width, shot.height, d0.shape[1], s.travel, median)
     opts.uv = grid.adaptive_uv(depths, step)
     return opts
 

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
-COARSE_STEP = 4         # output pixels between vertices where depth is smooth (a 1080p frame: 480 x 270)
+COARSE_STEP = 4         # most output pixels between vertices where depth is smooth (a 1080p frame: 480 x 270)
+VERTEX_BUDGET = 1920 * 1080 // 16   # smooth-region vertices: frames up to this many pixels keep one per pixel
 EDGE_RATIO = 1.03       # neighbouring depths further apart than this ratio are an edge that keeps full detail
 MAX_EDGE_SHARE = 1.0    # edge columns (rows) added at most this share of the coarse count, strongest first
 
 
-def coarse_step(out_width: int, depth_width: int, travel: float = 0.0, median_depth: float = 1.0) -> int:
-    """Depth-map pixels between vertices: COARSE_STEP output pixels, halved when the camera travels more than
-    half the median depth (surfaces are then seen from far off their first angle) and again beyond it."""
+def coarse_step(out_width: int, out_height: int, depth_width: int, travel: float = 0.0,
+                median_depth: float = 1.0) -> int:
+    """Depth-map pixels between vertices where depth is smooth: enough output pixels per vertex to stay within
+    VERTEX_BUDGET (1 up to about 480x270, 4 at 1080p, at most COARSE_STEP), halved when the camera travels more
+    than half the median depth (surfaces are then seen from far off their first angle) and 1 beyond it."""
+    step_out = min(COARSE_STEP, max(1, int(round((out_width * out_height / VERTEX_BUDGET) ** 0.5))))
     rel = abs(float(travel)) / max(float(median_depth), 1e-6)
-    step_out = COARSE_STEP if rel <= 0.5 else (COARSE_STEP // 2 if rel <= 1.0 else 1)
+    if rel > 1.0:
+        step_out = 1
+    elif rel > 0.5:
+        step_out = max(1, step_out // 2)
     return max(1, int(round(step_out * depth_width / max(out_width, 1))))
 
 

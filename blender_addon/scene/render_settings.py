@@ -17,7 +17,7 @@ from dreamrooms.room import EXTRA_PASSES
 # Samples per pixel when nothing blurs (antialiasing of a textured surface only), and when depth of field or
 # motion blur is on (the lens or shutter is sampled too).  Adaptive sampling stops converged pixels earlier.
 SHARP_SAMPLES = 8
-BLUR_SAMPLES = 32
+BLUR_SAMPLES = 16
 ADAPTIVE_THRESHOLD = 0.02      # noise level at which a pixel stops sampling (Cycles' default is 0.01)
 ADAPTIVE_MIN_SAMPLES = 4       # samples every pixel gets before the noise test
 MIN_TRANSPARENT_BOUNCES = 4    # a ray passes this many transparent surfaces (layered planes need one per layer)
