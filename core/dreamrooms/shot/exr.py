@@ -9,9 +9,8 @@ one part per pass).  Writes are atomic.
 from __future__ import annotations
 
 import os
-import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -392,17 +391,7 @@ def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.nda
 def read_sequence(paths: Iterable[str | os.PathLike], layers: Sequence[str] | None = None,
                   workers: int | None = None, prefetch: int | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield frames in order, decoding ahead on threads with a bounded prefetch (flat memory)."""
+    from dreamrooms.shot.prefetch import ordered_map
+
     workers = workers or default_workers()
-    prefetch = prefetch or workers * 2
-    pending: "queue.Queue[Future]" = queue.Queue()
-    with ThreadPoolExecutor(workers, thread_name_prefix="exr-read") as pool:
-        it = iter(paths)
-        for path in it:
-            pending.put(pool.submit(read_frame, path, layers))
-            if pending.qsize() >= prefetch:
-                break
-        while not pending.empty():
-            yield pending.get().result()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.put(pool.submit(read_frame, nxt, layers))
+    yield from ordered_map(lambda p: read_frame(p, layers), paths, workers, prefetch or workers * 2, name="exr-read")
