@@ -50,6 +50,8 @@ def main() -> int:
         result(f"exr_codec[{c}] 1080p write vs uncompressed", 1 / t, 1 / t_none, "no compression", "frames/s", 0.25,
                note=f"{s / 1e6:.2f} MB/frame ({100 * s / s_none:.0f}% of none), {1000 * t:.0f} ms/frame, {kind}, "
                     f"{os.cpu_count()} codec threads")
+    for c in CODECS:
+        print(f"  {c}: {1000 * stats[c][0]:.0f} ms/frame, {stats[c][1] / 1e6:.2f} MB/frame")
     fit = [c for c in CODECS if c not in exr.LOSSY and c != "none" and stats[c][1] <= 0.5 * s_none]
     best = min(fit or ["zip"], key=lambda c: stats[c][0])
     print(f"fastest lossless codec that halves the file: {best} (default: {exr.DEFAULT_COMPRESSION})")

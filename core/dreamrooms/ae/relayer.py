@@ -257,7 +257,7 @@ def remove_stale(out_dir: Path, outputs: list[Output], frames: range) -> list[Pa
 
 
 def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: float | None, name: str,
-            map_kind: str = "disparity", workers: int | None = None, compression: str = "zip") -> list[Output]:
+            map_kind: str = "disparity", workers: int | None = None, compression: str = exr.DEFAULT_COMPRESSION) -> list[Output]:
     """Write every AE sequence frame by frame (parallel, resumable, atomic), then remove frames outside
     the shot's range; returns the outputs."""
     out_dir = Path(out_dir)
