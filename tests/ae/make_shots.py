@@ -107,9 +107,16 @@ def write_blender_frame(path: Path, rgba: np.ndarray, depth: np.ndarray, passes:
     for name, pix in (passes or {}).items():
         letters = {"Mist": "Z", "Normal": "XYZ", "Vector": "XYZW", "IndexOB": "X", "CryptoObject00": "RGBA"}[name]
         chans = {f"ViewLayer.{name}.{c}": np.ascontiguousarray(pix if pix.ndim == 2 else pix[..., k]) for k, c in enumerate(letters)}
-        parts.append(OpenEXR.Part(dict(hdr), chans, f"ViewLayer.{name}"))
+        meta = CRYPTO_HEADER if name.startswith("Crypto") else {}
+        parts.append(OpenEXR.Part({**hdr, **meta}, chans, f"ViewLayer.{name}"))
     OpenEXR.File(parts).write(str(path))
 
+
+# The Cryptomatte header metadata Blender writes beside the CryptoObject layers (Cryptomatte specification:
+# cryptomatte/<7 hex id>/name, hash, conversion, manifest), which the Cryptomatte effect reads.
+CRYPTO_HEADER = {"cryptomatte/3ae39a5/name": "ViewLayer.CryptoObject", "cryptomatte/3ae39a5/hash": "MurmurHash3_32",
+                 "cryptomatte/3ae39a5/conversion": "uint32_to_float32",
+                 "cryptomatte/3ae39a5/manifest": '{"Cube":"3e800000","Plane":"3f000000"}'}
 
 PASS_CHANNELS = ["ViewLayer.Mist.Z", "ViewLayer.Normal.X", "ViewLayer.Normal.Y", "ViewLayer.Normal.Z",
                  "ViewLayer.Vector.X", "ViewLayer.Vector.Y", "ViewLayer.Vector.Z", "ViewLayer.Vector.W", "ViewLayer.IndexOB.X",

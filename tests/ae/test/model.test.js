@@ -71,8 +71,9 @@ test('model: setValue on a keyed property throws; layers.add needs an AVItem; lo
   const fx = solid.property('ADBE Effect Parade');
   assert.throws(() => fx.addProperty('ADBE No Such Effect'), /not a valid property/);
   const blur = fx.addProperty('ADBE Camera Lens Blur');
-  assert.equal(blur.property('ADBE Camera Lens Blur-0013'), null, 'an unconfirmed matchName is not a way in');
-  assert.ok(blur.property('Blur Focal Distance'));
+  assert.equal(blur.property('ADBE Camera Lens Blur-0014'), null, 'an unconfirmed matchName is not a way in');
+  assert.ok(blur.property('Invert Blur Map'));
+  assert.equal(blur.property('ADBE Camera Lens Blur-0013'), blur.property('Blur Focal Distance'), '-0013 confirmed by aep_parser');
   assert.throws(() => blur.property('ADBE Camera Lens Blur-0010').setValue(7), /layer index/);
   assert.throws(() => blur.property('ADBE Camera Lens Blur-0010').setValuesAtTimes([0], [1]), /cannot vary/);
   assert.throws(() => blur.property('ADBE Camera Lens Blur-0001').setValue(501), /out of range/);
