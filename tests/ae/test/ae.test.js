@@ -285,3 +285,29 @@ test('an After Effects older than the shot asks for (17.0 by default) is refused
   assertNothingBuilt(ae);
   assert.match(ae.app.alerts[0].message, /needs After Effects 17 or newer/);
 });
+
+// ---- issue 26 defect 10: mattes from `dreamrooms mask` reach the comp as track mattes ------------------------
+for (const kind of ['masked', 'rendered']) {
+  test(`issue 26 defect 10: the ${kind} shot (dreamrooms mask, then dreamrooms ae) ends with its mattes as track mattes`, () => {
+    const s = generatedShots()[kind];
+    const data = s.expect.data;
+    const ae = createAE();
+    ae.runFile(s.script);
+    assert.deepEqual(ae.app.alerts, []);
+    const comp = ae.app.project._items.find((i) => i instanceof CompItem && i.name === s.expect.comp.name);
+    const layers = comp.layers._list;
+    const mattes = data.footage.filter((f) => f.role === 'mask' || f.role === 'reveal');
+    assert.ok(mattes.some((f) => f.id === 'mask:foreground'), 'the dreamrooms mask matte is in the data');
+    assert.equal(mattes.some((f) => f.role === 'reveal'), kind === 'rendered');
+    for (const f of mattes) {
+      const matte = layers.find((l) => l.name === f.name);
+      const target = layers.find((l) => l.trackMatteLayer === matte);
+      assert.ok(target, `${f.name} cuts a layer`);
+      assert.equal(target.trackMatteType, TrackMatteType.ALPHA);
+      assert.equal(matte.enabled, false, 'the matte itself is off');
+      if (f.role === 'mask') assert.equal(target.source, layers.find((l) => l.name === data.footage[0].name).source, 'cuts the beauty');
+      else assert.ok(target.adjustmentLayer, 'the reveal matte cuts the clean-up layer');
+    }
+    assert.ok(!data.footage.some((f) => f.role === 'pass' && /mask|reveal/.test(f.id)), 'no matte arrives as a pass');
+  });
+}
