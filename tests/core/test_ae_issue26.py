@@ -114,3 +114,27 @@ def test_shot_metadata_marker_and_new_options(tmp_path, capsys):
         main(["ae", "--help"])
     dust_help = " ".join(capsys.readouterr().out.split("\n  --dust")[1].split("\n  --")[0].split())
     assert "Add" in dust_help and "Screen" not in dust_help, dust_help
+
+
+def test_exporter_contract_is_neutral_and_the_ae_export_is_its_first_entry(masked, tmp_path):
+    """Issue 22's exporter contract: neutral sources, one registry line per exporter, no host name below it."""
+    from pathlib import Path
+
+    import dreamrooms.export as export_pkg
+    from dreamrooms.ae import comp
+    from dreamrooms.export.contract import gather
+    from dreamrooms.export.registry import EXPORTERS, export_function
+    assert export_function("ae") is comp.export_job and EXPORTERS["ae"].folder == "ae"
+    shot = Shot.load(masked)
+    job = gather(shot, tmp_path / "out")
+    assert job.sources.masks["foreground"] == ("mask_foreground", "Y")
+    assert job.camera is shot.camera and job.fps == shot.fps and job.frames == shot.frames
+    near, far = job.depth_range
+    assert 0 < near < far
+    assert not (tmp_path / "out").exists(), "gathering writes nothing"
+    import ast
+    for f in Path(export_pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            assert not [n for n in names if n.startswith("dreamrooms.ae")], f"{f.name} imports an exporter"

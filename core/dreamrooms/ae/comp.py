@@ -12,6 +12,8 @@ from dreamrooms.ae import camera as aecam
 from dreamrooms.ae import relayer as rl
 from dreamrooms.ae import script as sc
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.export.contract import ShotExport, gather
+from dreamrooms.export.registry import EXPORTERS
 from dreamrooms.shot import Shot, exr, frame_file
 
 # Working-space profile descriptions (Project.workingSpace, AE 16.0+), first found wins; `keep`
@@ -219,6 +221,20 @@ def _focus(shot: Shot, src: rl.Sources) -> np.ndarray:
     return np.full(shot.frame_count, float(np.median(valid)))
 
 
+def export_job(job: ShotExport, opts: CompOptions) -> Path:
+    """The After Effects exporter of the exporter contract (dreamrooms.export.contract): re-layer the job's
+    frames into AE-ready sequences under `job.out_dir`, write comp.json and shot.jsx; returns shot.jsx."""
+    shot, src = job.shot, job.sources
+    near, far = job.depth_range if job.depth_range else (None, None)
+    focus_m = _focus(shot, src) if src.depth_seq else None
+    name = opts.comp_name or shot.name
+    outputs = rl.plan_outputs(name, src, opts.blur_map)
+    data = build_data(shot, src, outputs, near, far, opts, focus_m, dof_mode(shot, src, opts))
+    sc.data_literal(data)  # fail on bad numbers before writing any frame
+    rl.relayer(shot, job.out_dir, src, near, far, name, map_kind=opts.blur_map, workers=opts.workers)
+    return sc.write_script(job.out_dir, data)
+
+
 def export(shot: Shot, opts: CompOptions, out: Path | None = None) -> Path:
     """Re-layer the shot into AE-ready sequences under `out` (default SHOT/ae), write comp.json and
     shot.jsx; returns the shot.jsx path.  Every setting is checked before the first byte is written."""
@@ -226,18 +242,6 @@ def export(shot: Shot, opts: CompOptions, out: Path | None = None) -> Path:
     if not 1.0 <= shot.fps <= MAX_FPS:
         raise DreamroomsError(f"{shot.folder / 'shot.json'}: fps {shot.fps:g} is outside After Effects' 1..{MAX_FPS:g} "
                               "(addComp and conformFrameRate); conform the shot to a rate AE takes")
-    out = out if out is not None else shot.folder / "ae"
-    src = rl.find_sources(shot, opts.beauty, opts.depth)
-    if not opts.passes:
-        src.passes, src.crypto = {}, {}
-    near = far = None
-    focus_m = None
-    if src.depth_seq:
-        near, far = rl.depth_range(shot, src, opts.depth_range)
-        focus_m = _focus(shot, src)
-    name = opts.comp_name or shot.name
-    outputs = rl.plan_outputs(name, src, opts.blur_map)
-    data = build_data(shot, src, outputs, near, far, opts, focus_m, dof_mode(shot, src, opts))
-    sc.data_literal(data)  # fail on bad numbers before writing any frame
-    rl.relayer(shot, out, src, near, far, name, map_kind=opts.blur_map, workers=opts.workers)
-    return sc.write_script(out, data)
+    out = out if out is not None else shot.folder / EXPORTERS["ae"].folder
+    job = gather(shot, out, opts.beauty, opts.depth, opts.depth_range, opts.passes)
+    return export_job(job, opts)

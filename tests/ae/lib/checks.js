@@ -14,6 +14,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LIBRARY = path.join(ROOT, 'ae_scripts', 'dreamrooms.jsxinc');
 const DOM = path.join(ROOT, 'ae_scripts', 'dreamrooms_dom.jsxinc');
 const PROJECT = path.join(ROOT, 'ae_scripts', 'dreamrooms_project.jsxinc');
+const LAYERS = path.join(ROOT, 'ae_scripts', 'dreamrooms_layers.jsxinc');
 const PANEL = path.join(ROOT, 'ae_scripts', 'Dreamrooms Panel.jsx');
 
 /** Parse as ECMAScript 3 (reserved words never allowed, as in ExtendScript); throws SyntaxError. */
@@ -59,4 +60,4 @@ function typecheckPlain(files, types) {
   });
 }
 
-module.exports = { parseES3, typecheck, aeTypes, AUGMENT, AE_TYPES, ROOT, LIBRARY, DOM, PROJECT, PANEL };
+module.exports = { parseES3, typecheck, aeTypes, AUGMENT, AE_TYPES, ROOT, LIBRARY, DOM, PROJECT, LAYERS, PANEL };

@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { parseES3, typecheck, ROOT, LIBRARY, DOM, PROJECT } = require('../lib/checks');
+const { parseES3, typecheck, ROOT, LIBRARY, DOM, PROJECT, LAYERS } = require('../lib/checks');
 const { createAE, describeLayer, FootageItem, CompItem, CameraLayer, EFFECTS,
   KeyframeInterpolationType, AutoOrientType, AlphaMode, TrackMatteType } = require('../lib/aedom');
 const { assertExpressionsResolve } = require('../lib/fixture');
@@ -73,8 +73,8 @@ for (const kind of ['blender', 'nasty']) {
     assert.ok(!text.includes('\u2028') && !text.includes('\u2029'));
     const ast = parseES3(s.script);
     const dir = path.dirname(s.script);
-    assert.equal(typecheck([path.join(dir, 'dreamrooms_dom.jsxinc'), path.join(dir, 'dreamrooms_project.jsxinc'), path.join(dir, 'dreamrooms.jsxinc'), s.script]), '');
-    for (const f of [DOM, PROJECT, LIBRARY]) {
+    assert.equal(typecheck([path.join(dir, 'dreamrooms_dom.jsxinc'), path.join(dir, 'dreamrooms_project.jsxinc'), path.join(dir, 'dreamrooms_layers.jsxinc'), path.join(dir, 'dreamrooms.jsxinc'), s.script]), '');
+    for (const f of [DOM, PROJECT, LAYERS, LIBRARY]) {
       assert.equal(fs.readFileSync(path.join(dir, path.basename(f)), 'utf8'), fs.readFileSync(f, 'utf8'), 'library copy is current');
     }
     const lines = text.split('\n');

@@ -7,15 +7,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { parseES3, typecheck, LIBRARY, DOM, PROJECT, PANEL } = require('../lib/checks');
+const { parseES3, typecheck, LIBRARY, DOM, PROJECT, LAYERS, PANEL } = require('../lib/checks');
 const { createAE, fileEncode, fileDecode, EFFECTS, TrackMatteType, PropertyValueType } = require('../lib/aedom');
 
 // ---- static checks ---------------------------------------------------------------------------------
 test('library and panel parse as ES3 and type-check against types-for-adobe 26.0 and 17.0 (nothing newer used unguarded)', () => {
-  for (const f of [DOM, PROJECT, LIBRARY, PANEL]) parseES3(f);
-  assert.equal(typecheck([DOM, PROJECT, LIBRARY, PANEL]), '');
-  assert.equal(typecheck([DOM, PROJECT, LIBRARY, PANEL], '17.0'), '');
-  for (const f of [DOM, PROJECT, LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
+  for (const f of [DOM, PROJECT, LAYERS, LIBRARY, PANEL]) parseES3(f);
+  assert.equal(typecheck([DOM, PROJECT, LAYERS, LIBRARY, PANEL]), '');
+  assert.equal(typecheck([DOM, PROJECT, LAYERS, LIBRARY, PANEL], '17.0'), '');
+  for (const f of [DOM, PROJECT, LAYERS, LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
 });
 
 test('only the panel is a .jsx among the installed files (AE lists every .jsx of ScriptUI Panels in the Window menu)', () => {
