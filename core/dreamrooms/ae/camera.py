@@ -21,7 +21,6 @@ for a vertical fit with non-square pixels; tests/core/test_ae_camera.py holds zo
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
