@@ -411,7 +411,8 @@ def _check_limits(data: dict, where: str) -> None:
                 limits.check_number(seq["hold"], f"field sequences.{name}.hold",
                                     low=-limits.MAX_FRAME_NUMBER, high=limits.MAX_FRAME_NUMBER)
         cuts = data.get("cuts", [])
-        limits.check_frames(len(cuts), "field cuts")
+        if cuts:
+            limits.check_frames(len(cuts), "field cuts")
         bad = next((c for c in cuts if not data["frame_start"] < c <= data["frame_end"]), None)
         if bad is not None:
             raise limits.LimitError(f"field cuts: frame {bad} is outside {data['frame_start'] + 1}..{data['frame_end']}")
