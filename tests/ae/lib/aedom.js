@@ -444,6 +444,7 @@ class CompItem extends AVItem {
   set displayStartFrame(v) {
     if (versionNumber(this._project._app.version) < 17.1) return;
     if (!Number.isInteger(v)) aeFail(`displayStartFrame: ${v} is not an integer`);
+    this._project._app.log.push(['displayStartFrame', this.name, v]); // which API set the start, for tests
     this.displayStartTime = v / this.frameRate;
   }
   // markerProperty: 14.0+ (compitem.md); setValueAtTime(t, MarkerValue) (markervalue.md)

@@ -207,9 +207,11 @@ test('defect 8: the comp starts at the shot\'s first frame with displayStartFram
   const a = aeWith({ version: '24.0x57' });
   const c = build(a, shotData(), base());
   assert.equal(c.displayStartFrame, 1001);
+  assert.ok(a.app.log.some((e) => e[0] === 'displayStartFrame' && e[1] === c.name && e[2] === 1001), 'set by displayStartFrame');
   const b = aeWith({ version: '17.0x25' });
   const d = build(b, shotData(), base());
   assert.equal(d.displayStartFrame, undefined);
+  assert.ok(!b.app.log.some((e) => e[0] === 'displayStartFrame'));
   assert.ok(Math.abs(d.displayStartTime * 24 - 1001) < 1e-9);
 });
 
