@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dreamrooms.room import EXTRA_PASSES
+from dreamrooms.room_options import EXTRA_PASSES
 
 # Samples per pixel when nothing blurs (antialiasing of a textured surface only), and when depth of field or
 # motion blur is on (the lens or shutter is sampled too).  Adaptive sampling stops converged pixels earlier.
