@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from dreamrooms.room_options import EXTRA_PASSES
 
-# Samples per pixel when nothing blurs (antialiasing of a textured surface only), and when depth of field or
-# motion blur is on (the lens or shutter is sampled too).  Adaptive sampling stops converged pixels earlier.
-SHARP_SAMPLES = 8
+# Samples per pixel when nothing blurs (antialiasing of a textured surface only: 4, as a hand-written plane
+# render uses), and when depth of field or motion blur is on (the lens or shutter is sampled too; adaptive
+# sampling stops converged pixels earlier).
+SHARP_SAMPLES = 4
 BLUR_SAMPLES = 16
 ADAPTIVE_THRESHOLD = 0.02      # noise level at which a pixel stops sampling (Cycles' default is 0.01)
 ADAPTIVE_MIN_SAMPLES = 4       # samples every pixel gets before the noise test

@@ -102,7 +102,7 @@ OPTIONS: tuple[Option, ...] = (
     # render
     _opt("engine", str, "CYCLES", "render engine (EEVEE and WORKBENCH mean this Blender's identifier); the panel shows "
          "the scene's own engine list instead", group="render", choices=ENGINES, panel=False),
-    _opt("samples", int, 0, "render samples per pixel (0: 8, or 16 with depth of field; adaptive sampling stops "
+    _opt("samples", int, 0, "render samples per pixel (0: 4, or 16 with depth of field; adaptive sampling stops "
          "converged pixels early)", group="render", min=0, max=limits.MAX_SAMPLES),
     _opt("passes", str, "", "extra render passes, comma-separated: " + ", ".join(EXTRA_PASSES) + ", or all "
          "(Combined and Depth are always rendered; others cost render time and disk)", group="render"),

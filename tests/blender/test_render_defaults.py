@@ -32,8 +32,8 @@ def test_defaults_are_camera_rays_adaptive_samples_and_asked_passes(addon_scene,
     assert (c.max_bounces, c.diffuse_bounces, c.glossy_bounces, c.transmission_bounces, c.volume_bounces) == (0,) * 5
     assert not c.caustics_reflective and not c.caustics_refractive and not c.use_denoising
     assert c.transparent_max_bounces >= 2                    # a plane plus what is behind it
-    assert c.use_adaptive_sampling and 0 < c.adaptive_threshold <= 0.05
-    assert c.samples == 8 and d.samples == 8                 # sharp: no depth of field
+    assert c.samples == 4 and d.samples == 4                 # sharp: antialiasing only, nothing to adapt
+    assert not c.use_adaptive_sampling
     assert empty_scene.render.use_persistent_data
     vl = empty_scene.view_layers[0]
     assert vl.use_pass_combined and vl.use_pass_z
@@ -42,6 +42,7 @@ def test_defaults_are_camera_rays_adaptive_samples_and_asked_passes(addon_scene,
     B.camera_move(empty_scene, shot, "dolly_in", start=built["start"], focus=True)
     R.setup_render(empty_scene, shot, passes="normal,vector", denoise=True)
     assert c.samples == 16 and c.use_denoising
+    assert c.use_adaptive_sampling and 0 < c.adaptive_threshold <= 0.05 and c.adaptive_min_samples == 4
     assert vl.use_pass_normal and vl.use_pass_vector and not vl.use_pass_mist
     R.setup_render(empty_scene, shot, samples=3)
     assert c.samples == 3
