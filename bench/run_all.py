@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -69,8 +70,9 @@ def write_report(rows: list[dict], path: Path) -> None:
         lines.append(
             f"| {r['benchmark']} | {r['ours']:.3g} {r['unit']} | {r['peer_name']}: {r['peer']:.3g} {r['unit']} | "
             f"{r['ratio']:.2f}x | ≥ {r['target']}x | {'pass' if r['pass'] else 'FAIL'} | {r['machine']} |")
-        if r.get("note"):
-            lines.append(f"| ↳ note | {r['note']} | | | | | |")
+        note = "; ".join(x for x in (r.get("note", ""), f"measured {r['measured']}" if r.get("measured") else "") if x)
+        if note:
+            lines.append(f"| ↳ note | {note} | | | | | |")
     lines += ["", "![ratios](ratios.png)", ""]
     path.write_text("\n".join(lines))
 
@@ -105,13 +107,40 @@ def save(rows: list[dict]) -> None:
     print(f"wrote {BENCH / 'REPORT.md'} and {BENCH / 'ratios.png'}")
 
 
+def earlier_rows() -> list[dict]:
+    """The rows of the last report: REPORT.json, or (before it existed) the table of REPORT.md, each marked with
+    the date it was measured."""
+    if (BENCH / "REPORT.json").is_file():
+        return json.loads((BENCH / "REPORT.json").read_text())
+    md = BENCH / "REPORT.md"
+    if not md.is_file():
+        return []
+    text = md.read_text()
+    m = re.search(r"on (\d{4}-\d{2}-\d{2} \d{2}:\d{2})", text)
+    rows: list[dict] = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 7 or cells[0] in ("benchmark", "---") or not cells[3].endswith("x"):
+            if cells and cells[0] == "↳ note" and rows:
+                rows[-1]["note"] = cells[1]
+            continue
+        ours, unit = cells[1].split(" ", 1)
+        peer_name, peer = cells[2].rsplit(": ", 1)
+        rows.append({"benchmark": cells[0], "ours": float(ours), "peer": float(peer.split(" ")[0]), "unit": unit,
+                     "peer_name": peer_name, "ratio": float(cells[3][:-1]), "target": float(cells[4].lstrip("≥ ")[:-1]),
+                     "pass": cells[5] == "pass", "machine": cells[6], "measured": m.group(1) if m else "earlier"})
+    return rows
+
+
+def script_of(row: dict) -> str:
+    return row.get("script") or (row["benchmark"].split("[")[0].split(" ")[0] + ".py")
+
+
 def main(argv: list[str]) -> int:
     rows = run_benchmarks(argv)
-    if argv and (BENCH / "REPORT.json").is_file():   # a partial run replaces only its benchmarks' rows
-        ran = {r.get("script", r["benchmark"] + ".py") for r in rows} | {a + ".py" for a in argv}
-        old = [r for r in json.loads((BENCH / "REPORT.json").read_text())
-               if r.get("script", r["benchmark"] + ".py") not in ran]
-        rows = old + rows
+    if argv:   # a partial run replaces only its benchmarks' rows and keeps the others, dated
+        ran = {script_of(r) for r in rows} | {a + ".py" for a in argv}
+        rows = [r for r in earlier_rows() if script_of(r) not in ran] + rows
     save(rows)
     return 0
 
