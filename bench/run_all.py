@@ -38,7 +38,7 @@ def run_benchmarks(only: list[str]) -> list[dict]:
         found = [json.loads(line.split(" ", 1)[1]) for line in proc.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
         skipped = [line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("BENCH_SKIP ")]
         if proc.returncode == 0 and not found and skipped:   # e.g. gpu.py without a CUDA device
-            rows.append({"benchmark": script.stem, "skipped": skipped[0]})
+            rows.append({"benchmark": script.stem, "skipped": skipped[0], "script": script.name})
         elif proc.returncode != 0 or not found:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             rows.append({"benchmark": script.stem, "error": " | ".join(tail) or f"exit {proc.returncode}"})
