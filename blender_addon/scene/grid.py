@@ -19,7 +19,7 @@ MAX_EDGE_SHARE = 1.0    # edge columns (rows) added at most this share of the co
 def coarse_step(out_width: int, out_height: int, depth_width: int, travel: float = 0.0,
                 median_depth: float = 1.0) -> int:
     """Depth-map pixels between vertices where depth is smooth: enough output pixels per vertex to stay within
-    VERTEX_BUDGET (1 up to about 480x270, 4 at 1080p, at most COARSE_STEP), halved when the camera travels more
+    VERTEX_BUDGET (1 up to about 640x360, 3 at 720p, 4 at 1080p and above), halved when the camera travels more
     than half the median depth (surfaces are then seen from far off their first angle) and 1 beyond it."""
     step_out = min(COARSE_STEP, max(1, int(round((out_width * out_height / VERTEX_BUDGET) ** 0.5))))
     rel = abs(float(travel)) / max(float(median_depth), 1e-6)
