@@ -116,12 +116,18 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     required = ("ViewLayer.Combined.RGBA",)
     (folder / "render").mkdir(parents=True, exist_ok=True)
     multilayer_exr_output(scene)
+    note = stamp_fingerprint(scene)
+    stale = [f for f in frames if resume and exr.is_complete(frame_file(folder, f), required)
+             and read_note(frame_file(folder, f)) != note]
+    if stale:
+        print(f"dreamrooms: render: {len(stale)} frame(s) on disk were rendered with other settings (frames "
+              f"{stale[0]}-{stale[-1]}); rendering them again", file=sys.stderr, flush=True)
     old_path = scene.render.filepath
     try:
         with progress(len(frames), "render") as bar:
             for f in frames:
                 final = frame_file(folder, f)
-                if resume and exr.is_complete(final, required):
+                if resume and f not in stale and exr.is_complete(final, required):
                     bar.update()
                     continue
                 tmp = _temp_render_path(final)
@@ -147,6 +153,25 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
         else:
             record_render(scene, shot)
     return written
+
+
+def stamp_fingerprint(scene: bpy.types.Scene) -> str:
+    """Make Blender write the build's fingerprint (`scene["dreamrooms_render"]`, set by the headless room build
+    and saved in room.blend) into every render EXR's header (its stamp note: metadata, not burnt into the
+    picture); returns the note text, what :func:`read_note` gives back for frames made by these settings."""
+    from dreamrooms.shot.fingerprint import RENDER_NOTE
+
+    text = RENDER_NOTE + str(scene.get("dreamrooms_render", ""))
+    scene.render.use_stamp_note = True
+    scene.render.stamp_note_text = text
+    return text
+
+
+def read_note(path: Path) -> str | None:
+    """The stamp note in a render EXR's header (None when missing)."""
+    from dreamrooms.depth.resume import read_attribute
+
+    return read_attribute(path, "Note")
 
 
 def record_render(scene: bpy.types.Scene, shot: Shot) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dreamrooms.cluster import plan as cluster
 from dreamrooms.models.runtime import DEVICES
+from dreamrooms.shot.fit import FIT_MODES, Fit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the shot")
     p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
+    p.add_argument("--fit", default=None, metavar="WxH",
+                   help="INPUT is a folder of images of mixed sizes: bring them to WxH as `depth --fit` did")
+    p.add_argument("--fit-mode", choices=FIT_MODES, default="pad", help="pad (default) or crop, as for depth")
     cluster.add_arguments(p)
     p.set_defaults(func=_cmd)
 
@@ -49,13 +53,16 @@ def _cmd(args: argparse.Namespace) -> int:
     kw = dict(frames=args.frames, from_depth=args.from_depth, model=args.model, classes=args.classes,
               layers=args.layers, instances=args.instances, min_score=args.min_score, overwrite=args.overwrite,
               device=args.device)
+    fit = Fit.parse(args.fit, args.fit_mode)
     if address is not None:
         from dreamrooms.cluster.frames import mask_on_cluster
 
+        if fit is not None:
+            raise MaskError("--fit works on this machine only; leave out --ray, or mask the shot itself (INPUT = SHOT)")
         res, written = mask_on_cluster(args.input, args.out, address=address, chunk=args.chunk, **kw)
         note = " on the cluster"
     else:
-        res = make_masks(args.input, args.out, **kw)
+        res = make_masks(args.input, args.out, fit=fit, **kw)
         written, note = len(res.processed), (f", {res.skipped} already complete" if res.skipped else "")
     print(f"mask: {written} frame(s) written{note}; labels {', '.join(res.labels)}; shot {args.out}")
     if not res.registered:

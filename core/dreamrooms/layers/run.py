@@ -27,10 +27,12 @@ from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_frame
-from dreamrooms.mask.io import clip_levels, depth_of, mask_sequences, read_colour, resume_start, select_frames
+from dreamrooms.mask.io import (depth_of, levels_setting, mask_sequences, read_colour, resume_start, segment_levels,
+                                select_frames)
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
+from dreamrooms.shot.segments import segment_of, segment_starts, starts_segment
 from dreamrooms.shot.sources import from_linear_rgba
 
 ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
@@ -55,9 +57,10 @@ def _lama_runner(model: str, device: str):
     from dreamrooms.models import resolve
     from dreamrooms.models.runtime import open_session
 
-    ms = open_session(resolve(model, kind="inpaint"), device=device)
+    entry = resolve(model, kind="inpaint")
+    ms = open_session(entry, device=device)
     names = [i.name for i in ms.session.get_inputs()]
-    return lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]
+    return (lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]), entry
 
 
 def make_layers(folder: str | os.PathLike, count: int = 2, *, inpaint: str = "telea", from_masks: bool = False,
@@ -95,14 +98,19 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
         count = len(masks) + 1
     elif count < 2:
         raise LayersError(f"--count {count}: need at least 2 layers (a foreground and what is behind it)")
-    thresholds: list[float] = []
+    thresholds: list = []
+    starts = segment_starts(shot.frame_start, shot.cuts)
+    levels: dict[int, list[float]] = {}
     if not from_masks:
-        thresholds = clip_levels(shot, depth_key, depth_ch, count)
+        levels = segment_levels(shot, depth_key, depth_ch, count)
+        thresholds = levels_setting(levels)
     name = Path(shot.sequences[colour_key].pattern).name.split(".")[0] or shot.name
     colour_pat = [f"layers/{name}_layer{k}.####.exr" for k in range(count)]
     depth_pat = [f"depth/{name}_layer{k}.####.exr" for k in range(count)]
     settings = {"count": count, "inpaint": inpaint, "split": "masks" if from_masks else "depth",
                 "masks": masks, "thresholds": thresholds, "colour": colour_key, "depth": depth_key}
+    if len(starts) > 1:
+        settings["segments"] = sorted(starts)
     fingerprint = json.dumps(settings, sort_keys=True)
 
     def paths(n: int) -> list[Path]:
@@ -120,13 +128,14 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
     if plan:
         return LayersResult(shot, todo, start, thresholds, pattern=colour_pat[0])
     warm = list(range(warmup_from, todo[0])) if (todo and start == 0 and warmup_from is not None) else []
-    colour_fill = None
+    colour_fill = lama_entry = None
     if inpaint == "lama" and todo:
-        run = _lama_runner(lama_model, device)
+        run, lama_entry = _lama_runner(lama_model, device)
         colour_fill = lambda rgb, hole: lama_fill(run, rgb, hole)
     fills = [TemporalFill(inpaint if inpaint != "lama" else "telea", colour_fill) for _ in range(count)]
+    prev_n = None
     if todo and start > 0:     # resume: the previous frame's fills as written
-        prev = numbers[start - 1]
+        prev = prev_n = numbers[start - 1]
         guide = stab.grey_guide(read_colour(shot, colour_key, prev))
         for k, f in enumerate(fills):
             rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
@@ -139,13 +148,17 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
     bar = progress(len(todo), "layers")
     try:
         for n in warm + todo:
+            if starts_segment(starts, n, prev_n):    # a new photo or shot: no fill is reused across it
+                for f in fills:
+                    f.restart()
+            prev_n = n
             srgb = read_colour(shot, colour_key, n)
             depth = exr.read_frame(shot.frame_path(depth_key, n), [depth_ch])[depth_ch]
             if from_masks:
                 mattes = [exr.read_frame(shot.frame_path(m, n), ["Y"])["Y"] for m in masks]
                 idx = index_from_mattes(mattes, depth)
             else:
-                idx = index_from_depth(depth, thresholds)
+                idx = index_from_depth(depth, levels[segment_of(starts, n)])
             layers = split_frame(srgb, depth, idx, count, fills, stab.grey_guide(srgb))
             if n < todo[0]:     # a warm-up frame: the fills settle, nothing is written
                 continue
@@ -172,6 +185,11 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
                               kind="layer", index=k, count=count, order="nearest first",
                               depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
                               **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}))
+        if lama_entry is not None:
+            from dreamrooms.models.registry import sha256_file
+
+            shot.provenance.add_model(lama_entry.name, lama_entry.sha256 or sha256_file(lama_entry.path),
+                                      stage="layers", kind="inpaint")
             shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
                               kind="layer_depth", layer=f"layer{k}")
         shot.provenance.add_command(argv)
