@@ -187,6 +187,11 @@ def check_io(entry, session=None) -> tuple[str, str]:
     if entry.kind in FAMILIES:
         family = (entry.raw.get(entry.kind) or {}).get("family", "")
         check_family_io(entry.kind, family, session, f"model {entry.name!r} ({entry.path})")
+        if family == "matte":   # the names its entry feeds and reads must be the file's
+            first = {next(iter(outs)): outs[next(iter(outs))]}
+            return (_pick("input", entry.input.get("name", ""), ins, entry, "input.name"),
+                    _pick("output", entry.output.get("name", ""), outs if entry.output.get("name") else first,
+                          entry, "output.name"))
     # other kinds: just make sure named things exist
     return next(iter(ins)), next(iter(outs))
 

@@ -76,8 +76,8 @@ def infer_mask_entry(path: Path) -> ModelEntry:
     """A mask entry for a plain .onnx path: a file whose sha256 is a registered mask model's is that model (its
     authors' preprocessing, e.g. ISNet's); otherwise a single-matte network (`matte` family: one float Nx3xHxW
     input, first output Nx1xHxW or NxHxW) fed 0..1 RGB with ImageNet mean/std (what most matte exports take),
-    whose output is taken as 0..1 when a mid-grey probe frame gives values inside 0..1, else passed through a
-    sigmoid (logits). `dreamrooms models add FILE --kind mask ...` describes anything else."""
+    whose output is taken as 0..1 when a probe frame (a black-to-white ramp) gives values inside 0..1, else passed
+    through a sigmoid (logits). `dreamrooms models add FILE --kind mask ...` describes anything else."""
     import dataclasses
 
     import numpy as np
@@ -117,7 +117,8 @@ def infer_mask_entry(path: Path) -> ModelEntry:
 
 
 def _probe_output(path: Path, inp: dict):
-    """The model's first output for a mid-grey frame at its input size (to tell probabilities from logits)."""
+    """The model's first output for a black-to-white ramp at its input size (to tell probabilities from logits:
+    logits of a dark and a bright half spread on both sides of 0..1)."""
     import numpy as np
     import onnxruntime as ort
 
@@ -125,12 +126,13 @@ def _probe_output(path: Path, inp: dict):
     from dreamrooms.models.contracts import network_size
 
     h, w = network_size(inp, 256, 256)
-    x, _ = preprocess(np.full((h, w, 3), 0.5, np.float32), (h, w), inp)
+    ramp = np.repeat(np.repeat(np.linspace(0, 1, w, dtype=np.float32)[None, :, None], h, 0), 3, 2)
+    x, _ = preprocess(ramp, (h, w), inp)
     so = ort.SessionOptions()
     so.log_severity_level = 3
     try:
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         return np.asarray(sess.run(None, {inp["name"]: x[None]})[0], np.float32)
     except Exception as exc:  # onnxruntime raises its own types
-        raise ModelError(f"{path}: a grey {w}x{h} probe frame does not run ({str(exc).splitlines()[0][:160]}); "
+        raise ModelError(f"{path}: a {w}x{h} probe frame does not run ({str(exc).splitlines()[0][:160]}); "
                          f"describe the model with `dreamrooms models add {path} --kind mask --size H W ...`") from None
