@@ -3,7 +3,6 @@ and their own matte model (`models add --kind mask`, a plain path, the ISNet ent
 exact signature). Everything runs through real ONNX Runtime on small files built here; nothing downloads."""
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 
@@ -11,42 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms.models import MANIFEST_NAME, dumps_manifest, registry, resolve, sha256_file
+from dreamrooms.models import registry, resolve
 from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.segments import image_cut, segment_starts, starts_segment
 from dreamrooms.shot.sources import SourceError, open_source
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _matte_exports as M  # noqa: E402
-
-
-def photo(w: int, h: int, seed: int, cx: float, cy: float) -> np.ndarray:
-    """A photo-like sRGB 0..1 picture: a dark textured, tinted background and one bright subject at (cx, cy)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    tint = rng.uniform(0.05, 0.35, 3).astype(np.float32)
-    img = tint[None, None] * (0.6 + 0.4 * yy[..., None] / h) + rng.normal(0, 0.03, (h, w, 3)).astype(np.float32)
-    r = ((xx - cx * w) / (0.18 * w)) ** 2 + ((yy - cy * h) / (0.3 * h)) ** 2
-    subject = (r < 1.0)[..., None]
-    colour = rng.uniform(0.75, 0.95, 3).astype(np.float32)
-    return np.clip(np.where(subject, colour, img), 0, 1)
-
-
-def write_png(path: Path, rgb: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), (rgb * 255 + 0.5).astype(np.uint8)[..., ::-1])
-    return path
-
-
-PHOTOS = (("astronaut.png", 80, 60, 1, 0.3, 0.5), ("cameraman.png", 64, 64, 2, 0.7, 0.5),
-          ("coffee.png", 96, 54, 3, 0.5, 0.6))
-
-
-def photos(folder: Path) -> Path:
-    """Three differently named photos of different sizes (the subjects sit in different places)."""
-    for name, w, h, seed, cx, cy in PHOTOS:
-        write_png(folder / name, photo(w, h, seed, cx, cy))
-    return folder
+from _photos import photo, photos, vouch, write_png  # noqa: E402
 
 
 def test_segments_and_image_cuts():
@@ -98,20 +69,10 @@ def test_depth_without_model_picks_the_best_installed(tmp_path, mdir, run_cli):
     assert choose_model(str(clip)) == "video-depth-anything-small"
 
 
-def _vouch(mdir: Path, name: str, build) -> Path:
-    """Install a fixture at the entry's path with a user-manifest entry of its own sha256 (user entries win)."""
-    entry = registry()[name]
-    dest = build(mdir / entry.file)
-    table = copy.deepcopy(entry.raw)
-    table.update(sha256=sha256_file(dest), size=dest.stat().st_size)
-    (mdir / MANIFEST_NAME).write_text(dumps_manifest({name: table}), encoding="utf-8")
-    return dest
-
-
 def test_isnet_entry_and_own_matte_models(tmp_path, mdir, run_cli):
     from dreamrooms.mask import models as mm
 
-    path = _vouch(mdir, "isnet", M.isnet)
+    path = vouch(mdir, "isnet", M.isnet)
     entry = resolve("isnet", kind="mask")
     assert entry.raw["mask"] == {"family": "matte", "activation": "none"} and entry.license == "Apache-2.0"
     from dreamrooms.models.runtime import open_session
@@ -139,3 +100,13 @@ def test_isnet_entry_and_own_matte_models(tmp_path, mdir, run_cli):
     code, _, err = run_cli("models", "add", own, "--kind", "mask", "--name", "bad", "--input-name", "nope")
     assert code == 1 and "nope" in err
     assert path.is_file()
+
+
+def test_worker_output_keeps_out_gpu_probe_noise(capsys):
+    from dreamrooms.worker import GPU_PROBE_NOISE, spawn
+
+    code = spawn([sys.executable, "-c", "print('00:06.451  cycles  | WARNING CUEW initialization failed: Error "
+                  "opening the library'); print('HIPEW initialization failed: x'); print('Fra:1 rendering')"],
+                 quiet=GPU_PROBE_NOISE)
+    out = capsys.readouterr().out
+    assert code == 0 and out == "Fra:1 rendering\n"
