@@ -57,6 +57,10 @@ def test_depth_without_model_picks_the_best_installed(tmp_path, mdir, run_cli):
     shot = Shot.load(tmp_path / "shot")
     assert shot.cuts == [2, 3] and shot.is_stills
     assert shot.provenance.models[0]["name"] == "tinydepth" and "fit" in shot.provenance.models[0]
+    for n in shot.frames:   # each photo's own depth range: its near end at --near 1, its far end at --far 10
+        inv = 1 / exr.read_frame(shot.frame_path("depth", n), ["Y"])["Y"]
+        assert np.percentile(inv, 98) == pytest.approx(1.0, rel=0.08)
+        assert np.percentile(inv, 2) == pytest.approx(0.1, rel=0.15)
     # installed public models (manifest entry + file where `models fetch` puts it): the best commercial one wins
     reg = registry()
     for name in ("depth-anything-v2-base", "depth-anything-v2-small", "video-depth-anything-small"):
