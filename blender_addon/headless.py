@@ -115,11 +115,12 @@ def run_room(args: argparse.Namespace) -> int:
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
-    from dreamrooms.shot.fingerprint import fingerprint, render_settings
+    from dreamrooms.room import render_settings
+    from dreamrooms.stage import fingerprint_of
 
-    # the render frames carry this; a rerun with other settings renders them again (scene/render.py)
+    # the render frames carry this (saved in room.blend too); a rerun with other settings renders them again
     room_settings = render_settings(vars(args), shot)
-    scene["dreamrooms_render"] = fingerprint(room_settings)
+    scene[R.FINGERPRINT_ATTR] = fingerprint_of(room_settings)
     if args.render:  # before saving: a render that fails leaves no room.blend behind
         use_device(scene, args)
         R.render_frames(scene, shot, frames)
@@ -133,8 +134,7 @@ def run_room(args: argparse.Namespace) -> int:
         shot = shotio.load_shot(shot.folder, check_files=False)
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.provenance.extra["scene"] = B.scene_description(scene)
-    shot.provenance.extra["room"] = {**room_settings["options"], "fingerprint": scene["dreamrooms_render"],
-                                     "rendered": bool(args.render)}
+    shot.provenance.extra["room"] = {**room_settings["options"], "rendered": bool(args.render)}
     # the `dreamrooms room` line that spawned this worker, else this Blender's own command line
     shot.provenance.add_command(getattr(args, "command_line", None) or list(sys.argv))
     shot.save()

@@ -18,6 +18,10 @@ from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot
+from dreamrooms.stage import read_attribute, stamp_exr
+
+# EXR header attribute (and scene custom property) holding the room build's settings fingerprint
+FINGERPRINT_ATTR = "dreamrooms_render"
 
 from .. import paths
 from . import engine as engines
@@ -116,9 +120,9 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     required = ("ViewLayer.Combined.RGBA",)
     (folder / "render").mkdir(parents=True, exist_ok=True)
     multilayer_exr_output(scene)
-    note = stamp_fingerprint(scene)
+    fp = str(scene.get(FINGERPRINT_ATTR, ""))
     stale = [f for f in frames if resume and exr.is_complete(frame_file(folder, f), required)
-             and read_note(frame_file(folder, f)) != note]
+             and read_attribute(frame_file(folder, f), FINGERPRINT_ATTR) != fp]
     if stale:
         print(f"dreamrooms: render: {len(stale)} frame(s) on disk were rendered with other settings (frames "
               f"{stale[0]}-{stale[-1]}); rendering them again", file=sys.stderr, flush=True)
@@ -136,6 +140,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                 bpy.ops.render.render(write_still=True)
                 if not tmp.is_file():
                     raise DreamroomsError(f"render: Blender wrote no file for frame {f} ({tmp}); check the output settings")
+                stamp_exr(tmp, {FINGERPRINT_ATTR: fp})     # the settings that made it (dreamrooms.stage scheme)
                 os.replace(tmp, final)
                 written.append(final)
                 emit("frame", stage="render", frame=f, path=str(final))
@@ -153,25 +158,6 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
         else:
             record_render(scene, shot)
     return written
-
-
-def stamp_fingerprint(scene: bpy.types.Scene) -> str:
-    """Make Blender write the build's fingerprint (`scene["dreamrooms_render"]`, set by the headless room build
-    and saved in room.blend) into every render EXR's header (its stamp note: metadata, not burnt into the
-    picture); returns the note text, what :func:`read_note` gives back for frames made by these settings."""
-    from dreamrooms.shot.fingerprint import RENDER_NOTE
-
-    text = RENDER_NOTE + str(scene.get("dreamrooms_render", ""))
-    scene.render.use_stamp_note = True
-    scene.render.stamp_note_text = text
-    return text
-
-
-def read_note(path: Path) -> str | None:
-    """The stamp note in a render EXR's header (None when missing)."""
-    from dreamrooms.depth.resume import read_attribute
-
-    return read_attribute(path, "Note")
 
 
 def record_render(scene: bpy.types.Scene, shot: Shot) -> None:
