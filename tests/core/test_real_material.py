@@ -10,14 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms.models import registry, resolve
+from dreamrooms.models import registry, resolve, sha256_file
 from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.segments import image_cut, segment_starts, starts_segment
 from dreamrooms.shot.sources import SourceError, open_source
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _matte_exports as M  # noqa: E402
-from _photos import photo, photos, vouch, write_png  # noqa: E402
+from _photos import PHOTOS, photo, photos, vouch, write_png  # noqa: E402
 
 
 def test_segments_and_image_cuts():
@@ -61,6 +61,10 @@ def test_depth_without_model_picks_the_best_installed(tmp_path, mdir, run_cli):
         inv = 1 / exr.read_frame(shot.frame_path("depth", n), ["Y"])["Y"]
         assert np.percentile(inv, 98) == pytest.approx(1.0, rel=0.08)
         assert np.percentile(inv, 2) == pytest.approx(0.1, rel=0.15)
+    code, out, err = run_cli("depth", folder, "--out", tmp_path / "split", "--split")   # one shot per photo
+    assert code == 0, err
+    sizes = {d.name: (Shot.load(d).width, Shot.load(d).height) for d in (tmp_path / "split").iterdir()}
+    assert sizes == {"astronaut": (80, 60), "cameraman": (64, 64), "coffee": (96, 54)}
     # installed public models (manifest entry + file where `models fetch` puts it): the best commercial one wins
     reg = registry()
     for name in ("depth-anything-v2-base", "depth-anything-v2-small", "video-depth-anything-small"):
@@ -114,3 +118,44 @@ def test_worker_output_keeps_out_gpu_probe_noise(capsys):
                  quiet=GPU_PROBE_NOISE)
     out = capsys.readouterr().out
     assert code == 0 and out == "Fra:1 rendering\n"
+
+
+def test_cut_inside_a_clip_is_found_in_the_pictures_and_recorded(tmp_path, run_cli):
+    clip = tmp_path / "clip"
+    for i in range(5):          # a slow push-in over one photo, then a cut to another at frame 4
+        seed, cx = (1, 0.3) if i < 3 else (2, 0.7)
+        img = photo(96, 54, seed, cx, 0.5)
+        c = 2 * (i % 3)
+        write_png(clip / f"take_{i + 1:03d}.png", cv2.resize(img[c // 2:54 - c // 2, c:96 - c], (96, 54)))
+    code, out, err = run_cli("depth", clip, "--out", tmp_path / "shot", "--model", "tinydepth")
+    assert code == 0, err
+    shot = Shot.load(tmp_path / "shot")
+    assert shot.cuts == [4] and not shot.is_stills and "1 cut(s) at frame(s) 4" in out
+    assert [list(r) for r in shot.segments()] == [[1, 2, 3], [4, 5]]
+
+
+def test_matte_of_a_photo_is_its_own_not_the_previous_photos(tmp_path, run_cli):
+    """Soft mattes (a low-contrast photo through a logits net) are where the matte filter blends with the frame
+    before: across a cut it must not. The issue: the cameraman's matte correlated 0.78 with the astronaut's."""
+    from dreamrooms.mask import models as mm
+    from dreamrooms.models.runtime import open_session
+
+    folder = tmp_path / "photos"
+    for name, _, _, seed, cx, cy in PHOTOS:
+        write_png(folder / name, 0.4 + 0.2 * photo(64, 48, seed, cx, cy))
+    own = M.logits_matte(tmp_path / "own.onnx")
+    shot_dir = tmp_path / "shot"
+    assert run_cli("depth", folder, "--out", shot_dir, "--model", "tinydepth")[0] == 0
+    code, out, err = run_cli("mask", shot_dir, "--out", shot_dir, "--model", own)    # a plain path, no `add`
+    assert code == 0, err
+    shot = Shot.load(shot_dir)
+    entry = resolve(str(own), kind="mask")
+    session = open_session(entry).session
+    for n in shot.frames:
+        written = exr.read_frame(shot.frame_path("mask_subject", n), ["Y"])["Y"]
+        srgb = open_source(shot_dir).frames([n]).__next__().srgb
+        alone = mm.run_family("matte", session, srgb, entry=entry)["subject"]
+        assert 0.2 < alone.min() and alone.max() < 0.8                     # soft: the filter would blend here
+        assert np.abs(written - alone).max() < 2e-3, f"frame {n} carries another photo's matte"
+    models = {m["name"]: m for m in shot.provenance.models}
+    assert models["own"]["sha256"] == sha256_file(own) and models["own"]["stage"] == "mask"

@@ -14,7 +14,7 @@ from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.fit import FIT_MODES, Fit
 from dreamrooms.shot.frames import IMAGE_EXTS
 from dreamrooms.shot.paths import path_arg
-from dreamrooms.shot.sources import FileListSource, one_sequence, open_source
+from dreamrooms.shot.sources import FileListSource, image_files, one_sequence, open_source, pattern_files
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -108,8 +108,13 @@ def _split(args: argparse.Namespace, model: str, fit) -> int:
     """One shot per image of a folder (or pattern): OUT/<image name>."""
     from dreamrooms.shot.frames import sequence_name
 
-    src = open_source(args.input, fps=args.fps, fit=fit, as_clip=True)
-    files = getattr(src, "files", None)
+    p = Path(args.input)
+    if p.is_dir() and not (p / "shot.json").is_file():
+        files = image_files(p)
+    elif "#" in p.name or "%" in p.name:
+        files = pattern_files(args.input)[0]
+    else:
+        files = []
     if not files:
         raise DepthError(f"{args.input}: --split needs a folder of images or an image pattern (not a video or a shot)")
     if args.frames or cluster.cluster_address(args) is not None:
@@ -164,8 +169,7 @@ def _is_stills(source: str) -> bool:
     if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
         return True
     if p.is_dir() and not (p / "shot.json").is_file():
-        files = [f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS and not f.name.startswith(".")]
-        return not one_sequence(sorted(files))
+        return not one_sequence(image_files(p))
     return False
 
 

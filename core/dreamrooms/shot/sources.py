@@ -359,6 +359,12 @@ def pattern_files(pattern: str) -> tuple[list[Path], list[int]]:
     return [p for _, p in found], [n for n, _ in found]
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The images of a folder (not hidden), in natural order (img2 before img10)."""
+    return sorted((p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS
+                   and not p.name.startswith(".")), key=_natural_key)
+
+
 def one_sequence(files: Seq[Path]) -> bool:
     """Whether the files are one numbered sequence of one size (`shot_0001.png`, `shot_0002.png`, ...: one
     name apart from a run of digits, consecutive numbers, equal sizes): a clip, not a set of photos."""
@@ -394,8 +400,7 @@ def open_source(spec: str | os.PathLike, fps: float | None = None, *, fit: Fit |
     if path.is_dir():
         if (path / "shot.json").is_file():
             return ShotSource(path)
-        files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS
-                        and not p.name.startswith(".")), key=_natural_key)
+        files = image_files(path)
         if not files:
             raise SourceError(f"{path}: folder has no images ({', '.join(IMAGE_EXTS)}); point at the frames folder")
         stills = not as_clip and not one_sequence(files)
