@@ -159,3 +159,15 @@ def test_matte_of_a_photo_is_its_own_not_the_previous_photos(tmp_path, run_cli):
         assert np.abs(written - alone).max() < 2e-3, f"frame {n} carries another photo's matte"
     models = {m["name"]: m for m in shot.provenance.models}
     assert models["own"]["sha256"] == sha256_file(own) and models["own"]["stage"] == "mask"
+
+
+def test_fills_are_not_reused_across_photos(tmp_path, run_cli):
+    from dreamrooms.layers.run import make_layers
+
+    folder = tmp_path / "photos"
+    for name, _, _, seed, cx, cy in PHOTOS:       # one size, the subjects elsewhere in every photo
+        write_png(folder / name, photo(64, 48, seed, cx, cy))
+    shot_dir = tmp_path / "shot"
+    assert run_cli("depth", folder, "--out", shot_dir, "--model", "tinydepth")[0] == 0
+    res = make_layers(shot_dir, 2)
+    assert res.reused == 0.0          # every photo's hole is filled from that photo
