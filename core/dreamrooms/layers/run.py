@@ -185,13 +185,13 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
                               kind="layer", index=k, count=count, order="nearest first",
                               depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
                               **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}))
-        if lama_entry is not None:
+            shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
+                              kind="layer_depth", layer=f"layer{k}")
+        if lama_entry is not None:     # the inpainting model, with its sha256, in the shot's provenance
             from dreamrooms.models.registry import sha256_file
 
             shot.provenance.add_model(lama_entry.name, lama_entry.sha256 or sha256_file(lama_entry.path),
                                       stage="layers", kind="inpaint")
-            shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
-                              kind="layer_depth", layer=f"layer{k}")
         shot.provenance.add_command(argv)
         shot.save(out)
     return LayersResult(shot, todo, start, thresholds, float(np.mean(reused)) if reused else 0.0, colour_pat[0])
