@@ -171,3 +171,19 @@ def test_fills_are_not_reused_across_photos(tmp_path, run_cli):
     assert run_cli("depth", folder, "--out", shot_dir, "--model", "tinydepth")[0] == 0
     res = make_layers(shot_dir, 2)
     assert res.reused == 0.0          # every photo's hole is filled from that photo
+
+
+def test_inpainting_model_is_in_the_provenance(tmp_path, mdir, run_cli):
+    import _mask_fixtures as F
+    from dreamrooms.layers.run import make_layers
+
+    write_png(tmp_path / "one.png", photo(64, 48, 1, 0.4, 0.5))
+    assert run_cli("depth", tmp_path / "one.png", "--out", tmp_path / "shot", "--model", "tinydepth")[0] == 0
+    mdir.mkdir(parents=True, exist_ok=True)      # tinydepth's run may have made it (its hash cache)
+    F.lama_onnx(mdir / "lama_fp32.onnx", colour=(0.25, 0.5, 0.75))
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    shot = make_layers(tmp_path / "shot", 2, inpaint="lama").shot
+    lama = next(m for m in shot.provenance.models if m["name"] == "lama")
+    assert lama["sha256"] == sha256_file(mdir / "lama_fp32.onnx") and lama["stage"] == "layers"
+    assert "layer1_depth" in shot.sequences
