@@ -49,10 +49,9 @@ def test_newcomer_photos_to_after_effects(tmp_path, mdir, run_cli):
     assert code == 0, err
     assert "initialization failed" not in out                  # Blender's GPU probe stays out of the terminal
     render = shot_dir / "render" / "render.0003.exr"   # where the move has arrived
-    # the Depth pass: the Combined colour of this plane is black once `mask` has put mask.subject beside RGBA in the
-    # layered colour files (Blender then reads them as multilayer images; a known defect, see the note)
     first = exr.read_frame(render)
-    key = next(k for k in first if k.endswith("Depth.Z"))
+    key = next(k for k in first if k.endswith("Combined.RGBA"))
+    assert first[key][..., :3].max() > 0.3                     # the photo is on the plane
     code, out, err = run_cli(*room, "--intensity", "0.6")      # other settings: the frame is rendered again
     assert code == 0, err
     again = exr.read_frame(render)[key]
