@@ -22,13 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write one matte sequence per label into SHOT: masks/NAME_<label>.####.exr (Y, 0..1) and "
                     "mask.<label> in the layered colour files. --from-depth takes the nearest depth layer(s), split "
                     "where the clip's depth jumps and refined along colour edges; --model runs Mask R-CNN "
-                    "(per class, or per instance with --instances) or BiRefNet (the main subject). Mattes are "
+                    "(per class, or per instance with --instances), BiRefNet, ISNet or your own matte network (the main "
+                    "subject). Mattes are "
                     "steadied over time. A rerun resumes at the first missing frame.")
     p.add_argument("input", help="the footage: the shot folder itself, a video, an image-sequence pattern or a folder")
     p.add_argument("--out", required=True, type=Path, help="the shot to add masks to (it must exist)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--from-depth", action="store_true", help="mattes from the shot's depth (offline, built in)")
-    src.add_argument("--model", default=None, help="mask model name (`dreamrooms models list`: maskrcnn-r50-fpn, birefnet-lite) or path")
+    src.add_argument("--model", default=None, help="mask model name (`dreamrooms models list`: maskrcnn-r50-fpn, birefnet-lite, isnet, yours from "
+                          "`models add --kind mask`) or the path to a single-matte .onnx (its I/O is inferred)")
     p.add_argument("--classes", default="person", help="Mask R-CNN: comma-separated COCO classes (default person)")
     p.add_argument("--instances", type=int, default=0, metavar="N",
                    help="Mask R-CNN: N mattes per class, one per instance, labels kept over the clip (default: one per class)")

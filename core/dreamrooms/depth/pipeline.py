@@ -267,7 +267,8 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
                   Targets(layers_path, depth_path, preview_path if preview else None),
                   StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
                                  state_path if stabilize != "off" and not chunked else None, on_frame,
-                                 write_from=todo[0], starts=starts, detect_cuts=not stills and not clip),
+                                 write_from=todo[0], starts=starts,
+                                 detect_cuts=not (stills or clip or _generated(src))),
                   made_dirs=made_dirs, stats=stats, anchors=anchors).run()
     with contextlib.suppress(OSError):
         state_path.unlink()   # only needed while a run is unfinished
@@ -305,6 +306,12 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
         shot.provenance.add_command(argv)
         shot.save(out)
     return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
+
+
+def _generated(src: FrameSource) -> bool:
+    """A walk (a generator in its provenance): continuous by construction, so no cut is looked for in it (a short
+    walk's frames differ a lot and would read as cuts)."""
+    return isinstance(src, ShotSource) and any(m.get("kind") == "generator" for m in src.shot.provenance.models)
 
 
 def _output_shot(src: FrameSource, out: Path, numbers: list[int], name: str | None, fps: float | None):

@@ -17,6 +17,7 @@ import numpy as np
 HIST_CUT = 0.5
 HIST_MAYBE = 0.25
 THUMB_CORR = 0.3
+HOLD_CORR = 0.7     # even a large colour jump is no cut while the picture's layout holds (a light change)
 
 
 def segment_starts(frame_start: int, cuts: Iterable[int]) -> frozenset[int]:
@@ -50,14 +51,15 @@ def _thumb(srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def image_cut(prev_srgb: np.ndarray, srgb: np.ndarray) -> bool:
     """Whether `srgb` starts a new shot after `prev_srgb` (both sRGB 0..1, any sizes): the colour distribution
-    jumps (Bhattacharyya distance of their colour histograms above HIST_CUT), or it changes somewhat and the
-    picture's layout does not hold (thumbnail correlation below THUMB_CORR)."""
+    jumps (Bhattacharyya distance of their colour histograms above HIST_CUT) and the picture's layout changes
+    (grey thumbnail correlation below HOLD_CORR), or the colours change somewhat (above HIST_MAYBE) and the
+    layout does not hold at all (below THUMB_CORR)."""
     ha, ta = _thumb(prev_srgb)
     hb, tb = _thumb(srgb)
     dist = float(np.sqrt(max(0.0, 1.0 - float(np.sqrt(ha * hb).sum()))))
-    if dist > HIST_CUT:
-        return True
+    if dist <= HIST_MAYBE:
+        return False
     a, b = ta - ta.mean(), tb - tb.mean()
     den = float(np.sqrt((a * a).sum() * (b * b).sum()))
     corr = float((a * b).sum() / den) if den > 1e-9 else 1.0
-    return dist > HIST_MAYBE and corr < THUMB_CORR
+    return corr < (HOLD_CORR if dist > HIST_CUT else THUMB_CORR)
