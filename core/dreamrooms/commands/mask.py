@@ -43,10 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="INPUT is a folder of images of mixed sizes: bring them to WxH as `depth --fit` did")
     p.add_argument("--fit-mode", choices=FIT_MODES, default="pad", help="pad (default) or crop, as for depth")
     cluster.add_arguments(p)
-    p.set_defaults(func=_cmd)
+    p.set_defaults(func=run)
 
 
-def _cmd(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from dreamrooms.mask.run import MaskError, make_masks
 
     address = cluster.cluster_address(args)
