@@ -201,7 +201,7 @@ def default_move(layout: str) -> str:
 
 
 def render_settings(values: Mapping[str, Any], shot) -> dict[str, Any]:
-    """What a room render's picture depends on: every build, camera and render option of `dreamrooms.room`
+    """What a room render's picture depends on: every build, camera and render option of `dreamrooms.room_options`
     (not the device: CPU and GPU render the same picture), the shot's input sequences and cuts, and the models
     and settings that made them (provenance)."""
     opts = {o.name: values.get(o.name, o.default) for o in OPTIONS if o.name not in ("device", "compute_backend")}
