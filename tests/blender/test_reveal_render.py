@@ -73,3 +73,21 @@ def test_reveal_budget_scales_the_move_until_every_frame_fits(tmp_path):
         assert exr.read_frame(shot.frame_path("reveal", f), ["Y"])["Y"].mean() <= 0.01
     moved = np.array(shot.camera.matrices[-1])[:3, 3] - np.array(shot.camera.matrices[0])[:3, 3]
     assert abs(np.linalg.norm(moved) - 0.5 * factor) < 2e-3      # the keyed camera moved that part of 0.5 m
+
+
+def test_panel_holds_a_photo_over_its_frames_and_fits_the_budget(registered, tmp_path):
+    import bpy
+
+    S.write_still(tmp_path / "photo", w=W, h=H)
+    s = bpy.context.scene.dreamrooms
+    s.shot_path = str(tmp_path / "photo")
+    s.frames, s.move, s.intensity, s.reveal_budget, s.no_focus = "1-6", "truck", 0.5, 1.0, True
+    assert bpy.ops.dreamrooms.build() == {"FINISHED"}
+    assert (bpy.context.scene.frame_start, bpy.context.scene.frame_end) == (1, 6)
+    assert bpy.ops.dreamrooms.camera_move() == {"FINISHED"}
+    shot = Shot.load(tmp_path / "photo")
+    assert shot.frame_count == 6 and shot.sequences["color"].hold == 1
+    mattes = [exr.read_frame(shot.frame_path("reveal", f), ["Y"])["Y"].mean() for f in shot.frames]
+    assert max(mattes) <= 0.01 and mattes[-1] > 0
+    bpy.context.scene.frame_set(6)
+    assert 0 < bpy.context.scene.camera.matrix_world.translation.x < 0.5    # trucked right, scaled down
