@@ -86,19 +86,6 @@ def move_poses(shot, values: Mapping[str, Any], frames: range, start: np.ndarray
     return name, poses
 
 
-def _scaled(depth: np.ndarray, K: cm.Intrinsics, side: int | None):
-    """Depth and intrinsics at most `side` pixels wide (nearest: depth edges stay steps)."""
-    if not side or max(K.width, K.height) <= side:
-        return depth, K
-    import cv2
-
-    f = side / max(K.width, K.height)
-    w, h = max(2, round(K.width * f)), max(2, round(K.height * f))
-    sx, sy = w / K.width, h / K.height
-    small = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST)
-    return small, cm.Intrinsics(w, h, K.fx * sx, K.fy * sy, w / 2.0, h / 2.0)
-
-
 def predict_frames(shot, view: SourceView, poses: Mapping[int, np.ndarray], *, side: int | None = None,
                    stop_above: float | None = None, on_frame: Callable | None = None) -> dict[int, float]:
     """Percent revealed per shot frame for the camera `poses` (frame -> matrix); with `stop_above`, stops at the
@@ -106,7 +93,9 @@ def predict_frames(shot, view: SourceView, poses: Mapping[int, np.ndarray], *, s
     order = sorted(poses, key=lambda f: -float(np.abs(np.asarray(poses[f]) - view.start).sum()))
     out: dict[int, float] = {}
     for f in order:
-        d, K = _scaled(source_depth(shot, view, f), view.K, side)
+        d, K = source_depth(shot, view, f), view.K
+        if side and max(K.width, K.height) > side:   # the bisection's quick look: a smaller picture
+            d, K = rv.shrink_depth(d, K, side)
         r = rv.predict(d, K, view.start, poses[f])
         out[f] = r.percent
         if on_frame:

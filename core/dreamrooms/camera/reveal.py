@@ -24,6 +24,7 @@ REL_TOL = 0.03     # "behind" means farther than 3 % of the depth ...
 ABS_TOL = 0.02     # ... plus 2 cm (the issue's definition of revealed)
 STEP_PX = 0.5      # march steps in source pixels: no surface a pixel wide is stepped over
 MAX_STEPS = 4096
+COARSE_SIDE = 480  # larger pictures: a first pass this wide, the full-size march only near what it found
 
 
 @dataclass(frozen=True)
@@ -127,16 +128,59 @@ def _remap(img: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: int) ->
 
 
 def predict(depth: np.ndarray, K_source: Intrinsics, source: np.ndarray, target: np.ndarray,
-            K_target: Intrinsics | None = None, *, rel: float = REL_TOL, abs_: float = ABS_TOL) -> Reveal:
+            K_target: Intrinsics | None = None, *, rel: float = REL_TOL, abs_: float = ABS_TOL,
+            coarse: int | None = COARSE_SIDE) -> Reveal:
     """What the camera `target` (4x4 camera-to-world) sees that the camera `source` did not, given the source's
     depth map (H, W, distance along its axis) and intrinsics; the result has `K_target`'s size (default the
-    source's)."""
+    source's).  A picture wider than `coarse` is predicted at that size first and marched at full size only in a
+    band around what that found (the march costs rays x parallax: cubic in the picture's size)."""
     Kt = K_target or K_source
-    surf = _Surface(depth, rel, abs_)
-    if surf.d.shape != (K_source.height, K_source.width):
-        raise ValueError(f"depth is {surf.d.shape[::-1]} (WxH) but the source camera is {K_source.width}x{K_source.height}")
+    depth = np.asarray(depth, np.float32)
+    if depth.shape != (K_source.height, K_source.width):
+        raise ValueError(f"depth is {depth.shape[::-1]} (WxH) but the source camera is {K_source.width}x{K_source.height}")
     A = np.linalg.inv(np.asarray(source, np.float64)) @ np.asarray(target, np.float64)
-    rays = pixel_rays(Kt).reshape(-1, 3) @ A[:3, :3].T          # target rays in source camera space
+    shape = (Kt.height, Kt.width)
+    surf = _Surface(depth, rel, abs_)
+    rays = pixel_rays(Kt).reshape(-1, 3)
+    if not coarse or max(shape) <= coarse * 1.5:
+        behind, outside = _predict_rays(surf, K_source, A, rays)
+        return Reveal(behind.reshape(shape), outside.reshape(shape))
+    small = _shrink(Kt, coarse)
+    sd, sK = shrink_depth(depth, K_source, coarse)
+    first = predict(sd, sK, source, target, small, rel=rel, abs_=abs_, coarse=None)
+    import cv2
+
+    up = [cv2.resize(m.astype(np.uint8), (Kt.width, Kt.height), interpolation=cv2.INTER_NEAREST)
+          for m in (first.behind, first.outside)]
+    r = 2 * math.ceil(max(shape) / max(small.width, small.height)) + 1
+    k = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    band = np.zeros(shape, bool)
+    for m in up:
+        band |= cv2.dilate(m, k) != cv2.erode(m, k)
+    behind, outside = up[0].astype(bool).reshape(-1), up[1].astype(bool).reshape(-1)
+    sel = np.nonzero(band.reshape(-1))[0]
+    behind[sel], outside[sel] = _predict_rays(surf, K_source, A, rays[sel])
+    return Reveal(behind.reshape(shape), outside.reshape(shape))
+
+
+def _shrink(K: Intrinsics, side: int) -> Intrinsics:
+    """`K` scaled so its long side is `side` pixels."""
+    f = side / max(K.width, K.height)
+    w, h = max(2, round(K.width * f)), max(2, round(K.height * f))
+    return Intrinsics(w, h, K.fx * w / K.width, K.fy * h / K.height, w / 2.0, h / 2.0)
+
+
+def shrink_depth(depth: np.ndarray, K: Intrinsics, side: int):
+    """Depth and intrinsics at most `side` pixels wide (nearest: depth edges stay steps)."""
+    import cv2
+
+    small = _shrink(K, side)
+    return cv2.resize(depth, (small.width, small.height), interpolation=cv2.INTER_NEAREST), small
+
+
+def _predict_rays(surf: _Surface, K_source: Intrinsics, A: np.ndarray, rays: np.ndarray):
+    """(behind, outside) per target ray (camera space, z = -1); `A` maps target to source camera space."""
+    rays = rays @ A[:3, :3].T                                   # target rays in source camera space
     o = A[:3, 3]
     a, b = -o[2], -rays[:, 2]                                   # source depth along a ray: a + b t
     n = len(rays)
@@ -164,8 +208,7 @@ def predict(depth: np.ndarray, K_source: Intrinsics, source: np.ndarray, target:
     state = _march(surf, px0, px1, py0, py1, w0, w1, steps)
     behind[idx] |= state == _SHADOW
     outside[idx] |= (state == _OUT) | (state == _FRONT)
-    shape = (Kt.height, Kt.width)
-    return Reveal(behind.reshape(shape), outside.reshape(shape))
+    return behind, outside
 
 
 _FRONT, _SHADOW, _SEEN, _OUT = 0, 1, 2, 3
