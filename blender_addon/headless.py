@@ -48,7 +48,7 @@ def _is_addon_dir(spec) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from dreamrooms import progress
-    from dreamrooms.room import add_arguments, add_options, parse_point
+    from dreamrooms.room_options import add_arguments, add_options, parse_point
     from dreamrooms.shot.frames import frame_range_arg
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
@@ -93,7 +93,7 @@ def run_room(args: argparse.Namespace) -> int:
     from dreamrooms import reveal as RV
     from dreamrooms.errors import DreamroomsError
     from dreamrooms.progress import emit
-    from dreamrooms.room import validate
+    from dreamrooms.room_options import validate
     from dreamrooms.shot import hold
 
     from .scene import build as B

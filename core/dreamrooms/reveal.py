@@ -21,7 +21,7 @@ from dreamrooms.camera import reveal as rv
 from dreamrooms.camera.moves import camera_move, normalise_move
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
-from dreamrooms.room import default_move
+from dreamrooms.room_options import default_move
 from dreamrooms.shot import exr
 from dreamrooms.shot.frames import sequence_name
 from dreamrooms.shot.roles import depth_sequence

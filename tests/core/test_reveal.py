@@ -15,7 +15,7 @@ from dreamrooms.camera import reveal as rv
 from dreamrooms.camera.moves import camera_move, scale_move
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.mask.io import mask_sequences
-from dreamrooms.room import OPTIONS
+from dreamrooms.room_options import OPTIONS
 from dreamrooms.shot import Shot
 from dreamrooms.shot.hold import hold_still, move_frames
 from dreamrooms.shot.roles import depth_sequence

@@ -1,7 +1,7 @@
 """`dreamrooms reveal SHOT --move ...`: predict, without Blender, what each frame of a plane or layered build's
 camera move reveals (picture the source view never saw), per frame; with --reveal-budget, the factor that fits.
 
-It takes the room command's move options from the same registry (dreamrooms.room.OPTIONS, the names
+It takes the room command's move options from the same registry (dreamrooms.room_options.OPTIONS, the names
 dreamrooms.reveal.READS) and runs the same planning `dreamrooms room` runs before it builds; nothing is written.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dreamrooms import reveal as RV
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.room import add_options, validate
+from dreamrooms.room_options import add_options, validate
 from dreamrooms.shot import Shot
 from dreamrooms.shot.hold import hold_still, move_frames
 
