@@ -183,7 +183,7 @@ def test_the_reveal_matte_is_neither_an_object_matte_nor_depth(still):
 
 
 def test_a_large_picture_is_refined_at_full_size_near_what_the_small_pass_found():
-    K2 = cm.intrinsics(30.0, 36.0, 800, 450)            # past 1.5 x COARSE_SIDE: the two-pass prediction
+    K2 = cm.intrinsics(30.0, 36.0, 736, 414)            # past 1.5 x COARSE_SIDE: the two-pass prediction
     assert max(K2.width, K2.height) > 1.5 * rv.COARSE_SIDE
     pose = S.start_pose()
     depth = S.depth(K2, pose)
@@ -191,8 +191,8 @@ def test_a_large_picture_is_refined_at_full_size_near_what_the_small_pass_found(
     pred = rv.predict(depth, K2, pose, target)
     truth = rv.seen_truth(S.depth(K2, target), K2, target, depth, K2, pose)
     small = rv.predict(*rv.shrink_depth(depth, K2, rv.COARSE_SIDE), pose, target)
-    assert pred.mask.shape == (450, 800)
+    assert pred.mask.shape == (414, 736)
     assert rv.tolerant_iou(pred.mask, truth.mask) >= 0.9
     import cv2                                           # the full-size band beats the small pass scaled up
-    up = cv2.resize(small.mask.astype(np.uint8), (800, 450), interpolation=cv2.INTER_NEAREST) > 0
+    up = cv2.resize(small.mask.astype(np.uint8), (736, 414), interpolation=cv2.INTER_NEAREST) > 0
     assert (pred.mask != truth.mask).sum() < (up != truth.mask).sum()
