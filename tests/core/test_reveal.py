@@ -50,6 +50,19 @@ def test_prediction_matches_the_true_revealed_pixels(source, move):
         assert not pred.outside.any() and not truth.outside.any()
 
 
+def test_depth_noise_does_not_make_edges(source):
+    """A depth model's noise (here 2 % per pixel, and 2 % smooth) must not read as depth edges everywhere."""
+    pose, depth = source
+    target = _sideways_turn(pose)
+    truth = rv.seen_truth(S.depth(K, target), K, target, depth, K, pose)
+    rng = np.random.default_rng(0)
+    import cv2
+    smooth = cv2.GaussianBlur(rng.standard_normal(depth.shape).astype(np.float32), (0, 0), 2) * 4
+    for noise in (rng.standard_normal(depth.shape).astype(np.float32), smooth):
+        noisy = (depth * (1 + 0.02 * noise)).astype(np.float32)
+        assert rv.tolerant_iou(rv.predict(noisy, K, pose, target).mask, truth.mask) >= 0.8
+
+
 def test_a_camera_that_only_turns_reveals_nothing_behind_edges(source):
     pose, depth = source
     assert rv.predict(depth, K, pose, pose).percent == 0.0
