@@ -97,6 +97,7 @@ def apply_shot_settings(scene: bpy.types.Scene, shot: Shot) -> None:
     r.resolution_x, r.resolution_y = shot.width, shot.height
     r.resolution_percentage = 100
     r.pixel_aspect_x, r.pixel_aspect_y = shot.pixel_aspect, 1.0
+    r.film_transparent = True  # what no surface covers (past a moved photo's border, cut edges) renders alpha 0
     scene.frame_start, scene.frame_end = shot.frame_start, shot.frame_end
     from .render import set_fps
     set_fps(scene, shot.fps)

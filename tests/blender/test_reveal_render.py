@@ -84,6 +84,7 @@ def test_panel_holds_a_photo_over_its_frames_and_fits_the_budget(registered, tmp
     s.frames, s.move, s.intensity, s.reveal_budget, s.no_focus = "1-6", "truck", 0.5, 1.0, True
     assert bpy.ops.dreamrooms.build() == {"FINISHED"}
     assert (bpy.context.scene.frame_start, bpy.context.scene.frame_end) == (1, 6)
+    assert bpy.context.scene.render.film_transparent          # F12 after Build: past the border is alpha 0 too
     assert bpy.ops.dreamrooms.camera_move() == {"FINISHED"}
     shot = Shot.load(tmp_path / "photo")
     assert shot.frame_count == 6 and shot.sequences["color"].hold == 1
