@@ -92,3 +92,16 @@ def test_panel_holds_a_photo_over_its_frames_and_fits_the_budget(registered, tmp
     assert max(mattes) <= 0.01 and mattes[-1] > 0
     bpy.context.scene.frame_set(6)
     assert 0 < bpy.context.scene.camera.matrix_world.translation.x < 0.5    # trucked right, scaled down
+
+
+def test_a_photo_with_layered_depth_is_converted_once_and_held(tmp_path):
+    """A photo whose depth sits in its layered file (depth.Z): Blender's Y depth is written once and held too."""
+    from blender_helpers import write_shot
+
+    y, x = np.mgrid[0:18, 0:32].astype(np.float32)
+    write_shot(tmp_path / "shot", [3.0 + 0.02 * x])
+    _room(tmp_path / "shot", "--frames", "1-5", "--move", "dolly")
+    shot = Shot.load(tmp_path / "shot")
+    assert shot.frame_count == 5 and shot.sequences["depth"].hold == 1
+    assert sorted(p.name for p in (tmp_path / "shot/depth").iterdir()) == ["t.0001.exr"]
+    assert sorted(p.name for p in (tmp_path / "shot/masks").iterdir()) == [f"t_reveal.000{f}.exr" for f in range(1, 6)]
