@@ -3,7 +3,8 @@
 `move_frames` is the one rule for which frames a camera move may run over; `hold_still` extends a still's frame
 range in place so every sequence reads its one file on every frame (`Sequence.hold`), and the camera track gets
 one matrix per frame.  The colour sequence tells whether a shot is a held still: a photo (one frame), or a photo
-already held over a range by an earlier run.
+already held over a range by an earlier run.  A folder of photos (`Shot.is_stills`, a cut at every frame) is not
+one: each photo is its own frame there, and a move stays inside the shot's frames.
 """
 from __future__ import annotations
 
