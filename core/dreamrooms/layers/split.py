@@ -30,7 +30,8 @@ from dreamrooms.layers.fill import TemporalFill
 from dreamrooms.mask.matte import edge_alpha, inverse_depth, layer_index
 
 
-KEEP_ALPHA = 0.02    # colour survives a premultiplied half-float file above this alpha (reused by the next frame)
+KEEP_ALPHA = 0.02
+BEHIND_PUSH = 1.003   # the behind layer's depth factor (see split_at_edges)    # colour survives a premultiplied half-float file above this alpha (reused by the next frame)
 
 
 @dataclass
@@ -116,3 +117,57 @@ def composite(layers: Sequence[Layer]) -> np.ndarray:
         a = L.alpha[..., None]
         out = L.srgb * a + out * (1.0 - a)
     return out
+
+
+def split_at_edges(srgb: np.ndarray, depth: np.ndarray, fills: Sequence[TemporalFill], guide: np.ndarray, *,
+                   max_parallax: float | None = None, edges=None) -> list[Layer]:
+    """The front surface and what lies behind its depth edges (:mod:`.edges`, :mod:`.behind`), nearest first.
+
+    Layer 0 is the whole frame, opaque but for the cut: a strip of far-side pixels along every depth edge,
+    transparent, whose pixels next to the near side take the near depth (so no triangle of the displaced grid
+    stretches visibly across the jump).  Layer 1 holds the far side around each cut (its own pixels, covering
+    the strip) and the band behind the near side a camera within `max_parallax` pixels can see: the far
+    surface's continued depth and colour filled from the far side only (`fills[1]` keeps it over time)."""
+    from dreamrooms.layers import behind as bh
+    from dreamrooms.layers import edges as ed
+
+    srgb = np.asarray(srgb, np.float32)
+    d = np.asarray(depth, np.float32)
+    h, w = d.shape
+    px = bh.default_parallax(h, w) if max_parallax is None else max_parallax
+    e = ed.detect(d) if edges is None else edges
+    b = bh.behind(d, e, px)
+    context = _dilate(b.strip, bh.CONTEXT) & ~b.hidden & ~e.near
+    support = b.band | b.strip | context
+    if not support.any():
+        front = Layer(srgb.copy(), np.ones((h, w), np.float32), d.copy(), np.zeros((h, w), bool))
+        return [front, Layer(np.zeros_like(srgb), np.zeros((h, w), np.float32), d.copy(), np.ones((h, w), bool))]
+    hole = b.hidden | e.near | b.near_strip           # colour only from the far side's clean pixels
+    alpha = support.astype(np.float32)
+    rgb_f, _ = fills[1](srgb, d, hole, guide, known=~hole, depth_hole=np.zeros((h, w), bool), keep=alpha > KEEP_ALPHA)
+    cover, near_rgb = edge_cover(srgb, e.near, b.near_strip, rgb_f)
+    front_alpha = np.where(b.strip, 0.0, 1.0).astype(np.float32)
+    front_alpha[b.near_strip] = cover[b.near_strip]
+    front_rgb = np.where(b.near_strip[..., None], near_rgb, srgb).astype(np.float32)
+    front = Layer(front_rgb, front_alpha, b.front_depth.astype(np.float32), b.strip.copy())
+    # pushed back a little: where both layers hold the same far surface (around the cut) a ray leaving the
+    # front layer's transparent pixels would skip a coincident surface and see nothing
+    return [front, Layer(rgb_f, alpha, (b.depth * BEHIND_PUSH).astype(np.float32), hole & support)]
+
+
+def edge_cover(srgb: np.ndarray, near: np.ndarray, edge: np.ndarray, far_rgb: np.ndarray):
+    """How much of each `edge` pixel (far side, next to the near side) the near side covers, from its mixed
+    colour: the projection of its colour onto the line from the far colour (`far_rgb`, the fill) to the near
+    colour (its near neighbours' mean); also that near colour.  Keeps the source's anti-aliased silhouettes."""
+    import cv2
+
+    k = np.ones((3, 3), np.float32)
+    nm = near.astype(np.float32)
+    cnt = cv2.filter2D(nm, -1, k, borderType=cv2.BORDER_CONSTANT)
+    near_rgb = np.stack([cv2.filter2D(srgb[..., c] * nm, -1, k, borderType=cv2.BORDER_CONSTANT) for c in range(3)], -1)
+    near_rgb = np.where(cnt[..., None] > 0, near_rgb / np.maximum(cnt, 1e-6)[..., None], srgb)
+    span = near_rgb - far_rgb
+    n2 = (span ** 2).sum(-1)
+    a = ((srgb - far_rgb) * span).sum(-1) / np.maximum(n2, 1e-6)
+    a = np.where(edge & (n2 > 0.05 ** 2), np.clip(a, 0.0, 1.0), 0.0).astype(np.float32)
+    return a, near_rgb.astype(np.float32)
