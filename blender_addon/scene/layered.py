@@ -56,11 +56,23 @@ def layer_material(name: str, image: bpy.types.Image, shot: Shot, seq_name: str)
     return mat
 
 
+TRANSPARENT_PER_LAYER = 3    # a camera ray may cross a layer's transparent sheet up to this often (its folds)
+
+
+def cover_layers(scene, count: int) -> None:
+    """Raise Cycles' transparent bounces so a ray passes every layer's transparent pixels (at the limit it
+    stops and shows black); never lowers a user's higher setting."""
+    cyc = getattr(scene, "cycles", None)
+    if cyc is not None:
+        cyc.transparent_max_bounces = max(int(cyc.transparent_max_bounces), TRANSPARENT_PER_LAYER * count + 2)
+
+
 def build_layers(scene, shot: Shot, K, start, opts: depth_plane.PlaneOptions, *, animate: bool,
                  collection) -> list[bpy.types.Object]:
     """One plane per layer, created back to front (and sorted so in EEVEE), each at the camera `start`."""
     objs = []
     layers = layer_sequences(shot)
+    cover_layers(scene, len(layers))
     for k, (colour, depth) in reversed(list(enumerate(layers))):
         name = f"dreamrooms layer {k}"
         d0 = shotio.read_depth(shot, depth, shot.frame_start)
