@@ -142,3 +142,68 @@ def test_depth_without_any_valid_value_is_one_line(clip):
         exr.write_frame(shot.frame_path("depth", n), {"Y": np.full((54, 96), np.inf, np.float32)})
     with pytest.raises(DreamroomsError, match="no finite positive depth"):
         make_layers(folder, count=2)
+
+
+def test_default_cuts_at_depth_edges_and_records_the_parallax(clip, run_cli, tmp_path):
+    """`dreamrooms layers SHOT` (no --count): two layers, the front surface (opaque but for the cut) and the far
+    side behind it; the band's parallax is recorded; a rerun with another one stops with the fix."""
+    import shutil
+
+    folder, truth = clip
+    resumed = tmp_path / "resumed"
+    shutil.copytree(folder, resumed)
+    code, out, err = run_cli("layers", folder, "--max-parallax", "6")
+    assert code == 0, err
+    shot = Shot.load(folder)
+    for k in range(2):
+        meta = shot.sequences[f"layer{k}"].meta
+        assert meta["split"] == "edges" and meta["count"] == 2 and meta["max_parallax_px"] == 6.0
+    assert "layer2" not in shot.sequences
+    for n, oid in zip(shot.frames, truth):
+        frame = exr.read_frame(shot.frame_path("layers", n), ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(_over(shot, n, 2)[..., :3] - frame[..., :3]).mean() < 0.01
+        back_a = exr.read_frame(shot.frame_path("layer1", n), ["RGBA"])["RGBA"][..., 3]
+        assert back_a[oid > 0].mean() > 0.2                 # the band reaches behind the figures
+        back = exr.read_frame(shot.frame_path("layer1_depth", n), ["Y"])["Y"]
+        behind = (back_a > 0.5) & (oid > 0)
+        assert np.median(np.abs(back[behind] - 7.0)) < 0.2   # ... at the wall's depth, not the figures'
+    with pytest.raises(DreamroomsError, match="other layers settings; pass --overwrite"):
+        make_layers(folder, max_parallax=9)
+    # resumed after frame 2: what an uninterrupted run writes
+    make_layers(resumed, max_parallax=6, frames="1-2")
+    assert make_layers(resumed, max_parallax=6).processed == [3, 4]
+    for n in (3, 4):
+        name = f"layers/clip_layer1.{n:04d}.exr"
+        a = exr.read_frame(folder / name, ["RGBA"])["RGBA"].astype(np.float32)
+        b = exr.read_frame(resumed / name, ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(a - b).max() < 2e-3
+
+
+def test_max_parallax_is_for_the_edge_cut(clip, run_cli):
+    folder, _ = clip
+    code, out, err = run_cli("layers", folder, "--max-parallax", "6", "--count", "3")
+    assert code == 1 and "--max-parallax" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("layers", folder, "--max-parallax", "0")
+    assert code == 1 and "--max-parallax" in err
+    assert not (folder / "layers" / "clip_layer0.0001.exr").exists()
+
+
+def test_fills_start_afresh_at_a_cut(clip):
+    """Frames after a cut (Shot.cuts) are filled as if the clip began there: nothing is carried over."""
+    import shutil
+
+    folder, _ = clip
+    alone = folder.parent / "alone"
+    shutil.copytree(folder, alone)
+    shot = Shot.load(folder)
+    shot.cuts = [3]
+    shot.save()
+    make_layers(folder)
+    make_layers(alone, frames="3-4")
+    for n in (3, 4):
+        name = f"layers/clip_layer1.{n:04d}.exr"
+        a = exr.read_frame(folder / name, ["RGBA"])["RGBA"].astype(np.float32)
+        b = exr.read_frame(alone / name, ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(a - b).max() < 1e-3, n
+    c = exr.read_frame(folder / "layers/clip_layer1.0002.exr", ["RGBA"])["RGBA"]   # before the cut: written
+    assert c[..., 3].max() == 1.0

@@ -119,6 +119,17 @@ def composite(layers: Sequence[Layer]) -> np.ndarray:
     return out
 
 
+def finite_depth(depth: np.ndarray) -> np.ndarray:
+    """Depth with nothing infinite, zero or undefined: such pixels (sky, missing values) are put twice as far
+    as the farthest valid one, so they still cut from what stands before them."""
+    d = np.asarray(depth, np.float32)
+    ok = np.isfinite(d) & (d > 0)
+    if ok.all():
+        return d
+    far = 2.0 * float(d[ok].max()) if ok.any() else 1.0
+    return np.where(ok, d, np.float32(far)).astype(np.float32)
+
+
 def split_at_edges(srgb: np.ndarray, depth: np.ndarray, fills: Sequence[TemporalFill], guide: np.ndarray, *,
                    max_parallax: float | None = None, edges=None) -> list[Layer]:
     """The front surface and what lies behind its depth edges (:mod:`.edges`, :mod:`.behind`), nearest first.
@@ -132,7 +143,7 @@ def split_at_edges(srgb: np.ndarray, depth: np.ndarray, fills: Sequence[Temporal
     from dreamrooms.layers import edges as ed
 
     srgb = np.asarray(srgb, np.float32)
-    d = np.asarray(depth, np.float32)
+    d = finite_depth(depth)
     h, w = d.shape
     px = bh.default_parallax(h, w) if max_parallax is None else max_parallax
     e = ed.detect(d) if edges is None else edges
@@ -148,8 +159,9 @@ def split_at_edges(srgb: np.ndarray, depth: np.ndarray, fills: Sequence[Temporal
     # the cut's edge pixels keep their own (mixed) colour: seen from the source the layers give the frame
     # again, anti-aliased silhouettes included (measured: better at depth jumps than a filled colour there)
     rgb_f = np.where(b.near_strip[..., None], srgb, rgb_f).astype(np.float32)
+    fills[1].prev_rgb = rgb_f          # what the file keeps: a resumed run carries the same colours on
     front = Layer(srgb.copy(), (~b.strip).astype(np.float32), b.front_depth.astype(np.float32), b.strip.copy())
     # pushed back a little: where both layers hold the same far surface (around the cut) a ray leaving the
     # front layer's transparent pixels would skip a coincident surface and see nothing
-    return [front, Layer(rgb_f, alpha, (b.depth * BEHIND_PUSH).astype(np.float32), hole & support)]
+    return [front, Layer(rgb_f, alpha, (b.depth * BEHIND_PUSH).astype(np.float32), hole & support & ~b.near_strip)]
 
