@@ -13,13 +13,12 @@ import shlex
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
 from dreamrooms import __version__, limits
 from dreamrooms.atomic import write_text_atomic
-from dreamrooms.camera.geometry import SENSOR_FITS
 from dreamrooms.errors import ShotError
 from dreamrooms.shot.frames import frame_file
 from dreamrooms.shot.paths import check_name, check_relative, confine
@@ -29,6 +28,9 @@ SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 MANIFEST = "shot.json"
 PAD = 4
+# how sensor_mm maps onto the image (Blender's camera sensor fit): the shot's camera track records one of these;
+# the camera maths (dreamrooms.camera.geometry) reads them from here, the lower layer
+SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 _NUM = {"type": "number"}
 _MATRIX = {"type": "array", "minItems": 4, "maxItems": 4,
@@ -325,6 +327,20 @@ class Shot:
 
 class _NanError(ValueError):
     pass
+
+
+def update_shot(folder: str | os.PathLike, merge: "Callable[[Shot | None], Shot]") -> Shot:
+    """The one way to change a saved shot.json: under the shot-wide manifest lock (held only for this), re-read it
+    (None when there is none yet), let `merge` apply this stage's record to it, and write the result atomically.
+    Stages running at once therefore never lose each other's records."""
+    from dreamrooms.shot.lock import manifest_lock
+
+    folder = Path(folder)
+    with manifest_lock(folder):
+        current = Shot.load(folder, check_files=False) if (folder / MANIFEST).is_file() else None
+        shot = merge(current)
+        shot.save(folder)
+    return shot
 
 
 def _reject_constant(name: str) -> float:
