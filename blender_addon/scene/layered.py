@@ -67,6 +67,16 @@ def cover_layers(scene, count: int) -> None:
         cyc.transparent_max_bounces = max(int(cyc.transparent_max_bounces), TRANSPARENT_PER_LAYER * count + 2)
 
 
+def padded(K, pad: int):
+    """The camera's intrinsics for a layer written `pad` pixels larger on every side (the frame's pixels keep
+    their rays; `dreamrooms layers` extends the border by the parallax it was made for)."""
+    if not pad:
+        return K
+    from dreamrooms.camera.geometry import Intrinsics
+
+    return Intrinsics(K.width + 2 * pad, K.height + 2 * pad, K.fx, K.fy, K.cx + pad, K.cy + pad)
+
+
 def build_layers(scene, shot: Shot, K, start, opts: depth_plane.PlaneOptions, *, animate: bool,
                  collection) -> list[bpy.types.Object]:
     """One plane per layer, created back to front (and sorted so in EEVEE), each at the camera `start`."""
@@ -76,7 +86,8 @@ def build_layers(scene, shot: Shot, K, start, opts: depth_plane.PlaneOptions, *,
     for k, (colour, depth) in reversed(list(enumerate(layers))):
         name = f"dreamrooms layer {k}"
         d0 = shotio.read_depth(shot, depth, shot.frame_start)
-        obj = depth_plane.build_depth_plane(name, d0, K, start, opts, animate=animate, collection=collection)
+        obj = depth_plane.build_depth_plane(name, d0, padded(K, shot.sequences[colour].meta.get("pad_px", 0)), start,
+                                            opts, animate=animate, collection=collection)
         if animate:
             dimg = shotio.load_sequence_image(shot, depth, non_color=True)
             nodes.add_depth_modifier(obj, dimg, scale=opts.scale, near=opts.near, far=opts.far,

@@ -158,13 +158,18 @@ def test_default_cuts_at_depth_edges_and_records_the_parallax(clip, run_cli, tmp
     for k in range(2):
         meta = shot.sequences[f"layer{k}"].meta
         assert meta["split"] == "edges" and meta["count"] == 2 and meta["max_parallax_px"] == 6.0
+        assert meta["pad_px"] == 6                           # the frame border extends by the parallax
     assert "layer2" not in shot.sequences
+    p = 6
     for n, oid in zip(shot.frames, truth):
         frame = exr.read_frame(shot.frame_path("layers", n), ["RGBA"])["RGBA"].astype(np.float32)
-        assert np.abs(_over(shot, n, 2)[..., :3] - frame[..., :3]).mean() < 0.01
-        back_a = exr.read_frame(shot.frame_path("layer1", n), ["RGBA"])["RGBA"][..., 3]
+        over = _over(shot, n, 2)
+        assert over.shape[:2] == (frame.shape[0] + 2 * p, frame.shape[1] + 2 * p)
+        assert np.all(over[..., 3] > 0.999)                  # opaque out to the extended border
+        assert np.abs(over[p:-p, p:-p, :3] - frame[..., :3]).mean() < 0.01
+        back_a = exr.read_frame(shot.frame_path("layer1", n), ["RGBA"])["RGBA"][p:-p, p:-p, 3]
         assert back_a[oid > 0].mean() > 0.2                 # the band reaches behind the figures
-        back = exr.read_frame(shot.frame_path("layer1_depth", n), ["Y"])["Y"]
+        back = exr.read_frame(shot.frame_path("layer1_depth", n), ["Y"])["Y"][p:-p, p:-p]
         behind = (back_a > 0.5) & (oid > 0)
         assert np.median(np.abs(back[behind] - 7.0)) < 0.2   # ... at the wall's depth, not the figures'
     with pytest.raises(DreamroomsError, match="other layers settings; pass --overwrite"):

@@ -27,6 +27,7 @@ from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.behind import default_parallax
+from dreamrooms.layers.border import border_pad, pad_layers
 from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_at_edges, split_frame
 from dreamrooms.mask.io import clip_levels, depth_of, mask_sequences, read_colour, resume_start, select_frames
 from dreamrooms.progress import progress
@@ -67,7 +68,8 @@ def split_one(split: str, srgb: np.ndarray, depth: np.ndarray, fills: list[Tempo
     levels) or "masks" (one layer per matte)."""
     guide = stab.grey_guide(srgb)
     if split == "edges":
-        return split_at_edges(srgb, depth, fills, guide, max_parallax=max_parallax)
+        layers = split_at_edges(srgb, depth, fills, guide, max_parallax=max_parallax)
+        return pad_layers(layers, border_pad(max_parallax), fills[0], guide)
     idx = index_from_mattes(mattes, depth) if split == "masks" else index_from_depth(depth, thresholds)
     return split_frame(srgb, depth, idx, count, fills, guide)
 
@@ -153,10 +155,17 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
     if todo and start > 0:     # resume: the previous frame's fills as written
         prev = numbers[start - 1]
         guide = stab.grey_guide(read_colour(shot, colour_key, prev))
+        pad = border_pad(px) if split == "edges" else 0
         for k, f in enumerate(fills):
             rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
-            f.seed(from_linear_rgba(rgba)[0], exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide,
-                   valid=rgba[..., 3] > KEEP_ALPHA)
+            depth_k = exr.read_frame(paths(prev)[count + k], ["Y"])["Y"]
+            if pad and k == 0:      # the front layer's fill is the border ring's: padded coordinates
+                f.seed(from_linear_rgba(rgba)[0], depth_k, np.pad(guide, pad, mode="edge"),
+                       valid=rgba[..., 3] > KEEP_ALPHA)
+                continue
+            if pad:                 # the behind layer is filled in the frame's coordinates
+                rgba, depth_k = rgba[pad:-pad, pad:-pad], depth_k[pad:-pad, pad:-pad]
+            f.seed(from_linear_rgba(rgba)[0], depth_k, guide, valid=rgba[..., 3] > KEEP_ALPHA)
     segment_starts = {seg[0] for seg in shot.segments()}
     made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
     created: list[Path] = []
@@ -198,7 +207,7 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
                               kind="layer", index=k, count=count, order="nearest first",
                               depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
                               **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}),
-                              **({"max_parallax_px": px} if split == "edges" else {}))
+                              **({"max_parallax_px": px, "pad_px": border_pad(px)} if split == "edges" else {}))
             shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
                               kind="layer_depth", layer=f"layer{k}")
         shot.provenance.add_command(argv)
