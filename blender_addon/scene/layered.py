@@ -29,8 +29,8 @@ def layer_sequences(shot: Shot) -> list[tuple[str, str]]:
                                       f"which is not in the shot; rerun `dreamrooms layers {shot.folder}`")
             found.append((int(seq.meta.get("index", 0)), key, depth))
     if not found:
-        raise DreamroomsError(f"{shot.folder}/shot.json: no depth layers; run `dreamrooms layers {shot.folder} "
-                              f"--count 2` first")
+        raise DreamroomsError(f"{shot.folder}/shot.json: no depth layers; run `dreamrooms layers {shot.folder}` "
+                              f"first")
     return [(k, d) for _, k, d in sorted(found)]
 
 
