@@ -65,44 +65,63 @@ def _nearest(far: np.ndarray):
 
 
 def _bilinear(img: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """`img` sampled at pixel coordinates (y, x) (pixel centres at integers), clamped at the frame."""
-    h, w = img.shape
-    y = np.clip(y, 0, h - 1)
-    x = np.clip(x, 0, w - 1)
-    y0 = np.minimum(np.floor(y).astype(np.int32), h - 2 if h > 1 else 0)
-    x0 = np.minimum(np.floor(x).astype(np.int32), w - 2 if w > 1 else 0)
-    fy, fx = y - y0, x - x0
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
-    bot = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
-    return (top * (1 - fy) + bot * fy).astype(np.float32)
+    """`img` sampled at pixel coordinates (y, x) (pixel centres at integers), clamped at the frame: OpenCV's
+    remap over the points laid out in rows of 4096 (its maps must stay under 32767 on a side)."""
+    import cv2
+
+    shape = np.shape(y)
+    fy, fx = np.ravel(y).astype(np.float32), np.ravel(x).astype(np.float32)
+    n, cols = fy.size, 4096
+    rows = max(1, -(-n // cols))
+    my = np.zeros(rows * cols, np.float32)
+    mx = np.zeros(rows * cols, np.float32)
+    my[:n], mx[:n] = fy, fx
+    out = np.empty(rows * cols, np.float32)
+    src = np.asarray(img, np.float32)
+    step = 8000      # rows per call: well under remap's limit
+    for r0 in range(0, rows, step):
+        sl = slice(r0 * cols, min(rows, r0 + step) * cols)
+        out[sl] = cv2.remap(src, mx[sl].reshape(-1, cols), my[sl].reshape(-1, cols), cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE).ravel()
+    return out[:n].reshape(shape)
 
 
 def toward_near(edges: Edges) -> tuple[np.ndarray, np.ndarray]:
     """Per far edge pixel, the unit direction (y, x) to the near pixels among its 8 neighbours."""
-    from dreamrooms.layers.edges import _shift
+    import cv2
 
-    vy = np.zeros(edges.far.shape, np.float32)
-    vx = np.zeros(edges.far.shape, np.float32)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                nb = _shift(edges.near, dy, dx, False)
-                vy += nb * (dy / np.hypot(dy, dx))
-                vx += nb * (dx / np.hypot(dy, dx))
+    ky = np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]], np.float32)
+    ky = ky / np.hypot(*np.mgrid[-1:2, -1:2]).clip(1e-9).astype(np.float32)
+    kx = np.ascontiguousarray(ky.T)
+    near = edges.near.astype(np.float32)
+    vy = cv2.filter2D(near, -1, ky, borderType=cv2.BORDER_CONSTANT)     # correlation: sum of near(y+dy, x+dx) dy
+    vx = cv2.filter2D(near, -1, kx, borderType=cv2.BORDER_CONSTANT)
     n = np.hypot(vy, vx) + 1e-9
     return vy / n, vx / n
 
 
-def continue_far(depth: np.ndarray, edges: Edges, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The far surface continued (depth) over the pixels within `reach` of a far edge pixel, with the distance
-    to it and its coordinates; inf where out of reach."""
-    import cv2
+def on_near_side(edges: Edges, dist: np.ndarray, qy: np.ndarray, qx: np.ndarray) -> np.ndarray:
+    """Pixels that lie from their nearest far edge pixel toward that pixel's near neighbours."""
+    h, w = dist.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    my, mx = toward_near(edges)
+    return (ys - qy) * my[qy, qx] + (xs - qx) * mx[qy, qx] > 0.3 * dist
 
+
+def continue_far(depth: np.ndarray, edges: Edges, reach: float, where: np.ndarray | None = None,
+                 near_side: bool | np.ndarray = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The far surface continued (depth) over the pixels within `reach` of a far edge pixel (and in `where`;
+    with `near_side` only those on the near side of it), with the distance to that edge pixel and its
+    coordinates; inf where not computed."""
     d = np.asarray(depth, np.float32)
     u = 1.0 / np.maximum(d, 1e-6)
     dist, qy, qx = _nearest(edges.far)
     zone = dist <= reach
+    if where is not None:
+        zone &= where
+    if near_side is not False:
+        side = on_near_side(edges, dist, qy, qx) if near_side is True else near_side
+        zone &= side | edges.far
     ys, xs = np.nonzero(zone)
     py, px, q_y, q_x, r = ys.astype(np.float32), xs.astype(np.float32), qy[zone].astype(np.float32), \
         qx[zone].astype(np.float32), dist[zone].astype(np.float32)
@@ -151,11 +170,9 @@ def behind(depth: np.ndarray, edges: Edges, max_parallax: float, margin: int = M
     width = np.where(edges.far, max_parallax * np.clip(1.0 - ratio, 0.0, 1.0) + margin, 0.0).astype(np.float32)
     widest = float(width.max())
     reach = 2.0 * widest + 2 * margin
-    far_depth, dist, qy, qx = continue_far(d, edges, reach)
-    ys, xs = np.mgrid[0:h, 0:w]
-    my, mx = toward_near(edges)
-    # on the near side: the pixel lies from its far edge pixel toward that pixel's near neighbours
-    side = (ys - qy) * my[qy, qx] + (xs - qx) * mx[qy, qx] > 0.3 * dist
+    dist, qy, qx = _nearest(edges.far)
+    side = on_near_side(edges, dist, qy, qx)
+    far_depth, dist, qy, qx = continue_far(d, edges, reach, near_side=side)
     zone = np.isfinite(far_depth)
     hidden = zone & side & (d < far_depth * (1.0 - HIDDEN)) & ~edges.far
     band = hidden & (dist <= width[qy, qx])

@@ -31,7 +31,7 @@ def pad_depth(depth: np.ndarray, pad: int) -> np.ndarray:
     border = inner.copy()
     border[pad + 1:h - pad - 1, pad + 1:w - pad - 1] = False      # the frame's outermost pixels
     edges = Edges(np.zeros((h, w), bool), border, np.full((h, w), np.inf, np.float32))
-    far, _, _, _ = continue_far(d, edges, reach=float(pad) * 1.5 + 1)
+    far, _, _, _ = continue_far(d, edges, reach=float(pad) * 1.5 + 1, where=ring)
     ok = ring & np.isfinite(far)
     d[ok] = far[ok]
     return d
