@@ -147,8 +147,10 @@ def test_layered_build_beats_one_plane_at_depth_jumps(addon_scene, tmp_path, emp
         assert layers[key][0] >= plane[key][0] - 0.05
 
 
-def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, empty_scene):
-    """Each layer plane re-reads its own depth sequence frame by frame and shows its colour with its alpha."""
+@pytest.mark.parametrize("count", [2, None])
+def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, empty_scene, count):
+    """Each layer plane re-reads its own depth sequence frame by frame and shows its colour with its alpha;
+    the depth-edge cut's layers (count None), written larger than the frame, keep the frame's pixel rays."""
     import sys
     from pathlib import Path
 
@@ -160,8 +162,10 @@ def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, emp
     shot = Shot.load(tmp_path / "shot")
     with pytest.raises(DreamroomsError, match="dreamrooms layers"):
         addon_scene.build.build(empty_scene, shot, addon_scene.build.BuildSettings(layout="layered"))
-    make_layers(tmp_path / "shot", count=2)
+    make_layers(tmp_path / "shot", count=count)
     shot = Shot.load(tmp_path / "shot")
+    pad = shot.sequences["layer0"].meta.get("pad_px", 0)
+    assert pad == (0 if count else 2)
     scene = empty_scene
     objs = addon_scene.build.build(scene, shot, addon_scene.build.BuildSettings(layout="layered"))["objects"]
     by_layer = {o["dreamrooms_layer"]: o for o in objs}
@@ -172,9 +176,17 @@ def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, emp
             scene.frame_set(frame)
             pos, _ = addon_scene.mesh.evaluated_positions(obj)
             d = exr.read_frame(shot.frame_path(f"layer{k}_depth", frame), ["Y"])["Y"]
-            u, v = cm.grid_uv(32, 18)
+            h, w = d.shape
+            assert (h, w) == (18 + 2 * pad, 32 + 2 * pad)
+            u, v = cm.grid_uv(w, h)
             want = cm.sample_grid(d, u, v)
-            np.testing.assert_allclose(-pos.reshape(18, 32, 3)[..., 2], want, rtol=1e-4)
+            p = pos.reshape(h, w, 3)
+            np.testing.assert_allclose(-p[..., 2], want, rtol=1e-4)
+            K = addon_scene.rig.intrinsics_of(scene, scene.camera)         # the frame's camera
+            inner = p[pad + 1:h - pad - 1, pad + 1:w - pad - 1]
+            cols = np.arange(1, 31) + 0.5
+            np.testing.assert_allclose(inner[..., 0] / -inner[..., 2], ((cols - K.cx) / K.fx)[None, :].repeat(16, 0),
+                                       atol=1e-4)
 
 
 # --------------------------------------------------------------------------- the grounded room (issue 23)
@@ -231,7 +243,7 @@ def test_depth_edge_layers_hold_where_the_grounded_room_is_revealed(grounded, ad
 
     scene = empty_scene
     shot = G.write_shot(tmp_path / "shot", grounded)
-    moves = [(name, i, v) for name, vs in grounded.moves.items() for i, v in enumerate(vs)]
+    moves = [(name, len(vs) - 1, vs[-1]) for name, vs in grounded.moves.items()]   # each move's last frame
     px = math.ceil(max(G.parallax_px(v, grounded.source, grounded.K) for _, _, v in moves))
     matrices = [v.matrix for _, _, v in moves]
     build = addon_scene.build
