@@ -4,7 +4,9 @@ Per layer k (0 = nearest) and frame it writes ``layers/NAME_layer<k>.####.exr`` 
 premultiplied; nothing else in the file: Blender loads an EXR with any other channel as a multilayer image and
 its image texture then drops the alpha) and ``depth/NAME_layer<k>.####.exr`` (``Y``, the layer's depth),
 and once every frame is there records them in shot.json as sequences ``layer<k>`` (meta: kind "layer",
-index, count, depth_sequence) and ``layer<k>_depth`` (meta: kind "layer_depth", layer).  Frames are handled
+index, count, split, depth_sequence; for the default depth-edge cut also max_parallax_px and pad_px, the
+pixels its files are larger than the frame on every side) and ``layer<k>_depth`` (meta: kind "layer_depth",
+layer).  Nothing temporal crosses the shot's cuts (``Shot.cuts``: the fills start afresh).  Frames are handled
 one at a time (memory does not grow with the clip) and written atomically; a rerun resumes at the first
 frame that is missing or was made with other settings, seeding the fills from the frame before it; a run
 that fails on bad input removes what it created.  One layers run at a time writes a shot
