@@ -48,6 +48,7 @@ class Behind:
     near_strip: np.ndarray     # the part of the strip touching the near side (its colour is mixed)
     near_ext: np.ndarray       # the part of the strip that takes the near depth in front
     front_depth: np.ndarray    # the front layer's depth: the frame's, the near depth over `near_ext`
+    near_side: np.ndarray      # every pixel on the near side of a cut within reach (never a colour source)
 
 
 def _nearest(far: np.ndarray):
@@ -165,7 +166,7 @@ def behind(depth: np.ndarray, edges: Edges, max_parallax: float, margin: int = M
     h, w = d.shape
     empty = np.zeros((h, w), bool)
     if not edges.far.any():
-        return Behind(d.copy(), empty, empty, empty, empty, empty, empty, d.copy())
+        return Behind(d.copy(), empty, empty, empty, empty, empty, empty, d.copy(), empty)
     ratio = np.where(edges.far, edges.near_depth / np.maximum(d, 1e-6), 1.0)
     width = np.where(edges.far, max_parallax * np.clip(1.0 - ratio, 0.0, 1.0) + margin, 0.0).astype(np.float32)
     widest = float(width.max())
@@ -174,7 +175,11 @@ def behind(depth: np.ndarray, edges: Edges, max_parallax: float, margin: int = M
     side = on_near_side(edges, dist, qy, qx)
     far_depth, dist, qy, qx = continue_far(d, edges, reach, near_side=side)
     zone = np.isfinite(far_depth)
-    hidden = zone & side & (d < far_depth * (1.0 - HIDDEN)) & ~edges.far
+    # never a colour source: the near side, and anything within reach nearer than halfway (in ratio) from its
+    # cut's far side to its near side (an object's pixels where it meets the floor are not cut but near)
+    mid = np.sqrt(np.where(edges.far, edges.near_depth * d, np.inf))
+    near_side = zone & (side | (d < mid[qy, qx])) & ~edges.far
+    hidden = zone & side & ~edges.far & (d < far_depth * (1.0 - HIDDEN))
     band = hidden & (dist <= width[qy, qx])
     near_strip = edges.far
     # the cut in the front layer: far-side pixels up to 2 px from the near side; those next to it take the
@@ -186,4 +191,5 @@ def behind(depth: np.ndarray, edges: Edges, max_parallax: float, margin: int = M
     strip = near_strip | ((cv2.dilate(edges.near.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & far_side)
     near_ext = near_strip
     out = np.where(hidden, far_depth, d).astype(np.float32)
-    return Behind(out, hidden, band, zone, strip, near_strip, near_ext, np.where(near_ext, edges.near_depth, d))
+    return Behind(out, hidden, band, zone, strip, near_strip, near_ext, np.where(near_ext, edges.near_depth, d),
+                  near_side)

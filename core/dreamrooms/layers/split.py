@@ -153,7 +153,7 @@ def split_at_edges(srgb: np.ndarray, depth: np.ndarray, fills: Sequence[Temporal
     if not support.any():
         front = Layer(srgb.copy(), np.ones((h, w), np.float32), d.copy(), np.zeros((h, w), bool))
         return [front, Layer(np.zeros_like(srgb), np.zeros((h, w), np.float32), d.copy(), np.ones((h, w), bool))]
-    hole = b.hidden | e.near | b.near_strip           # filled only from the far side's clean pixels
+    hole = b.near_side | e.near | b.near_strip        # filled only from the far side's clean pixels
     alpha = support.astype(np.float32)
     rgb_f, _ = fills[1](srgb, d, hole, guide, known=~hole, depth_hole=np.zeros((h, w), bool), keep=alpha > KEEP_ALPHA)
     # the cut's edge pixels keep their own (mixed) colour: seen from the source the layers give the frame
