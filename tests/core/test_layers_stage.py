@@ -212,3 +212,27 @@ def test_fills_start_afresh_at_a_cut(clip):
         assert np.abs(a - b).max() < 1e-3, n
     c = exr.read_frame(folder / "layers/clip_layer1.0002.exr", ["RGBA"])["RGBA"]   # before the cut: written
     assert c[..., 3].max() == 1.0
+
+
+def test_auto_inpaint_takes_lama_when_installed(clip, mdir, tmp_path):
+    """The default colour fill is LaMa when its model is installed, OpenCV Telea otherwise (recorded)."""
+    import shutil
+
+    import _mask_fixtures as F
+
+    folder, truth = clip
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    make_layers(other)
+    assert Shot.load(other).sequences["layer1"].meta["inpaint"] == "telea"
+    mdir.mkdir(parents=True)
+    F.lama_onnx(mdir / "lama_fp32.onnx", colour=(0.25, 0.5, 0.75))
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    make_layers(folder)
+    assert Shot.load(folder).sequences["layer1"].meta["inpaint"] == "lama"
+    back = exr.read_frame(folder / "layers/clip_layer1.0001.exr", ["RGBA"])["RGBA"].astype(np.float32)
+    p = Shot.load(folder).sequences["layer1"].meta["pad_px"]
+    band = (back[p:-p, p:-p, 3] > 0.5) & (truth[0] == 1)
+    from dreamrooms.colour import srgb_to_linear
+    assert np.median(np.abs(back[p:-p, p:-p][band][:, :3] - srgb_to_linear(np.array([0.25, 0.5, 0.75]))), 0).max() < 0.02

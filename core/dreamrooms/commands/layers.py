@@ -34,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "depth edge is PX * (1 - z_near / z_far) plus a margin (default 4%% of the short side)")
     p.add_argument("--count", type=int, default=None,
                    help="split into N layers at the clip's inverse-depth levels instead of cutting at depth edges")
-    p.add_argument("--inpaint", choices=METHODS, default="telea",
-                   help="colour fill: OpenCV Telea (default) or Navier-Stokes, or the LaMa model (`dreamrooms models fetch lama`)")
+    p.add_argument("--inpaint", choices=("auto",) + METHODS, default="auto",
+                   help="colour fill: the LaMa model when installed (`dreamrooms models fetch lama`), else OpenCV "
+                        "Telea (auto, default); or telea, ns (Navier-Stokes), lama")
     p.add_argument("--from-masks", action="store_true", help="one layer per mask sequence of the shot (nearest first) plus the rest")
     p.add_argument("--frames", default=None, help="frame range A-B (inclusive) of the shot")
     p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device for LaMa")

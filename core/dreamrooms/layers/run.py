@@ -76,7 +76,19 @@ def split_one(split: str, srgb: np.ndarray, depth: np.ndarray, fills: list[Tempo
     return split_frame(srgb, depth, idx, count, fills, guide)
 
 
-def make_layers(folder: str | os.PathLike, count: int | None = None, *, inpaint: str = "telea",
+def pick_inpaint(inpaint: str, lama_model: str) -> str:
+    """"auto": LaMa when its model is installed (`dreamrooms models fetch lama`), OpenCV Telea otherwise."""
+    if inpaint != "auto":
+        return inpaint
+    from dreamrooms.models import resolve
+
+    try:
+        return "lama" if resolve(lama_model, kind="inpaint", require_installed=False).installed else "telea"
+    except DreamroomsError:
+        return "telea"
+
+
+def make_layers(folder: str | os.PathLike, count: int | None = None, *, inpaint: str = "auto",
                 from_masks: bool = False, frames: str | tuple[int, int] | None = None, overwrite: bool = False,
                 lama_model: str = "lama", device: str = "auto", argv: list[str] | None = None,
                 warmup_from: int | None = None, register: bool = True, lock: bool = True, plan: bool = False,
@@ -103,6 +115,7 @@ def make_layers(folder: str | os.PathLike, count: int | None = None, *, inpaint:
 
 def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_model, device, argv, warmup_from,
                  register, clean, plan, max_parallax) -> LayersResult:
+    inpaint = pick_inpaint(inpaint, lama_model)
     if inpaint not in METHODS:
         raise LayersError(f"--inpaint {inpaint!r}; use one of {', '.join(METHODS)}")
     if max_parallax is not None and not 0 < max_parallax <= 10000:
