@@ -64,6 +64,16 @@ def _lama_runner(model: str, device: str):
     return lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]
 
 
+def seed_fill(fill: TemporalFill, rgba: np.ndarray, depth: np.ndarray, guide: np.ndarray, k: int, pad: int) -> None:
+    """Resume layer k's fill from its files of the frame before (`guide`: that frame's grey).  With a border
+    `pad`, the front layer's fill is the border ring's (padded coordinates) and the others work in the frame's."""
+    if pad and k == 0:
+        guide = np.pad(guide, pad, mode="edge")
+    elif pad:
+        rgba, depth = rgba[pad:-pad, pad:-pad], depth[pad:-pad, pad:-pad]
+    fill.seed(from_linear_rgba(rgba)[0], depth, guide, valid=rgba[..., 3] > KEEP_ALPHA)
+
+
 def split_one(split: str, srgb: np.ndarray, depth: np.ndarray, fills: list[TemporalFill], *, count: int,
               thresholds: list[float], mattes: list[np.ndarray], max_parallax: float):
     """The layers of one frame by the chosen split: "edges" (cut at depth edges), "depth" (inverse-depth
@@ -170,17 +180,10 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
     if todo and start > 0:     # resume: the previous frame's fills as written
         prev = numbers[start - 1]
         guide = stab.grey_guide(read_colour(shot, colour_key, prev))
-        pad = border_pad(px) if split == "edges" else 0
         for k, f in enumerate(fills):
-            rgba = exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"]
-            depth_k = exr.read_frame(paths(prev)[count + k], ["Y"])["Y"]
-            if pad and k == 0:      # the front layer's fill is the border ring's: padded coordinates
-                f.seed(from_linear_rgba(rgba)[0], depth_k, np.pad(guide, pad, mode="edge"),
-                       valid=rgba[..., 3] > KEEP_ALPHA)
-                continue
-            if pad:                 # the behind layer is filled in the frame's coordinates
-                rgba, depth_k = rgba[pad:-pad, pad:-pad], depth_k[pad:-pad, pad:-pad]
-            f.seed(from_linear_rgba(rgba)[0], depth_k, guide, valid=rgba[..., 3] > KEEP_ALPHA)
+            seed_fill(f, exr.read_frame(paths(prev)[k], ["RGBA"])["RGBA"],
+                      exr.read_frame(paths(prev)[count + k], ["Y"])["Y"], guide, k,
+                      border_pad(px) if split == "edges" else 0)
     segment_starts = {seg[0] for seg in shot.segments()}
     made_dirs = [d for d in {(out / p).parent for p in colour_pat + depth_pat} if not d.exists()]
     created: list[Path] = []
