@@ -252,7 +252,7 @@ def test_depth_edge_layers_hold_where_the_grounded_room_is_revealed(grounded, ad
     plane = _render_at(scene, addon_scene, shot, matrices, tmp_path, "plane")
     make_layers(shot.folder, max_parallax=px)
     shot = Shot.load(shot.folder)
-    assert shot.sequences["layer0"].meta["max_parallax_px"] == px
+    assert shot.sequences["layer0"].meta["max_parallax"] == px
     scene.cycles.transparent_max_bounces = 1
     build.build(scene, shot, build.BuildSettings(layout="layered", colour="color", animate=False))
     assert scene.cycles.transparent_max_bounces >= 2 * shot.sequences["layer0"].meta["count"]

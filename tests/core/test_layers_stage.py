@@ -157,9 +157,12 @@ def test_default_cuts_at_depth_edges_and_records_the_parallax(clip, run_cli, tmp
     shot = Shot.load(folder)
     for k in range(2):
         meta = shot.sequences[f"layer{k}"].meta
-        assert meta["split"] == "edges" and meta["count"] == 2 and meta["max_parallax_px"] == 6.0
+        assert meta["split"] == "edges" and meta["count"] == 2 and meta["max_parallax"] == 6.0
         assert meta["pad_px"] == 6                           # the frame border extends by the parallax
     assert "layer2" not in shot.sequences
+    from dreamrooms.reveal import layer_parallax
+
+    assert layer_parallax(shot) == 6.0                       # what room and reveal compare a move with
     p = 6
     for n, oid in zip(shot.frames, truth):
         frame = exr.read_frame(shot.frame_path("layers", n), ["RGBA"])["RGBA"].astype(np.float32)

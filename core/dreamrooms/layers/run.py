@@ -4,7 +4,7 @@ Per layer k (0 = nearest) and frame it writes ``layers/NAME_layer<k>.####.exr`` 
 premultiplied; nothing else in the file: Blender loads an EXR with any other channel as a multilayer image and
 its image texture then drops the alpha) and ``depth/NAME_layer<k>.####.exr`` (``Y``, the layer's depth),
 and once every frame is there records them in shot.json as sequences ``layer<k>`` (meta: kind "layer",
-index, count, split, depth_sequence; for the default depth-edge cut also max_parallax_px and pad_px, the
+index, count, split, depth_sequence; for the default depth-edge cut also max_parallax and pad_px, the
 pixels its files are larger than the frame on every side) and ``layer<k>_depth`` (meta: kind "layer_depth",
 layer).  Nothing temporal crosses the shot's cuts (``Shot.cuts``: the fills start afresh).  Frames are handled
 one at a time (memory does not grow with the clip) and written atomically; a rerun resumes at the first
@@ -225,7 +225,7 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
                               kind="layer", index=k, count=count, order="nearest first",
                               depth_sequence=f"layer{k}_depth", split=settings["split"], inpaint=inpaint,
                               **({"thresholds_inverse_depth": thresholds} if thresholds else {"masks": masks}),
-                              **({"max_parallax_px": px, "pad_px": border_pad(px)} if split == "edges" else {}))
+                              **({"max_parallax": px, "pad_px": border_pad(px)} if split == "edges" else {}))
             shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
                               kind="layer_depth", layer=f"layer{k}")
         shot.provenance.add_command(argv)
