@@ -52,7 +52,7 @@ def option_property(o):
         return FloatProperty(default=float(o.default), **_limits(o), **common)
     if o.type is tuple:
         return FloatVectorProperty(size=len(o.default), default=o.default, **_limits(o), **common)
-    if o.type is str and not o.choices:   # free text, e.g. the render passes' comma list
+    if o.type is str and not o.choices:   # free text the option parses (e.g. frames A-B, render passes)
         return StringProperty(default=o.default or "", **common)
     items = ITEMS.get(o.name) or tuple((c, c.replace("_", " ").capitalize(), "") for c in o.choices)
     default = o.default if o.default is not None else items[0][0]
