@@ -82,7 +82,9 @@ def apply_cycles(scene, d: RenderDefaults) -> None:
     c.adaptive_min_samples = d.adaptive_min_samples
     c.max_bounces = 0                 # 0: the camera ray and direct emission only
     c.diffuse_bounces = c.glossy_bounces = c.transmission_bounces = c.volume_bounces = 0
-    c.transparent_max_bounces = d.transparent_bounces   # independent of max_bounces in Cycles
+    # independent of max_bounces in Cycles; never lowered: the layered build raises it for its folded sheets
+    # (layered.cover_layers) and a user may have asked for more
+    c.transparent_max_bounces = max(int(c.transparent_max_bounces), d.transparent_bounces)
     c.caustics_reflective = c.caustics_refractive = False
     c.use_denoising = d.denoise
     if hasattr(c, "use_light_tree"):
