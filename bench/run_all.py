@@ -74,7 +74,7 @@ def write_report(rows: list[dict], path: Path) -> None:
             continue
         lines.append(
             f"| {r['benchmark']} | {r['ours']:.3g} {r['unit']} | {r['peer_name']}: {r['peer']:.3g} {r['unit']} | "
-            f"{r['ratio']:.2f}x | ≥ {r['target']}x | {'pass' if r['pass'] else 'FAIL'} | {r['machine']} |")
+            f"{r['ratio']:.2f}x | ≥ {r['target']:.3g}x | {'pass' if r['pass'] else 'FAIL'} | {r['machine']} |")
         note = "; ".join(x for x in (r.get("note", ""), f"measured {r['measured']}" if r.get("measured") else "") if x)
         if note:
             lines.append(f"| ↳ note | {note} | | | | | |")
