@@ -34,7 +34,7 @@ from dreamrooms.errors import ModelError
 from dreamrooms.models.contracts import FAMILIES, GeneratorSpec, format_shape, format_type
 from dreamrooms.shot.paths import check_name, confine
 
-KINDS = ("depth", "generator", "mask", "inpaint")
+KINDS = ("depth", "generator", "mask", "inpaint", "text")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
 LAYOUTS = ("NCHW", "NTCHW")
 INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")   # NTCHW: frames (or views) x channels, one run takes input.window frames
@@ -187,6 +187,13 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         if fam not in FAMILIES[kind]:
             raise _err(manifest, name, f"{kind} models need [models.{name}.{kind}] family = one of "
                                        f"{', '.join(FAMILIES[kind])} (got {fam!r})")
+    elif kind == "text":
+        txt = t.get("text")
+        if not isinstance(txt, dict) or not isinstance(txt.get("tokenizer"), str) or not txt["tokenizer"]:
+            raise _err(manifest, name, "text models need [models.NAME.text] tokenizer = \"FILE.json\" (beside the graph)")
+        ctx = txt.get("context", 1024)
+        if not isinstance(ctx, int) or not 1 <= ctx <= 1_000_000:
+            raise _err(manifest, name, "text.context must be a whole number of tokens (GPT-2: 1024)")
     elif kind == "generator":
         g = t.get("generator")
         if not isinstance(g, dict):
