@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="render every shot in Blender (default: no; the animatic cuts the shots' own frames)")
     p.add_argument("--animatic", action=argparse.BooleanOptionalAction, default=True, help="write animatic.mp4")
     p.add_argument("--blend", action=argparse.BooleanOptionalAction, default=True, help="write film.blend")
+    p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="make the shots as tasks on a Ray cluster (the head's HOST:PORT, or no value for $RAY_ADDRESS "
+                        "else a Ray on this machine); the film folder must be on storage every node mounts")
     p.set_defaults(func=run_film)
 
 
@@ -46,7 +49,12 @@ def run_film(args: argparse.Namespace) -> int:
         raise FilmError("--out FILM is required: the film folder to write")
     if args.fps is not None and not (1 <= args.fps <= 99):
         raise FilmError(f"--fps {args.fps}: use 1..99 (After Effects' range)")
+    address = None
+    if args.ray is not None:
+        from dreamrooms.cluster.plan import resolve_address
+
+        address = resolve_address(args.ray)
     edit = make_film(FilmOptions(Path(args.script[0]), Path(args.out), args.size, args.fps, args.render,
-                                 args.animatic, args.blend))
+                                 args.animatic, args.blend, ray=address))
     print(f"film {args.out}: {len(edit.shots)} shots, {edit.frames} frames ({edit.frames / edit.fps:.1f} s)")
     return 0

@@ -21,6 +21,7 @@ class FilmOptions:
     animatic: bool = True
     blend: bool = True
     ae: bool = True
+    ray: str | None = None   # a Ray address: the shots are made as tasks on the cluster
 
 
 def read_script(path: Path) -> fountain.Script:
@@ -84,9 +85,14 @@ def make_film(opts: FilmOptions, run=_cli_runner, say=None) -> Edit:
     opts.out.mkdir(parents=True, exist_ok=True)
     film, recipes = load_shot_list(script, opts, say)
     edit = plan(script, film, recipes)
-    for k, (recipe, cut) in enumerate(zip(recipes, edit.shots), 1):
-        what = make_shot(recipe, film, cut, opts.out, opts.render, run)
-        say(f"shot {k}/{len(recipes)} {recipe.id} {recipe.scene}: {what} ({cut.frames} frames)")
+    if opts.ray is not None:
+        from dreamrooms.cluster.film import make_shots
+
+        make_shots(opts.ray, list(zip(recipes, edit.shots)), opts.out, film, opts.render, say)
+    else:
+        for k, (recipe, cut) in enumerate(zip(recipes, edit.shots), 1):
+            what = make_shot(recipe, film, cut, opts.out, opts.render, run)
+            say(f"shot {k}/{len(recipes)} {recipe.id} {recipe.scene}: {what} ({cut.frames} frames)")
     assemble.write_edit(edit, opts.out)
     if opts.animatic:
         from dreamrooms.film.animatic import write_animatic
