@@ -185,3 +185,18 @@ def test_film_info_lists_shots_and_outputs(film, run_cli):
     assert text.count(" made frames ") == 5
     for name in ("edit.json", "film.srt", "animatic.mp4", "film.blend", "film.jsx"):
         assert f"{name}" in text and "missing" not in text.split(name)[1].split("\n")[0]
+
+
+def test_subtitles_are_burnt_in_only_while_spoken(film):
+    import numpy as np
+    from dreamrooms.film.animatic import frames
+
+    out, edit, _ = film
+    sub = edit.subtitles[0]
+    silent = edit.shots[2].scripted_start + 2   # the corridor has no dialogue
+    wanted = {sub.start + 1, silent}
+    burnt = {t: f for t, f in enumerate(frames(edit, out, burn=True)) if t in wanted}
+    clean = {t: f for t, f in enumerate(frames(edit, out, burn=False)) if t in wanted}
+    band = slice(SIZE[1] * 2 // 3, None)
+    assert np.abs(burnt[sub.start + 1][band].astype(int) - clean[sub.start + 1][band]).max() > 100
+    assert np.array_equal(burnt[silent], clean[silent])

@@ -46,15 +46,32 @@ def burnable(text: str) -> bool:
     return text.isascii() and text.isprintable()
 
 
+def _wrap(text: str, scale: float, thick: int, width: int) -> list[str]:
+    """Words into lines no wider than `width` pixels at this font scale."""
+    lines: list[str] = []
+    for word in text.split():
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(trial, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0] <= width:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return lines
+
+
 def _burn(img: np.ndarray, text: str) -> np.ndarray:
+    """White text with a dark outline, bottom centre, wrapped to the frame's width."""
     h, w = img.shape[:2]
-    scale = max(0.3, w / 900.0)
+    scale = max(0.25, min(1.2, w / 1000.0))
     thick = max(1, round(scale * 1.5))
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-    x, y = max(2, (w - tw) // 2), h - max(4, h // 18)
+    lines = _wrap(text, scale, thick, int(w * 0.92))
+    line_h = cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][1] * 1.6
     out = img.copy()
-    cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
-    cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    y0 = h - max(3, h // 20) - line_h * (len(lines) - 1)
+    for k, line in enumerate(lines):
+        tw = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0]
+        org = (max(1, (w - tw) // 2), int(y0 + k * line_h))
+        cv2.putText(out, line, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.putText(out, line, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
 
 
