@@ -227,7 +227,7 @@ def _check_film(path: Path, film: FilmSettings) -> None:
 
 
 def _check_recipe(where: str, r: Recipe, film_dir: Path) -> None:
-    from dreamrooms.room import LAYOUTS
+    from dreamrooms.room_options import LAYOUTS
     from dreamrooms.camera.moves import REGISTRY as MOVES
     from dreamrooms.shot.paths import check_name, confine
 
