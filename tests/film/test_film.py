@@ -111,7 +111,8 @@ def test_after_effects_film_data(film):
     data = json.loads((out / "film.json").read_text())
     assert [s["start"] for s in data["shots"]] == [c.start for c in edit.shots]
     assert data["shots"][2]["overlap_in"] == 12
-    assert {"frame": edit.shots[0].scripted_start, "text": "[[walk: slow, keep the bed in frame]]"} in data["markers"]
+    assert {"frame": edit.shots[0].scripted_start,
+            "text": "INT. BEDROOM - NIGHT\n[[walk: slow, keep the bed in frame]]"} in data["markers"]
     script = (out / "film.jsx").read_text()
     assert script.isascii() and script.count("dreamroomsFilm.run(") == 1
     for name in ("dreamrooms.jsxinc", "dreamrooms_dom.jsxinc", "dreamrooms_film.jsxinc"):

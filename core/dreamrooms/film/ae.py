@@ -30,8 +30,8 @@ def film_data(edit: Edit, film_dir: Path) -> dict:
             raise FilmError(f"{comp_json}: the shot's After Effects data is missing ({exc}); rerun `dreamrooms film`") from None
         shots.append({"id": s.id, "dir": ["shots", s.folder_name, "ae"], "comp": comp, "start": s.start,
                       "frames": s.frames, "overlap_in": s.overlap_in})
-        markers.append({"frame": s.scripted_start, "text": s.heading})
-        markers += [{"frame": s.scripted_start, "text": "[[" + n + "]]"} for n in s.notes]
+        # one marker per scene: a second marker at the same time would replace the first (a key per time)
+        markers.append({"frame": s.scripted_start, "text": "\n".join([s.heading] + ["[[" + n + "]]" for n in s.notes])})
     subs = [{"start": t.start, "end": t.end, "text": f"{t.character}: {t.text}" if t.character else t.text}
             for t in edit.subtitles]
     return {"format": FORMAT, "version": FORMAT_VERSION, "name": film_dir.name or "film", "fps": edit.fps,
