@@ -13,7 +13,7 @@ import pytest
 
 from dreamrooms.film import run as film_run
 from dreamrooms.film.fountain import parse
-from dreamrooms.film.shotlist import FilmSettings, recipes_from_script, write_shot_list
+from dreamrooms.film.shotlist import FilmError, FilmSettings, recipes_from_script, write_shot_list
 from dreamrooms.film.edit import srt_time
 
 FIVE = Path(__file__).with_name("five_scenes.fountain")
@@ -201,3 +201,24 @@ def test_subtitles_are_burnt_in_only_while_spoken(film):
     band = slice(SIZE[1] * 2 // 3, None)
     assert np.abs(burnt[sub.start + 1][band].astype(int) - clean[sub.start + 1][band]).max() > 100
     assert np.array_equal(burnt[silent], clean[silent])
+
+
+def test_a_failed_remake_keeps_the_shot_that_was_there(tmp_path):
+    script = tmp_path / "two.fountain"
+    script.write_text("INT. ROOM - NIGHT\n\nA lamp.\n\nEXT. SEA - DAY\n\nWaves.\n")
+    out = tmp_path / "FILM"
+    opts = film_run.FilmOptions(script, out, (32, 18), 4.0, animatic=False, blend=False, ae=False)
+    film_run.make_film(opts, say=lambda _: None)
+    shot = next((out / "shots").glob("*_int-room-night"))
+    before = sorted(p.name for p in (shot / "layers").iterdir())
+    toml = out / "shots.toml"
+    good = toml.read_text()
+    toml.write_text(good.replace('depth_model = "tinydepth"', 'depth_model = "no-such-model"', 1))
+    with pytest.raises(FilmError, match="`dreamrooms depth` failed"):
+        film_run.make_film(opts, say=lambda _: None)
+    assert sorted(p.name for p in (shot / "layers").iterdir()) == before   # the old shot is back, whole
+    assert not list((out / "shots").glob(".*.old"))
+    toml.write_text(good)
+    said: list[str] = []
+    film_run.make_film(opts, say=said.append)
+    assert [line.endswith("up to date (8 frames)") for line in said if line.startswith("shot ")] == [True, True]

@@ -27,24 +27,23 @@ def fingerprint(recipe: Recipe, film: FilmSettings, cut: ShotCut, render: bool) 
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def steps(recipe: Recipe, film: FilmSettings, cut: ShotCut, shot: Path, film_dir: Path, render: bool,
-          overwrite: bool) -> list[list[str]]:
+def steps(recipe: Recipe, film: FilmSettings, cut: ShotCut, shot: Path, film_dir: Path,
+          render: bool) -> list[list[str]]:
     """The stage command lines that make this shot, in order."""
     w, h = film.size
     n = cut.frames
-    ow = ["--overwrite"] if overwrite else []
     fps = ["--fps", f"{film.fps:g}"]
     out: list[list[str]] = []
     if recipe.source == "walk":
         out.append(["walk", "--model", recipe.model, "--out", str(shot), "--frames", str(n), "--size", f"{w}x{h}",
-                    "--seeds", ",".join(map(str, recipe.seeds)), *fps, *ow])
-        out.append(["depth", str(shot), "--model", recipe.depth_model, "--out", str(shot), *ow])
+                    "--seeds", ",".join(map(str, recipe.seeds)), *fps])
+        out.append(["depth", str(shot), "--model", recipe.depth_model, "--out", str(shot)])
     elif recipe.source == "footage":
         out.append(["depth", str(film_dir / recipe.footage), "--model", recipe.depth_model, "--out", str(shot),
-                    "--frames", f"1-{n}", *fps, *ow])
+                    "--frames", f"1-{n}", *fps])
     else:  # stills: one photo, held over the shot by the room's move
         out.append(["depth", str(film_dir / recipe.footage), "--model", recipe.depth_model, "--out", str(shot),
-                    *fps, *ow])
+                    *fps])
     if render:
         room = ["room", str(shot), "--layout", recipe.layout, "--move", recipe.move, "--render"]
         if recipe.source == "stills":
@@ -80,19 +79,44 @@ def write_state(film_dir: Path, recipe: Recipe, fp: str, done: bool) -> None:
 
 def make_shot(recipe: Recipe, film: FilmSettings, cut: ShotCut, film_dir: Path, render: bool,
               run: Runner) -> str:
-    """Make (or resume, or skip) one shot; returns what happened: "made", "remade" or "up to date"."""
+    """Make (or resume, or skip) one shot; returns what happened: "made", "remade" or "up to date".
+
+    A changed recipe remakes its shot from scratch: the old folder is set aside while the new one is made and
+    comes back if making it fails, so a failed edit never loses the shot that was there."""
     shot = film_dir / "shots" / recipe.folder_name
     fp = fingerprint(recipe, film, cut, render)
     state = read_state(film_dir, recipe)
     if state.get("fingerprint") == fp and state.get("done") and (shot / "shot.json").is_file():
         return "up to date"
     changed = bool(state) and state.get("fingerprint") != fp
+    aside = shot.with_name(f".{shot.name}.old")
+    if changed and shot.is_dir() and not shot.is_symlink():
+        _remove_tree(aside)
+        shot.rename(aside)
     write_state(film_dir, recipe, fp, False)
     shot.parent.mkdir(parents=True, exist_ok=True)
-    for argv in steps(recipe, film, cut, shot, film_dir, render, overwrite=changed):
-        rc = run(argv)
-        if rc != 0:
-            raise FilmError(f"shot {recipe.id} ({recipe.scene}): `dreamrooms {argv[0]}` failed (exit {rc}, its "
-                            f"message is above); fix the recipe in shots.toml and rerun `dreamrooms film`")
+    try:
+        for argv in steps(recipe, film, cut, shot, film_dir, render):
+            rc = run(argv)
+            if rc != 0:
+                raise FilmError(f"shot {recipe.id} ({recipe.scene}): `dreamrooms {argv[0]}` failed (exit {rc}, its "
+                                f"message is above); fix the recipe in shots.toml and rerun `dreamrooms film`")
+    except BaseException:
+        if aside.is_dir():
+            _remove_tree(shot)
+            aside.rename(shot)
+            write_state(film_dir, recipe, state.get("fingerprint", ""), bool(state.get("done")))
+        raise
+    _remove_tree(aside)
     write_state(film_dir, recipe, fp, True)
     return "remade" if changed else "made"
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a folder the film made (never through a symlink)."""
+    import shutil
+
+    if path.is_symlink():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
