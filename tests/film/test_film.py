@@ -222,3 +222,25 @@ def test_a_failed_remake_keeps_the_shot_that_was_there(tmp_path):
     said: list[str] = []
     film_run.make_film(opts, say=said.append)
     assert [line.endswith("up to date (8 frames)") for line in said if line.startswith("shot ")] == [True, True]
+
+
+def test_a_still_is_held_over_its_shot_and_fits_the_frame(tmp_path):
+    """A `stills` recipe: a photo of another size, cropped to the film's frame and held by the move (room without
+    a render), so the shot, its camera and its After Effects comp last the scene."""
+    from dreamrooms.shot import Shot
+    from _photos import photo, write_png
+
+    script = tmp_path / "one.fountain"
+    script.write_text("INT. ROOM - NIGHT\n\nA photo on the wall.\n")
+    out = tmp_path / "FILM"
+    out.mkdir()
+    write_png(out / "photo.png", photo(80, 60, 3, 0.5, 0.5))
+    recipes = recipes_from_script(parse(script.read_text()))
+    recipes[0].source, recipes[0].footage = "stills", "photo.png"
+    write_shot_list(out / "shots.toml", FilmSettings(size=(32, 18), fps=4.0), recipes, script.name)
+    edit = film_run.make_film(film_run.FilmOptions(script, out, animatic=False, blend=False), say=lambda _: None)
+    shot = Shot.load(out / "shots" / recipes[0].folder_name)
+    assert (shot.width, shot.height) == (32, 18) and shot.frame_count == edit.shots[0].frames == 8
+    assert shot.camera is not None and len(shot.camera.matrices) == 8
+    comp = json.loads((out / "shots" / recipes[0].folder_name / "ae" / "comp.json").read_text())
+    assert comp["comp"]["frame_count"] == 8

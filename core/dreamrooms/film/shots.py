@@ -33,6 +33,7 @@ def steps(recipe: Recipe, film: FilmSettings, cut: ShotCut, shot: Path, film_dir
     w, h = film.size
     n = cut.frames
     fps = ["--fps", f"{film.fps:g}"]
+    fit = ["--fit", f"{w}x{h}", "--fit-mode", "crop"]  # footage and photos fill the film's frame
     out: list[list[str]] = []
     if recipe.source == "walk":
         out.append(["walk", "--model", recipe.model, "--out", str(shot), "--frames", str(n), "--size", f"{w}x{h}",
@@ -40,14 +41,15 @@ def steps(recipe: Recipe, film: FilmSettings, cut: ShotCut, shot: Path, film_dir
         out.append(["depth", str(shot), "--model", recipe.depth_model, "--out", str(shot)])
     elif recipe.source == "footage":
         out.append(["depth", str(film_dir / recipe.footage), "--model", recipe.depth_model, "--out", str(shot),
-                    "--frames", f"1-{n}", *fps])
+                    "--frames", f"1-{n}", *fps, *fit])
     else:  # stills: one photo, held over the shot by the room's move
         out.append(["depth", str(film_dir / recipe.footage), "--model", recipe.depth_model, "--out", str(shot),
-                    *fps])
-    if render:
-        room = ["room", str(shot), "--layout", recipe.layout, "--move", recipe.move, "--render"]
-        if recipe.source == "stills":
-            room += ["--frames", f"1-{n}"]
+                    *fps, *fit])
+    if render or recipe.source == "stills":
+        # a photo is held over the shot by the move (room --frames), rendered or not: its camera goes to AE
+        room = ["room", str(shot), "--layout", recipe.layout, "--move", recipe.move]
+        room += ["--render"] if render else []
+        room += ["--frames", f"1-{n}"] if recipe.source == "stills" else []
         out.append(room)
     ae = ["ae", str(shot)]
     ae += [] if recipe.depth_blur else ["--no-depth-blur"]
