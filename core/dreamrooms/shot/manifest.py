@@ -13,7 +13,7 @@ import shlex
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
@@ -329,6 +329,20 @@ class _NanError(ValueError):
     pass
 
 
+def update_shot(folder: str | os.PathLike, merge: "Callable[[Shot | None], Shot]") -> Shot:
+    """The one way to change a saved shot.json: under the shot-wide manifest lock (held only for this), re-read it
+    (None when there is none yet), let `merge` apply this stage's record to it, and write the result atomically.
+    Stages running at once therefore never lose each other's records."""
+    from dreamrooms.shot.lock import manifest_lock
+
+    folder = Path(folder)
+    with manifest_lock(folder):
+        current = Shot.load(folder, check_files=False) if (folder / MANIFEST).is_file() else None
+        shot = merge(current)
+        shot.save(folder)
+    return shot
+
+
 def _reject_constant(name: str) -> float:
     raise _NanError(name)
 
@@ -413,7 +427,8 @@ def _check_limits(data: dict, where: str) -> None:
                 limits.check_number(seq["hold"], f"field sequences.{name}.hold",
                                     low=-limits.MAX_FRAME_NUMBER, high=limits.MAX_FRAME_NUMBER)
         cuts = data.get("cuts", [])
-        limits.check_frames(len(cuts), "field cuts")
+        if cuts:
+            limits.check_frames(len(cuts), "field cuts")
         bad = next((c for c in cuts if not data["frame_start"] < c <= data["frame_end"]), None)
         if bad is not None:
             raise limits.LimitError(f"field cuts: frame {bad} is outside {data['frame_start'] + 1}..{data['frame_end']}")
