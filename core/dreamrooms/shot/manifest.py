@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import jsonschema
-
 from dreamrooms import __version__, limits
 from dreamrooms.atomic import write_text_atomic
 from dreamrooms.errors import ShotError
@@ -356,7 +354,7 @@ def _strip_empty(d: dict) -> dict:
             if not (k == "meta" and not v) and not (k == "frame_offset" and v == 0) and not (k == "hold" and v is None)}
 
 
-def _field_path(err: jsonschema.ValidationError) -> str:
+def _field_path(err) -> str:
     parts = []
     for p in err.absolute_path:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
@@ -370,6 +368,8 @@ def _validate(data: Any, where: str) -> None:
     if isinstance(version, int) and version not in READABLE_VERSIONS:
         raise ShotError(f"{where}: schema_version {version} is not supported (this dreamrooms {__version__} reads "
                         f"{', '.join(map(str, READABLE_VERSIONS))}); upgrade dreamrooms or regenerate the shot")
+    import jsonschema  # here, not at the top: `import dreamrooms.shot` (the CLI, the add-on) stays light
+
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
