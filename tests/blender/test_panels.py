@@ -91,3 +91,15 @@ def test_job_buttons_and_the_run_operator_come_from_the_job_kinds_registry(regis
     assert buttons and buttons <= set(job_kinds.KINDS)
     enum = bpy.ops.dreamrooms.run_job.get_rna_type().properties["kind"].enum_items
     assert [e.identifier for e in enum] == list(job_kinds.KINDS)
+
+
+def test_every_layout_has_one_builder_and_its_panel_options(addon_scene):
+    """room_options.LAYOUTS is the one list: each name has a builder, and the Build panel shows the options that
+    name's layout uses (room options for rooms, plane options for planes)."""
+    from dreamrooms.room_options import LAYOUTS
+
+    panels = importlib.import_module(f"{addon_scene.pkg.__name__}.panels")
+    assert set(addon_scene.build.BUILDERS) == set(LAYOUTS)
+    assert "room_width" in panels.build_options("room") and "room_width" not in panels.build_options("plane")
+    assert "fill_behind" in panels.build_options("plane") and "fill_behind" not in panels.build_options("layered")
+    assert panels.build_options("corridor")[0] == "layout" and panels.build_options("corridor")[-1] == "lens"
