@@ -29,6 +29,10 @@ PAD = 4
 # how sensor_mm maps onto the image (Blender's camera sensor fit): the shot's camera track records one of these;
 # the camera maths (dreamrooms.camera.geometry) reads them from here, the lower layer
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
+# a sequence's colour space: scene-linear colour, or data that is not colour (depth, mattes, normals)
+COLORSPACES = ("linear", "data")
+# names older shots recorded, read as the one above (the Blender builder wrote depth as "non-color")
+COLORSPACE_ALIASES = {"non-color": "data"}
 
 _NUM = {"type": "number"}
 _MATRIX = {"type": "array", "minItems": 4, "maxItems": 4,
@@ -52,7 +56,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "pattern": {"type": "string", "pattern": "#"},
                 "channels": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "colorspace": {"type": "string"},
+                "colorspace": {"enum": [*COLORSPACES, *COLORSPACE_ALIASES]},
                 "premultiplied": {"type": "boolean"},
                 "frame_offset": {"type": "integer"},
                 "hold": {"type": ["integer", "null"]},
@@ -102,6 +106,11 @@ class Sequence:
     frame_offset: int = 0  # file number = shot frame + frame_offset
     meta: dict[str, Any] = field(default_factory=dict)
     hold: int | None = None  # a still held over every shot frame: each frame reads file number `hold`
+
+    def __post_init__(self) -> None:
+        self.colorspace = COLORSPACE_ALIASES.get(self.colorspace, self.colorspace)
+        if self.colorspace not in COLORSPACES:
+            raise ShotError(f"sequence {self.pattern!r}: colorspace {self.colorspace!r}; use one of {', '.join(COLORSPACES)}")
 
     def file_number(self, frame: int) -> int:
         """The number in the file name that shot frame `frame` reads."""
