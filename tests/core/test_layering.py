@@ -104,3 +104,17 @@ def test_errors_doc_names_every_user_facing_exception():
     doc = " ".join(errors.__doc__.split())
     missing = sorted(n for n in outside if n not in doc)
     assert missing == [], f"name these in dreamrooms/errors.py's docstring with where they live: {missing}"
+
+
+def test_tests_find_their_helpers_through_pytest_not_sys_path():
+    """Shared helpers live on pyproject.toml's pytest pythonpath (tests, tests/core, tests/blender, tests/cluster)
+    and fixtures in conftest.py files: no test file edits sys.path."""
+    import re
+
+    tests = PACKAGE.parents[1] / "tests"
+    files = sorted(tests.rglob("*.py"))
+    assert len(files) > 50
+    edit = re.compile(r"^\s*sys\.path\.(insert|append)\(")
+    edits = [f"{p.relative_to(tests)}:{n}" for p in files
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if edit.match(line)]
+    assert edits == []
