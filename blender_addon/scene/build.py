@@ -178,10 +178,10 @@ def _build_plane(b: Build) -> dict:
     d0 = shotio.read_depth(shot, b.depth_name, shot.frame_start)
     grid = _plane_grid(d0, s.grid)
     opts = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale, near=s.near, far=s.far, edge_cut=s.edge_cut)
-    objs = [_plane(b.scene, shot, "dreamrooms plane", d0, K, start, opts, b.colour, b.depth_name, s, b.col)]
+    objs = [_plane(b, "dreamrooms plane", d0, K, start, opts)]
     if s.fill_behind:
         back = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale * opts.fill_push, near=s.near, far=s.far)
-        objs.append(_plane(b.scene, shot, "dreamrooms plane fill", d0, K, start, back, b.colour, b.depth_name, s, b.col))
+        objs.append(_plane(b, "dreamrooms plane fill", d0, K, start, back))
     return {"objects": objs, "camera": b.cam, "start": start}
 
 
@@ -224,7 +224,7 @@ def _build_rooms(b: Build) -> dict:
         start, span, bay_x = _corridor_walk(b, offsets, eye_y, height, objs)
     b.cam.matrix_world = camera_rig.to_matrix(start)
     if s.with_plane:
-        objs.append(_bay_plane(b.scene, shot, b.cam, bay_x, eye_y, height, b.colour, b.depth_name, s, b.col))
+        objs.append(_bay_plane(b, bay_x, eye_y, height))
     b.scene["dreamrooms_span"] = span if s.layout == "corridor" else 0.0
     return {"objects": objs, "camera": b.cam, "start": start, "span": span}
 
@@ -269,11 +269,12 @@ def _corridor_walk(b: Build, offsets, eye_y: float, height: float, objs: list):
     return start, last - first, bay_x
 
 
-def _bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, col):
+def _bay_plane(b: Build, bay_x: float, eye_y: float, height: float):
     """A depth plane seen from a virtual camera standing in the next bay, scaled so its median depth
     sits at the depth of a room's back wall: the 3D photo continues the corridor."""
+    s, shot, depth_name = b.s, b.shot, b.depth_name
     start = cm.look_at((bay_x, eye_y, height / 2), (bay_x, s.room_length, height / 2))
-    K = camera_rig.intrinsics_of(scene, cam)
+    K = camera_rig.intrinsics_of(b.scene, b.cam)
     d0 = shotio.read_depth(shot, depth_name, shot.frame_start)
     valid = d0[np.isfinite(d0) & (d0 > 0)]
     if valid.size == 0:
@@ -281,7 +282,7 @@ def _bay_plane(scene, shot, cam, bay_x, eye_y, height, colour, depth_name, s, co
     scale = s.depth_scale * 0.8 * (s.room_length - eye_y) / float(np.median(valid))
     opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=scale, near=s.near, far=s.far,
                                     edge_cut=s.edge_cut)
-    return _plane(scene, shot, "dreamrooms plane", d0, K, start, opts, colour, depth_name, s, col)
+    return _plane(b, "dreamrooms plane", d0, K, start, opts)
 
 
 def _plane_grid(depth: np.ndarray, grid: int) -> tuple[int, int] | None:
@@ -301,8 +302,10 @@ def _depth_for(shot: Shot, colour_seq: str, fallback: str) -> str:
     return fallback
 
 
-def _plane(scene, shot, name, d0, K, start, opts, colour, depth_name, s, col):
-    obj = depth_plane.build_depth_plane(name, d0, K, start, opts, animate=s.animate, collection=col)
+def _plane(b: Build, name: str, d0, K, start, opts):
+    """A displaced depth plane named `name` from depth `d0` seen through K at `start`, showing the colour."""
+    shot, s, depth_name, colour = b.shot, b.s, b.depth_name, b.colour
+    obj = depth_plane.build_depth_plane(name, d0, K, start, opts, animate=s.animate, collection=b.col)
     if s.animate:
         dimg = shotio.load_sequence_image(shot, depth_name, non_color=True)
         nodes.add_depth_modifier(obj, dimg, scale=opts.scale, near=opts.near, far=opts.far, edge_cut=opts.edge_cut,
@@ -317,23 +320,21 @@ def _plane(scene, shot, name, d0, K, start, opts, colour, depth_name, s, col):
     return obj
 
 
-def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, intensity: float = 1.0,
-                duration: int | None = None, easing: str = "ease_in_out", shake: float = 0.0, seed: int = 0,
-                focus: bool = True, focus_point=(0.5, 0.5), fstop: float = 2.8, length: float | None = None,
-                frames: range | None = None) -> list[np.ndarray]:
-    """Key `move` on the scene camera over the shot frames (walk_past follows +x, the corridor
-    axis), then key focus to the depth at `focus_point`."""
+def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, frames: range | None = None,
+                focus: bool = True, focus_point=(0.5, 0.5), fstop: float = 2.8, **settings) -> list[np.ndarray]:
+    """Key `move` on the scene camera over the shot frames (walk_past follows +x, the corridor axis, for the span
+    the corridor build left), then key focus to the depth at `focus_point`; `settings` are
+    dreamrooms.camera.moves.MoveSettings' fields."""
     cam = scene.camera
     if cam is None:
         raise DreamroomsError("camera move: the scene has no camera; build a plane, room or corridor first")
     frames = frames or shot.frames
-    kw = {}
     if cm.normalise_move(move) == "walk_past":
-        kw["axis"] = (1.0, 0.0, 0.0)
+        settings["axis"] = (1.0, 0.0, 0.0)
         span = scene.get("dreamrooms_span")
-        kw["length"] = length if length is not None else (float(span) if span else 4.0 * intensity)
-    mats = camera_rig.apply_move(scene, cam, move, frames, start=start, intensity=intensity, duration=duration,
-                                 easing=easing, shake=shake, seed=seed, **kw)
+        if settings.get("length") is None:
+            settings["length"] = float(span) if span else 4.0 * settings.get("intensity", 1.0)
+    mats = camera_rig.apply_move(scene, cam, move, frames, start=start, **settings)
     if focus:
         camera_rig.key_focus(scene, cam, frames, focus_point, fstop)
     return mats
