@@ -6,7 +6,7 @@ here, so `except DreamroomsError` catches them all (tests/core/test_layering.py 
 shot/lock.LockedError and LockFileError, shot/paths.UnsafePathError, shot/frames.FrameRangeError, shot/sources.SourceError,
 limits.LimitError, stage/record.InputsChanged, models/integrity.IntegrityError, models/download.DownloadError (a ModelError),
 walk/latent.WalkError, walk/generator.GenerateError, mask/run.MaskError, mask/models.MaskModelError,
-layers/run.LayersError, cluster/plan.ClusterError (and ShotNotVisible), training/gan.DatasetError and TrainError,
+layers/run.LayersError, cluster/plan.ClusterError (and ShotNotVisible), training/photos.DatasetError, training/gan.TrainError,
 training/onnx_export.ExportError.
 """
 
