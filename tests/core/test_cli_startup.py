@@ -69,3 +69,9 @@ def test_a_command_after_global_options_gets_its_own_parser(run_cli):
     assert code == 0 and "--stabilize" in out
     code, out, err = run_cli("--debug", "nonsense")
     assert code == 2 and "invalid choice: 'nonsense'" in err
+
+
+def test_models_list_opens_no_network_library(mdir):
+    rc, mods, out = _modules_after(["models", "list"])
+    assert rc == 0 and "tinydepth" in out
+    assert sorted(m for m in ("ssl", "urllib.request", "http.client") if m in mods) == []
