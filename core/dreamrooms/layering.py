@@ -1,9 +1,10 @@
 """The one order of the package's parts: a part may import only parts of a lower rank (and itself).
 
-The first two ranks are plumbing every part may use; `shot` is the contract every stage shares; `camera`, `models`, `preview` and
-the stage spine (`stage`) know shots, not stages; the stages come next in the order they feed each other; exporters, the
-cluster, training and the room options use stages; `commands` (the CLI) sits on top.  A constant a lower
-part needs lives in the lower part (e.g. `shot.manifest.SENSOR_FITS`, `models.video_plan.VideoPlan`).
+The first two ranks are plumbing every part may use; `shot` is the contract every stage shares; `camera`,
+`models`, `preview`, the stage spine (`stage`) and the exporter contract (`export`) know shots, not stages; the
+stages (and the room options beside them) come next in the order they feed each other; exporters, the cluster,
+training and the reveal prediction use them; `commands` (the CLI) sits on top.  A constant a lower part needs
+lives in the lower part (e.g. `shot.manifest.SENSOR_FITS`, `models.video_plan.VideoPlan`).
 `tests/core/test_layering.py` reads this table and fails on an import that goes up or sideways.
 """
 
@@ -11,11 +12,11 @@ RANKS: tuple[tuple[str, ...], ...] = (
     ("errors", "oserrors", "atomic", "progress", "colour", "worker", "layering"),
     ("limits", "easing"),
     ("shot",),
-    ("camera", "models", "preview", "stage"),
-    ("depth", "walk"),
+    ("camera", "models", "preview", "stage", "export"),
+    ("depth", "walk", "room_options"),
     ("mask",),
     ("layers",),
-    ("ae", "cluster", "room_options", "training"),
+    ("ae", "cluster", "training", "reveal"),
     ("commands",),
     ("__main__",),
 )

@@ -165,6 +165,7 @@ class MoveSettings:
     shake: float = 0.0                 # handheld shake added to any move
     seed: int = 0
     fps: float = 24.0
+    scale: float = 1.0                 # in (0, 1]: every frame's displacement from the start shrunk (--reveal-budget)
 
 
 def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, **settings) -> list[np.ndarray]:
@@ -176,7 +177,8 @@ def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, **set
     pivot), walk_past (along `axis` — default the camera's right — for `length` m, default
     4 x intensity, with a small walking bob), handheld (seeded shake only).
     The move takes `duration` frames (default all) with `easing`, then holds.  `shake` (>= 0)
-    adds handheld shake of that strength to any move (handheld uses `intensity`).
+    adds handheld shake of that strength to any move (handheld uses `intensity`).  `scale` in (0, 1] shrinks
+    every frame's displacement from `start` (what `--reveal-budget` fits).
     """
     s = MoveSettings(**settings)
     kind = normalise_move(kind)
@@ -193,6 +195,29 @@ def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, **set
     amount = s.intensity if kind == "handheld" else s.shake
     if amount > 0:
         out = add_shake(out, amount, seed=s.seed, fps=s.fps)
+    return out if s.scale == 1.0 else scale_move(out, m0, s.scale)
+
+
+def scale_move(matrices: Sequence[np.ndarray], start: np.ndarray, factor: float) -> list[np.ndarray]:
+    """Each pose moved `factor` of the way from `start` to it: the position along the line, the rotation along
+    the shortest arc (the same turn about the same axis, `factor` as far)."""
+    s = np.asarray(start, dtype=np.float64).reshape(4, 4)
+    out = []
+    for m in matrices:
+        m = np.asarray(m, dtype=np.float64).reshape(4, 4)
+        rel = s[:3, :3].T @ m[:3, :3]
+        angle = math.acos(float(np.clip((np.trace(rel) - 1.0) / 2.0, -1.0, 1.0)))
+        r = s[:3, :3].copy()
+        if angle > 1e-12:
+            axis = np.array([rel[2, 1] - rel[1, 2], rel[0, 2] - rel[2, 0], rel[1, 0] - rel[0, 1]])
+            if np.linalg.norm(axis) < 1e-9:   # a half turn: the axis is the eigenvector of eigenvalue 1
+                w, v = np.linalg.eigh(rel + rel.T)
+                axis = v[:, int(np.argmax(w))]
+            r = s[:3, :3] @ rotation(axis, angle * factor)
+        p = np.eye(4)
+        p[:3, :3] = r
+        p[:3, 3] = s[:3, 3] + factor * (m[:3, 3] - s[:3, 3])
+        out.append(p)
     return out
 
 

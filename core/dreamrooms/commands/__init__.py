@@ -25,6 +25,7 @@ COMMANDS: list[Command] = [
     Command("mask", "mask", "foreground mattes from depth (built in) or a segmentation model, into a shot"),
     Command("layers", "layers", "split a shot into depth layers (colour + alpha + depth), hidden parts filled"),
     Command("room", "room", "build a displaced plane/room/corridor in Blender, move the camera, render EXR"),
+    Command("reveal", "reveal", "predict what a room camera move reveals, per frame (no Blender)"),
     Command("ae", "ae", "After Effects export: AE-ready sequences, comp.json and shot.jsx"),
     Command("models", "models", "list, fetch and add ONNX models (depth, generators)"),
     Command("shot", "info", "inspect a shot folder"),
