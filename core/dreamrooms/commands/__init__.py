@@ -27,6 +27,7 @@ COMMANDS: list[Command] = [
     Command("room", "room", "build a displaced plane/room/corridor in Blender, move the camera, render EXR"),
     Command("reveal", "reveal", "predict what a room camera move reveals, per frame (no Blender)"),
     Command("ae", "ae", "After Effects export: AE-ready sequences, comp.json and shot.jsx"),
+    Command("preview", "preview", "contact sheet PNG and MP4s of a shot's sequences"),
     Command("models", "models", "list, fetch and add ONNX models (depth, generators)"),
     Command("shot", "info", "inspect a shot folder"),
     Command("exr", "info", "inspect EXR files"),
