@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("DREAMROOMS_PROGRESS", "none")
+from dreamrooms.commands.film import cli_runner  # noqa: E402
 from dreamrooms.film.fountain import parse  # noqa: E402
 from dreamrooms.film.run import FilmOptions, make_film  # noqa: E402
 from dreamrooms.film.shotlist import SHOT_LIST, FilmSettings, recipes_from_script, write_shot_list  # noqa: E402
@@ -45,7 +46,7 @@ def main(out: Path) -> None:
     parsed = parse(SCRIPT)
     write_shot_list(film / SHOT_LIST, FilmSettings(size=(32, 18), fps=4.0, dissolve_frames=2),
                     recipes_from_script(parsed), script.name)
-    make_film(FilmOptions(script, film, (32, 18), 4.0, animatic=False, blend=False), say=lambda _: None)
+    make_film(FilmOptions(script, film, (32, 18), 4.0, animatic=False, blend=False), run=cli_runner, say=lambda _: None)
     print(json.dumps({"folder": str(film), "script": str(film / "film.jsx"),
                       "edit": json.loads((film / "edit.json").read_text())}))
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import pytest
 
+from dreamrooms.commands.film import cli_runner
+from dreamrooms.commands.room import headless_script
 from dreamrooms.film import run as film_run
 from dreamrooms.film.fountain import parse
 from dreamrooms.film.shotlist import FilmError, FilmSettings, recipes_from_script, write_shot_list
@@ -28,7 +30,7 @@ def _opts(out: Path, **kw) -> film_run.FilmOptions:
 def film(tmp_path_factory):
     out = tmp_path_factory.mktemp("film") / "FILM"
     said: list[str] = []
-    edit = film_run.make_film(_opts(out), say=said.append)
+    edit = film_run.make_film(_opts(out), run=cli_runner, say=said.append, headless=headless_script())
     return out, edit, said
 
 
@@ -127,13 +129,13 @@ def test_a_killed_film_resumes_with_only_the_missing_shots(tmp_path):
         calls.append(argv)
         if sum(a[0] == "walk" for a in calls) == 3 and argv[0] == "depth":
             raise KeyboardInterrupt  # killed in the middle of the third shot
-        return film_run._cli_runner(argv)
+        return cli_runner(argv)
 
     with pytest.raises(KeyboardInterrupt):
         film_run.make_film(_opts(out, animatic=False, blend=False, ae=False), run=dies_in_shot_three)
     calls.clear()
     said: list[str] = []
-    film_run.make_film(_opts(out, animatic=False, blend=False, ae=False), run=lambda a: calls.append(a) or film_run._cli_runner(a),
+    film_run.make_film(_opts(out, animatic=False, blend=False, ae=False), run=lambda a: calls.append(a) or cli_runner(a),
                        say=said.append)
     status = [line.split(": ")[-1].split(" (")[0] for line in said if line.startswith("shot ")]
     assert status == ["up to date", "up to date", "made", "made", "made"]
@@ -144,7 +146,7 @@ def test_a_killed_film_resumes_with_only_the_missing_shots(tmp_path):
     first_seeds = text.index("seeds = [1, 2, 3]")
     toml.write_text(text[:first_seeds] + "seeds = [9, 8, 7]" + text[first_seeds + len("seeds = [1, 2, 3]"):])
     said.clear()
-    film_run.make_film(_opts(out, animatic=False, blend=False, ae=False), say=said.append)
+    film_run.make_film(_opts(out, animatic=False, blend=False, ae=False), run=cli_runner, say=said.append)
     status = [line.split(": ")[-1].split(" (")[0] for line in said if line.startswith("shot ")]
     assert status == ["remade", "up to date", "up to date", "up to date", "up to date"]
 
@@ -208,19 +210,19 @@ def test_a_failed_remake_keeps_the_shot_that_was_there(tmp_path):
     script.write_text("INT. ROOM - NIGHT\n\nA lamp.\n\nEXT. SEA - DAY\n\nWaves.\n")
     out = tmp_path / "FILM"
     opts = film_run.FilmOptions(script, out, (32, 18), 4.0, animatic=False, blend=False, ae=False)
-    film_run.make_film(opts, say=lambda _: None)
+    film_run.make_film(opts, run=cli_runner, say=lambda _: None)
     shot = next((out / "shots").glob("*_int-room-night"))
     before = sorted(p.name for p in (shot / "layers").iterdir())
     toml = out / "shots.toml"
     good = toml.read_text()
     toml.write_text(good.replace('depth_model = "tinydepth"', 'depth_model = "no-such-model"', 1))
     with pytest.raises(FilmError, match="`dreamrooms depth` failed"):
-        film_run.make_film(opts, say=lambda _: None)
+        film_run.make_film(opts, run=cli_runner, say=lambda _: None)
     assert sorted(p.name for p in (shot / "layers").iterdir()) == before   # the old shot is back, whole
     assert not list((out / "shots").glob(".*.old"))
     toml.write_text(good)
     said: list[str] = []
-    film_run.make_film(opts, say=said.append)
+    film_run.make_film(opts, run=cli_runner, say=said.append)
     assert [line.endswith("up to date (8 frames)") for line in said if line.startswith("shot ")] == [True, True]
 
 
@@ -238,7 +240,7 @@ def test_a_still_is_held_over_its_shot_and_fits_the_frame(tmp_path):
     recipes = recipes_from_script(parse(script.read_text()))
     recipes[0].source, recipes[0].footage = "stills", "photo.png"
     write_shot_list(out / "shots.toml", FilmSettings(size=(32, 18), fps=4.0), recipes, script.name)
-    edit = film_run.make_film(film_run.FilmOptions(script, out, animatic=False, blend=False), say=lambda _: None)
+    edit = film_run.make_film(film_run.FilmOptions(script, out, animatic=False, blend=False), run=cli_runner, say=lambda _: None)
     shot = Shot.load(out / "shots" / recipes[0].folder_name)
     assert (shot.width, shot.height) == (32, 18) and shot.frame_count == edit.shots[0].frames == 8
     assert shot.camera is not None and len(shot.camera.matrices) == 8

@@ -32,10 +32,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
                    help="make the shots as tasks on a Ray cluster (the head's HOST:PORT, or no value for $RAY_ADDRESS "
                         "else a Ray on this machine); the film folder must be on storage every node mounts")
-    p.set_defaults(func=run_film)
+    p.set_defaults(func=run)
 
 
-def run_film(args: argparse.Namespace) -> int:
+def cli_runner(argv: list[str]) -> int:
+    """A stage run as `dreamrooms ARGV` in this process (exit code; argparse's refusals included)."""
+    from dreamrooms.commands.main import main
+
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse: a recipe value the stage refuses
+        return int(exc.code or 2)
+
+
+def run(args: argparse.Namespace) -> int:
     from dreamrooms.film.run import FilmOptions, make_film
     from dreamrooms.film.shotlist import FilmError
 
@@ -54,7 +64,10 @@ def run_film(args: argparse.Namespace) -> int:
         from dreamrooms.cluster.plan import resolve_address
 
         address = resolve_address(args.ray)
+    from dreamrooms.commands.room import headless_script
+
     edit = make_film(FilmOptions(Path(args.script[0]), Path(args.out), args.size, args.fps, args.render,
-                                 args.animatic, args.blend, ray=address))
+                                 args.animatic, args.blend, ray=address), run=cli_runner,
+                     headless=headless_script() if args.blend else None)
     print(f"film {args.out}: {len(edit.shots)} shots, {edit.frames} frames ({edit.frames / edit.fps:.1f} s)")
     return 0

@@ -25,10 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
     p.add_argument("--scene-tokens", type=int, default=120, help="token budget of a scene's body (default 120)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="ONNX Runtime device")
-    p.set_defaults(func=run_write)
+    p.set_defaults(func=run)
 
 
-def run_write(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from dreamrooms import limits
     from dreamrooms.atomic import write_text_atomic
     from dreamrooms.film.write import WriteSettings, write_screenplay

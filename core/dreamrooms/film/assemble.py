@@ -47,13 +47,12 @@ def write_edit(edit: Edit, film_dir: Path) -> dict:
     return data
 
 
-def write_blend(film_dir: Path) -> Path:
-    """film.blend through the headless Blender entry (the bpy module or Blender itself, tied to this process)."""
-    from dreamrooms.commands.room import headless_script
+def write_blend(film_dir: Path, headless: Path) -> Path:
+    """film.blend through Blender's headless entry script (the bpy module or Blender itself, tied to this process)."""
     from dreamrooms.worker import spawn
 
     out = film_dir / BLEND
-    code = spawn([sys.executable, str(headless_script()), "film-edit", str(film_dir / EDIT), "--out", str(out)])
+    code = spawn([sys.executable, str(headless), "film-edit", str(film_dir / EDIT), "--out", str(out)])
     if code != 0:
         raise FilmError(f"{out}: Blender could not build the film's sequencer edit (exit {code}, its message is above)")
     return out

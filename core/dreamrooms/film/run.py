@@ -68,16 +68,9 @@ def plan(script: fountain.Script, film: FilmSettings, recipes: list[Recipe]) -> 
     return build_edit(script.scenes, recipes, seconds, film.fps, film.size, film.dissolve_frames)
 
 
-def _cli_runner(argv: list[str]) -> int:
-    from dreamrooms.commands.main import main
-
-    try:
-        return main(argv)
-    except SystemExit as exc:  # argparse: a recipe value the stage refuses
-        return int(exc.code or 2)
-
-
-def make_film(opts: FilmOptions, run=_cli_runner, say=None) -> Edit:
+def make_film(opts: FilmOptions, run, say=None, headless: Path | None = None) -> Edit:
+    """Make every missing or changed shot with `run(argv) -> exit code` (the `dreamrooms` command line), then
+    assemble the cut; `headless` is Blender's entry script (for film.blend)."""
     from dreamrooms.film.shots import make_shot
 
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -86,9 +79,9 @@ def make_film(opts: FilmOptions, run=_cli_runner, say=None) -> Edit:
     film, recipes = load_shot_list(script, opts, say)
     edit = plan(script, film, recipes)
     if opts.ray is not None:
-        from dreamrooms.cluster.film import make_shots
+        from dreamrooms.film.on_ray import make_shots
 
-        make_shots(opts.ray, list(zip(recipes, edit.shots)), opts.out, film, opts.render, say)
+        make_shots(opts.ray, list(zip(recipes, edit.shots)), opts.out, film, opts.render, run, say)
     else:
         for k, (recipe, cut) in enumerate(zip(recipes, edit.shots), 1):
             what = make_shot(recipe, film, cut, opts.out, opts.render, run)
@@ -99,7 +92,9 @@ def make_film(opts: FilmOptions, run=_cli_runner, say=None) -> Edit:
 
         write_animatic(edit, opts.out, opts.out / assemble.ANIMATIC)
     if opts.blend:
-        assemble.write_blend(opts.out)
+        if headless is None:
+            raise FilmError("film.blend needs Blender's headless entry script; pass headless= or use --no-blend")
+        assemble.write_blend(opts.out, headless)
     if opts.ae:
         from dreamrooms.film.ae import write_film_script
 

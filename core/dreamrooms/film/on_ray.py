@@ -19,11 +19,10 @@ def _list_hash(film_dir: Path) -> str:
                              f"be on storage every node mounts at the same path") from None
 
 
-def _make_shot_task(film_dir: str, expected: str, recipe, film, cut, render: bool) -> tuple[str, str, str]:
+def _make_shot_task(film_dir: str, expected: str, recipe, film, cut, render: bool, run) -> tuple[str, str, str]:
     """Body of a shot task: check the film folder is the driver's, then make the shot with the stages."""
     from dreamrooms import progress
     from dreamrooms.cluster.driver import node_name
-    from dreamrooms.film.run import _cli_runner
     from dreamrooms.film.shots import make_shot
 
     progress.set_mode("none")
@@ -31,10 +30,10 @@ def _make_shot_task(film_dir: str, expected: str, recipe, film, cut, render: boo
     if _list_hash(Path(film_dir)) != expected:
         raise ShotNotVisible(f"node {node} sees a different {film_dir}/shots.toml than the driver; mount the same "
                              f"film folder on every node and do not edit it while the film is made")
-    return recipe.id, make_shot(recipe, film, cut, Path(film_dir), render, _cli_runner), node
+    return recipe.id, make_shot(recipe, film, cut, Path(film_dir), render, run), node
 
 
-def make_shots(address: str, jobs: list, film_dir: Path, film, render: bool, say) -> None:
+def make_shots(address: str, jobs: list, film_dir: Path, film, render: bool, run, say) -> None:
     """Make every (recipe, cut) of `jobs` as its own Ray task; one line per shot as it finishes."""
     from dreamrooms.cluster.driver import MAX_RETRIES, _chunk_error, connect, resources
 
@@ -43,7 +42,7 @@ def make_shots(address: str, jobs: list, film_dir: Path, film, render: bool, say
         expected = _list_hash(film_dir)
         remote = ray.remote(_make_shot_task).options(num_cpus=res.num_cpus, num_gpus=res.num_gpus,
                                                      max_retries=MAX_RETRIES, name="dreamrooms-film-shot")
-        refs = {remote.remote(str(film_dir), expected, r, film, c, render): r for r, c in jobs}
+        refs = {remote.remote(str(film_dir), expected, r, film, c, render, run): r for r, c in jobs}
         pending = list(refs)
         try:
             while pending:
