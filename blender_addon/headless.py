@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--point", type=parse_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
     f.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     f.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
+    e = sub.add_parser("film-edit", help="a film's sequencer edit from its edit.json (used by `dreamrooms film`)")
+    e.add_argument("edit", type=Path)
+    e.add_argument("--out", type=Path, required=True)
     return parser
 
 
@@ -223,6 +226,19 @@ def run_focus(args: argparse.Namespace) -> int:
 
 
 
+def run_film_edit(args: argparse.Namespace) -> int:
+    """Build the film's .blend: a scene per shot and the `film` scene's sequencer cut."""
+    from dreamrooms.errors import DreamroomsError
+
+    from .scene.sequencer import save_film_blend
+    try:
+        edit = json.loads(args.edit.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DreamroomsError(f"{args.edit}: cannot read the film edit ({exc}); rerun `dreamrooms film`") from None
+    save_film_blend(edit, args.edit.parent, args.out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
     from dreamrooms.commands.main import run_reporting_errors
@@ -246,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_reporting_errors(_one_writer, run_room, args)
     # render chunks of one shot run side by side on a farm or a Ray cluster: each writes its own whole frames
     # atomically, so they take no shot-wide lock
-    return run_reporting_errors({"render": run_render, "focus": run_focus}[args.command], args)
+    return run_reporting_errors({"render": run_render, "focus": run_focus, "film-edit": run_film_edit}[args.command], args)
 
 
 def _one_writer(func, args: argparse.Namespace) -> int:
