@@ -84,32 +84,3 @@ def convert_track(matrices, lens_mm, sensor_mm: float, sensor_fit: str, width: i
     zo = np.array([zoom(float(lenses[i]), sensor_mm, sensor_fit, width, height, pixel_aspect) for i in range(n)])
     focus = None if focus_distance is None else np.asarray(focus_distance, dtype=np.float64) * ppu
     return AECamera(pos, ori, zo, focus)
-
-
-def sparse_keys(times: Sequence[float], values, tol: float = 1e-6) -> tuple[list[float], list]:
-    """Keys only where values change, exact under linear interpolation at every frame.
-
-    A frame keeps its key when its value differs from the previous or the next frame (so a hold is
-    bounded by two equal keys), plus the first and last frame.  A value that never changes gives a
-    single entry (set as a static value, no keyframes).
-    """
-    v = np.asarray(values, dtype=np.float64)
-    v2 = v.reshape(len(v), -1)
-    n = len(v2)
-    if n == 0:
-        return [], []
-
-    def same(a, b):
-        return bool(np.all(np.abs(a - b) <= tol * np.maximum(1.0, np.abs(a))))
-
-    if all(same(v2[i], v2[0]) for i in range(n)):
-        return [float(times[0])], [_plain(v[0])]
-    keep = [i for i in range(n)
-            if i == 0 or i == n - 1 or not same(v2[i], v2[i - 1]) or not same(v2[i], v2[i + 1])]
-    return [float(times[i]) for i in keep], [_plain(v[i]) for i in keep]
-
-
-def _plain(x):
-    if np.ndim(x) == 0:
-        return round(float(x), 6)
-    return [round(float(c), 6) for c in np.asarray(x).ravel()]
