@@ -1,51 +1,133 @@
-"""Atomic file writes: write `name.tmp`, fsync, rename; a failure leaves no file and no temp."""
+"""Atomic file writes that never write through a name someone else put there.
+
+A shot folder may come from anyone (an archive, a share), so every name in it may already be a symlink
+to somewhere else. A write therefore creates its temporary exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`, a
+random name, mode 0600) inside the target's folder, which it holds open (`dir_fd`, openat-style), checks
+that the temporary is still a plain file before giving it the target's mode, fsyncs it and renames it
+over the target *in that same folder*: a planted `.shot.json.<pid>.tmp` symlink or a folder swapped for a
+symlink meanwhile is never written through, and `rename` replaces a symlinked target instead of following
+it. A failure leaves no file and no temporary.
+
+Windows has neither `O_NOFOLLOW` nor `dir_fd`: there `O_EXCL` maps to CreateFile(CREATE_NEW), which fails on
+any existing name, a symlink or junction (reparse point) included, so the temporary is still never an
+existing file; the folder is then named by path, not held open (the confinement checks of
+`dreamrooms.shot.paths` run before it).
+"""
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import stat
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from dreamrooms.oserrors import as_oserror
 
-def temp_path_for(path: Path) -> Path:
-    """The temp name used while `path` is being written (same folder, so rename is atomic)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd and bool(_DIRECTORY)
+_UMASK = os.umask(0o022)   # read once at import (os.umask is the only way to read it); restored at once
+os.umask(_UMASK)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def temp_name_for(name: str) -> str:
+    """A fresh temp name for file `name` (`.NAME.RANDOM.tmp`, same folder, so the rename is atomic and
+    `clean_stale_temps` finds it); random, so nobody can plant a file or symlink at it beforehand."""
+    return f".{name}.{secrets.token_hex(8)}.tmp"
+
+
+def _open_dir(folder: Path) -> int | None:
+    """An fd of `folder` for openat-style calls, or None where the platform has none (Windows)."""
+    if not _DIR_FD:
+        return None
+    return os.open(folder, os.O_RDONLY | _DIRECTORY)
+
+
+def _target_mode(name: str, dir_fd: int | None, folder: Path) -> int:
+    """The mode the new file gets: that of the regular file it replaces, else 0666 less the umask."""
     try:
+        st = os.stat(name if dir_fd is not None else folder / name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        return stat.S_IMODE(st.st_mode)
+    return 0o666 & ~_UMASK
+
+
+def _create_exclusive(folder: Path, name: str, dir_fd: int | None) -> str:
+    """Create an empty temp for `name` exclusively (never through an existing name); returns its name."""
+    for _ in range(100):
+        tmp = temp_name_for(name)
+        try:
+            fd = os.open(tmp if dir_fd is not None else folder / tmp,
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"{folder}: could not create a temporary file (100 random names taken)")
+
+
+def _seal(folder: Path, tmp: str, mode: int, dir_fd: int | None) -> None:
+    """Give the written temp its final mode and fsync it, refusing it if it is no longer a plain file."""
+    fd = os.open(tmp if dir_fd is not None else folder / tmp, os.O_RDONLY | _NOFOLLOW | _BINARY, dir_fd=dir_fd)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{folder / tmp}: temporary file was replaced by something else while being written")
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:  # Windows: only the read-only bit exists
+            os.chmod(folder / tmp, mode)
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
-        _fsync_file(folder)
+def _fsync_dir(dir_fd: int | None) -> None:
+    if dir_fd is not None:
+        with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
+            os.fsync(dir_fd)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path to write; on success fsync it and rename it over `path`, else remove it."""
+    """Yield a fresh, exclusively created temp path beside `path` to write (by name: OpenEXR, torch, shutil);
+    on success seal it (mode, fsync) and rename it over `path` in the same held-open folder, else remove it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(path)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    dir_fd = _open_dir(folder)
     try:
-        yield tmp
-        _fsync_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
+        mode = _target_mode(path.name, dir_fd, folder)
+        tmp = _create_exclusive(folder, path.name, dir_fd)
+        try:
+            yield folder / tmp
+            _seal(folder, tmp, mode, dir_fd)
+            if dir_fd is not None:
+                os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            else:
+                os.replace(folder / tmp, path)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp if dir_fd is not None else folder / tmp, dir_fd=dir_fd)
+            mapped = as_oserror(exc, path, folder / tmp)   # disk full inside OpenEXR etc.: one line naming the frame
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        _fsync_dir(dir_fd)
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+        fd = os.open(tmp, os.O_WRONLY | _NOFOLLOW | _BINARY)   # the temp just made: no truncation of anything else
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
@@ -53,9 +135,19 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def private_folder(parent: str | os.PathLike, prefix: str = ".tmp-") -> Path:
+    """A fresh folder (random name, mode 0700, made exclusively) inside `parent` for a program that writes its
+    output by name (Blender's render): nothing can have been planted in it. The caller removes it (shutil.rmtree)
+    after renaming what it wants out of it."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def clean_stale_temps(paths: Iterable[Path]) -> None:
-    """Remove the temps a killed run left beside these frames (`.NAME.####.exr.PID.tmp`). Call it while holding
-    the stage's writer lock (dreamrooms.shot.lock), so no live writer of those files can be running."""
+    """Remove the temps a killed run left beside these frames (`.NAME.####.exr.RANDOM.tmp`). Call it while holding
+    the stage's writer lock (dreamrooms.shot.lock), so no live writer of those files can be running. `unlink`
+    removes a symlink itself, never what it points to."""
     seen = set()
     for p in paths:
         key = (p.parent, p.name.split(".")[0])

@@ -35,6 +35,7 @@ from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot.roles import depth_sequence
+from dreamrooms.shot.paths import confine, remove_inside
 from dreamrooms.shot.sources import pattern_files
 
 PAD = "####"
@@ -251,7 +252,7 @@ def remove_stale(out_dir: Path, outputs: list[Output], frames: range) -> list[Pa
         files, numbers = pattern_files(str(Path(out_dir) / o.pattern))   # the one `####` matcher
         for f, n in zip(files, numbers):
             if n not in frames and f.is_file():
-                f.unlink()
+                remove_inside(out_dir, f)
                 gone.append(f)
     return gone
 
@@ -282,7 +283,7 @@ def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: fl
     required["beauty"] = ("RGBA", "depth.Z") if src.depth_seq else ("RGBA",)
 
     def paths(frame: int) -> dict[str, Path]:
-        return {o.id: out_dir / frame_file(o.pattern, frame) for o in outputs}
+        return {o.id: confine(out_dir, frame_file(o.pattern, frame), f"{out_dir}: output") for o in outputs}
 
     def done(frame: int) -> bool:
         return all(p.is_file() and exr.is_complete(p, required[oid]) for oid, p in paths(frame).items())

@@ -15,7 +15,7 @@ import traceback
 from dreamrooms import __version__, progress
 from dreamrooms.commands import COMMANDS
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.oserrors import describe
+from dreamrooms.oserrors import describe, safe_streams
 from dreamrooms.shot import set_command_line
 from dreamrooms.worker import watch_parent
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_streams()   # any path prints under LANG=C / PYTHONIOENCODING=ascii
     watch_parent()  # started as a worker (Blender add-on jobs): exit with the process that started it
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -26,6 +26,7 @@ from dreamrooms.shot import exr
 from dreamrooms.colour import linear_to_srgb, srgb_to_linear, unpremultiply
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.frames import IMAGE_EXTS
+from dreamrooms.shot.paths import regular_file
 from dreamrooms.shot.roles import colour_sequence
 
 VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".gif", ".wmv", ".flv")
@@ -213,7 +214,7 @@ class FileListSource(FrameSource):
     """Numbered image files (an image-sequence pattern or a folder)."""
 
     def __init__(self, files: Seq[Path], numbers: Seq[int], label: str, fps: float | None = None):
-        self.files = [Path(f) for f in files]
+        self.files = [regular_file(f, "input frame") for f in files]   # a FIFO would block the read
         self.numbers = list(numbers)
         self.label = label
         self.fps = fps
