@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from dreamrooms.shot import exr
-from dreamrooms.atomic import write_text_atomic
+from dreamrooms.atomic import clean_stale_temps, write_text_atomic
 from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
@@ -298,6 +298,7 @@ def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: fl
 
     workers = workers or exr.default_workers()
     frames = list(shot.frames)
+    clean_stale_temps(paths(frames[0]).values())   # what a killed run was writing (the caller holds the ae lock)
     with progress(len(frames), "ae: re-layer") as bar, ThreadPoolExecutor(workers, thread_name_prefix="ae-relayer") as pool:
         pending = []
         for f in frames:

@@ -341,7 +341,10 @@ def _read_manifest(folder: Path, path: Path) -> Any:
     confine(folder, MANIFEST, f"{path}")   # a shot.json symlinked out of its folder is not read
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(limits.MAX_MANIFEST_BYTES + 1)
+            size = os.fstat(fh.fileno()).st_size   # read(n) would allocate n bytes up front: check, then read it all
+            if size > limits.MAX_MANIFEST_BYTES:
+                raise limits.LimitError(f"{path}: {size} bytes; a manifest is at most {limits.MAX_MANIFEST_BYTES >> 20} MB")
+            raw = fh.read()
         limits.check_json(raw, str(path))
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
     except limits.LimitError as exc:
