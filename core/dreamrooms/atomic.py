@@ -97,26 +97,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     on success seal it (mode, fsync) and rename it over `path` in the same held-open folder, else remove it."""
     path = Path(path)
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    dir_fd = _open_dir(folder)
+    dir_fd = tmp = None
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        dir_fd = _open_dir(folder)
         mode = _target_mode(path.name, dir_fd, folder)
         tmp = _create_exclusive(folder, path.name, dir_fd)
-        try:
-            yield folder / tmp
-            _seal(folder, tmp, mode, dir_fd)
-            if dir_fd is not None:
-                os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            else:
-                os.replace(folder / tmp, path)
-        except BaseException as exc:
+        yield folder / tmp
+        _seal(folder, tmp, mode, dir_fd)
+        if dir_fd is not None:
+            os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            os.replace(folder / tmp, path)
+        tmp = None
+        _fsync_dir(dir_fd)
+    except BaseException as exc:
+        if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp if dir_fd is not None else folder / tmp, dir_fd=dir_fd)
-            mapped = as_oserror(exc, path, folder / tmp)   # disk full inside OpenEXR etc.: one line naming the frame
-            if mapped is not None:
-                raise mapped from exc
-            raise
-        _fsync_dir(dir_fd)
+        mapped = as_oserror(exc, path, folder / tmp if tmp else None)   # disk full in OpenEXR etc.: name the frame
+        if mapped is not None:
+            raise mapped from exc
+        raise
     finally:
         if dir_fd is not None:
             os.close(dir_fd)

@@ -66,10 +66,19 @@ def as_oserror(exc: BaseException, path, temp=None) -> OSError | None:
     no file or only the temporary `temp` (so the line says which frame), or a RuntimeError carrying an OS error
     text (OpenEXR's "No space left on device"). None for anything else, which stays as it is."""
     if isinstance(exc, OSError):
-        unnamed = exc.filename is None or (temp is not None and str(exc.filename) == str(temp))
-        if unnamed and exc.errno is not None and exc.filename2 is None:
-            return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
-        return None
+        if exc.errno is None:
+            return None
+        names = [exc.filename, exc.filename2]
+        if temp is not None:   # the random temporary means nothing to the user: name the file it becomes
+            names = [str(path) if n is not None and str(n) == str(temp) else n for n in names]
+        if names[0] is None:
+            names = [str(path), None]
+        if names == [exc.filename, exc.filename2]:
+            return None
+        strerror = exc.strerror or os.strerror(exc.errno)
+        if names[1] is None:
+            return OSError(exc.errno, strerror, names[0])
+        return OSError(exc.errno, strerror, names[0], None, names[1])   # 4th argument: Windows' winerror
     if isinstance(exc, RuntimeError):
         text = str(exc)
         for code, markers in _STRERRORS.items():
