@@ -13,7 +13,7 @@ import shlex
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
@@ -318,6 +318,20 @@ class Shot:
 
 class _NanError(ValueError):
     pass
+
+
+def update_shot(folder: str | os.PathLike, merge: "Callable[[Shot | None], Shot]") -> Shot:
+    """The one way to change a saved shot.json: under the shot-wide manifest lock (held only for this), re-read it
+    (None when there is none yet), let `merge` apply this stage's record to it, and write the result atomically.
+    Stages running at once therefore never lose each other's records."""
+    from dreamrooms.shot.lock import manifest_lock
+
+    folder = Path(folder)
+    with manifest_lock(folder):
+        current = Shot.load(folder, check_files=False) if (folder / MANIFEST).is_file() else None
+        shot = merge(current)
+        shot.save(folder)
+    return shot
 
 
 def _reject_constant(name: str) -> float:
