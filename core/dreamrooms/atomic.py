@@ -97,7 +97,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     on success seal it (mode, fsync) and rename it over `path` in the same held-open folder, else remove it."""
     path = Path(path)
     folder = path.parent
+    from dreamrooms.shot.paths import check_write_target   # (dreamrooms.shot imports this module)
+
     dir_fd = tmp = None
+    check_write_target(path)   # inside a shot folder: never through a symlink out of it
     try:
         folder.mkdir(parents=True, exist_ok=True)
         dir_fd = _open_dir(folder)
@@ -143,6 +146,9 @@ def private_folder(parent: str | os.PathLike, prefix: str = ".tmp-") -> Path:
     after renaming what it wants out of it."""
     import tempfile
 
+    from dreamrooms.shot.paths import check_write_target
+
+    check_write_target(Path(parent) / prefix)
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 

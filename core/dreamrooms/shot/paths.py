@@ -115,6 +115,33 @@ def output_dir(root: str | os.PathLike, relative: str, *, create: bool = True) -
     return target
 
 
+def enclosing_shot(path: str | os.PathLike) -> Path | None:
+    """The nearest folder above `path` (by name, symlinks not followed) that holds a `shot.json`, else None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.lexists(os.path.join(folder, "shot.json")):
+            return Path(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def check_write_target(path: str | os.PathLike) -> None:
+    """Refuse (one line) a write to `path` when it lies in a shot folder by name but its folder resolves outside that
+    shot: a `layers/`, `ae/beauty/` ... from an archive that is a symlink out. The write path (dreamrooms.atomic)
+    calls it for every file, so every stage is confined without checks of its own; outside any shot (the models
+    folder, a new `--out` before its shot.json exists) nothing is checked."""
+    root = enclosing_shot(path)
+    if root is None:
+        return
+    parent = Path(os.path.abspath(path)).parent
+    resolved = parent.resolve()
+    if not _inside(resolved, resolved_root(root)):
+        raise UnsafePathError(f"{parent}: leads to {resolved}, outside the shot {root} (a symlink on the way); "
+                              "dreamrooms writes only inside the shot: replace that symlink with a real folder")
+
+
 def remove_inside(root: str | os.PathLike, path: str | os.PathLike) -> bool:
     """Delete file `path` (stale frames, --overwrite) only when its folder resolves inside `root`; a symlink is
     removed itself, never what it points to (unlink does not follow). Returns whether a file was removed."""
