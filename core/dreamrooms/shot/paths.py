@@ -131,7 +131,10 @@ def check_write_target(path: str | os.PathLike) -> None:
     """Refuse (one line) a write to `path` when it lies in a shot folder by name but its folder resolves outside that
     shot: a `layers/`, `ae/beauty/` ... from an archive that is a symlink out. The write path (dreamrooms.atomic)
     calls it for every file, so every stage is confined without checks of its own; outside any shot (the models
-    folder, a new `--out` before its shot.json exists) nothing is checked."""
+    folder, a new `--out` before its shot.json exists) nothing is checked. On Windows `Path.resolve` (realpath)
+    follows symlinks and junctions alike (reparse points; Python >= 3.8), so a junction out is refused the same
+    way; what a reparse point could still do between this check and the write is closed by the exclusive temp
+    (CREATE_NEW fails on any existing name) and the rename, which replaces a link instead of following it."""
     root = enclosing_shot(path)
     if root is None:
         return
