@@ -41,14 +41,15 @@ def test_touch_r_cannot_restore_a_cached_hash(tmp_path, run_cli, mdir, shot):
     assert code == 0, err     # hashed once, now cached
     st = mine.stat()
     import onnx
-    m = onnx.load(str(mine))
-    m.doc_string = "swapped in place"
-    data = m.SerializeToString()
-    with open(mine, "r+b") as fh:   # same inode, same size is not needed: ctime is what moves
-        fh.truncate(0)
+    data = bytearray(mine.read_bytes())
+    weights = max(onnx.load(str(mine)).graph.initializer, key=lambda t: len(t.raw_data)).raw_data
+    at = data.find(weights[:64])
+    assert at > 0
+    data[at + 40] ^= 0x01            # one weight changed: same size, still a valid model
+    with open(mine, "r+b") as fh:    # in place: same inode, same size; only ctime moves
         fh.write(data)
     os.utime(mine, ns=(st.st_atime_ns, st.st_mtime_ns))   # what `touch -r` does
-    assert mine.stat().st_mtime_ns == st.st_mtime_ns and mine.stat().st_ino == st.st_ino
+    assert (mine.stat().st_mtime_ns, mine.stat().st_ino, mine.stat().st_size) == (st.st_mtime_ns, st.st_ino, st.st_size)
     code, _, err = run_cli("depth", shot, "--model", "mine", "--out", shot, "--overwrite")
     _one_line(code, err, "sha256", "mine")
 
