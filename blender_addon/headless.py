@@ -120,6 +120,12 @@ def run_room(args: argparse.Namespace) -> int:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
     if held:   # the longer range is in shot.json before the render records its sequence there
         shot.save()
+    from dreamrooms.room_options import render_settings
+    from dreamrooms.stage import fingerprint_of
+
+    # the render frames carry this (saved in room.blend too); a rerun with other settings renders them again
+    room_settings = render_settings(values, shot)
+    scene[R.FINGERPRINT_ATTR] = fingerprint_of(room_settings)
     if args.render:  # before saving: a render that fails leaves no room.blend behind
         use_device(scene, args)
         R.render_frames(scene, shot, frames)
@@ -134,6 +140,9 @@ def run_room(args: argparse.Namespace) -> int:
     shot.provenance.extra["scene"] = B.scene_description(scene)
     if args.layout in RV.LAYOUTS:
         _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
+    shot.provenance.extra["room"] = {**room_settings["options"], "rendered": bool(args.render)}
+    # the `dreamrooms room` line that spawned this worker, else this Blender's own command line
+    shot.provenance.add_command(getattr(args, "command_line", None) or list(sys.argv))
     shot.save()
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)

@@ -21,6 +21,10 @@ from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot
 from dreamrooms.atomic import private_folder
 from dreamrooms.shot.paths import output_dir
+from dreamrooms.stage import read_attribute, stamp_exr
+
+# EXR header attribute (and scene custom property) holding the room build's settings fingerprint
+FINGERPRINT_ATTR = "dreamrooms_render"
 
 from .. import paths
 from . import engine as engines
@@ -116,13 +120,19 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     required = ("ViewLayer.Combined.RGBA",)
     output_dir(folder, "render")   # refused when SHOT/render is a symlink out of the shot
     multilayer_exr_output(scene)
+    fp = str(scene.get(FINGERPRINT_ATTR, ""))
+    stale = [f for f in frames if resume and exr.is_complete(frame_file(folder, f), required)
+             and read_attribute(frame_file(folder, f), FINGERPRINT_ATTR) != fp]
+    if stale:
+        print(f"dreamrooms: render: {len(stale)} frame(s) on disk were rendered with other settings (frames "
+              f"{stale[0]}-{stale[-1]}); rendering them again", file=sys.stderr, flush=True)
     old_path = scene.render.filepath
     tmp_dir = private_folder(folder / "render", ".render-")   # Blender writes by name: only into a folder of ours
     try:
         with progress(len(frames), "render") as bar:
             for f in frames:
                 final = frame_file(folder, f)
-                if resume and exr.is_complete(final, required):
+                if resume and f not in stale and exr.is_complete(final, required):
                     bar.update()
                     continue
                 tmp = tmp_dir / final.name
@@ -131,6 +141,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                 bpy.ops.render.render(write_still=True)
                 if not tmp.is_file():
                     raise DreamroomsError(f"render: Blender wrote no file for frame {f} ({tmp}); check the output settings")
+                stamp_exr(tmp, {FINGERPRINT_ATTR: fp})     # the settings that made it (dreamrooms.stage scheme)
                 os.replace(tmp, final)
                 written.append(final)
                 emit("frame", stage="render", frame=f, path=str(final))

@@ -49,6 +49,7 @@ from dreamrooms.shot.frames import frame_file, parse_frames, select_frames, sequ
 from dreamrooms.shot.lock import writer_lock
 from dreamrooms.shot.paths import confine
 from dreamrooms.shot.roles import colour_sequence
+from dreamrooms.shot.segments import segment_starts
 from dreamrooms.shot.sources import FrameSource, ShotSource, open_source
 
 
@@ -179,6 +180,12 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
     settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": near, "far": far,
                 "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
                 "source": resume.source_id(src, out, inplace_key)}
+    src_cuts = [c for c in getattr(src, "cuts", []) if shot.frame_start < c <= shot.frame_end]
+    starts = segment_starts(shot.frame_start, [*shot.cuts, *src_cuts])
+    stills = bool(src_cuts) and set(src_cuts) >= set(numbers[1:])
+    if stills or src.fit is not None:   # the same files read as a clip, or fitted otherwise, give other depth
+        settings["segments"] = "stills" if stills else "clip"
+        settings["fit"] = src.fit.describe() if src.fit is not None else None
     fingerprint = json.dumps(settings, sort_keys=True)
 
     # ---- resume: the first frame that is not whole (frames after it are redone: they were in flight) --------
@@ -260,7 +267,8 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
                   Targets(layers_path, depth_path, preview_path if preview else None),
                   StreamSettings(net_hw, batch, near, far, metric, fingerprint, compression, workers,
                                  state_path if stabilize != "off" and not chunked else None, on_frame,
-                                 write_from=todo[0]),
+                                 write_from=todo[0], starts=starts,
+                                 detect_cuts=not (stills or clip or _generated(src))),
                   made_dirs=made_dirs, stats=stats, anchors=anchors).run()
     with contextlib.suppress(OSError):
         state_path.unlink()   # only needed while a run is unfinished
@@ -288,12 +296,22 @@ def _estimate_sequence(source, model, out: Path, *, stabilize, size, batch, devi
             if shot.camera is None:
                 shot.camera = camera_from_fov(stats["fov_x"], len(shot.frames))
         shot.add_sequence("depth", depth_pattern, ["Y"], colorspace="data", premultiplied=False, **meta)
+        found = [n for n in shot.frames if resume.read_attribute(depth_path(n), resume.CUT_ATTR) == "1"]
+        shot.cuts = sorted({*shot.cuts, *src_cuts, *found} - {shot.frame_start})
+        stats["cuts"] = shot.cuts
         shot.provenance.add_model(entry.name, sha, stage="depth", stabilize=stabilize, near=near, far=far,
                                   network_size=list(net_hw), batch=batch, semantics=settings["semantics"],
-                                  provider=getattr(ms, "provider", ""))
+                                  provider=getattr(ms, "provider", ""),
+                                  **({"fit": settings["fit"]} if settings.get("fit") else {}))
         shot.provenance.add_command(argv)
         shot.save(out)
     return DepthResult(shot, todo, skipped, net_hw, all_there, getattr(ms, "provider", ""), stats)
+
+
+def _generated(src: FrameSource) -> bool:
+    """A walk (a generator in its provenance): continuous by construction, so no cut is looked for in it (a short
+    walk's frames differ a lot and would read as cuts)."""
+    return isinstance(src, ShotSource) and any(m.get("kind") == "generator" for m in src.shot.provenance.models)
 
 
 def _output_shot(src: FrameSource, out: Path, numbers: list[int], name: str | None, fps: float | None):

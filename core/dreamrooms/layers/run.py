@@ -31,7 +31,8 @@ from dreamrooms.layers.fill import METHODS, TemporalFill, lama_fill
 from dreamrooms.layers.behind import default_parallax
 from dreamrooms.layers.border import border_pad, pad_layers
 from dreamrooms.layers.split import KEEP_ALPHA, index_from_depth, index_from_mattes, split_at_edges, split_frame
-from dreamrooms.mask.io import clip_levels, depth_of, mask_sequences, read_colour, resume_start, select_frames
+from dreamrooms.mask.io import (depth_of, levels_setting, mask_sequences, read_colour, resume_start, segment_levels,
+                                select_frames)
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
@@ -60,9 +61,10 @@ def _lama_runner(model: str, device: str):
     from dreamrooms.models import resolve
     from dreamrooms.models.runtime import open_session
 
-    ms = open_session(resolve(model, kind="inpaint"), device=device)
+    entry = resolve(model, kind="inpaint")
+    ms = open_session(entry, device=device)
     names = [i.name for i in ms.session.get_inputs()]
-    return lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]
+    return (lambda image, mask: ms.session.run(None, {names[0]: image, names[1]: mask})[0]), entry
 
 
 def seed_fill(fill: TemporalFill, rgba: np.ndarray, depth: np.ndarray, guide: np.ndarray, k: int, pad: int) -> None:
@@ -148,9 +150,11 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
         count = len(masks) + 1
     elif count < 2:
         raise LayersError(f"--count {count}: need at least 2 layers (a foreground and what is behind it)")
-    thresholds: list[float] = []
-    if split == "depth":
-        thresholds = clip_levels(shot, depth_key, depth_ch, count)
+    thresholds: list = []
+    levels: dict[int, list[float]] = {}
+    if split == "depth":     # each segment (each photo of a set of stills) its own levels
+        levels = segment_levels(shot, depth_key, depth_ch, count)
+        thresholds = levels_setting(levels)
     name = Path(shot.sequences[colour_key].pattern).name.split(".")[0] or shot.name
     colour_pat = [f"layers/{name}_layer{k}.####.exr" for k in range(count)]
     depth_pat = [f"depth/{name}_layer{k}.####.exr" for k in range(count)]
@@ -173,9 +177,9 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
     if plan:
         return LayersResult(shot, todo, start, thresholds, pattern=colour_pat[0])
     warm = list(range(warmup_from, todo[0])) if (todo and start == 0 and warmup_from is not None) else []
-    colour_fill = None
+    colour_fill = lama_entry = None
     if inpaint == "lama" and todo:
-        run = _lama_runner(lama_model, device)
+        run, lama_entry = _lama_runner(lama_model, device)
         colour_fill = lambda rgb, hole: lama_fill(run, rgb, hole)
     fills = [TemporalFill(inpaint if inpaint != "lama" else "telea", colour_fill) for _ in range(count)]
     if todo and start > 0:     # resume: the previous frame's fills as written
@@ -199,8 +203,8 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
                 for f in fills:
                     f.reset()
             mattes = [exr.read_frame(shot.frame_path(m, n), ["Y"])["Y"] for m in masks]
-            layers = split_one(split, srgb, depth, fills, count=count, thresholds=thresholds, mattes=mattes,
-                               max_parallax=px)
+            layers = split_one(split, srgb, depth, fills, count=count, mattes=mattes, max_parallax=px,
+                               thresholds=levels[max(s for s in segment_starts if s <= n)] if levels else [])
             if n < todo[0]:     # a warm-up frame: the fills settle, nothing is written
                 continue
             reused.append(fills[-1].reused)
@@ -229,6 +233,8 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
                               **({"max_parallax": px, "pad_px": border_pad(px)} if split == "edges" else {}))
             shot.add_sequence(f"layer{k}_depth", depth_pat[k], ["Y"], colorspace="data", premultiplied=False,
                               kind="layer_depth", layer=f"layer{k}")
+        if lama_entry is not None:     # the inpainting model, with its sha256, in the shot's provenance
+            shot.provenance.add_model(lama_entry.name, lama_entry.sha256, stage="layers", kind="inpaint")
         shot.provenance.add_command(argv)
         shot.save(out)
     return LayersResult(shot, todo, start, thresholds, float(np.mean(reused)) if reused else 0.0, colour_pat[0])

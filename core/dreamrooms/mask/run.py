@@ -25,12 +25,13 @@ from dreamrooms.atomic import clean_stale_temps
 from dreamrooms.depth.resume import read_fingerprint, remove_created
 from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.mask import models as mm
-from dreamrooms.mask.io import MASK_KIND, clip_levels, depth_of, resume_start, select_frames
+from dreamrooms.mask.io import MASK_KIND, depth_of, levels_setting, resume_start, segment_levels, select_frames
 from dreamrooms.mask.matte import MatteFilter, depth_matte
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
 from dreamrooms.shot.paths import confine
+from dreamrooms.shot.segments import segment_of, segment_starts, starts_segment
 
 ATTR = "dreamrooms_mask"
 
@@ -53,18 +54,20 @@ def _model(model: str, device: str):
     """(family, session, name, sha256) of a mask model from the registry (or a path); opening the session
     checks the file against its family's exported signature."""
     from dreamrooms.models import resolve
+    from dreamrooms.models.registry import sha256_file
     from dreamrooms.models.runtime import open_session
 
     entry = resolve(model, kind="mask")
     ms = open_session(entry, device=device)
-    return entry.raw["mask"]["family"], ms.session, entry.name, entry.sha256
+    sha = entry.sha256 or sha256_file(entry.path)     # open_session fills it in; the file's own as a fallback
+    return entry.raw["mask"]["family"], ms.session, entry.name, sha, entry
 
 
 def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth: bool = False,
                model: str | None = None, classes: str = "person", frames: str | tuple[int, int] | None = None,
                layers: int = 1, instances: int = 0, min_score: float = 0.7, overwrite: bool = False,
                device: str = "auto", argv: list[str] | None = None, warmup_from: int | None = None,
-               register: bool = True, lock: bool = True, plan: bool = False) -> MaskResult:
+               register: bool = True, lock: bool = True, plan: bool = False, fit=None) -> MaskResult:
     """Write mattes for the shot in `out` from the frames of `source` (see module doc).
 
     For one chunk of a cluster run: frames from `warmup_from` up to the first of `frames` are filtered but not
@@ -77,11 +80,12 @@ def make_masks(source: str | os.PathLike, out: str | os.PathLike, *, from_depth:
     with writer_lock(out, "mask") if lock else contextlib.nullcontext():
         return _make_masks(source, out, from_depth=from_depth, model=model, classes=classes, frames=frames,
                            layers=layers, instances=instances, min_score=min_score, overwrite=overwrite, device=device,
-                           argv=argv, warmup_from=warmup_from, register=register, clean=lock or plan, plan=plan)
+                           argv=argv, warmup_from=warmup_from, register=register, clean=lock or plan, plan=plan,
+                           fit=fit)
 
 
 def _make_masks(source, out, *, from_depth, model, classes, frames, layers, instances, min_score, overwrite, device,
-                argv, warmup_from, register, clean, plan) -> MaskResult:
+                argv, warmup_from, register, clean, plan, fit) -> MaskResult:
     from dreamrooms.shot.sources import SourceError, open_source
 
     if from_depth == bool(model):
@@ -95,7 +99,7 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
         src = _OwnFrames(shot)    # the shot's own colour (its registered masks may be partly deleted: no check)
     else:
         try:
-            src = open_source(source)
+            src = open_source(source, fit=fit)   # `fit`: the --fit the shot's depth was made with
         except SourceError as exc:
             raise MaskError(str(exc)) from None
     if (src.width, src.height) != (shot.width, shot.height):
@@ -106,13 +110,14 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
     if missing:
         raise MaskError(f"{src.label}: has no frame {missing[0]} (shot frames {shot.frame_start}-{shot.frame_end}); "
                         f"give the footage of this shot")
+    starts = segment_starts(shot.frame_start, shot.cuts)
     if from_depth:
         colour_key, depth_key, depth_ch = depth_of(shot)
-        thresholds = clip_levels(shot, depth_key, depth_ch, layers + 1)
+        levels = segment_levels(shot, depth_key, depth_ch, layers + 1)
         labels, slots = ["foreground"], None
-        settings = {"source": "depth", "layers": layers, "thresholds": thresholds}
+        settings = {"source": "depth", "layers": layers, "thresholds": levels_setting(levels)}
     else:
-        family, session, model_name, sha = _model(model, device)
+        family, session, model_name, sha, entry = _model(model, device)
         class_ids = mm.parse_classes(classes) if family == "maskrcnn" else []
         slots = mm.InstanceSlots(class_ids, instances) if (family == "maskrcnn" and instances > 0) else None
         if family != "maskrcnn":
@@ -121,6 +126,8 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
             labels = slots.labels if slots else [mm.class_label(mm.COCO_CLASSES[c]) for c in class_ids]
         settings = {"source": model_name, "sha256": sha, "classes": class_ids, "min_score": min_score,
                     "instances": instances}
+    if len(starts) > 1:
+        settings["segments"] = sorted(starts)
     settings["footage"] = str(Path(src.label).resolve())
     fingerprint = json.dumps(settings, sort_keys=True)
     from dreamrooms.shot.roles import colour_sequence
@@ -149,8 +156,9 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
     if warm and slots is not None:
         raise MaskError("--instances with warm-up frames: instance labels are carried over the whole clip in order")
     filters = {lab: MatteFilter() for lab in labels}
+    prev_n = None
     if todo and start > 0:      # exact resume: the filter's state is the last matte written and its frame
-        prev = numbers[start - 1]
+        prev = prev_n = numbers[start - 1]
         guide = stab.grey_guide(next(iter(src.frames([prev]))).srgb)
         for lab in labels:
             filters[lab].seed(exr.read_frame(path(lab, prev), ["Y"])["Y"], guide)
@@ -162,12 +170,18 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
     bar = progress(len(todo), "mask")
     try:
         for fr in src.frames(warm + todo):
+            if starts_segment(starts, fr.number, prev_n):     # a new photo or shot: nothing carries over
+                for f in filters.values():
+                    f.restart()
+                if slots is not None:
+                    slots.prev = {}
+            prev_n = fr.number
             if from_depth:
                 d = exr.read_frame(shot.frame_path(depth_key, fr.number), [depth_ch])[depth_ch]
-                mattes = {"foreground": depth_matte(d, fr.srgb, thresholds, layers)}
+                mattes = {"foreground": depth_matte(d, fr.srgb, levels[segment_of(starts, fr.number)], layers)}
             else:
                 try:
-                    mattes = mm.run_family(family, session, fr.srgb, class_ids, min_score, slots)
+                    mattes = mm.run_family(family, session, fr.srgb, class_ids, min_score, slots, entry)
                 except mm.MaskModelError:
                     raise
                 except Exception as exc:
@@ -199,6 +213,8 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
             shot.add_sequence(f"mask_{lab}", patterns[lab], ["Y"], colorspace="data", premultiplied=False, **meta)
         if layered:
             _add_to_layered(shot, ckey, labels, patterns)
+        if not from_depth:
+            shot.provenance.add_model(model_name, sha, stage="mask", family=family, labels=labels)
         shot.provenance.add_command(argv)
         shot.save(out)
     return MaskResult(shot, labels, todo, start, registered, patterns[labels[0]])
