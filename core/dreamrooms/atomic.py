@@ -141,15 +141,15 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def private_folder(parent: str | os.PathLike, prefix: str = ".tmp-") -> Path:
-    """A fresh folder (random name, mode 0700, made exclusively) inside `parent` for a program that writes its
+    """A fresh folder `PREFIXrandom.tmp` (mode 0700, made exclusively) inside `parent` for a program that writes its
     output by name (Blender's render): nothing can have been planted in it. The caller removes it (shutil.rmtree)
-    after renaming what it wants out of it."""
+    after renaming what it wants out of it; after a kill, whoever cleans `.*.tmp*` removes it too."""
     import tempfile
 
     from dreamrooms.shot.paths import check_write_target
 
     check_write_target(Path(parent) / prefix)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
 
 
 def clean_stale_temps(paths: Iterable[Path]) -> None:
