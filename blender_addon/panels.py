@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from dreamrooms.room_options import OPTIONS
+
 from . import job_ui, models_ui
 from .scene import engine
 
@@ -73,32 +75,17 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        col.prop(s, "layout")
-        col.prop(s, "grid")
-        col.prop(s, "static")
-        if s.layout in ("plane", "layered"):
-            col.prop(s, "depth_scale")
-            row = col.row(align=True)
-            row.prop(s, "near")
-            row.prop(s, "far")
-            col.prop(s, "edge_cut")
-            if s.layout == "plane":
-                col.prop(s, "fill_behind")
-        else:
-            row = col.row(align=True)
-            row.prop(s, "room_width")
-            row.prop(s, "room_length")
-            col.prop(s, "strength")
-            col.prop(s, "wall_offset")
-            col.prop(s, "edge_cut")
-            if s.layout == "corridor":
-                row = col.row(align=True)
-                row.prop(s, "rooms")
-                row.prop(s, "room_gap")
-                col.prop(s, "room_offset")
-                col.prop(s, "with_plane")
-        col.prop(s, "lens")
+        for name in build_options(s.layout):
+            col.prop(s, name)
         col.operator("dreamrooms.build", icon="MESH_GRID")
+
+
+def build_options(layout: str) -> list[str]:
+    """The build options the panel shows for `layout`: the layout first, the lens last, between them those that
+    room_options.OPTIONS says this layout uses (a new layout or option needs no change here)."""
+    shown = [o.name for o in OPTIONS if o.group == "build" and o.panel and (not o.layouts or layout in o.layouts)]
+    middle = [n for n in shown if n not in ("layout", "lens")]
+    return ["layout", *middle, "lens"]
 
 
 class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):

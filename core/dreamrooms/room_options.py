@@ -51,6 +51,7 @@ class Option:
     flag: str = ""               # CLI flag when not --name-with-dashes
     parse: Callable[[str], Any] | None = None   # text -> value (argparse type; the panel's text goes through it)
     metavar: str | None = None
+    layouts: tuple[str, ...] = ()  # the layouts that use it (the panel shows it for those); () = every layout
 
     @property
     def cli_flag(self) -> str:
@@ -69,20 +70,20 @@ OPTIONS: tuple[Option, ...] = (
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
     _opt("grid", int, 0, "vertices along the long side (plane: 0 = one per pixel; walls: 0 = 64)", min=0, max=limits.MAX_GRID),
-    _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0),
+    _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0, layouts=("plane", "layered")),
     _opt("near", float, 0.0, "clamp depth below this (0: off)", min=0.0),
     _opt("far", float, 0.0, "clamp depth above this (0: off)", min=0.0),
     _opt("edge_cut", float, 0.0, "delete triangles whose depth ratio exceeds this (e.g. 1.2; 0: off)", min=0.0, max=100.0),
-    _opt("fill_behind", bool, False, "plane: a stretched copy behind the cut edges", label="Fill behind edges"),
+    _opt("fill_behind", bool, False, "plane: a stretched copy behind the cut edges", label="Fill behind edges", layouts=("plane",)),
     _opt("static", bool, False, "build the first frame only (no geometry-nodes animation)", label="First frame only"),
-    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=limits.MAX_ROOMS),
-    _opt("room_width", float, 4.0, "room width in metres", min=0.1, max=1000.0),
-    _opt("room_length", float, 5.0, "room length in metres", min=0.1, max=1000.0),
-    _opt("room_gap", float, 0.5, "corridor: metres between rooms", min=0.0, max=100.0),
-    _opt("strength", float, 0.1, "walls: relief in metres per unit of depth", min=0.0, max=100.0, label="Relief"),
-    _opt("wall_offset", int, 0, "frames between walls (one sequence, time offsets)", min=0, max=100000),
-    _opt("room_offset", int, 0, "frames between rooms of a corridor", min=0, max=100000),
-    _opt("with_plane", bool, False, "corridor: also a depth plane (3D photo) in a bay after the last room"),
+    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=limits.MAX_ROOMS, layouts=("corridor",)),
+    _opt("room_width", float, 4.0, "room width in metres", min=0.1, max=1000.0, layouts=("room", "corridor")),
+    _opt("room_length", float, 5.0, "room length in metres", min=0.1, max=1000.0, layouts=("room", "corridor")),
+    _opt("room_gap", float, 0.5, "corridor: metres between rooms", min=0.0, max=100.0, layouts=("corridor",)),
+    _opt("strength", float, 0.1, "walls: relief in metres per unit of depth", min=0.0, max=100.0, label="Relief", layouts=("room", "corridor")),
+    _opt("wall_offset", int, 0, "frames between walls (one sequence, time offsets)", min=0, max=100000, layouts=("room", "corridor")),
+    _opt("room_offset", int, 0, "frames between rooms of a corridor", min=0, max=100000, layouts=("corridor",)),
+    _opt("with_plane", bool, False, "corridor: also a depth plane (3D photo) in a bay after the last room", layouts=("corridor",)),
     _opt("sequences", str, "", "comma-separated colour sequences cycled over rooms/walls", panel=False),
     _opt("lens", float, 0.0, "lens mm (0: the shot camera's, else 35)", min=0.0, max=5000.0),
     # camera

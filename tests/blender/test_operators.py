@@ -80,14 +80,15 @@ def test_render_job_runs_in_a_worker_process(registered, tmp_path):
 
 def test_job_command_lines_parse_with_the_dreamrooms_cli(registered, tmp_path):
     from dreamrooms.commands.main import build_parser
-    jobs = __import__(f"{registered.__name__}.jobs", fromlist=["job_command"])
+    job_kinds = __import__(f"{registered.__name__}.job_kinds", fromlist=["KINDS"])
     s = bpy.context.scene.dreamrooms
-    prefs = registered.preferences.get()
     parser = build_parser()
     shot = tmp_path / "shot"
+    s.shot_path = str(shot)
     outputs = {"walk": ["layers", "color"], "depth": ["layers", "depth"], "export": ["ae"]}
     for kind, sub in (("walk", "walk"), ("depth", "depth"), ("export", "ae")):
-        cmd, dirs = jobs.job_command(kind, s, str(shot), prefs)
+        launch = job_kinds.launch(kind, bpy.context)   # what the Run button starts
+        cmd, dirs = launch.cmd, launch.outputs
         assert cmd[1:5] == ["-m", "dreamrooms", "--progress", "json"]
         args = parser.parse_args(cmd[3:])  # the real parser accepts every flag the panel sends
         assert args.command == sub and callable(args.func)

@@ -227,15 +227,13 @@ def read_frame(path: str | os.PathLike, layers: Sequence[str] | None = None) -> 
         return _float_colour(grouped, path)
     out = {}
     for key in layers:
-        if key in grouped:
-            out[key] = grouped[key]
-            continue
-        # allow a subset of a group, e.g. 'RGB' from 'RGBA' or 'ViewLayer.Depth.Z'
-        prefix, letters = split_key(key)
-        src = next((k for k in grouped if split_key(k)[0] == prefix and set(letters) <= set(split_key(k)[1])), None)
+        src = _layer_source(grouped, key)
         if src is None:
             raise ExrError(f"{path}: no channel {key!r} (has {', '.join(sorted(grouped))})")
-        src_letters = split_key(src)[1]
+        if src == key:
+            out[key] = grouped[key]
+            continue
+        src_letters, letters = split_key(src)[1], split_key(key)[1]
         arr = grouped[src]
         idx = [src_letters.index(c) for c in letters]
         out[key] = arr[..., idx[0]] if len(idx) == 1 else arr[..., idx]
@@ -250,6 +248,15 @@ def _float_colour(layers: dict[str, np.ndarray], path: Path) -> dict[str, np.nda
         raise ExrError(f"{path}: layer {bad!r} holds {layers[bad].dtype} integers, not colour; re-export it as "
                        "half or float")
     return layers
+
+
+def _layer_source(grouped_keys: Iterable[str], key: str) -> str | None:
+    """The layer holding `key`: itself, or a group it is a subset of ('RGB' of 'RGBA'); None if none does."""
+    keys = list(grouped_keys)
+    if key in keys:
+        return key
+    prefix, letters = split_key(key)
+    return next((k for k in keys if split_key(k)[0] == prefix and set(letters) <= set(split_key(k)[1])), None)
 
 
 @dataclass(frozen=True)
@@ -316,12 +323,32 @@ def frame_size(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def is_complete(path: str | os.PathLike, required: Sequence[str] = ()) -> bool:
-    """True when the file is a whole, readable EXR that has every `required` layer (for resume)."""
+    """True when the file is a whole EXR that has every `required` layer (for resume), without decoding pixels.
+
+    The headers are parsed (shot/exr_layout.py) and every chunk the offset tables list must start after them and
+    end inside the file, so a truncated frame or one whose offsets point past its end is not whole (the binding
+    would drop such a part with only a warning).  Tiled parts without a chunk count and deep parts fall back to a
+    full read."""
+    from dreamrooms.shot import exr_layout
+
     try:
-        read_frame(path, list(required) if required else None)
-    except ExrError:
+        layout = exr_layout.read_layout(Path(path))
+    except exr_layout.LayoutUnknown:
+        try:
+            read_frame(path, list(required) if required else None)
+        except ExrError:
+            return False
+        return True
+    except (OSError, ValueError):
         return False
-    return True
+    seen: dict[str, int] = {}
+    for part in layout.parts:
+        for name in part.channels:
+            seen[name] = seen.get(name, 0) + 1
+    names = [f"{part.name}.{n}" if seen[n] > 1 and part.name and "." not in n else n
+             for part in layout.parts for n in part.channels]   # as _flat_channels names them
+    grouped = group_channels({n: np.empty(0) for n in names})
+    return all(_layer_source(grouped, key) is not None for key in required)
 
 
 def default_workers() -> int:
