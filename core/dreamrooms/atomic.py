@@ -16,13 +16,13 @@ existing file; the folder is then named by path, not held open (the confinement 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
-from dreamrooms.oserrors import as_oserror
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -30,6 +30,50 @@ _BINARY = getattr(os, "O_BINARY", 0)
 _DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd and bool(_DIRECTORY)
 _UMASK = os.umask(0o022)   # read once at import (os.umask is the only way to read it); restored at once
 os.umask(_UMASK)
+# Installed by dreamrooms.shot.paths (a part above this one): asked before every write, it refuses one that would
+# leave the shot folder the file lies in. Without shots loaded nothing is checked.
+_write_check: Callable[[Path], None] | None = None
+
+
+def set_write_check(check: Callable[[Path], None]) -> None:
+    """Install the confinement check every atomic write runs first (dreamrooms.shot.paths.check_write_target)."""
+    global _write_check
+    _write_check = check
+
+
+# What C++ libraries that write files (OpenEXR's Iex, via its Python binding) put in the RuntimeError they raise
+# for an OS failure: the strerror text. Mapped back to the errno so the user gets the same one line.
+_STRERRORS = {errno.ENOSPC: ("No space left on device",), errno.EACCES: ("Permission denied",),
+              errno.EROFS: ("Read-only file system",), errno.EIO: ("Input/output error",),
+              errno.ENOENT: ("No such file or directory",)}
+if hasattr(errno, "EDQUOT"):
+    _STRERRORS[errno.EDQUOT] = ("Disk quota exceeded",)
+
+
+def as_oserror(exc: BaseException, path, temp=None) -> OSError | None:
+    """`exc` as an OSError naming `path` (the file being written) when it is an OS failure: an OSError that names
+    no file or only the temporary `temp` (so the line says which frame), or a RuntimeError carrying an OS error
+    text (OpenEXR's "No space left on device"). None for anything else, which stays as it is."""
+    if isinstance(exc, OSError):
+        if exc.errno is None:
+            return None
+        names = [exc.filename, exc.filename2]
+        if temp is not None:   # the random temporary means nothing to the user: name the file it becomes
+            names = [str(path) if n is not None and str(n) == str(temp) else n for n in names]
+        if names[0] is None:
+            names = [str(path), None]
+        if names == [exc.filename, exc.filename2]:
+            return None
+        strerror = exc.strerror or os.strerror(exc.errno)
+        if names[1] is None:
+            return OSError(exc.errno, strerror, names[0])
+        return OSError(exc.errno, strerror, names[0], None, names[1])   # 4th argument: Windows' winerror
+    if isinstance(exc, RuntimeError):
+        text = str(exc)
+        for code, markers in _STRERRORS.items():
+            if any(m.lower() in text.lower() for m in markers):
+                return OSError(code, os.strerror(code), str(path))
+    return None
 
 
 def temp_name_for(name: str) -> str:
@@ -97,10 +141,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     on success seal it (mode, fsync) and rename it over `path` in the same held-open folder, else remove it."""
     path = Path(path)
     folder = path.parent
-    from dreamrooms.shot.paths import check_write_target   # (dreamrooms.shot imports this module)
-
     dir_fd = tmp = None
-    check_write_target(path)   # inside a shot folder: never through a symlink out of it
+    if _write_check is not None:
+        _write_check(path)   # inside a shot folder: never through a symlink out of it
     try:
         folder.mkdir(parents=True, exist_ok=True)
         dir_fd = _open_dir(folder)
@@ -146,9 +189,8 @@ def private_folder(parent: str | os.PathLike, prefix: str = ".tmp-") -> Path:
     after renaming what it wants out of it; after a kill, whoever cleans `.*.tmp*` removes it too."""
     import tempfile
 
-    from dreamrooms.shot.paths import check_write_target
-
-    check_write_target(Path(parent) / prefix)
+    if _write_check is not None:
+        _write_check(Path(parent) / prefix)
     return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
 
 

@@ -6,10 +6,7 @@ Out-of-memory from numpy, ONNX Runtime or OpenCV is reported the same way.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
-import sys
 
 _FIXES = {
     errno.ENOENT: ("does not exist", "check the path"),
@@ -50,46 +47,3 @@ def describe(exc: BaseException) -> str | None:
     where = " -> ".join(str(f) for f in files) if files else "a file"
     what, fix = _FIXES.get(exc.errno, (exc.strerror or str(exc) or type(exc).__name__, "check the path and the disk"))
     return f"{where}: {what}; {fix}"
-
-
-# What C++ libraries that write files (OpenEXR's Iex, via its Python binding) put in the RuntimeError they raise
-# for an OS failure: the strerror text. Mapped back to the errno so the user gets the same one line.
-_STRERRORS = {errno.ENOSPC: ("No space left on device",), errno.EACCES: ("Permission denied",),
-              errno.EROFS: ("Read-only file system",), errno.EIO: ("Input/output error",),
-              errno.ENOENT: ("No such file or directory",)}
-if hasattr(errno, "EDQUOT"):
-    _STRERRORS[errno.EDQUOT] = ("Disk quota exceeded",)
-
-
-def as_oserror(exc: BaseException, path, temp=None) -> OSError | None:
-    """`exc` as an OSError naming `path` (the file being written) when it is an OS failure: an OSError that names
-    no file or only the temporary `temp` (so the line says which frame), or a RuntimeError carrying an OS error
-    text (OpenEXR's "No space left on device"). None for anything else, which stays as it is."""
-    if isinstance(exc, OSError):
-        if exc.errno is None:
-            return None
-        names = [exc.filename, exc.filename2]
-        if temp is not None:   # the random temporary means nothing to the user: name the file it becomes
-            names = [str(path) if n is not None and str(n) == str(temp) else n for n in names]
-        if names[0] is None:
-            names = [str(path), None]
-        if names == [exc.filename, exc.filename2]:
-            return None
-        strerror = exc.strerror or os.strerror(exc.errno)
-        if names[1] is None:
-            return OSError(exc.errno, strerror, names[0])
-        return OSError(exc.errno, strerror, names[0], None, names[1])   # 4th argument: Windows' winerror
-    if isinstance(exc, RuntimeError):
-        text = str(exc)
-        for code, markers in _STRERRORS.items():
-            if any(m.lower() in text.lower() for m in markers):
-                return OSError(code, os.strerror(code), str(path))
-    return None
-
-
-def safe_streams() -> None:
-    """Let stdout/stderr print any path whatever the locale (LANG=C, PYTHONIOENCODING=ascii): characters the
-    encoding lacks are escaped instead of raising UnicodeEncodeError in the middle of an error message."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="backslashreplace")

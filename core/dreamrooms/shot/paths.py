@@ -187,3 +187,11 @@ def check_name(name: object, what: str) -> str:
                               "starting with a letter or digit")
     return name
 
+
+def _install() -> None:
+    from dreamrooms import atomic
+
+    atomic.set_write_check(check_write_target)
+
+
+_install()   # every atomic write inside a shot folder is checked (dreamrooms.atomic sits below shot)
