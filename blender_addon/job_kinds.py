@@ -128,6 +128,21 @@ def _export(context, shot: str, model: str) -> Launch:
     return Launch(cmd, dirs)
 
 
+def _film_made(job: jobs.Job, context) -> str:
+    folder = bpy_abspath(context.scene.dreamrooms.film_folder)
+    return f"film made: {folder}/animatic.mp4, film.blend, film.jsx"
+
+
+@job_kind("film", "Film", "Make a film from a screenplay: a shot per scene, then the cut", needs_shot=False,
+          finish=_film_made)
+def _film(context, shot: str, model: str) -> Launch:
+    s = context.scene.dreamrooms
+    if not s.film_script or not s.film_folder:
+        raise RuntimeError("set the screenplay and the film folder first (Film section)")
+    cmd, dirs = jobs.film_command(s, bpy_abspath(s.film_script), bpy_abspath(s.film_folder))
+    return Launch(cmd, dirs)
+
+
 def _forget_models(job: jobs.Job, context) -> str:
     models_ui.forget()
     return ""

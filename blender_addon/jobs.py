@@ -194,6 +194,15 @@ def depth_command(s, shot: str, prefs) -> tuple[list[str], list[Path]]:
     return cmd, [Path(shot) / "layers", Path(shot) / "depth"]
 
 
+def film_command(s, script: str, folder: str) -> tuple[list[str], list[Path]]:
+    """`dreamrooms film` from the panel settings `s`; and the folder it writes."""
+    cmd = core_command("film", script, "--out", folder, "--fps", f"{s.film_fps:g}",
+                       "--render" if s.film_render else "--no-render")
+    if s.film_size.strip():
+        cmd += ["--size", s.film_size.strip()]
+    return cmd, [Path(folder) / "shots"]
+
+
 def export_command(shot: str) -> tuple[list[str], list[Path]]:
     """`dreamrooms ae`; and the folder it writes."""
     return core_command("ae", shot), [Path(shot) / "ae"]

@@ -186,7 +186,7 @@ class DREAMROOMS_OT_render_setup(_Base, bpy.types.Operator):
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
         R.setup_render(context.scene, shot, engine=context.scene.render.engine, samples=s.samples,
-                       cryptomatte=s.cryptomatte)
+                       cryptomatte=s.cryptomatte, passes=s.passes, denoise=s.denoise)
         return f"render: multilayer EXR to {context.scene.render.filepath}.exr, frames {shot.frame_start}-{shot.frame_end}"
 
 

@@ -125,6 +125,8 @@ class DREAMROOMS_PT_render(_Sub, bpy.types.Panel):
             col.label(text=f"Device: {device.upper()}" + (f" ({backend})" if backend else "")
                       + " (Render Properties and Preferences › System)", icon="PREFERENCES")
         col.prop(s, "samples")
+        col.prop(s, "passes")
+        col.prop(s, "denoise")
         col.prop(s, "cryptomatte")
         col.operator("dreamrooms.render_setup", icon="RENDER_STILL")
         col.operator("dreamrooms.run_job", text="Render to shot", icon="RENDER_ANIMATION").kind = "render"
@@ -139,8 +141,20 @@ class DREAMROOMS_PT_export(_Sub, bpy.types.Panel):
         col.operator("dreamrooms.run_job", text="After Effects export", icon="EXPORT").kind = "export"
 
 
+class DREAMROOMS_PT_film(_Sub, bpy.types.Panel):
+    bl_label = "Film"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        for p in ("film_script", "film_folder", "film_size", "film_fps", "film_render"):
+            col.prop(s, p)
+        col.operator("dreamrooms.run_job", text="Make film", icon="SEQUENCE").kind = "film"
+
+
 classes = (DREAMROOMS_PT_main, DREAMROOMS_PT_shot, DREAMROOMS_PT_walk, DREAMROOMS_PT_depth, DREAMROOMS_PT_build,
-           DREAMROOMS_PT_camera, DREAMROOMS_PT_render, DREAMROOMS_PT_export)
+           DREAMROOMS_PT_camera, DREAMROOMS_PT_render, DREAMROOMS_PT_export, DREAMROOMS_PT_film)
 
 
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -16,7 +16,7 @@ from dreamrooms.room_options import default_move
 from dreamrooms.shot import Shot
 
 from .. import paths
-from . import camera_rig, depth_plane, layered, nodes, room, shotio
+from . import camera_rig, depth_plane, grid, layered, nodes, room, shotio
 
 LAYOUTS = tuple(LAYOUT_REGISTRY)
 COLLECTION = "dreamrooms"
@@ -28,7 +28,8 @@ class BuildSettings:
     layout: str = "plane"
     colour: str | None = None          # colour sequence name (default: first RGB sequence)
     depth: str | None = None           # depth source sequence (default: `depth` or the first with depth.Z)
-    grid: int = 0                      # plane: vertices along the long side (0 = one per pixel); rooms: per wall
+    grid: int = 0                      # plane: vertices along the long side (0 = grid.adaptive_uv); rooms: per wall
+    travel: float = 1.0                # how far the camera moves (metres; the move's intensity): finer plane grids
     depth_scale: float = 1.0
     near: float = 0.0
     far: float = 0.0
@@ -60,7 +61,8 @@ def settings_from(v: Mapping[str, Any]) -> BuildSettings:
         near=v["near"], far=v["far"], edge_cut=v["edge_cut"], fill_behind=v["fill_behind"], animate=not v["static"],
         room_width=v["room_width"], room_length=v["room_length"], strength=v["strength"], wall_offset=v["wall_offset"],
         rooms=v["rooms"], room_offset=v["room_offset"], room_gap=v["room_gap"],
-        sequences=[s for s in (v.get("sequences") or "").split(",") if s], lens_mm=v["lens"], with_plane=v["with_plane"])
+        sequences=[s for s in (v.get("sequences") or "").split(",") if s], lens_mm=v["lens"], with_plane=v["with_plane"],
+        travel=abs(float(v.get("intensity", 1.0))))
 
 
 def move_from(scene: bpy.types.Scene, shot: Shot, v: Mapping[str, Any], *, start=None, frames: range | None = None,
@@ -178,11 +180,11 @@ def _build_plane(b: Build) -> dict:
     s, shot = b.s, b.shot
     start, K = _front_camera(b)
     d0 = shotio.read_depth(shot, b.depth_name, shot.frame_start)
-    grid = _plane_grid(d0, s.grid)
-    opts = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale, near=s.near, far=s.far, edge_cut=s.edge_cut)
+    opts = _plane_options(shot, b.depth_name, d0, s, s.depth_scale)
     objs = [_plane(b, "dreamrooms plane", d0, K, start, opts)]
     if s.fill_behind:
-        back = depth_plane.PlaneOptions(grid=grid, scale=s.depth_scale * opts.fill_push, near=s.near, far=s.far)
+        back = depth_plane.PlaneOptions(grid=opts.grid, uv=opts.uv, scale=s.depth_scale * opts.fill_push,
+                                        near=s.near, far=s.far)
         objs.append(_plane(b, "dreamrooms plane fill", d0, K, start, back))
     return {"objects": objs, "camera": b.cam, "start": start}
 
@@ -191,9 +193,9 @@ def _build_plane(b: Build) -> dict:
 def _build_layered(b: Build) -> dict:
     s, shot = b.s, b.shot
     start, K = _front_camera(b)
-    d0 = shotio.read_depth(shot, layered.layer_sequences(shot)[-1][1], shot.frame_start)
-    opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=s.depth_scale, near=s.near, far=s.far,
-                                    edge_cut=s.edge_cut)
+    back_depth = layered.layer_sequences(shot)[-1][1]
+    d0 = shotio.read_depth(shot, back_depth, shot.frame_start)
+    opts = _plane_options(shot, back_depth, d0, s, s.depth_scale)
     objs = layered.build_layers(b.scene, shot, K, start, opts, animate=s.animate, collection=b.col)
     return {"objects": objs, "camera": b.cam, "start": start}
 
@@ -282,8 +284,7 @@ def _bay_plane(b: Build, bay_x: float, eye_y: float, height: float):
     if valid.size == 0:
         raise DreamroomsError(f"depth plane: depth frame {shot.frame_start} of {depth_name!r} has no valid depth")
     scale = s.depth_scale * 0.8 * (s.room_length - eye_y) / float(np.median(valid))
-    opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=scale, near=s.near, far=s.far,
-                                    edge_cut=s.edge_cut)
+    opts = _plane_options(shot, depth_name, d0, s, scale)
     return _plane(b, "dreamrooms plane", d0, K, start, opts)
 
 
@@ -294,6 +295,31 @@ def _plane_grid(depth: np.ndarray, grid: int) -> tuple[int, int] | None:
         return None
     h, w = depth.shape
     return (grid, max(2, round(grid * h / w))) if w >= h else (max(2, round(grid * w / h)), grid)
+
+
+def _plane_options(shot: Shot, depth_name: str, d0: np.ndarray, s: BuildSettings, scale: float) -> depth_plane.PlaneOptions:
+    """A plane's options: `--grid N` a uniform grid, 0 the adaptive one (grid.adaptive_uv) over the depth edges
+    of the first, middle and last frames that the geometry nodes will show."""
+    opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=scale, near=s.near, far=s.far,
+                                    edge_cut=s.edge_cut)
+    if s.grid:
+        return opts
+    frames = [shot.frame_start]
+    if s.animate and not depth_holds(shot, depth_name):
+        frames = sorted({shot.frame_start, (shot.frame_start + shot.frame_end) // 2, shot.frame_end})
+    depths = [d0] + [shotio.read_depth(shot, depth_name, f) for f in frames[1:]]
+    finite = d0[np.isfinite(d0) & (d0 > 0)]
+    median = float(np.median(finite)) * scale if finite.size else 1.0
+    step = grid.coarse_step(shot.width, shot.height, d0.shape[1], s.travel, median)
+    opts.uv = grid.adaptive_uv(depths, step)
+    return opts
+
+
+def depth_holds(shot: Shot, depth_name: str) -> bool:
+    """True when every shot frame shows the same depth (one frame, or a held still): the plane needs no
+    per-frame geometry update."""
+    seq = shot.sequences.get(depth_name)
+    return shot.frame_count == 1 or (seq is not None and getattr(seq, "hold", None) is not None)
 
 
 def _depth_for(shot: Shot, colour_seq: str, fallback: str) -> str:
@@ -307,8 +333,9 @@ def _depth_for(shot: Shot, colour_seq: str, fallback: str) -> str:
 def _plane(b: Build, name: str, d0, K, start, opts):
     """A displaced depth plane named `name` from depth `d0` seen through K at `start`, showing the colour."""
     shot, s, depth_name, colour = b.shot, b.s, b.depth_name, b.colour
-    obj = depth_plane.build_depth_plane(name, d0, K, start, opts, animate=s.animate, collection=b.col)
-    if s.animate:
+    animate = s.animate and not depth_holds(shot, depth_name)  # a still's depth never changes: no per-frame update
+    obj = depth_plane.build_depth_plane(name, d0, K, start, opts, animate=animate, collection=b.col)
+    if animate:
         dimg = shotio.load_sequence_image(shot, depth_name, non_color=True)
         nodes.add_depth_modifier(obj, dimg, scale=opts.scale, near=opts.near, far=opts.far, edge_cut=opts.edge_cut,
                                  frame_start=shot.frame_start, frame_count=shot.frame_count,

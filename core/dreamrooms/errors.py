@@ -8,7 +8,7 @@ shot/sources.SourceError, shot/fit.FitError, limits.LimitError, stage/record.Inp
 models/integrity.IntegrityError, models/download.DownloadError (a ModelError), walk/latent.WalkError,
 walk/generator.GenerateError, mask/run.MaskError, mask/models.MaskModelError, layers/run.LayersError,
 cluster/plan.ClusterError (and ShotNotVisible), training/photos.DatasetError, training/gan.TrainError,
-training/onnx_export.ExportError.
+training/onnx_export.ExportError, film/shotlist.FilmError.
 """
 
 

@@ -33,6 +33,8 @@ ENGINES = ("CYCLES", "EEVEE", "WORKBENCH", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"
 DEVICES = ("auto", "cpu", "gpu")
 # Cycles compute backends (CyclesPreferences.compute_device_type), in the order --device auto|gpu tries them
 BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
+# render passes beyond Combined and Depth (always on); blender_addon/scene/render_settings.py maps them
+EXTRA_PASSES = ("mist", "normal", "vector", "object_index")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ OPTIONS: tuple[Option, ...] = (
          choices=tuple(LAYOUTS)),
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
-    _opt("grid", int, 0, "vertices along the long side (plane: 0 = one per pixel; walls: 0 = 64)", min=0, max=limits.MAX_GRID),
+    _opt("grid", int, 0, "vertices along the long side (plane: 0 = as the camera needs: one per pixel up to about 640x360, "
+         "above that every 2-4 output pixels where depth is smooth and every pixel across depth edges; walls: 0 = 64)", min=0, max=limits.MAX_GRID),
     _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0, layouts=("plane", "layered")),
     _opt("near", float, 0.0, "clamp depth below this (0: off)", min=0.0),
     _opt("far", float, 0.0, "clamp depth above this (0: off)", min=0.0),
@@ -107,7 +110,12 @@ OPTIONS: tuple[Option, ...] = (
     # render
     _opt("engine", str, "CYCLES", "render engine (EEVEE and WORKBENCH mean this Blender's identifier); the panel shows "
          "the scene's own engine list instead", group="render", choices=ENGINES, panel=False),
-    _opt("samples", int, 32, "render samples", group="render", min=1, max=limits.MAX_SAMPLES),
+    _opt("samples", int, 0, "render samples per pixel (0: 4, or 16 with depth of field; adaptive sampling stops "
+         "converged pixels early)", group="render", min=0, max=limits.MAX_SAMPLES),
+    _opt("passes", str, "", "extra render passes, comma-separated: " + ", ".join(EXTRA_PASSES) + ", or all "
+         "(Combined and Depth are always rendered; others cost render time and disk)", group="render"),
+    _opt("denoise", bool, False, "denoise the render (OpenImageDenoise on the CPU; off: the frame is the footage)",
+         group="render"),
     _opt("device", str, "auto", "Cycles device: auto (a GPU when Cycles finds one, else the CPU), cpu, or gpu (fails "
          "without one); the panel uses your Cycles preferences instead", group="render", choices=DEVICES, panel=False),
     _opt("compute_backend", str, None, "GPU backend for --device auto|gpu (default: the first of "
@@ -169,7 +177,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `room` command's arguments, from OPTIONS."""
     p.add_argument("shot", type=Path, help="shot folder with a colour sequence and depth (run `dreamrooms depth` first)")
     p.add_argument("--render", action="store_true",
-                   help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
+                   help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, and the --passes asked for)")
     add_options(p, [o.name for o in OPTIONS if o.cli])
     p.add_argument("--save", type=path_arg, default=None, help="save the .blend here (default: SHOT/room.blend)")
     p.add_argument("--no-save", action="store_true", help="do not save a .blend")

@@ -93,3 +93,9 @@ def test_job_command_lines_parse_with_the_dreamrooms_cli(registered, tmp_path):
         args = parser.parse_args(cmd[3:])  # the real parser accepts every flag the panel sends
         assert args.command == sub and callable(args.func)
         assert [Path(d) for d in dirs] == [shot / d for d in outputs[kind]]   # the folders this job writes
+    s.film_script, s.film_folder, s.film_size, s.film_render = str(tmp_path / "a.fountain"), str(tmp_path / "F"), "96x54", True
+    launch = job_kinds.launch("film", bpy.context)
+    args = parser.parse_args(launch.cmd[3:])
+    assert (args.command, args.script, args.out, args.size, args.render) == (
+        "film", [str(tmp_path / "a.fountain")], tmp_path / "F", (96, 54), True)
+    assert launch.outputs == [tmp_path / "F" / "shots"]

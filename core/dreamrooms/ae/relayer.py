@@ -173,7 +173,7 @@ def _stamp(shot: Shot, src: Sources, near, far, map_kind: str, outputs: list[Out
 
 
 def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: float | None, name: str,
-            map_kind: str = "disparity", workers: int | None = None, compression: str = "zip") -> list[Output]:
+            map_kind: str = "disparity", workers: int | None = None, compression: str = exr.DEFAULT_COMPRESSION) -> list[Output]:
     """Write every AE sequence frame by frame (parallel, resumable, atomic), then remove frames outside
     the shot's range; returns the outputs."""
     out_dir = Path(out_dir)

@@ -28,6 +28,8 @@ COMMANDS: list[Command] = [
     Command("reveal", "reveal", "predict what a room camera move reveals, per frame (no Blender)"),
     Command("ae", "ae", "After Effects export: AE-ready sequences, comp.json and shot.jsx"),
     Command("preview", "preview", "contact sheet PNG and MP4s of a shot's sequences"),
+    Command("write", "write", "write a screenplay (Fountain) with a causal language model (GPT-2 family, ONNX)"),
+    Command("film", "film", "a screenplay (Fountain) -> a shot per scene -> AE project, Blender edit, animatic"),
     Command("models", "models", "list, fetch and add ONNX models (depth, generators)"),
     Command("shot", "info", "inspect a shot folder"),
     Command("exr", "info", "inspect EXR files"),

@@ -98,7 +98,7 @@ def estimate_sequence(source: str | os.PathLike | FrameSource, model: Any, out: 
                       stabilize: str = "keyframe", size: int | None = None, batch: int = 2,
                       device: str = "auto", frames: tuple[int, int] | str | None = None, preview: bool = False,
                       near: float = 1.0, far: float = 10.0, threads: int | None = None, overwrite: bool = False,
-                      compression: str = "zip", fps: float | None = None, name: str | None = None,
+                      compression: str = exr.DEFAULT_COMPRESSION, fps: float | None = None, name: str | None = None,
                       workers: int | None = None, argv: list[str] | None = None,
                       on_frame: Callable[[int], None] | None = None, make_stabilizer: Callable | None = None,
                       warmup_from: int | None = None, register: bool = True,

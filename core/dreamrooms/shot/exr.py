@@ -9,9 +9,8 @@ one part per pass).  Writes are atomic.
 from __future__ import annotations
 
 import os
-import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,6 +31,11 @@ COMPRESSIONS = {
     "dwab": OpenEXR.DWAB_COMPRESSION,
 }
 LOSSY = {"dwaa", "dwab"}
+# the codec every stage writes unless told otherwise, chosen by bench/exr_codecs.py (REPORT.md): lossless, and of
+# the lossless codecs that halve a 1080p frame the fastest to write on OpenEXR's thread pool (ZIPS compresses
+# each scanline alone, so its blocks spread over the cores; ZIP's 16-line blocks wrote about 2x slower on 2 cores
+# for a 3 % smaller file)
+DEFAULT_COMPRESSION = "zips"
 _COMPRESSION_NAMES = {int(v): k for k, v in COMPRESSIONS.items()}
 _CHANNEL_ORDERS = ("RGBA", "XYZW", "UV")
 COLOUR_LETTERS = set("RGBA")
@@ -41,14 +45,18 @@ _DATA_PREFIXES = ("depth", "mask", "normal", "vector", "position", "uv", "index"
 _threads_ready = False
 
 
+def codec_threads() -> int:
+    """OpenEXR codec threads: one per core (the Python binding starts with none, so a write compresses its
+    line blocks one after another)."""
+    return max(1, os.cpu_count() or 1)
+
+
 def _ensure_codec_threads() -> None:
-    """OpenEXR's own thread pool (line-block compression) defaults to 0 threads in the Python
-    binding; cores + 1 makes a single ZIP write about 1.5x faster on 2 cores, and with several
-    writer threads (which share that pool) measured best of 0..4 threads here."""
+    """Give OpenEXR's own thread pool (line-block compression, shared by all writer threads) `codec_threads()`."""
     global _threads_ready
     if not _threads_ready:
         if OpenEXR.global_thread_count() == 0:
-            OpenEXR.set_global_thread_count((os.cpu_count() or 1) + 1)
+            OpenEXR.set_global_thread_count(codec_threads())
         _threads_ready = True
 
 
@@ -106,7 +114,7 @@ def _layer_channels(key: str, arr: np.ndarray, path: Path) -> dict[str, np.ndarr
 def write_frame(
     path: str | os.PathLike,
     layers: Mapping[str, np.ndarray],
-    compression: str = "zip",
+    compression: str = DEFAULT_COMPRESSION,
     types: Mapping[str, str] | None = None,
     attributes: Mapping[str, object] | None = None,
 ) -> Path:
@@ -366,7 +374,7 @@ class SequenceWriter:
     conversion (colour decode, casts) overlaps the caller's next inference instead of delaying it.
     """
 
-    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = "zip",
+    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = DEFAULT_COMPRESSION,
                  on_written: Callable[[Path], None] | None = None):
         self.workers = workers or default_workers()
         self.compression = compression
@@ -410,7 +418,7 @@ class SequenceWriter:
 
 
 def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.ndarray]]],
-                   compression: str = "zip", workers: int | None = None) -> list[Path]:
+                   compression: str = DEFAULT_COMPRESSION, workers: int | None = None) -> list[Path]:
     """Write `(path, layers)` pairs streaming, in parallel; returns the paths written in order."""
     written: list[Path] = []
     with SequenceWriter(workers=workers, compression=compression) as writer:
@@ -423,17 +431,7 @@ def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.nda
 def read_sequence(paths: Iterable[str | os.PathLike], layers: Sequence[str] | None = None,
                   workers: int | None = None, prefetch: int | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield frames in order, decoding ahead on threads with a bounded prefetch (flat memory)."""
+    from dreamrooms.shot.prefetch import ordered_map
+
     workers = workers or default_workers()
-    prefetch = prefetch or workers * 2
-    pending: "queue.Queue[Future]" = queue.Queue()
-    with ThreadPoolExecutor(workers, thread_name_prefix="exr-read") as pool:
-        it = iter(paths)
-        for path in it:
-            pending.put(pool.submit(read_frame, path, layers))
-            if pending.qsize() >= prefetch:
-                break
-        while not pending.empty():
-            yield pending.get().result()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.put(pool.submit(read_frame, nxt, layers))
+    yield from ordered_map(lambda p: read_frame(p, layers), paths, workers, prefetch or workers * 2, name="exr-read")
