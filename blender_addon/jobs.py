@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,7 +147,10 @@ class Job:
             if folder.is_dir():
                 for tmp in folder.glob(".*.tmp*"):
                     try:
-                        tmp.unlink()
+                        if tmp.is_dir() and not tmp.is_symlink():
+                            shutil.rmtree(tmp)   # render's private temp folder (dreamrooms.atomic.private_folder)
+                        else:
+                            tmp.unlink()
                     except OSError:
                         pass
 

@@ -10,6 +10,7 @@ frames only and a rerun resumes at the first missing frame.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot
+from dreamrooms.atomic import private_folder
+from dreamrooms.shot.paths import output_dir
 from dreamrooms.stage import read_attribute, stamp_exr
 
 # EXR header attribute (and scene custom property) holding the room build's settings fingerprint
@@ -120,10 +123,6 @@ def frame_file(folder: Path, frame: int) -> Path:
     return folder / f"render/render.{frame:04d}.exr"
 
 
-def _temp_render_path(final: Path) -> Path:
-    return final.with_name(f".{final.stem}.{os.getpid()}.tmp.exr")
-
-
 def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = None, *, resume: bool = True,
                   record: bool = True) -> list[Path]:
     """Render `frames` (default the shot's) to SHOT/render/render.####.exr, atomically, skipping
@@ -136,7 +135,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     frames = frames or shot.frames
     written = []
     required = ("ViewLayer.Combined.RGBA",)
-    (folder / "render").mkdir(parents=True, exist_ok=True)
+    output_dir(folder, "render")   # refused when SHOT/render is a symlink out of the shot
     multilayer_exr_output(scene)
     fp = str(scene.get(FINGERPRINT_ATTR, ""))
     stale = [f for f in frames if resume and exr.is_complete(frame_file(folder, f), required)
@@ -145,6 +144,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
         print(f"dreamrooms: render: {len(stale)} frame(s) on disk were rendered with other settings (frames "
               f"{stale[0]}-{stale[-1]}); rendering them again", file=sys.stderr, flush=True)
     old_path = scene.render.filepath
+    tmp_dir = private_folder(folder / "render", ".render-")   # Blender writes by name: only into a folder of ours
     prof = profile.current()
     prof.attach()
     try:
@@ -154,7 +154,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                 if resume and f not in stale and exr.is_complete(final, required):
                     bar.update()
                     continue
-                tmp = _temp_render_path(final)
+                tmp = tmp_dir / final.name
                 with prof.phase("frame_set (geometry nodes)"):
                     scene.frame_set(f)
                 scene.render.filepath = str(tmp)
@@ -169,8 +169,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     finally:
         prof.detach()
         scene.render.filepath = old_path
-        for t in (folder / "render").glob(f".render.*.{os.getpid()}.tmp*"):  # an interrupted or failed frame
-            t.unlink(missing_ok=True)
+        shutil.rmtree(tmp_dir, ignore_errors=True)   # with an interrupted or failed frame
     if record:
         missing = [f for f in shot.frames if not frame_file(folder, f).is_file()]
         if missing:

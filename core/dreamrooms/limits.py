@@ -26,6 +26,12 @@ MAX_ROOMS = 256
 MAX_SAMPLES = 1 << 20
 MAX_JSON_DEPTH = 64                 # shot.json is 5 levels deep; meta may nest a little
 MAX_MANIFEST_BYTES = 256 << 20      # shot.json with a camera matrix per frame for MAX_FRAMES is ~40 MB
+# Values (array items and object members) in one manifest: a camera per frame for MAX_FRAMES is ~2.2 M (16 matrix
+# numbers, 5 lists, lens, focus); parsed, 4 M values take ~150 MB of Python objects, so a manifest of junk
+# cannot make `json.loads` take gigabytes before the schema is checked.
+MAX_JSON_VALUES = 4_000_000
+# Items in one list inside sequence `meta` or `provenance` (free-form fields): per-frame data at most.
+MAX_META_ITEMS = MAX_FRAMES + 16
 DOWNLOAD_STALL_S = 60.0             # a download that gets < DOWNLOAD_STALL_BYTES in this long has stalled
 DOWNLOAD_STALL_BYTES = 16 << 10
 
@@ -63,18 +69,55 @@ def check_frames(count: int, what: str) -> None:
         raise LimitError(f"{what}: {count} frames; a shot has 1..{MAX_FRAMES} frames, split longer ones")
 
 
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_CHUNK = 1 << 20
 
 
-def json_depth(text: str) -> int:
-    """The deepest nesting of `[`/`{` in JSON `text` (strings skipped), without recursion."""
-    depth = deepest = 0
-    for m in _JSON_TOKENS.finditer(text):
-        ch = m.group()
-        if ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+def json_shape(data: bytes | str) -> tuple[int, int]:
+    """(deepest nesting of `[`/`{`, number of values in arrays and objects) of JSON `data`, strings skipped, in
+    memory linear in its size, without recursion or per-character Python work.
+
+    Escaped backslashes and quotes are dropped first (two C-speed `bytes.replace` passes: outside strings JSON
+    has no backslash), after which quotes alternate open/close, so "inside a string" is the running parity of
+    quotes; that and the bracket depth are running sums numpy takes 1 MB at a time, carrying both across chunks.
+    Bytes are scanned as they are: no byte of a multi-byte UTF-8 character is ASCII. The value count (every `,`
+    plus one per container) is an upper bound; for malformed JSON both are only bounds (json rejects it after)."""
+    import numpy as np
+
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    plain = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    del raw
+    step = np.zeros(256, np.int8)
+    step[list(b"[{")] = 1
+    step[list(b"]}")] = -1
+    quotes = depth = deepest = values = 0
+    for at in range(0, len(plain), _CHUNK):
+        a = np.frombuffer(plain, np.uint8, count=min(_CHUNK, len(plain) - at), offset=at)
+        q = a == ord('"')
+        outside = ((np.cumsum(q.view(np.int8), dtype=np.int32) + (quotes & 1)) & 1 == 0) & ~q
+        quotes += int(q.sum())
+        s = a[outside]
+        values += int(np.count_nonzero(s == ord(","))) + int(np.count_nonzero(step[s] == 1))
+        run = np.cumsum(step[s], dtype=np.int32) + depth
+        if run.size:
+            deepest = max(deepest, int(run.max()))
+            depth = int(run[-1])
+    return deepest, values
+
+
+def json_depth(text: bytes | str) -> int:
+    """The deepest nesting of `[`/`{` in JSON `text` (strings skipped), without recursion, in linear memory."""
+    return json_shape(text)[0]
+
+
+def check_json(data: bytes | str, what: str) -> None:
+    """One-line LimitError when JSON `data` (a manifest about to be parsed, or written) is larger, deeper or holds
+    more values than dreamrooms reads: the same check guards the loader and the writer, so no stage writes a
+    manifest it would then refuse."""
+    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    if size > MAX_MANIFEST_BYTES:
+        raise LimitError(f"{what}: {size} bytes; a manifest is at most {MAX_MANIFEST_BYTES >> 20} MB")
+    deepest, values = json_shape(data)
+    if deepest > MAX_JSON_DEPTH:
+        raise LimitError(f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if values > MAX_JSON_VALUES:
+        raise LimitError(f"{what}: holds {values} values; a manifest holds at most {MAX_JSON_VALUES}")

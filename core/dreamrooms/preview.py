@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -9,7 +10,7 @@ import cv2
 import numpy as np
 
 from dreamrooms.shot import exr
-from dreamrooms.atomic import atomic_path
+from dreamrooms.atomic import atomic_path, private_folder
 from dreamrooms.colour import linear_to_srgb
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
@@ -85,7 +86,7 @@ def write_mp4(images: Iterable[np.ndarray], out: str | os.PathLike, fps: float, 
     """Stream 8-bit BGR images into an MP4 (mp4v) atomically; sizes must match the first image."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.mp4")  # OpenCV picks the container by extension
+    tmp = private_folder(out.parent, f".{out.stem}.") / "tmp.mp4"  # OpenCV writes by name, picks the container by extension
     writer = None
     try:
         with progress(total, f"mp4 {out.name}") as bar:
@@ -105,7 +106,7 @@ def write_mp4(images: Iterable[np.ndarray], out: str | os.PathLike, fps: float, 
     finally:
         if writer is not None:
             writer.release()
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(tmp.parent, ignore_errors=True)
     return out
 
 

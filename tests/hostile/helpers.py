@@ -134,3 +134,14 @@ class FileServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+
+
+def snapshot_full(folder: Path) -> dict:
+    """Every path under `folder` (symlinks not followed) with its content, mode and mtime: what a run must leave
+    exactly as it was."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        body = os.readlink(p) if p.is_symlink() else (p.read_bytes() if p.is_file() else "dir")
+        out[str(p.relative_to(folder))] = (body, st.st_mode, st.st_mtime_ns)
+    return out

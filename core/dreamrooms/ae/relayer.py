@@ -37,12 +37,13 @@ from pathlib import Path
 import numpy as np
 import OpenEXR
 
-from dreamrooms.atomic import write_text_atomic
+from dreamrooms.atomic import clean_stale_temps, write_text_atomic
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.export.sources import (INVALID_DEPTH, MAP_KINDS, Sources, depth_range, file_name,  # noqa: F401
                                        find_sources, normalise_map, safe_name)
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, exr, frame_file
+from dreamrooms.shot.paths import confine, remove_inside
 from dreamrooms.shot.sources import pattern_files
 
 PAD = "####"
@@ -157,7 +158,7 @@ def remove_stale(out_dir: Path, outputs: list[Output], frames: range) -> list[Pa
         files, numbers = pattern_files(str(Path(out_dir) / o.pattern))   # the one `####` matcher
         for f, n in zip(files, numbers):
             if n not in frames and f.is_file():
-                f.unlink()
+                remove_inside(out_dir, f)
                 gone.append(f)
     return gone
 
@@ -195,7 +196,7 @@ def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: fl
         required[f"pass:{c}"] = ("RGBA", *keys)
 
     def paths(frame: int) -> dict[str, Path]:
-        return {o.id: out_dir / frame_file(o.pattern, frame) for o in outputs}
+        return {o.id: confine(out_dir, frame_file(o.pattern, frame), f"{out_dir}: output") for o in outputs}
 
     def done(frame: int) -> bool:
         return all(p.is_file() and exr.is_complete(p, required[oid]) for oid, p in paths(frame).items())
@@ -212,6 +213,7 @@ def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: fl
 
     workers = workers or exr.default_workers()
     frames = list(shot.frames)
+    clean_stale_temps(paths(frames[0]).values())   # what a killed run was writing (the caller holds the ae lock)
     with progress(len(frames), "ae: re-layer") as bar, ThreadPoolExecutor(workers, thread_name_prefix="ae-relayer") as pool:
         pending = []
         for f in frames:

@@ -11,7 +11,7 @@ from dreamrooms.ae.comp import DOF_MODES, WORKING_SPACES, CompOptions, export
 from dreamrooms.ae.relayer import MAP_KINDS
 from dreamrooms.shot import Shot
 from dreamrooms.shot.lock import writer_lock
-from dreamrooms.shot.paths import path_arg
+from dreamrooms.shot.paths import output_dir, path_arg
 
 
 def _depth_range_arg(text: str):
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                        workers=args.workers)
     shot = Shot.load(args.shot)
     shot.check_frame_sizes()
-    out = args.out if args.out is not None else shot.folder / "ae"
+    out = args.out if args.out is not None else output_dir(shot.folder, "ae", create=False)  # --out: the user's choice
     made = not out.exists()
     with writer_lock(shot.folder, "ae"):
         try:

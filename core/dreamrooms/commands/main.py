@@ -60,6 +60,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms.worker import watch_parent
 
+    for stream in (sys.stdout, sys.stderr):   # any path prints under LANG=C / PYTHONIOENCODING=ascii (escaped)
+        getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
     watch_parent()  # started as a worker (Blender add-on jobs): exit with the process that started it
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)

@@ -36,6 +36,7 @@ from dreamrooms.mask.io import (depth_of, levels_setting, mask_sequences, read_c
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
+from dreamrooms.shot.paths import confine
 from dreamrooms.shot.sources import from_linear_rgba
 
 ATTR = "dreamrooms_layers"      # EXR header attribute on the layer depth files: the settings that made them
@@ -162,7 +163,7 @@ def _make_layers(folder, count, *, inpaint, from_masks, frames, overwrite, lama_
     fingerprint = json.dumps(settings, sort_keys=True)
 
     def paths(n: int) -> list[Path]:
-        return [out / frame_file(p, n) for p in colour_pat] + [out / frame_file(p, n) for p in depth_pat]
+        return [confine(out, frame_file(p, n), f"{out}: output") for p in colour_pat + depth_pat]
 
     def complete(n: int) -> bool:
         ps = paths(n)

@@ -30,6 +30,7 @@ from dreamrooms.mask.matte import MatteFilter, depth_matte
 from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot import exr
+from dreamrooms.shot.paths import confine
 from dreamrooms.shot.segments import segment_of, segment_starts, starts_segment
 
 ATTR = "dreamrooms_mask"
@@ -139,7 +140,7 @@ def _make_masks(source, out, *, from_depth, model, classes, frames, layers, inst
     patterns = {lab: f"masks/{name}_{lab}.####.exr" for lab in labels}
 
     def path(lab: str, n: int) -> Path:
-        return out / frame_file(patterns[lab], n)
+        return confine(out, frame_file(patterns[lab], n), f"{out}: output")
 
     def complete(n: int) -> bool:
         return all(exr.is_complete(path(lab, n), ("Y",)) and read_fingerprint(path(lab, n), ATTR) == fingerprint

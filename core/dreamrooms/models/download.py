@@ -38,6 +38,21 @@ class _Stalled(Exception):
     """Raised inside the read loop when too few bytes arrived in the stall window."""
 
 
+class _TooLong(Exception):
+    """Raised inside the read loop before a chunk would take the file past the manifest's size."""
+
+
+def _content_length(resp, url: str, dest: Path) -> int | None:
+    """The response's Content-Length as a number of bytes (None when absent); a malformed one is one line."""
+    text = resp.headers.get("Content-Length")
+    if text is None:
+        return None
+    if not text.strip().isdigit():
+        raise DownloadError(f"{url}: the server sent Content-Length {text[:40]!r}, not a number of bytes; "
+                            f"try again later or another --url, or put the file at {dest}")
+    return int(text)
+
+
 def _offline_msg(url: str, dest: Path, reason, sha: str) -> str:
     hint = f" (sha256 {sha})" if sha else ""
     return (f"cannot download {url}: {reason}; you may be offline or the server is down — "
@@ -126,9 +141,13 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int =
                     h = hashlib.sha256()
                     part.unlink(missing_ok=True)
                     bar.reset() if hasattr(bar, "reset") else None
-                length = resp.headers.get("Content-Length")
+                length = _content_length(resp, url, dest)
+                if size and length is not None and have + length > size:
+                    part.unlink(missing_ok=True)
+                    raise DownloadError(f"{url} sends {have + length} bytes but the manifest says {size}; nothing "
+                                        f"kept — check the URL or put the right file at {dest}")
                 if total is None and length is not None:
-                    total = have + int(length)
+                    total = have + length
                     if hasattr(bar, "total"):
                         bar.total = total
                 read = getattr(resp, "read1", resp.read)  # read1: whatever has arrived, so the stall check runs
@@ -144,12 +163,19 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int =
                                 if window_bytes < limits.DOWNLOAD_STALL_BYTES:
                                     raise _Stalled(window_bytes)
                                 window_start, window_bytes = time.monotonic(), 0
+                            if size and have + len(chunk) > size:   # never more than the manifest's size on disk
+                                raise _TooLong(have + len(chunk))
                             f.write(chunk)
                             h.update(chunk)
                             have += len(chunk)
                             bar.update(len(chunk))
                         f.flush()
                         os.fsync(f.fileno())
+                except _TooLong as exc:
+                    part.unlink(missing_ok=True)
+                    raise DownloadError(f"{url} sent more than the manifest's size of {size} bytes (at least "
+                                        f"{exc.args[0]}); deleted the partial download — check the URL or put the "
+                                        f"right file at {dest}") from None
                 except _Stalled as exc:
                     raise DownloadError(f"download of {url} stalled: {exc.args[0]} bytes in the last {stall_s:g} s "
                                         f"(less than {limits.DOWNLOAD_STALL_BYTES >> 10} KB); the server is stuck or too "

@@ -121,6 +121,16 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         raise _err(manifest, name, f"kind = {kind!r}; use one of {', '.join(KINDS)}")
     if not isinstance(t.get("file"), str) or not t.get("file"):
         raise _err(manifest, name, "needs file = \"NAME.onnx\"")
+    _check_file_name(manifest, name, "file", t["file"])
+    if not isinstance(t.get("data", []), list):
+        raise _err(manifest, name, "data must be [[models.NAME.data]] tables")
+    for d in t.get("data", []):
+        if isinstance(d, dict) and isinstance(d.get("file"), str):
+            _check_file_name(manifest, name, "data file", d["file"], folders=False)
+    if "path" in t and (t.get("url") or t.get("builtin") or not isinstance(t["path"], str)
+                        or not Path(t["path"]).expanduser().is_absolute()):
+        raise _err(manifest, name, "path = is for your own file used where it is: an absolute path, in an entry "
+                                   "without url or builtin (what `dreamrooms models add` writes)")
     sha = t.get("sha256", "")
     if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha.lower())):
         raise _err(manifest, name, f"sha256 = {sha!r} is not 64 hex digits")
@@ -178,6 +188,18 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
             raise _err(manifest, name, "generator needs grid_input (coordinate generators) or native_size = [H, W]")
 
 
+def _check_file_name(manifest: Path, name: str, key: str, file: str, folders: bool = True) -> None:
+    """`file` must name a file inside the models folder: plain names, '/'-separated (`NAME/model.onnx` for a graph
+    with external data, when `folders`), none of them '.', '..' or empty, no drive, backslash or absolute path.
+    So a download (`FILE.part` beside it) or a copy can never land beside the models folder or anywhere else."""
+    parts = file.split("/")
+    bad = (not parts or (len(parts) > 1 and not folders) or "\\" in file or ":" in file
+           or any(p in ("", ".", "..") or p != p.strip() or any(ord(c) < 32 for c in p) for p in parts))
+    if bad:
+        raise _err(manifest, name, f"{key} = {file!r} is not a plain file name in the models folder; give a name "
+                                   f"such as \"{name}.onnx\" (your own file elsewhere: path = \"/absolute/file.onnx\")")
+
+
 def _check_matte(manifest: Path, name: str, t: dict) -> None:
     """A `matte` mask model: an input table as depth models have, the output's range and activation."""
     inp = t.get("input")
@@ -230,11 +252,12 @@ def _check_input(manifest: Path, name: str, inp: dict) -> None:
 
 def entry_from_table(name: str, t: dict, manifest: Path, base: Path) -> ModelEntry:
     _check_entry(manifest, name, t)
-    if t.get("url") or t.get("builtin"):  # a file dreamrooms downloads or ships stays in its folder
+    if t.get("path"):                      # your own file, used where it is (`models add` without --copy)
+        path = Path(t["path"]).expanduser()
+    elif t.get("url") or t.get("builtin"):   # a file dreamrooms downloads or ships: no symlink out either
         path = confine(base, t["file"], f"{manifest}: [models.{name}] file")
-    else:                                  # your own file, used where it is (`models add` without --copy)
-        file = Path(t["file"]).expanduser()
-        path = file if file.is_absolute() else base / file
+    else:                                  # copied in by `models add --copy` (a symlink the user made is theirs)
+        path = base / t["file"]
     card = t.get("card")
     gen = t.get("generator")
     return ModelEntry(
@@ -279,7 +302,12 @@ def registry(models_dir_override: str | os.PathLike | None = None) -> dict[str, 
         entries.update(load_manifest(bman, file_base=mdir))
     uman = mdir / MANIFEST_NAME
     if uman.exists():
-        entries.update(load_manifest(uman, file_base=mdir))
+        user = load_manifest(uman, file_base=mdir)
+        for name, entry in user.items():   # replacing a built-in is said, in the entry itself
+            if name in entries and entries[name].builtin and entry.raw.get("replaces_builtin") is not True:
+                raise ModelError(f"{uman}: [models.{name}] has the name of a built-in model; rename it, or add "
+                                 f"replaces_builtin = true to the entry to use it instead of the built-in")
+        entries.update(user)
     return entries
 
 

@@ -42,7 +42,7 @@ def add_model(path: str | os.PathLike, *, kind: str, name: str | None = None, co
             raise ModelError(f"{uman}: not valid TOML ({exc}); fix the file or delete it") from None
     if name in existing and not force:
         raise ModelError(f"{uman}: model {name!r} already exists; use --force to replace it or --name to pick another")
-    table: dict[str, Any] = {"kind": kind, "file": str(src), "url": "", "sha256": sha256_file(src),
+    table: dict[str, Any] = {"kind": kind, "file": src.name, "path": str(src), "url": "", "sha256": sha256_file(src),
                              "size": src.stat().st_size, "license": license or "unknown (user file)",
                              "builtin": False}
     if kind in ("depth", "mask"):
@@ -65,7 +65,7 @@ def add_model(path: str | os.PathLike, *, kind: str, name: str | None = None, co
         if dest.resolve() != src:
             with atomic_path(dest) as tmp:
                 shutil.copyfile(src, tmp)
-        table["file"] = src.name
+        table.pop("path")   # the copy in the models folder: `file` alone
         entry = entry_from_table(name, table, uman, mdir)
     existing[name] = table
     write_text_atomic(uman, dumps_manifest(existing))

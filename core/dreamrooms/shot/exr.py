@@ -232,7 +232,7 @@ def read_frame(path: str | os.PathLike, layers: Sequence[str] | None = None) -> 
         except Exception as exc:
             raise ExrError(f"{path}: unreadable EXR pixels (truncated or corrupt: {exc}); re-write the frame") from None
     if layers is None:
-        return grouped
+        return _float_colour(grouped, path)
     out = {}
     for key in layers:
         src = _layer_source(grouped, key)
@@ -245,7 +245,17 @@ def read_frame(path: str | os.PathLike, layers: Sequence[str] | None = None) -> 
         arr = grouped[src]
         idx = [src_letters.index(c) for c in letters]
         out[key] = arr[..., idx[0]] if len(idx) == 1 else arr[..., idx]
-    return out
+    return _float_colour(out, path)
+
+
+def _float_colour(layers: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+    """`layers`, refused in one line when a colour layer (R, G, B, A) holds integers (a uint32 id pass named like
+    colour): read as colour its values would be ids, not light."""
+    bad = next((k for k, a in layers.items() if is_colour_layer(k) and a.dtype.kind != "f"), None)
+    if bad is not None:
+        raise ExrError(f"{path}: layer {bad!r} holds {layers[bad].dtype} integers, not colour; re-export it as "
+                       "half or float")
+    return layers
 
 
 def _layer_source(grouped_keys: Iterable[str], key: str) -> str | None:

@@ -256,6 +256,11 @@ class Shot:
         root.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
         path = root / MANIFEST
+        try:   # the loader's own limits: never write a manifest that the next stage would refuse
+            limits.check_json(text, str(path))
+            _check_meta_sizes(self.to_dict(), str(path))
+        except limits.LimitError as exc:
+            raise ShotError(f"{exc}; not written (remove the oversized meta or provenance entries)") from None
         write_text_atomic(path, text + "\n")
         return path
 
@@ -268,15 +273,16 @@ class Shot:
             fps=float(data["fps"]),
             width=int(data["resolution"][0]),
             height=int(data["resolution"][1]),
-            frame_start=data["frame_start"],
-            frame_end=data["frame_end"],
+            frame_start=int(data["frame_start"]),   # JSON Schema's "integer" admits 1.0: stored as an int
+            frame_end=int(data["frame_end"]),
             pixel_aspect=float(data.get("pixel_aspect", 1.0)),
             name=data.get("name", "shot"),
-            sequences={k: Sequence(**v) for k, v in data["sequences"].items()},
+            sequences={k: Sequence(**_integral(v, ("frame_offset", "hold"))) for k, v in data["sequences"].items()},
             camera=CameraTrack(**cam) if cam else None,
-            provenance=Provenance(**{k: v for k, v in prov.items() if k in Provenance.__dataclass_fields__}),
+            provenance=Provenance(**{k: ([int(x) for x in v] if k == "seeds" else v)
+                                     for k, v in prov.items() if k in Provenance.__dataclass_fields__}),
             schema_version=SCHEMA_VERSION,
-            cuts=list(data.get("cuts", [])),
+            cuts=[int(c) for c in data.get("cuts", [])],
         )
         return shot
 
@@ -287,23 +293,10 @@ class Shot:
         if folder.name == MANIFEST:
             folder = folder.parent
         path = folder / MANIFEST
-        if not path.is_file():
-            raise ShotError(f"{path}: not found; is {folder} a shot folder? (create one with a stage such as `dreamrooms walk --out`)")
-        if path.stat().st_size > limits.MAX_MANIFEST_BYTES:
-            raise ShotError(f"{path}: {path.stat().st_size} bytes is not a shot manifest (at most "
-                            f"{limits.MAX_MANIFEST_BYTES >> 20} MB); regenerate it")
-        try:
-            text = path.read_text(encoding="utf-8")
-            if limits.json_depth(text) > limits.MAX_JSON_DEPTH:
-                raise ShotError(f"{path}: JSON nested deeper than {limits.MAX_JSON_DEPTH} levels is not a shot "
-                                "manifest; fix or regenerate it")
-            data = json.loads(text, parse_constant=_reject_constant)
-        except _NanError as exc:
-            raise ShotError(f"{path}: {exc} is not allowed in shot.json; write finite numbers") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ShotError(f"{path}: not valid JSON ({exc}); fix or regenerate the manifest") from None
+        data = _read_manifest(folder, path)
         shot = cls.from_dict(data, str(path))
         shot.folder = folder
+        _check_aliases(shot, str(path))
         if check_files:
             shot.check_files()
         return shot
@@ -359,6 +352,99 @@ def _reject_constant(name: str) -> float:
     raise _NanError(name)
 
 
+def _finite_float(text: str) -> float:
+    """json's parse_float: `1e999` parses as infinity, which no field (lens, sensor, f-stop, matrices) may be."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NanError(text)
+    return value
+
+
+def _read_manifest(folder: Path, path: Path) -> Any:
+    """The parsed JSON of `path`, refused in one line when it is no file, leads out of the folder through a symlink,
+    or is larger, deeper or holds more values than dreamrooms.limits allows; those are checked on the bytes
+    before parsing, so memory stays a small multiple of the file's size (limits.json_shape)."""
+    if not path.is_file():
+        raise ShotError(f"{path}: not found; is {folder} a shot folder? (create one with a stage such as `dreamrooms walk --out`)")
+    confine(folder, MANIFEST, f"{path}")   # a shot.json symlinked out of its folder is not read
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size   # read(n) would allocate n bytes up front: check, then read it all
+            if size > limits.MAX_MANIFEST_BYTES:
+                raise limits.LimitError(f"{path}: {size} bytes; a manifest is at most {limits.MAX_MANIFEST_BYTES >> 20} MB")
+            raw = fh.read()
+        limits.check_json(raw, str(path))
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    except limits.LimitError as exc:
+        raise ShotError(f"{exc}; this is not a shot manifest dreamrooms reads: fix or regenerate it") from None
+    except _NanError as exc:
+        raise ShotError(f"{path}: {exc} is not allowed in shot.json; write finite numbers") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ShotError(f"{path}: not valid JSON ({exc}); fix or regenerate the manifest") from None
+
+
+def _file_key(pattern: str) -> tuple[str, str]:
+    """(folder, name with the `#` run as one marker) of a pattern, normalised ('./', '//', '\\', letter case: a
+    case-insensitive disk makes `Layers/` and `layers/` one folder) to compare the files two patterns name."""
+    import posixpath
+    import re
+
+    norm = posixpath.normpath(pattern.replace("\\", "/")).casefold()
+    folder, name = posixpath.split(norm)
+    return folder, re.sub("#+", "#", name)
+
+
+def _check_aliases(shot: "Shot", where: str) -> None:
+    """Two sequences that name the same files are refused: a stage rewriting one (depth --overwrite) would destroy
+    the other. Compared by normalised pattern and by the folder each resolves to (a symlinked folder inside the
+    shot), where their file numbers overlap."""
+    seen: dict[tuple[str, str], str] = {}
+    root = shot._root()
+    for name, seq in shot.sequences.items():
+        folder, stem = _file_key(seq.pattern)
+        lexical = (folder, stem)
+        resolved_folder = (root / folder).resolve() if (root / folder).is_dir() else None
+        keys = [lexical] + ([(str(resolved_folder).casefold(), stem)] if resolved_folder else [])
+        for key in keys:
+            other = seen.get(key)
+            if other is not None and other != name and _numbers_overlap(shot, shot.sequences[other], seq):
+                raise ShotError(f"{where}: sequences.{other} and sequences.{name} name the same files "
+                                f"({shot.sequences[other].pattern}, {seq.pattern}); give each sequence its own pattern")
+            seen[key] = name
+
+
+def _numbers_overlap(shot: "Shot", a: Sequence, b: Sequence) -> bool:
+    """Whether some frame file of `a` is also one of `b` (same name once the `#` runs are filled in)."""
+    def span(s: Sequence) -> tuple[int, int]:
+        return (s.hold, s.hold) if s.hold is not None else (shot.frame_start + s.frame_offset,
+                                                             shot.frame_end + s.frame_offset)
+    (a0, a1), (b0, b1) = span(a), span(b)
+    lo, hi = max(a0, b0), min(a1, b1)
+    return lo <= hi and any(_file_key(frame_file(a.pattern, n))[1] == _file_key(frame_file(b.pattern, n))[1]
+                            for n in {lo, hi})
+
+
+def _check_meta_sizes(data: dict, where: str) -> None:
+    """No list inside a sequence's `meta` or in `provenance` (free-form fields) longer than limits.MAX_META_ITEMS:
+    per-frame data at most, so a manifest cannot grow a stage's memory and rewrite time without bound."""
+    roots = [(f"sequences.{n}.meta", s.get("meta")) for n, s in data.get("sequences", {}).items()]
+    stack = roots + [("provenance", data.get("provenance"))]
+    while stack:
+        field_name, node = stack.pop()
+        if isinstance(node, list):
+            if len(node) > limits.MAX_META_ITEMS:
+                raise limits.LimitError(f"{where}: field {field_name} holds {len(node)} items; at most "
+                                        f"{limits.MAX_META_ITEMS}")
+            stack.extend((f"{field_name}[{i}]", v) for i, v in enumerate(node) if isinstance(v, (list, dict)))
+        elif isinstance(node, dict):
+            stack.extend((f"{field_name}.{k}", v) for k, v in node.items() if isinstance(v, (list, dict)))
+
+
+def _integral(d: dict, keys: tuple[str, ...]) -> dict:
+    """`d` with the integer fields `keys` as ints (the schema accepted 2.0 for 2)."""
+    return {k: (int(v) if k in keys and isinstance(v, float) else v) for k, v in d.items()}
+
+
 def _strip_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -394,13 +480,20 @@ def _validate(data: Any, where: str) -> None:
     if data["frame_end"] < data["frame_start"]:
         raise ShotError(f"{where}: field frame_end ({data['frame_end']}) is before frame_start ({data['frame_start']})")
     _check_limits(data, where)
+    try:
+        _check_meta_sizes(data, where)
+    except limits.LimitError as exc:
+        raise ShotError(f"{exc}; remove the oversized entry") from None
     for name, seq in data["sequences"].items():
         _check_keys(seq, Sequence, f"{where}: field sequences.{name}")
         check_relative(seq["pattern"], f"{where}: field sequences.{name}.pattern")
     cam = data.get("camera")
     if cam:
         _check_keys(cam, CameraTrack, f"{where}: field camera")
-        n = data["frame_end"] - data["frame_start"] + 1
+        n = int(data["frame_end"] - data["frame_start"]) + 1
+        if cam.get("clip_start", 0.1) >= cam.get("clip_end", 100.0):
+            raise ShotError(f"{where}: field camera.clip_start ({cam.get('clip_start', 0.1)}) is not before "
+                            f"camera.clip_end ({cam.get('clip_end', 100.0)}); give clip_start < clip_end")
         if len(cam["matrices"]) != n:
             raise ShotError(f"{where}: field camera.matrices has {len(cam['matrices'])} matrices for {n} frames; give one per frame")
         for i, m in enumerate(cam["matrices"]):

@@ -8,6 +8,7 @@ sequences and models where they are created (a display name becomes a file stem 
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -25,9 +26,15 @@ class UnsafePathError(DreamroomsError):
 
 def path_arg(text: str) -> Path:
     """An argparse `type=` for a path the user names: an empty one (which would mean "here") is refused."""
+    import argparse
+
     if not text.strip() or any(unicodedata.category(c) == "Cc" for c in text):
-        import argparse
         raise argparse.ArgumentTypeError(f"{text!r}: give a folder or file path (empty or with control characters)")
+    try:   # bytes that are not UTF-8 arrive as lone surrogates: shot.json (UTF-8) could not record the name
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(f"{shown!r}: not a UTF-8 path; rename the folder with UTF-8 characters") from None
     return Path(text)
 
 
@@ -55,6 +62,24 @@ def check_relative(relative: str, what: str) -> str:
     return relative
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved_root(absolute: str) -> Path:
+    return Path(absolute).resolve()
+
+
+def resolved_root(base: str | os.PathLike) -> Path:
+    """`base` resolved, cached per absolute path (stages confine every frame; the shot root does not move during a
+    run). A folder that does not exist yet is resolved afresh each time (it may be created through a symlink)."""
+    absolute = os.path.abspath(base)
+    if not os.path.isdir(absolute):
+        return Path(absolute).resolve()
+    return _resolved_root(absolute)
+
+
+def _inside(resolved: Path, root: Path) -> bool:
+    return resolved == root or resolved.is_relative_to(root)
+
+
 def confine(base: str | os.PathLike, relative: str | os.PathLike, what: str) -> Path:
     """`base / relative`, refused (one-line UnsafePathError naming `what`) when `relative` is absolute,
     contains `..`, or resolves outside `base` through a symlink.
@@ -66,14 +91,88 @@ def confine(base: str | os.PathLike, relative: str | os.PathLike, what: str) -> 
     reason = _escape_reason(rel)
     if reason is None:
         target = base / PurePosixPath(rel.replace("\\", "/"))
-        root = base.resolve()
         resolved = target.resolve()
-        if resolved != root and not resolved.is_relative_to(root):
+        if not _inside(resolved, resolved_root(base)):
             reason = f"a symlink on the way leads to {resolved}"
         else:
             return target
     raise UnsafePathError(f"{what}: {rel!r} is not a path inside {base} ({reason}); "
                           f"use a relative path inside the folder, without '..' or symlinks out")
+
+
+def output_dir(root: str | os.PathLike, relative: str, *, create: bool = True) -> Path:
+    """`root/relative`, the folder a stage writes into inside shot `root` (`layers`, `depth`, `masks`, `ae`,
+    `render`, `preview`), made when `create` (else only checked; the writes make it). Refused in one line when
+    it, or a folder on the way, is a symlink (a Windows junction resolves the same way) leading out of the shot:
+    a shot folder from an archive must not make a stage write or delete elsewhere. The shot root itself is the
+    user's choice (it may be a symlink)."""
+    target = confine(root, relative, f"{Path(root)}: output folder")   # refuses '..', absolute, symlinks out
+    if create:
+        target.mkdir(parents=True, exist_ok=True)
+        if not _inside(target.resolve(), resolved_root(root)):   # swapped for a symlink while being made
+            raise UnsafePathError(f"{target}: output folder leads to {target.resolve()}, outside the shot {root}; "
+                                  "remove that symlink")
+    return target
+
+
+def enclosing_shot(path: str | os.PathLike) -> Path | None:
+    """The nearest folder above `path` (by name, symlinks not followed) that holds a `shot.json`, else None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.lexists(os.path.join(folder, "shot.json")):
+            return Path(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def check_write_target(path: str | os.PathLike) -> None:
+    """Refuse (one line) a write to `path` when it lies in a shot folder by name but its folder resolves outside that
+    shot: a `layers/`, `ae/beauty/` ... from an archive that is a symlink out. The write path (dreamrooms.atomic)
+    calls it for every file, so every stage is confined without checks of its own; outside any shot (the models
+    folder, a new `--out` before its shot.json exists) nothing is checked. On Windows `Path.resolve` (realpath)
+    follows symlinks and junctions alike (reparse points; Python >= 3.8), so a junction out is refused the same
+    way; what a reparse point could still do between this check and the write is closed by the exclusive temp
+    (CREATE_NEW fails on any existing name) and the rename, which replaces a link instead of following it."""
+    root = enclosing_shot(path)
+    if root is None:
+        return
+    parent = Path(os.path.abspath(path)).parent
+    resolved = parent.resolve()
+    if not _inside(resolved, resolved_root(root)):
+        raise UnsafePathError(f"{parent}: leads to {resolved}, outside the shot {root} (a symlink on the way); "
+                              "dreamrooms writes only inside the shot: replace that symlink with a real folder")
+
+
+def remove_inside(root: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """Delete file `path` (stale frames, --overwrite) only when its folder resolves inside `root`; a symlink is
+    removed itself, never what it points to (unlink does not follow). Returns whether a file was removed."""
+    path = Path(path)
+    if not _inside(path.parent.resolve(), resolved_root(root)):
+        raise UnsafePathError(f"{path}: not inside {root} once symlinks are followed; dreamrooms deletes only "
+                              f"inside the folder it writes; remove that symlink")
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def regular_file(path: str | os.PathLike, what: str) -> Path:
+    """`path` if it is a regular file (after symlinks); a FIFO, device or socket is refused in one line, since
+    reading one blocks forever or never ends (a missing file is left to the reader's own message)."""
+    import stat
+
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return path
+    if not stat.S_ISREG(mode):
+        raise UnsafePathError(f"{path}: {what} is not a regular file (a folder, FIFO, device or socket); "
+                              "replace it with the image file")
+    return path
 
 
 def check_name(name: object, what: str) -> str:
@@ -88,3 +187,11 @@ def check_name(name: object, what: str) -> str:
                               "starting with a letter or digit")
     return name
 
+
+def _install() -> None:
+    from dreamrooms import atomic
+
+    atomic.set_write_check(check_write_target)
+
+
+_install()   # every atomic write inside a shot folder is checked (dreamrooms.atomic sits below shot)

@@ -27,6 +27,7 @@ from dreamrooms.colour import linear_to_srgb, srgb_to_linear, unpremultiply
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.fit import Fit
 from dreamrooms.shot.frames import IMAGE_EXTS
+from dreamrooms.shot.paths import regular_file
 from dreamrooms.shot.prefetch import ordered_map
 from dreamrooms.shot.roles import colour_sequence
 
@@ -220,7 +221,7 @@ class FileListSource(FrameSource):
 
     def __init__(self, files: Seq[Path], numbers: Seq[int], label: str, fps: float | None = None, *,
                  fit: Fit | None = None, stills: bool = False):
-        self.files = [Path(f) for f in files]
+        self.files = [regular_file(f, "input frame") for f in files]   # a FIFO would block the read
         self.numbers = list(numbers)
         self.label = label
         self.fps = fps

@@ -342,11 +342,16 @@ def load_keyframes(path: str | Path, dim: int) -> tuple[list[Keyframe], dict]:
             seed = raw["seed"]
             lat = seed_latent(seed, dim)
         else:
+            if not isinstance(raw["latent"], str) or not raw["latent"]:
+                raise WalkError(f"{where}: latent must be a file name in quotes (latent = \"face.npy\"), got {raw['latent']!r}")
             lp = Path(raw["latent"])
             lp = lp if lp.is_absolute() else path.parent / lp
             try:
-                lat = np.load(lp, allow_pickle=False).astype(np.float32).reshape(-1)
-            except (OSError, ValueError) as exc:
+                arr = np.load(lp, allow_pickle=False)
+                if arr.dtype.kind not in "fiu":   # structured, complex, strings: not a vector of numbers
+                    raise ValueError(f"dtype {arr.dtype} is not plain numbers")
+                lat = arr.astype(np.float32).reshape(-1)
+            except (OSError, ValueError, TypeError) as exc:
                 raise WalkError(f"{where}: cannot read latent {lp} ({exc}); give a .npy of {dim} floats") from None
             if lat.shape[0] != dim:
                 raise WalkError(f"{where}: latent {lp} has {lat.shape[0]} values; the model's latent_dim is {dim}")

@@ -29,6 +29,7 @@ from dreamrooms import limits
 from dreamrooms.atomic import atomic_path, clean_stale_temps, write_text_atomic
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.lock import lock_path, writer_lock
+from dreamrooms.shot.paths import confine, output_dir, remove_inside
 from dreamrooms.progress import progress
 from dreamrooms.shot import MANIFEST, Shot, frame_file
 from dreamrooms.walk.generator import GenerateError, Generator, resize, to_linear_rgba_half
@@ -236,8 +237,8 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
             raise GenerateError(f"{out}: holds frames of a different walk ({settings_path}); "
                                 "rerun with the same settings to resume, pass --overwrite, or use a new --out folder")
     if overwrite and not resume:
-        for f in (out / "layers").glob("walk.*.exr"):
-            f.unlink()
+        for f in output_dir(out, "layers", create=False).glob("walk.*.exr"):
+            remove_inside(out, f)
         shutil.rmtree(out / "preview", ignore_errors=True)
         if previous is not None:  # everything made from the old walk (depth, renders, camera) no longer matches it
             _remove_derived(previous)
@@ -247,13 +248,13 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
         clean_stale_temps([out / frame_file(PATTERN, 1), out / frame_file(str(Path("preview") / "walk.####.png"), 1)])
     write_text_atomic(settings_path, json.dumps(key, indent=1) + "\n")
 
-    paths = [shot.folder / frame_file(PATTERN, f) for f in shot.frames]
+    paths = [confine(out, frame_file(PATTERN, f), f"{out}: output") for f in shot.frames]
     wanted = set(range(len(paths)) if only is None else only)
     todo = [i for i, p in enumerate(paths)
             if i in wanted and not (resume and p.is_file() and exr.is_complete(p, ("RGBA",)))]
     preview_png = out / "preview" / "walk.####.png"
     if s.preview == "png":
-        (out / "preview").mkdir(parents=True, exist_ok=True)
+        output_dir(out, "preview")
     model_hw = gen.model_size((h, w))
     colorspace = gen.spec.output_colorspace
     bar = progress(len(todo), f"walk {gen.name}")
@@ -306,7 +307,7 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
     shot.save()
     if s.preview == "mp4":  # from the finished sequence, so a resumed walk needs no re-render for it
         from dreamrooms.preview import sequence_mp4
-        sequence_mp4(shot, SEQUENCE, "RGBA", out / "preview" / "walk.mp4")
+        sequence_mp4(shot, SEQUENCE, "RGBA", output_dir(out, "preview") / "walk.mp4")
     return shot
 
 
