@@ -51,7 +51,7 @@ def test_shot_name_never_becomes_a_path(shot, sentinel, name):
 
 
 @pytest.mark.parametrize("args", [("--lens", "-1"), ("--lens", "nan"), ("--intensity", "nan"), ("--fstop", "0"),
-                                  ("--samples", "0"), ("--grid", "-4"), ("--grid", "1000000"), ("--rooms", "0"),
+                                  ("--samples", "-1"), ("--grid", "-4"), ("--grid", "1000000"), ("--rooms", "0"),
                                   ("--rooms", "100000"), ("--depth-scale", "inf"), ("--near", "-1"),
                                   ("--duration", "-1"), ("--shake", "nan"), ("--percentage", "0")])
 def test_room_bad_settings_write_nothing(shot, args):
