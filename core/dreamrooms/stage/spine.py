@@ -132,8 +132,8 @@ class Stage:
 
     def mismatch(self, job: Job, path: Path, other: str) -> DreamroomsError:
         diff = settings_diff(settings_of(other), settings_of(job.fingerprint))
-        return DreamroomsError(f"{path}: written with other {self.name} settings ({diff}); pass --overwrite to "
-                               f"recompute, or use the same settings to resume")
+        return DreamroomsError(f"{path}: written with other {self.name} settings; pass --overwrite to recompute, or "
+                               f"use the same settings to resume ({diff})")
 
 
 # ---- the runs --------------------------------------------------------------------------------------------
@@ -160,9 +160,9 @@ def plan(stage: Stage, settings, job: Job | None = None, chunk: Chunk | None = N
 
 def _start(stage: Stage, job: Job, p: Plan, chunk: Chunk | None) -> None:
     """Set the plan's state and where it starts: fresh, resumed exactly, or a chunk's warm-up."""
-    p.state = stage.fresh(job, chunk)
     if not p.todo:
         return
+    p.state = stage.fresh(job, chunk)
     if chunk is not None and stage.whole_chunks and p.start:
         p.start = 0          # a chunk's frames follow from its start: all of them again, never from the middle
     if p.start and stage.temporal:
