@@ -23,6 +23,7 @@ from dreamrooms.errors import DepthError, DreamroomsError
 from dreamrooms.progress import progress
 from dreamrooms.shot import exr
 from dreamrooms.shot.sources import Frame, SourceError, from_linear_rgba
+from dreamrooms.stage.record import stamps
 
 _STOP = object()
 
@@ -174,9 +175,11 @@ class StreamRun:
             attrs = {resume.DEPTH_ATTR: s.fingerprint}
             if "fov_x" in extras:
                 attrs[resume.FOV_ATTR] = f"{extras['fov_x']:.6f}"
+            kept = stamps(self.targets.layers(n)) if item.extra else {}   # in place: what made the colour (walk)
+            kept[resume.DEPTH_ATTR] = s.fingerprint
             with self.lock:
                 self.created.extend(t for t in self.targets.of(n) if not t.exists())
-            exr.write_frame(self.targets.layers(n), layers, compression=s.compression)
+            exr.write_frame(self.targets.layers(n), layers, compression=s.compression, attributes=kept)
             exr.write_frame(self.targets.depth(n), {"Y": depth}, compression=s.compression, attributes=attrs)
             if self.targets.preview:
                 write_bytes_atomic(self.targets.preview(n), preview_png(depth, s.near, s.far, s.metric))

@@ -37,6 +37,7 @@ class Output:
     path: Path
     required: tuple[str, ...] = ()
     stamped: bool = True
+    exr: bool = True           # else (a preview PNG) a file that exists is whole
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Job:
     shot_frames: list[int] = field(default_factory=list)   # registration waits for all of these
     inputs: Inputs | None = None                  # other stages' frames it reads (checked at registration)
     data: Any = None                              # the stage's own prepared things (session, thresholds, ...)
+    chunk: "Chunk | None" = None                  # set when the run is one chunk of a cluster run
 
 
 @dataclass
@@ -151,6 +153,7 @@ def plan(stage: Stage, settings, job: Job | None = None, chunk: Chunk | None = N
     from dreamrooms.atomic import clean_stale_temps
 
     job = job or stage.prepare(settings, chunk)
+    job.chunk = chunk
     overwrite = bool(getattr(settings, "overwrite", False))
     p = Plan(job.numbers, first_missing(stage, job, overwrite))
     if chunk is None:
