@@ -123,12 +123,19 @@ def run_room(args: argparse.Namespace) -> int:
         blend.parent.mkdir(parents=True, exist_ok=True)
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
+    from dreamrooms.shot import update_shot
+
     from .scene import camera_rig
-    if args.render:   # the render recorded its sequence in shot.json itself: build on that
-        shot = shotio.load_shot(shot.folder, check_files=False)
-    shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
-    shot.provenance.extra["scene"] = B.scene_description(scene)
-    shot.save()
+    track = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
+    described = B.scene_description(scene)
+
+    def merge(current):   # shot.json as it is now (the render, other stages): this run's record on top
+        current = current or shot
+        current.camera = track
+        current.provenance.extra["scene"] = described
+        return current
+
+    shot = update_shot(shot.folder, merge)
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
     return 0

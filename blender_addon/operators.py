@@ -173,11 +173,19 @@ class DREAMROOMS_OT_record_camera(_Base, bpy.types.Operator):
         return _poll_camera(cls, context)
 
     def run(self, context):
+        from dreamrooms.shot import MANIFEST, update_shot
+
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
-        shot.camera = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
-        shot.provenance.extra["scene"] = B.scene_description(context.scene)
-        path = shot.save()
-        return f"camera track of {shot.frame_count} frame(s) written to {path}"
+        track = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
+        described = B.scene_description(context.scene)
+
+        def merge(current):   # shot.json as it is now, this camera on top (under the manifest lock)
+            current = current or shot
+            current.camera, current.provenance.extra["scene"] = track, described
+            return current
+
+        shot = update_shot(shot.folder, merge)
+        return f"camera track of {shot.frame_count} frame(s) written to {shot.folder / MANIFEST}"
 
 
 classes = (DREAMROOMS_OT_load_shot, DREAMROOMS_OT_build, DREAMROOMS_OT_camera_move, DREAMROOMS_OT_render_setup,

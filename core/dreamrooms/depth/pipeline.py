@@ -207,5 +207,7 @@ def prepare_output(source: str, out: str | os.PathLike, *, frames: tuple[int, in
     numbers = select_frames(src.numbers, frames, src.label)
     shot, shot_name, _ = _output_shot(src, out, numbers, name, fps)
     if not (out / "shot.json").is_file():
-        shot.save(out)
+        from dreamrooms.shot import update_shot
+
+        update_shot(out, lambda current: current or shot)
     return numbers, shot_name

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,7 +31,7 @@ from dreamrooms.atomic import atomic_path, clean_stale_temps, write_text_atomic
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.lock import lock_path, writer_lock
 from dreamrooms.progress import progress
-from dreamrooms.shot import MANIFEST, Shot, frame_file
+from dreamrooms.shot import MANIFEST, Shot, frame_file, update_shot
 from dreamrooms.walk.generator import GenerateError, Generator, resize, to_linear_rgba_half
 
 SEQUENCE = "walk"
@@ -257,6 +258,8 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
     model_hw = gen.model_size((h, w))
     colorspace = gen.spec.output_colorspace
     bar = progress(len(todo), f"walk {gen.name}")
+    previews = ThreadPoolExecutor(1, thread_name_prefix="walk-preview") if s.preview == "png" else None
+    pending: list = []
     try:
         # one writer: generator frames arrive slower than one writer (with the codec pool) compresses them,
         # and more writer threads only take cores from inference.  The sRGB decode runs on that writer
@@ -272,38 +275,49 @@ def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv:
                     if tuple(img.shape[1:]) != (h, w):
                         img = resize(np.clip(img, 0, 1).transpose(1, 2, 0), (h, w)).transpose(2, 0, 1)
                     writer.submit(paths[i], functools.partial(_rgba_layers, img, colorspace))
-                    if s.preview == "png":
+                    if previews is not None:   # encoded off the inference thread, a bounded backlog
                         p = out / frame_file(str(preview_png.relative_to(out)), i + 1)
-                        with atomic_path(p) as tmp:
-                            ok, buf = cv2.imencode(".png", _to_bgr8(img, colorspace))
-                            tmp.write_bytes(buf.tobytes())
+                        pending.append(previews.submit(_write_preview, p, img, colorspace))
+                        while len(pending) > 2 * batch:
+                            pending.pop(0).result()
                 bar.update(len(idx))
+        for f in pending:
+            f.result()
     finally:
         bar.close()
+        if previews is not None:
+            previews.shutdown(wait=True, cancel_futures=True)
     if not register:
         if not (out / MANIFEST).is_file():
-            shot.save()
+            update_shot(out, lambda current: current or shot)
         return shot
 
-    old_seq = shot.sequences.get(SEQUENCE)
-    # a later stage (depth) may have added layers to these files; keep them listed if no frame was rewritten
-    channels = list(old_seq.channels) if (old_seq is not None and resume and not todo) else ["R", "G", "B", "A"]
-    seq = shot.add_sequence(SEQUENCE, PATTERN, channels, colorspace="linear", premultiplied=True,
-                            source_colorspace=colorspace,
-                            conversion=("sRGB (IEC 61966-2-1) decoded to scene-linear Rec.709; alpha 1"
-                                        if colorspace == "srgb" else "generator output is linear; written as is"),
-                            model_size=list(model_hw))
-    if s.preview:
-        seq.meta["preview"] = "preview/walk.mp4" if s.preview == "mp4" else "preview/walk.####.png"
-    shot.fps = s.fps
-    prov = shot.provenance
-    prov.add_model(gen.name, gen.sha256, kind="generator", provider=gen.provider)
-    for sd in info.get("seeds", []):
-        if sd not in prov.seeds:
-            prov.seeds.append(int(sd))
-    prov.add_command(argv)
-    prov.extra["walk"] = {k: v for k, v in info.items() if k != "seeds"}
-    shot.save()
+    fresh = previous is None or shot is not previous     # a new shot, or one --overwrite replaced
+
+    def merge(current: Shot | None) -> Shot:
+        """This walk's record merged into shot.json as it is now (other stages may have registered meanwhile)."""
+        target = shot if (current is None or fresh) else current
+        old_seq = target.sequences.get(SEQUENCE)
+        # a later stage (depth) may have added layers to these files; keep them listed if no frame was rewritten
+        channels = list(old_seq.channels) if (old_seq is not None and resume and not todo) else ["R", "G", "B", "A"]
+        seq = target.add_sequence(SEQUENCE, PATTERN, channels, colorspace="linear", premultiplied=True,
+                                  source_colorspace=colorspace,
+                                  conversion=("sRGB (IEC 61966-2-1) decoded to scene-linear Rec.709; alpha 1"
+                                              if colorspace == "srgb" else "generator output is linear; written as is"),
+                                  model_size=list(model_hw))
+        if s.preview:
+            seq.meta["preview"] = "preview/walk.mp4" if s.preview == "mp4" else "preview/walk.####.png"
+        target.fps = s.fps
+        prov = target.provenance
+        prov.add_model(gen.name, gen.sha256, kind="generator", provider=gen.provider)
+        for sd in info.get("seeds", []):
+            if sd not in prov.seeds:
+                prov.seeds.append(int(sd))
+        prov.add_command(argv)
+        prov.extra["walk"] = {k: v for k, v in info.items() if k != "seeds"}
+        return target
+
+    shot = update_shot(out, merge)
     if s.preview == "mp4":  # from the finished sequence, so a resumed walk needs no re-render for it
         from dreamrooms.preview import sequence_mp4
         sequence_mp4(shot, SEQUENCE, "RGBA", out / "preview" / "walk.mp4")
@@ -324,6 +338,12 @@ def _remove_derived(old: Shot) -> None:
 
 def _rgba_layers(img_chw: np.ndarray, colorspace: str) -> dict[str, np.ndarray]:
     return {"RGBA": to_linear_rgba_half(img_chw, colorspace)}
+
+
+def _write_preview(path: Path, img_chw: np.ndarray, colorspace: str) -> None:
+    with atomic_path(path) as tmp:
+        ok, buf = cv2.imencode(".png", _to_bgr8(img_chw, colorspace))
+        tmp.write_bytes(buf.tobytes())
 
 
 def _to_bgr8(img_chw: np.ndarray, colorspace: str) -> np.ndarray:
