@@ -46,3 +46,13 @@ def registered():
         pkg.unregister()
     except RuntimeError:  # a test already unregistered it
         pass
+
+
+@pytest.fixture(scope="session")
+def grounded(tmp_path_factory):
+    """The grounded room (tests/scenes/grounded.py) rendered once per session: source and moved views."""
+    if str(Path(__file__).resolve().parents[1]) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scenes import grounded as G
+
+    return G.render_views(tmp_path_factory.mktemp("grounded"))
