@@ -88,7 +88,7 @@ def depth_chunk(chunk: Chunk, *, source: str, model: str, out: str, opts: dict, 
     first_read = w0 + 1 if chunk.warmup else chunk.first
     context = {"first_read": first_read, "start": starts.get(w0) if chunk.warmup else None,
                "handover": handovers.get(chunk.first)}
-    settings = DepthSettings(source, model, out, threads=threads, **opts)
+    settings = DepthSettings(source, model, out, threads=threads, **{**opts, "frames": (chunk.first, chunk.last)})
     return spine.run_chunk(DEPTH, settings, spine.Chunk(chunk.first, chunk.last, first_read, context)).written
 
 

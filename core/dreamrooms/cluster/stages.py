@@ -110,28 +110,37 @@ def render_on_cluster(shot: Path, first: int, last: int, *, address: str, chunk:
 
 # ---- walk --------------------------------------------------------------------------------------------
 def walk_chunk(chunk, *, out: str, model: str, settings, latents, device: str, threads: int) -> int:
-    """Ray task: render this chunk's frames of the walk from the driver's latents."""
+    """Ray task: the stage spine's chunk run of the walk, from the driver's latents (the chunk's context)."""
+    from dreamrooms import stage as spine
     from dreamrooms.walk.generator import open_generator
-    from dreamrooms.walk.run import run_walk
+    from dreamrooms.walk.stage import WALK, WalkRun
 
     gen = open_generator(model, device=device, threads=threads)
-    run_walk(gen, out, settings, latents=latents, only=[f - 1 for f in chunk.frames], register=False, lock=False)
-    return len(chunk.frames)
+    run = WalkRun(gen, out, settings)
+    return spine.run_chunk(WALK, run, spine.Chunk(chunk.first, chunk.last, None, {"latents": latents})).written
 
 
 def walk_on_cluster(gen, model: str, out: Path, settings, *, overwrite: bool, address: str, chunk: int | None,
                     device: str, argv: list[str] | None = None):
-    """The walk of one machine, its frames rendered in chunks on the cluster; returns the registered Shot."""
-    from dreamrooms.walk.run import frame_latents, run_walk
-
-    from dreamrooms.shot.lock import writer_lock
+    """The walk of one machine, its frames rendered in chunks on the cluster; returns the registered Shot.  The
+    driver holds the walk lock, plans once (validates, clears an --overwrite'd walk, computes the latents, saves a
+    new shot's shot.json, which every task checks it sees), and registers once every frame is on disk."""
+    from dreamrooms import stage as spine
+    from dreamrooms.shot import update_shot
+    from dreamrooms.walk.run import check_settings
+    from dreamrooms.walk.stage import WALK, WalkRun
 
     out = Path(out).resolve()
-    lat = frame_latents(gen, settings)
-    with writer_lock(out, "walk"):   # the driver holds the shot's walk lock; its chunks write their own frames
-        # validate, clear an --overwrite'd walk, write the settings and shot.json here, once, before any task writes
-        run_walk(gen, out, settings, overwrite=overwrite, latents=lat, only=[], register=False, lock=False)
+    check_settings(settings)
+    run = WalkRun(gen, str(out), settings, overwrite, argv)
+    with spine.locked(WALK, run):
+        job, _ = spine.plan(WALK, run)
+        if not (out / "shot.json").is_file():
+            update_shot(out, lambda current: current or job.data.shot)
         run_stage(address, "walk", out, 1, settings.frames, chunk, walk_chunk,
-                  {"out": str(out), "model": model, "settings": settings, "latents": lat, "device": device},
+                  {"out": str(out), "model": model, "settings": settings, "latents": (job.data.lat, job.data.info),
+                   "device": device},
                   count_new(out / "layers", "walk.", time.time() - 1.0))
-        return run_walk(gen, out, settings, latents=lat, argv=argv, lock=False)   # every frame is there: registers
+        shot = spine.register(WALK, run, job)
+    WALK.published(job, shot)
+    return shot

@@ -20,14 +20,13 @@ A cluster driver uses the same pieces: :func:`locked` + :func:`plan` on the driv
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.stage.fingerprint import settings_diff, settings_of
-from dreamrooms.stage.plan import Plan, all_written, first_missing
+from dreamrooms.stage.plan import Plan, all_written, first_missing, missing
 from dreamrooms.stage.record import Inputs, Record
 
 
@@ -118,6 +117,13 @@ class Stage:
     def finish(self, job: Job, plan: Plan) -> None:
         """After a run that wrote its frames (e.g. remove a saved state)."""
 
+    def clear(self, job: Job) -> None:
+        """With --overwrite, before planning (lock held): remove what the new run replaces (default: nothing; the
+        frames are rewritten in place)."""
+
+    def published(self, job: Job, shot) -> None:
+        """After registration (e.g. a preview movie made from the registered sequence)."""
+
     def record(self, job: Job) -> Record:
         raise NotImplementedError
 
@@ -149,16 +155,22 @@ def locked(stage: Stage, settings) -> Iterator[Path]:
 
 
 def plan(stage: Stage, settings, job: Job | None = None, chunk: Chunk | None = None) -> tuple[Job, Plan]:
-    """Prepare and plan a run (the caller holds the lock); without a chunk, removes what a killed run left."""
+    """Prepare and plan a run (the caller holds the lock); a chunk's run covers only its frames.  Without a chunk
+    it also removes what a killed run left, and with --overwrite lets the stage clear what it replaces."""
     from dreamrooms.atomic import clean_stale_temps
 
     job = job or stage.prepare(settings, chunk)
     job.chunk = chunk
-    overwrite = bool(getattr(settings, "overwrite", False))
-    p = Plan(job.numbers, first_missing(stage, job, overwrite))
+    if chunk is not None:
+        job.numbers = [n for n in job.numbers if chunk.first <= n <= chunk.last]
+    overwrite = bool(getattr(settings, "overwrite", False)) and chunk is None
     if chunk is None:
         clean_stale_temps(stage.stale(job))
-    return job, p
+        if overwrite:
+            stage.clear(job)
+    if stage.temporal:
+        return job, Plan(job.numbers, first_missing(stage, job, overwrite))
+    return job, Plan(job.numbers, only=missing(stage, job, overwrite))
 
 
 def _start(stage: Stage, job: Job, p: Plan, chunk: Chunk | None) -> None:
@@ -182,12 +194,13 @@ def run(stage: Stage, settings) -> Result:
         written = stage.stream(job, p, p.state)
         stage.finish(job, p)
         shot = register(stage, settings, job, changed=bool(written))
+    if shot is not None:
+        stage.published(job, shot)
     return Result(job, p, written, shot)
 
 
 def run_chunk(stage: Stage, settings, chunk: Chunk) -> Result:
     """A cluster task: frames `chunk.first..last` (after its warm-up); the driver holds the lock and registers."""
-    settings = dataclasses.replace(settings, frames=(chunk.first, chunk.last), overwrite=False)
     job, p = plan(stage, settings, chunk=chunk)
     _start(stage, job, p, chunk)
     written = stage.stream(job, p, p.state)
