@@ -14,32 +14,29 @@ the 1st/99th percentiles of valid depth over up to 8 sampled frames):
   linear:              v = clip((far - d) / (far - near), 0, 1)
 Invalid depth (<= 0, not finite, or Blender's 1e10 background) is 0 (black, as far as far).
 
-Every file carries the shot's pixelAspectRatio.  Frames stream one at a time on a thread pool with a
-bounded backlog; every file is written atomically; a rerun skips frames whose outputs are complete (a
-stamp records the settings, and a change of settings redoes every frame); frames outside the shot's
-range left by an earlier, longer export are removed, so AE never imports them.
+Every file carries the shot's pixelAspectRatio.  Frames stream through the stage spine (a reader thread, writer
+threads with a bounded backlog); every file is written atomically; a rerun skips frames whose outputs are complete
+(the settings fingerprint in each beauty file's header; a change of settings redoes every frame); frames outside
+the shot's range left by an earlier, longer export are removed, so AE never imports them.
 """
 from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dreamrooms.shot import exr
-from dreamrooms.atomic import write_text_atomic
+from dreamrooms import stage as spine
 from dreamrooms.errors import DreamroomsError, ShotError
-from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, frame_file
 from dreamrooms.shot.roles import depth_sequence
 from dreamrooms.shot.sources import pattern_files
 
 PAD = "####"
 INVALID_DEPTH = 1e9
-STAMP = ".relayer.json"
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
 
@@ -256,56 +253,71 @@ def remove_stale(out_dir: Path, outputs: list[Output], frames: range) -> list[Pa
     return gone
 
 
+class RelayerStage(spine.Stage):
+    """The AE re-layer on the stage spine: independent frames, the settings fingerprint in every beauty file's
+    header; a change of settings redoes every frame (no --overwrite needed: the AE folder is derived data)."""
+    name, attr = "ae", "dreamrooms_ae"
+    reads, writes = ("colour", "depth", "mattes", "passes"), ("ae/ sequences",)
+    redo_other_settings = True
+
+    def folder(self, r: "Relayer") -> Path:
+        return Path(r.shot.folder)
+
+    def prepare(self, r: "Relayer", chunk=None) -> spine.Job:
+        outputs = plan_outputs(r.name, r.src, r.map_kind)
+        r.outputs = outputs
+        stamp = {"version": 2, "sources": [r.src.beauty_seq, r.src.beauty_key, r.src.depth_seq, r.src.depth_key,
+                                           sorted(r.src.masks.items()), sorted(r.src.passes.items())],
+                 "near": r.near, "far": r.far, "map": r.map_kind, "pixel_aspect": r.shot.pixel_aspect,
+                 "outputs": [o.pattern for o in outputs], "frames": [r.shot.frame_start, r.shot.frame_end],
+                 "compression": r.compression}
+        required = {o.id: ("A",) if o.role == "mask" else ("RGB",) for o in outputs}
+        required["beauty"] = ("RGBA", "depth.Z") if r.src.depth_seq else ("RGBA",)
+
+        def files(n: int) -> list[spine.Output]:
+            return [spine.Output(r.out_dir / frame_file(o.pattern, n), required[o.id], stamped=o.id == "beauty")
+                    for o in outputs]
+
+        frames = list(r.shot.frames)
+        return spine.Job(r.out_dir, frames, spine.fingerprint_of(json.loads(json.dumps(stamp))), files, frames,
+                         None, r)
+
+    def read(self, job, n: int):
+        r = job.data
+        return _frame_layers(r.shot, r.src, n, r.near, r.far, r.map_kind)
+
+    def compute(self, job, state, n: int, layers) -> dict:
+        return {out.path: layers[o.id] for o, out in zip(job.data.outputs, job.outputs(n))}
+
+    def write_options(self, job, path: Path) -> dict:
+        r = job.data
+        types = ({"RGB": "float", "RGBA": "float"} if path.parent.parent.name == "passes" else None)
+        return {"compression": r.compression, "types": types, "attributes": {"pixelAspectRatio": float(r.shot.pixel_aspect)}}
+
+
+@dataclass
+class Relayer:
+    """One re-layer run: the shot, where the AE sequences go, which sources, the map's range and kind."""
+    shot: Shot
+    out_dir: Path
+    src: Sources
+    near: float | None
+    far: float | None
+    name: str
+    map_kind: str = "disparity"
+    workers: int | None = None
+    compression: str = "zip"
+    outputs: list = field(default_factory=list)
+
+
+RELAYER = RelayerStage()
+
+
 def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: float | None, name: str,
             map_kind: str = "disparity", workers: int | None = None, compression: str = "zip") -> list[Output]:
-    """Write every AE sequence frame by frame (parallel, resumable, atomic), then remove frames outside
-    the shot's range; returns the outputs."""
-    out_dir = Path(out_dir)
-    outputs = plan_outputs(name, src, map_kind)
-    attributes = {"pixelAspectRatio": float(shot.pixel_aspect)}
-    stamp = {"version": 2, "sources": [src.beauty_seq, src.beauty_key, src.depth_seq, src.depth_key, sorted(src.masks.items()),
-                                       sorted(src.passes.items())],
-             "near": near, "far": far, "map": map_kind, "pixel_aspect": shot.pixel_aspect,
-             "outputs": [o.pattern for o in outputs], "frames": [shot.frame_start, shot.frame_end], "compression": compression}
-    stamp = json.loads(json.dumps(stamp))
-    stamp_path = out_dir / STAMP
-    resume = False
-    if stamp_path.is_file():
-        try:
-            resume = json.loads(stamp_path.read_text(encoding="utf-8")) == stamp
-        except (ValueError, UnicodeDecodeError):
-            resume = False
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(stamp_path, json.dumps(stamp) + "\n")
-
-    required = {o.id: ("A",) if o.role == "mask" else ("RGB",) for o in outputs}
-    required["beauty"] = ("RGBA", "depth.Z") if src.depth_seq else ("RGBA",)
-
-    def paths(frame: int) -> dict[str, Path]:
-        return {o.id: out_dir / frame_file(o.pattern, frame) for o in outputs}
-
-    def done(frame: int) -> bool:
-        return all(p.is_file() and exr.is_complete(p, required[oid]) for oid, p in paths(frame).items())
-
-    def work(frame: int) -> None:
-        if resume and done(frame):
-            return
-        layers = _frame_layers(shot, src, frame, near, far, map_kind)
-        for oid, p in paths(frame).items():
-            types = {k: "float" for k in layers[oid]} if oid.startswith("pass:") else None
-            exr.write_frame(p, layers[oid], compression=compression, types=types, attributes=attributes)
-
-    workers = workers or exr.default_workers()
-    frames = list(shot.frames)
-    with progress(len(frames), "ae: re-layer") as bar, ThreadPoolExecutor(workers, thread_name_prefix="ae-relayer") as pool:
-        pending = []
-        for f in frames:
-            pending.append(pool.submit(work, f))
-            if len(pending) >= 2 * workers:
-                pending.pop(0).result()
-                bar.update(1)
-        for fut in pending:
-            fut.result()
-            bar.update(1)
-    remove_stale(out_dir, outputs, shot.frames)
-    return outputs
+    """Write every AE sequence frame by frame (the stage spine's streamed run: resumable, atomic; the caller holds
+    the `ae` lock), then remove frames outside the shot's range; returns the outputs."""
+    r = Relayer(shot, Path(out_dir), src, near, far, name, map_kind, workers, compression)
+    spine.produce(RELAYER, r)
+    remove_stale(r.out_dir, r.outputs, shot.frames)
+    return r.outputs

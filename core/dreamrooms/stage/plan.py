@@ -42,7 +42,7 @@ def frame_done(stage: "Stage", job: "Job", n: int) -> bool:
                 return False
             continue
         whole, fp = inspect(out.path, out.required, stage.attr if out.stamped else None)
-        if whole and out.stamped and fp is not None and fp != job.fingerprint:
+        if whole and out.stamped and fp is not None and fp != job.fingerprint and not stage.redo_other_settings:
             raise stage.mismatch(job, out.path, fp)
         if not whole or (out.stamped and fp != job.fingerprint):
             return False

@@ -78,6 +78,7 @@ class Stage:
     writes: tuple[str, ...] = ()
     Settings: type = object
     temporal = False           # state carried from frame to frame
+    redo_other_settings = False  # a frame made with other settings is redone, not an error (derived data: the AE export)
     whole_chunks = False       # a chunk is redone whole unless all of it is on disk (its frames follow its start)
 
     # ---- what a stage supplies ---------------------------------------------------------------------------
@@ -108,6 +109,11 @@ class Stage:
 
     def compute(self, job: Job, state, n: int, inputs) -> dict[Path, dict]:
         raise NotImplementedError
+
+    def write_options(self, job: Job, path: Path) -> dict:
+        """Keyword arguments of :func:`dreamrooms.shot.exr.write_frame` for one output (compression, types, header
+        attributes besides the fingerprint)."""
+        return {}
 
     def stream(self, job: Job, plan: Plan, state) -> int:
         from dreamrooms.stage.stream import stream
@@ -197,6 +203,14 @@ def run(stage: Stage, settings) -> Result:
     if shot is not None:
         stage.published(job, shot)
     return Result(job, p, written, shot)
+
+
+def produce(stage: Stage, settings) -> Result:
+    """The frames only, for a stage that records nothing in shot.json (the AE re-layer): plan and stream; the caller
+    holds the stage's lock."""
+    job, p = plan(stage, settings)
+    _start(stage, job, p, None)
+    return Result(job, p, stage.stream(job, p, p.state))
 
 
 def run_chunk(stage: Stage, settings, chunk: Chunk) -> Result:

@@ -61,7 +61,8 @@ def stream(stage: "Stage", job: "Job", plan: Plan, state) -> int:
                 for path, layers in outs.items():
                     if not path.exists():
                         created.append(path)
-                    writer.submit(path, layers, attributes=attrs)
+                    opts = stage.write_options(job, path)
+                    writer.submit(path, layers, **{**opts, "attributes": {**opts.get("attributes", {}), **attrs}})
                 bar.update(1)
         ok = True
     finally:
