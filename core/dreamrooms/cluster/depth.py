@@ -135,7 +135,7 @@ def _depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk
         hand = {a.first: (b.first - b.warmup, a.last, *starts[b.first - b.warmup]) for a, b in zip(chunks, chunks[1:])}
         return {"starts": starts, "handovers": hand}
 
-    results = run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
+    results = run_stage(address, "depth", out, range(numbers[0], numbers[-1] + 1), chunk, depth_chunk,
                         {"source": source, "model": model, "out": str(out), "opts": opts},
                         count_new(out / "depth", f"{name}.", time.time() - 1.0), warmup=overlap, before=reference)
     # every frame is on disk: the spine registers the sequences (no inference)

@@ -83,7 +83,7 @@ def on_cluster(stage: str, out: Path, kwargs: dict, *, address: str, chunk: int 
         written = 0
         if todo.todo:
             pattern = Path(result(spine.Result(job, todo)).pattern)
-            results = run_stage(address, stage, out, job.numbers[0], job.numbers[-1], chunk, frames_chunk,
+            results = run_stage(address, stage, out, range(job.numbers[0], job.numbers[-1] + 1), chunk, frames_chunk,
                                 {"stage": stage, "kwargs": {**kwargs, "overwrite": False}},
                                 count_new(out / pattern.parent, pattern.name.split("#")[0], time.time() - 1.0),
                                 warmup=overlap)

@@ -36,10 +36,11 @@ def count_new(folder: Path, prefix: str, since: float) -> Callable[[], int]:
     return count
 
 
-def run_stage(address: str, stage: str, shot: Path, first: int, last: int, chunk: int | None,
-              fn: Callable, kwargs: dict, counter: Callable[[], int] | None, *, warmup: int = 0,
+def run_stage(address: str, stage: str, shot: Path, frames: range, chunk: int | None, fn: Callable, kwargs: dict,
+              counter: Callable[[], int] | None, *, warmup: int = 0,
               before: Callable | None = None) -> list[driver.ChunkResult]:
-    """Connect, plan `first`..`last` into chunks (default size from the cluster), run `fn` on each, wait."""
+    """Connect, plan `frames` (consecutive) into chunks (default size from the cluster), run `fn` on each, wait."""
+    first, last = frames[0], frames[-1]
     with driver.connect(address) as ray:
         res = driver.resources(ray)
         size = chunk or default_chunk(last - first + 1, res.slots, stage)
@@ -102,7 +103,7 @@ def render_on_cluster(shot: Path, first: int, last: int, *, address: str, chunk:
     shot, blend = Path(shot).resolve(), Path(blend).resolve()
     if not blend.is_file():
         raise ClusterError(f"{blend}: no saved room; build it first (`dreamrooms room {shot} ...` saves room.blend)")
-    return run_stage(address, "render", shot, first, last, chunk, render_chunk,
+    return run_stage(address, "render", shot, range(first, last + 1), chunk, render_chunk,
                      {"shot": str(shot), "blend": str(blend), "headless": str(Path(headless).resolve()),
                       "device": device, "backend": backend},
                      count_new(shot / "render", "render.", time.time() - 1.0))
@@ -137,7 +138,7 @@ def walk_on_cluster(gen, model: str, out: Path, settings, *, overwrite: bool, ad
         job, _ = spine.plan(WALK, run)
         if not (out / "shot.json").is_file():
             update_shot(out, lambda current: current or job.data.shot)
-        run_stage(address, "walk", out, 1, settings.frames, chunk, walk_chunk,
+        run_stage(address, "walk", out, range(1, settings.frames + 1), chunk, walk_chunk,
                   {"out": str(out), "model": model, "settings": settings, "latents": (job.data.lat, job.data.info),
                    "device": device},
                   count_new(out / "layers", "walk.", time.time() - 1.0))

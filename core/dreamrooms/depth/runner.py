@@ -173,7 +173,7 @@ class ClipRunner:
             raise DepthError(f"model {self.ms.entry.name!r}: {len(self.items)} frame(s) never left the clip windows")
         return []
 
-    # ---- resume: the scheduler's state as flat arrays (saved with resume.save_state) ----------------------
+    # ---- resume: the scheduler's state as flat arrays (saved in the spine's StateFile) ----------------------
     def state(self) -> dict:
         st = self.windows.state()
         out = {"video_k": np.asarray(st["k"])}

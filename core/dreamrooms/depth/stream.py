@@ -24,6 +24,8 @@ from dreamrooms.progress import progress
 from dreamrooms.shot import exr
 from dreamrooms.shot.sources import Frame, SourceError, from_linear_rgba
 from dreamrooms.stage.record import stamps
+from dreamrooms.stage.state import StateFile
+from dreamrooms.stage.stream import remove_created
 
 _STOP = object()
 
@@ -214,7 +216,7 @@ class StreamRun:
             state = self.states[frame]
             for f in ready:
                 del self.states[f]
-            resume.save_state(self.s.state_path, frame, self.s.fingerprint, state)
+            StateFile(self.s.state_path, self.s.fingerprint).save(frame, state)
 
     # ---- the run (inference on this thread) -----------------------------------------------------------------
     def put_checked(self, target: "queue.Queue", item) -> None:
@@ -272,7 +274,7 @@ class StreamRun:
             if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
                 if self.s.state_path is not None:
                     self.created.append(self.s.state_path)
-                resume.remove_created(self.created, self.made_dirs)
+                remove_created(self.created, self.made_dirs)
 
 
 def upsample_normals(normal: np.ndarray, height: int, width: int) -> np.ndarray:

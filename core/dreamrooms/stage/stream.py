@@ -4,6 +4,7 @@ fingerprint in its header.  Queues are bounded (memory does not grow with the cl
 input removes the files it created and the folders it made; an interrupted one keeps whole frames."""
 from __future__ import annotations
 
+import contextlib
 import queue
 import sys
 import threading
@@ -32,7 +33,6 @@ def _reader(stage: "Stage", job: "Job", numbers: list[int], q: "queue.Queue", st
 
 def stream(stage: "Stage", job: "Job", plan: Plan, state) -> int:
     """Compute the plan's warm-up and todo frames in order and write the todo ones; returns frames written."""
-    from dreamrooms.depth.resume import remove_created
     from dreamrooms.shot import exr
 
     todo = plan.todo
@@ -76,3 +76,16 @@ def stream(stage: "Stage", job: "Job", plan: Plan, state) -> int:
         if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
             remove_created(created, made)
     return len(todo)
+
+
+def remove_created(created: list[Path], made_dirs: list[Path]) -> None:
+    """A failed run leaves nothing behind: files it created (with their temporaries), and folders it made if empty."""
+    for p in created:
+        with contextlib.suppress(OSError):
+            p.unlink()
+        for t in p.parent.glob(f".{p.name}.*.tmp") if p.parent.is_dir() else []:
+            with contextlib.suppress(OSError):
+                t.unlink()
+    for d in sorted(made_dirs, key=lambda x: len(x.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
