@@ -182,3 +182,22 @@ def test_depth_resumed_without_a_saved_state_equals_an_uninterrupted_run(base, t
     assert res.skipped == 0 and res.processed == [1, 2, 3, 4, 5, 6]
     for p, want in zip(depth, clean):
         np.testing.assert_array_equal(exr.read_frame(p, ["Y"])["Y"], want)
+
+
+def test_stamp_exr_adds_the_fingerprint_to_a_multipart_render_and_keeps_every_pixel(tmp_path):
+    """Renders join the scheme: the render side stamps the file it renames into place (all parts, pixels kept)."""
+    import OpenEXR
+
+    path = tmp_path / "render.0001.exr"
+    rgba = np.random.default_rng(0).random((8, 12, 4)).astype(np.float16)
+    z = np.random.default_rng(1).random((8, 12)).astype(np.float32)
+    exr.write_frame(path, {"ViewLayer.Combined.RGBA": rgba, "ViewLayer.Depth.Z": z}, compression="dwaa")
+    before = exr.read_frame(path)
+    assert spine.read_attribute(path, "dreamrooms_render") is None
+    spine.stamp_exr(path, {"dreamrooms_render": '{"samples": 4}'})
+    with OpenEXR.File(str(path), header_only=True) as f:
+        assert len(f.parts) == 2 and all(p.header["dreamrooms_render"] == '{"samples": 4}' for p in f.parts)
+    after = exr.read_frame(path)
+    assert after.keys() == before.keys()
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k])
