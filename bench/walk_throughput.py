@@ -2,7 +2,7 @@
 
 The limit is what a user would write by hand: a plain ``onnxruntime.InferenceSession`` on the same
 model file with ORT's default options (spin-waiting workers on) and the same thread count, called in a
-loop over the same latents and batch size, output thrown away.  Ours is ``generate.run_walk`` with the
+loop over the same latents and batch size, output thrown away.  Ours is ``walk_stage.run_walk`` with the
 session dreamrooms opens.  The two alternate run by run (so machine drift hits both) and the median of
 the per-run ratios is printed beside the ratio of medians.  Target: ours >= 0.85x the bare loop.
 
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import plain_session, result  # noqa: E402
 from dreamrooms import progress
 from dreamrooms.walk import generator
-from dreamrooms.walk import run as generate
+from dreamrooms.walk import run as walk_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gen = generator.open_generator(args.model, device=args.device, threads=args.threads)
     size = (args.size, args.size)
-    s = generate.WalkSettings(frames=args.frames, fps=24, size=size, seeds=[3, 17, 42], loop=True,
+    s = walk_stage.WalkSettings(frames=args.frames, fps=24, size=size, seeds=[3, 17, 42], loop=True,
                               batch=args.batch, compression=args.compression)
-    lat, _ = generate.frame_latents(gen, s)
+    lat, _ = walk_stage.frame_latents(gen, s)
     model_hw = gen.model_size(size)
     feeds = [gen.feeds(lat[i:i + args.batch], model_hw) for i in range(0, args.frames, args.batch)]
     sess = plain_session(gen.path, gen.session.get_session_options().intra_op_num_threads,
@@ -52,14 +52,14 @@ def main(argv: list[str] | None = None) -> int:
 
     bare, ours = [], []
     with tempfile.TemporaryDirectory(prefix="walk-bench-") as tmp:
-        generate.run_walk(gen, Path(tmp) / "warm", s, overwrite=True)  # warm-up (LUT, threads)
+        walk_stage.run_walk(gen, Path(tmp) / "warm", s, overwrite=True)  # warm-up (LUT, threads)
         for r in range(args.repeats):
             t = time.perf_counter()
             for f in feeds:
                 sess.run([gen.output_name], f)
             bare.append(args.frames / (time.perf_counter() - t))
             t = time.perf_counter()
-            generate.run_walk(gen, Path(tmp) / f"r{r}", s)
+            walk_stage.run_walk(gen, Path(tmp) / f"r{r}", s)
             ours.append(args.frames / (time.perf_counter() - t))
     mb, mo = statistics.median(bare), statistics.median(ours)
     paired = statistics.median(o / b for o, b in zip(ours, bare))

@@ -48,7 +48,7 @@ def _is_addon_dir(spec) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from dreamrooms import progress
-    from dreamrooms.room import add_arguments, add_options, parse_point
+    from dreamrooms.room_options import add_arguments, add_options, parse_point
     from dreamrooms.shot.frames import frame_range_arg
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
@@ -97,7 +97,7 @@ def run_room(args: argparse.Namespace) -> int:
     from .scene import render as R
     from .scene import shotio
 
-    from dreamrooms.room import validate
+    from dreamrooms.room_options import validate
     from dreamrooms.shot.frames import shot_frames
 
     validate(vars(args))

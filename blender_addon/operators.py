@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.room import validate
+from dreamrooms.room_options import validate
 from dreamrooms.shot import MANIFEST
 
 from . import job_ui, paths

@@ -1,6 +1,6 @@
 """Scene settings behind the panel (Scene.dreamrooms).
 
-The build, camera and render settings are made from `dreamrooms.room.OPTIONS`, the one list the
+The build, camera and render settings are made from `dreamrooms.room_options.OPTIONS`, the one list the
 `room` command line also comes from: the same names, defaults, ranges and help.  Enums come from the
 core's registries (layouts, camera moves, easings).  The render engine is not among them: the panel
 shows the scene's own engine, which lists what the running Blender has.
@@ -12,7 +12,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorPro
                        StringProperty)
 
 from dreamrooms.camera.moves import REGISTRY as MOVES
-from dreamrooms.room import LAYOUTS, OPTIONS
+from dreamrooms.room_options import LAYOUTS, OPTIONS
 
 from . import paths
 
@@ -58,7 +58,7 @@ def option_property(o):
 
 
 def room_values(s) -> dict:
-    """The panel's room options as the core names them (`dreamrooms.room.validate` checks them)."""
+    """The panel's room options as the core names them (`dreamrooms.room_options.validate` checks them)."""
     values = {o.name: getattr(s, o.name) for o in OPTIONS if o.panel}
     if "focus_point" in values:
         values["focus_point"] = tuple(values["focus_point"])

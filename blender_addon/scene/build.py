@@ -11,8 +11,8 @@ import numpy as np
 from dreamrooms import camera as cm
 from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.room import LAYOUTS as LAYOUT_REGISTRY
-from dreamrooms.room import default_move
+from dreamrooms.room_options import LAYOUTS as LAYOUT_REGISTRY
+from dreamrooms.room_options import default_move
 from dreamrooms.shot import Shot
 
 from .. import paths
@@ -53,7 +53,7 @@ class BuildSettings:
 
 
 def settings_from(v: Mapping[str, Any]) -> BuildSettings:
-    """BuildSettings from room option values by their `dreamrooms.room.OPTIONS` names (the CLI's
+    """BuildSettings from room option values by their `dreamrooms.room_options.OPTIONS` names (the CLI's
     arguments or the panel's properties), so both build alike."""
     return BuildSettings(
         layout=v["layout"], colour=v.get("colour"), depth=v.get("depth"), grid=v["grid"], depth_scale=v["depth_scale"],
@@ -129,7 +129,7 @@ def build(scene: bpy.types.Scene, shot: Shot, s: BuildSettings) -> dict:
         layered.layer_sequences(shot)          # fail with the fix before anything is cleared or built
     col = collection(scene)
     colour = colour_sequence(shot, s.colour)
-    depth_name = shotio.depth_sequence(shot, s.depth)
+    depth_name = shotio.ensure_blender_depth(shot, s.depth)
     cam = shot_camera(scene, shot, s)
     aspect = shot.width * shot.pixel_aspect / shot.height
     if s.layout == "plane":
@@ -234,7 +234,7 @@ def _depth_for(shot: Shot, colour_seq: str, fallback: str) -> str:
     """A depth sequence matching a colour sequence when it carries its own depth.Z."""
     seq = shot.sequences[colour_seq]
     if "depth.Z" in seq.channels:
-        return shotio.depth_sequence(shot, colour_seq)
+        return shotio.ensure_blender_depth(shot, colour_seq)
     return fallback
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bpy
 
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.room import BACKENDS, DEVICES
+from dreamrooms.room_options import BACKENDS, DEVICES
 
 # Names a user may type (CLI `--engine`) -> identifiers to try, in order.
 ALIASES = {

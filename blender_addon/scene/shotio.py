@@ -1,8 +1,9 @@
 """Shot folder <-> Blender data: load shots, find colour and depth sequences, load image sequences.
 
 Blender's image nodes see only the RGBA of a multi-channel EXR, so depth must come from a
-single-channel float EXR (`Y`).  `depth_sequence` finds one in the shot, or writes one from the
-layered files (`depth.Z`) with `dreamrooms.shot.exr` and records it in shot.json.
+single-channel float EXR (`Y`).  `ensure_blender_depth` finds one in the shot, or writes one from the
+layered files (`depth.Z`) with `dreamrooms.shot.exr` and records it in shot.json (the pure lookup is
+`dreamrooms.shot.roles.depth_sequence`).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dreamrooms.progress import progress
 from dreamrooms.shot import Shot
 from dreamrooms.shot.frames import sequence_name
 from dreamrooms.shot.roles import depth_key
-from dreamrooms.shot.roles import depth_sequence as depth_source
+from dreamrooms.shot.roles import depth_sequence
 
 
 
@@ -33,8 +34,9 @@ def is_blender_depth(seq) -> bool:
     return list(seq.channels) == ["Y"]
 
 
-def depth_sequence(shot: Shot, source: str | None = None, frames: range | None = None) -> str:
-    """Name of a single-channel `Y` float depth sequence Blender can read, writing it if needed.
+def ensure_blender_depth(shot: Shot, source: str | None = None, frames: range | None = None) -> str:
+    """Name of a single-channel `Y` float depth sequence Blender can read, writing its EXRs and saving
+    shot.json when the shot has none.
 
     Uses `depth` when it already is one; otherwise converts `source` (or the first sequence with a
     `depth.Z`) into `depth/<shot name>.####.exr` (channel Y, float32), records it in shot.json and
@@ -43,7 +45,7 @@ def depth_sequence(shot: Shot, source: str | None = None, frames: range | None =
     existing = shot.sequences.get("depth")
     if existing is not None and is_blender_depth(existing) and not source:
         return "depth"
-    src, layer = depth_source(shot, source)
+    src, layer = depth_sequence(shot, source)
     if is_blender_depth(shot.sequences[src]):
         return src
     target = "depth" if "depth" not in shot.sequences else "depth_y"

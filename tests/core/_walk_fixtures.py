@@ -10,7 +10,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from dreamrooms.walk import generator
-from dreamrooms.walk import run as generate
+from dreamrooms.walk import run as walk_stage
 
 OPSET = [helper.make_opsetid("", 17)]
 

@@ -3,7 +3,7 @@ import importlib.util
 
 import pytest
 
-from dreamrooms.room import parse_point
+from dreamrooms.room_options import parse_point
 from dreamrooms.shot.frames import parse_frames
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from dreamrooms.commands import main as cli
 from dreamrooms.shot import exr
-from dreamrooms.walk import latent as walk
+from dreamrooms.walk import latent
 from dreamrooms.shot import Shot
 
 train_gan = pytest.importorskip("dreamrooms.training.gan")
@@ -178,7 +178,7 @@ def test_train_resume_export_walk_end_to_end(tmp_path):
     assert (shot.width, shot.height) == (32, 32)
     assert shot.provenance.models[0]["name"] == "mine" and shot.provenance.models[0]["sha256"] == entry.sha256
     frames = np.stack([exr.read_frame(shot.frame_path("walk", f))["RGBA"].astype(np.float32) for f in shot.frames])
-    steps = walk.path_speed(frames)
+    steps = latent.path_speed(frames)
     apart = np.mean([np.abs(frames[0] - frames[8]).mean(), np.abs(frames[8] - frames[16]).mean()])
     assert 0 < steps.max() < apart  # moves, and consecutive frames are closer than keyframes
     assert run_cli("walk", "--model", str(mdir / "generator.onnx"), "--out", str(tmp_path / "shot2"),

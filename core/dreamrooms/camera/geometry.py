@@ -24,8 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from dreamrooms.errors import DreamroomsError
-
-SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
+from dreamrooms.shot.manifest import SENSOR_FITS  # noqa: F401  (the shot contract's list; re-exported)
 
 
 # --------------------------------------------------------------------------- intrinsics

@@ -15,16 +15,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = shot_sub.add_parser("info", help="print the manifest summary and check every frame exists and opens")
     p.add_argument("shot", type=Path, help="shot folder (or its shot.json)")
     p.add_argument("--quick", action="store_true", help="check files exist without opening them")
-    p.set_defaults(func=shot_info)
+    p.set_defaults(func=run_shot_info)
 
     ex = subparsers.add_parser("exr", help="inspect EXR files")
     ex_sub = ex.add_subparsers(dest="exr_command", metavar="ACTION", required=True)
     p = ex_sub.add_parser("info", help="channels, pixel types, compression and size of an EXR file")
     p.add_argument("files", type=Path, nargs="+", help="EXR file(s)")
-    p.set_defaults(func=exr_info)
+    p.set_defaults(func=run_exr_info)
 
 
-def shot_info(args: argparse.Namespace) -> int:
+def run_shot_info(args: argparse.Namespace) -> int:
     shot = Shot.load(args.shot)
     print(f"shot {shot.name}  ({shot.folder / MANIFEST})")
     print(f"  {shot.width}x{shot.height} px, pixel aspect {shot.pixel_aspect:g}, {shot.fps:g} fps, "
@@ -59,7 +59,7 @@ def shot_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def exr_info(args: argparse.Namespace) -> int:
+def run_exr_info(args: argparse.Namespace) -> int:
     for path in args.files:
         i = exr.info(path)
         print(f"{i.path}: {i.width}x{i.height}, {i.compression}, {len(i.parts)} part(s), {i.file_size} bytes")

@@ -1,8 +1,9 @@
 """The `dreamrooms` command: builds the parser from the command modules and runs one with the one error path.
 
-Each module named in dreamrooms.commands.COMMANDS defines `register(subparsers)` and sets `func(args) -> int`
-on its parser.  Exit codes: 0 ok, 1 failed (a DreamroomsError, an OS failure or out-of-memory, printed as one
-line naming the file and the fix; `--debug` adds the traceback), 2 bad usage.
+Each module named in dreamrooms.commands.COMMANDS defines `register(subparsers)` and sets its handler as `func`
+on its parser: `run(args) -> int` (`run_<sub>` for a subcommand's).  Exit codes: 0 ok, 1 failed (a
+DreamroomsError, an OS failure or out-of-memory, printed as one line naming the file and the fix; `--debug` adds
+the traceback), 2 bad usage.
 """
 from __future__ import annotations
 

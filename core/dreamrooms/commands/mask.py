@@ -37,10 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
     cluster.add_arguments(p)
-    p.set_defaults(func=_cmd)
+    p.set_defaults(func=run)
 
 
-def _cmd(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from dreamrooms.mask.run import MaskError, make_masks
 
     address = cluster.cluster_address(args)

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     pl = sub.add_parser("list", help="name, kind, installed?, size, license of every known model")
     pl.add_argument("--kind", choices=KINDS, help="only this kind")
     pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    pl.set_defaults(func=_cmd_list)
+    pl.set_defaults(func=run_list)
 
     pf = sub.add_parser("fetch", help="download a public model into the models dir (resumable, sha256-verified)")
     pf.add_argument("name", help="a model name from `dreamrooms models list`")
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     pf.add_argument("--url", default=None,
                     help="download from this URL instead of the manifest's (a mirror); for a model made of several "
                          "files (graph + external data) a URL ending in / is the folder they are all in")
-    pf.set_defaults(func=_cmd_fetch)
+    pf.set_defaults(func=run_fetch)
 
     pa = sub.add_parser("add", help="register your own ONNX file (its I/O is checked first)")
     pa.add_argument("path", help="path to the .onnx file")
@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     g2.add_argument("--native-size", type=int, nargs=2, metavar=("H", "W"), default=None)
     g2.add_argument("--gen-output", default="image")
     g2.add_argument("--output-range", type=float, nargs=2, default=[0.0, 1.0])
-    pa.set_defaults(func=_cmd_add)
+    pa.set_defaults(func=run_add)
 
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
@@ -82,7 +82,7 @@ def _total_size(e) -> int:
     return e.size + sum(int(d.get("size", 0)) for d in e.raw.get("data", []))
 
 
-def _cmd_list(args) -> int:
+def run_list(args) -> int:
     entries = [e for e in list_models(args.models_dir) if not args.kind or e.kind == args.kind]
     if args.json:
         print(json.dumps([{"name": e.name, "kind": e.kind, "installed": e.installed, "builtin": e.builtin,
@@ -106,14 +106,14 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _cmd_fetch(args) -> int:
+def run_fetch(args) -> int:
     entry = fetch(args.name, models_dir_override=args.models_dir, allow_unverified=args.allow_unverified,
                   url=args.url)
     print(f"{entry.name}: {entry.path}")
     return 0
 
 
-def _cmd_add(args) -> int:
+def run_add(args) -> int:
     inp = out = gen = None
     if args.kind == "depth":
         explicit = any(v is not None for v in (args.size, args.multiple_of, args.mean, args.std, args.input_name,

@@ -3,7 +3,7 @@ optionally render the multilayer EXR into the shot.
 
 The work happens in Blender (`blender_addon/headless.py`); this command runs that entry with the
 current interpreter when the `bpy` module is importable, and otherwise says how to run it inside
-Blender.  The options are dreamrooms.room's one list, shared with the headless entry and the panel.
+Blender.  The options are dreamrooms.room_options's one list, shared with the headless entry and the panel.
 Everything that can be checked without Blender is checked here first (options, shot.json, frame sizes, depth
 that is all NaN), the shot path goes to Blender absolute (a relative one broke its image paths), and the worker
 dies with this process (dreamrooms.worker).
@@ -25,7 +25,7 @@ from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.frames import shot_frames
 from dreamrooms.shot.roles import depth_sequence
 from dreamrooms.worker import spawn
-from dreamrooms.room import add_arguments, validate
+from dreamrooms.room_options import add_arguments, validate
 
 HEADLESS_ENV = "DREAMROOMS_ADDON"
 

@@ -44,10 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="torch device (default auto)")
     p.add_argument("--strict-modes", action="store_true", help="refuse grayscale/CMYK/alpha images instead of converting")
     p.add_argument("--name", help="export: model name in models.toml (default: MODEL_DIR's name)")
-    p.set_defaults(func=handler)
+    p.set_defaults(func=run)
 
 
-def handler(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from dreamrooms.errors import DreamroomsError
 
     if args.images == "export":

@@ -60,13 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     p.add_argument("--overwrite", action="store_true", help="replace a different walk already in --out")
     cluster.add_arguments(p)
-    p.set_defaults(func=handler)
+    p.set_defaults(func=run)
 
 
-def handler(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from dreamrooms.walk import generator
-    from dreamrooms.walk import run as generate
-    from dreamrooms.walk import latent as walk
+    from dreamrooms.walk import run as walk_stage
+    from dreamrooms.walk import latent
 
     if args.threads is not None:
         limits.check_number(args.threads, "--threads", low=1, high=limits.MAX_THREADS)
@@ -78,9 +78,9 @@ def handler(args: argparse.Namespace) -> int:
         h, w = gen.spec.native_size
     else:
         w, h = args.size
-    seeds = walk.parse_seeds(args.seeds) if args.seeds else [0]
+    seeds = latent.parse_seeds(args.seeds) if args.seeds else [0]
     interp = args.interp or ("lerp" if args.space == "w" else "slerp")
-    s = generate.WalkSettings(
+    s = walk_stage.WalkSettings(
         frames=args.frames, fps=args.fps, size=(h, w), seeds=seeds,
         keyframes=str(args.keyframes) if args.keyframes else None, interp=interp, space=args.space,
         loop=args.loop, noise_loop=args.noise_loop, ease=args.ease, truncation=args.truncation,
@@ -91,6 +91,6 @@ def handler(args: argparse.Namespace) -> int:
         shot = walk_on_cluster(gen, args.model, args.out, s, overwrite=args.overwrite, address=address,
                                chunk=args.chunk, device=args.device)
     else:
-        shot = generate.run_walk(gen, args.out, s, overwrite=args.overwrite)
+        shot = walk_stage.run_walk(gen, args.out, s, overwrite=args.overwrite)
     print(f"walk: {shot.frame_count} frames {w}x{h} from {gen.name} ({gen.provider}) -> {shot.folder / 'shot.json'}")
     return 0

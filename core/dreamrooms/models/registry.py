@@ -36,8 +36,8 @@ from dreamrooms.shot.paths import check_name, confine
 
 KINDS = ("depth", "generator", "mask", "inpaint")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
-LAYOUTS = ("NCHW", "NTCHW")
-INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")   # NTCHW: frames (or views) x channels, one run takes input.window frames
+LAYOUTS = ("NCHW", "NTCHW")   # NTCHW: frames (or views) x channels, one run takes input.window frames
+INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")
 DEPTH_SEMANTICS = ("inverse_relative", "depth_relative", "depth_metric", "pointmap_affine")
 MANIFEST_NAME = "models.toml"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -164,7 +164,7 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
             raise _err(manifest, name, "input.constants must be a table of integer inputs, e.g. num_tokens = 1200")
         video = t.get("video")
         if video is not None:
-            from dreamrooms.depth.video import VideoPlan
+            from dreamrooms.models.video_plan import VideoPlan
 
             try:
                 VideoPlan.from_entry(video)

@@ -19,7 +19,6 @@ import jsonschema
 
 from dreamrooms import __version__, limits
 from dreamrooms.atomic import write_text_atomic
-from dreamrooms.camera.geometry import SENSOR_FITS
 from dreamrooms.errors import ShotError
 from dreamrooms.shot.frames import frame_file
 from dreamrooms.shot.paths import check_name, check_relative, confine
@@ -29,6 +28,9 @@ SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 MANIFEST = "shot.json"
 PAD = 4
+# how sensor_mm maps onto the image (Blender's camera sensor fit): the shot's camera track records one of these;
+# the camera maths (dreamrooms.camera.geometry) reads them from here, the lower layer
+SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 _NUM = {"type": "number"}
 _MATRIX = {"type": "array", "minItems": 4, "maxItems": 4,

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from dreamrooms.shot import exr
-from dreamrooms.walk import latent as walk
+from dreamrooms.walk import latent
 from dreamrooms import limits
 from dreamrooms.atomic import atomic_path
 from dreamrooms.errors import DreamroomsError
@@ -65,7 +65,7 @@ def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], 
     info: dict[str, Any] = {"interp": s.interp, "space": s.space, "loop": bool(s.loop or s.noise_loop), "ease": s.ease}
     if s.noise_loop is not None:
         seed = s.seeds[0] if s.seeds else 0
-        base = walk.NoiseLoop(dim, s.noise_loop, seed)
+        base = latent.NoiseLoop(dim, s.noise_loop, seed)
         info.update(noise_loop=s.noise_loop, seeds=[seed])
         loop = True
         path_fn = base.at
@@ -73,10 +73,10 @@ def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], 
     else:
         opts: dict[str, Any] = {}
         if s.keyframes:
-            keys, opts = walk.load_keyframes(s.keyframes, dim)
+            keys, opts = latent.load_keyframes(s.keyframes, dim)
             info["keyframes"] = str(s.keyframes)
         else:
-            keys = [walk.Keyframe(walk.seed_latent(sd, dim), seed=sd) for sd in s.seeds]
+            keys = [latent.Keyframe(latent.seed_latent(sd, dim), seed=sd) for sd in s.seeds]
         loop = bool(opts.get("loop", s.loop))
         truncation = opts.get("truncation", s.truncation)   # the keyframe file's walk defaults win, as interp's do
         interp = opts.get("interp", s.interp)
@@ -86,7 +86,7 @@ def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], 
                 k.latent = gen.map(k.latent[None])[0]
             if interp == "slerp":
                 interp = "lerp"  # W is not Gaussian: slerp has no meaning there
-        kp = walk.KeyframePath(keys, s.frames, interp=interp, loop=loop, ease=ease_kind)
+        kp = latent.KeyframePath(keys, s.frames, interp=interp, loop=loop, ease=ease_kind)
         info.update(interp=interp, ease=ease_kind, loop=loop, seeds=[k.seed for k in keys if k.seed is not None])
         path_fn = kp.at
         to_space = s.space
@@ -114,7 +114,7 @@ def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], 
         if gen.has_mapping and to_space == "z":
             lat = np.concatenate([gen.map(lat[i:i + 64]) for i in range(0, len(lat), 64)])
         if truncation != 1.0:
-            lat = walk.truncate(lat, truncation, mean)
+            lat = latent.truncate(lat, truncation, mean)
         return lat
 
     return latents_at, info
@@ -124,7 +124,7 @@ def frame_latents(gen: Generator, s: WalkSettings, measure_size: int = 64) -> tu
     """Latents for every frame [N, D] (reparametrised for constant speed when asked)."""
     latents_at, info = build_path(gen, s)
     loop = info["loop"]
-    u = walk.frame_times(s.frames, loop)
+    u = latent.frame_times(s.frames, loop)
     if s.constant_speed and s.frames > 2:
         m = int(min(max(4 * s.frames, 64), 1024))
         u_dense = np.linspace(0.0, 1.0, m + 1)
@@ -145,7 +145,7 @@ def frame_latents(gen: Generator, s: WalkSettings, measure_size: int = 64) -> tu
                 prev = im
             bar.update(len(imgs))
         bar.close()
-        u = walk.constant_speed_times(u_dense, d, s.frames, loop)
+        u = latent.constant_speed_times(u_dense, d, s.frames, loop)
         info["constant_speed"] = True
     return latents_at(u), info
 
