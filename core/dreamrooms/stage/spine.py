@@ -223,10 +223,13 @@ def run_chunk(stage: Stage, settings, chunk: Chunk) -> Result:
 
 def register(stage: Stage, settings, job: Job | None = None, changed: bool = True):
     """Once every frame of the shot is on disk: merge the stage's record into shot.json (re-read under the manifest
-    lock, inputs checked).  Returns the Shot, or None when frames are still missing."""
+    lock, inputs checked).  Returns the Shot, or None when frames are still missing.  The caller holds the stage's
+    lock, so what a killed writer (a chunk task on a lost node) left is removed first."""
+    from dreamrooms.atomic import clean_stale_temps
     from dreamrooms.shot.manifest import Shot, update_shot
 
     job = job or stage.prepare(settings)
+    clean_stale_temps(stage.stale(job))
     if not all_written(job):
         return None
     if not changed and (job.folder / "shot.json").is_file():
