@@ -282,6 +282,9 @@ class RelayerStage(spine.Stage):
         return spine.Job(r.out_dir, frames, spine.fingerprint_of(json.loads(json.dumps(stamp))), files, frames,
                          None, r)
 
+    def read_workers(self, job) -> int:
+        return job.data.workers or exr.default_workers()     # EXR reads and the map maths release the GIL
+
     def read(self, job, n: int):
         r = job.data
         return _frame_layers(r.shot, r.src, n, r.near, r.far, r.map_kind)

@@ -144,6 +144,9 @@ class LayersStage(spine.Stage):
                    valid=rgba[..., 3] > KEEP_ALPHA)
         return True
 
+    def read_workers(self, job) -> int:
+        return 2      # the shot's own EXR frames: safe to read ahead in parallel
+
     def read(self, job, n: int):
         p = job.data
         srgb = read_colour(p.shot, p.colour_key, n)

@@ -104,8 +104,13 @@ class Stage:
         return 0
 
     def read(self, job: Job, n: int):
-        """Frame `n`'s inputs, decoded on the reader thread."""
+        """Frame `n`'s inputs, decoded on a reader thread."""
         return None
+
+    def read_workers(self, job: Job) -> int:
+        """Threads reading frames ahead (1 unless :meth:`read` is safe to run for several frames at once: a video
+        decoder is not; EXR files are)."""
+        return 1
 
     def compute(self, job: Job, state, n: int, inputs) -> dict[Path, dict]:
         raise NotImplementedError
