@@ -191,7 +191,9 @@ function dreamroomsBuildPanel(thisObj) {
         fog: "Depth fog",
         passes: "Render passes (off in the comp)",
         grain: "Grain",
-        dust: "Dust"
+        dust: "Dust",
+        render_queue: "Add to the render queue (EXR template)",
+        update: "Update the newest comp in place (off: a new version)"
     };
     /** @type {{[key: string]: Checkbox}} */
     var boxes = {};
@@ -280,6 +282,10 @@ function dreamroomsBuildPanel(thisObj) {
         try {
             var comp = dreamrooms.build(chosenData, chosenFile.parent, override);
             comp.openInViewer();
+            var text = dreamrooms.report(comp);
+            if (text) {
+                alert(text, "dreamrooms");
+            }
         } catch (e) {
             alert("dreamrooms could not import the shot:\n" + dreamrooms.errorText(e), "dreamrooms", true);
         }

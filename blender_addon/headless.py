@@ -90,31 +90,36 @@ def use_device(scene, args) -> str:
 def run_room(args: argparse.Namespace) -> int:
     import bpy
 
+    from dreamrooms import reveal as RV
     from dreamrooms.errors import DreamroomsError
     from dreamrooms.progress import emit
+    from dreamrooms.room_options import validate
+    from dreamrooms.shot import hold
 
     from .scene import build as B
+    from .scene import camera_rig
     from .scene import render as R
     from .scene import shotio
 
-    from dreamrooms.room_options import validate
-    from dreamrooms.shot.frames import shot_frames
-
-    validate(vars(args))
+    values = validate(vars(args))
     shot = shotio.load_shot(args.shot)
-    frames = shot_frames(shot, args.frames)
+    frames = hold.move_frames(shot, values["frames"])
+    held = hold.hold_still(shot, frames)        # a photo moved over A-B: every frame reads its one file
+    factor = RV.plan(shot, values, frames).factor if values.get("reveal_budget") else 1.0   # before building
     if not bpy.data.filepath:
         # no .blend given: start from an empty scene, not the startup file's cube, light and camera
         bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    settings = B.settings_from(vars(args))
+    settings = B.settings_from(values)
     emit("stage", stage="build", layout=args.layout)
     built = B.build(scene, shot, settings)
-    move, _ = B.move_from(scene, shot, vars(args), start=built["start"], frames=frames)
+    move, mats = B.move_from(scene, shot, values, start=built["start"], frames=frames, scale=factor)
     R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
+    if held:   # the longer range is in shot.json before the render records its sequence there
+        shot.save()
     if args.render:  # before saving: a render that fails leaves no room.blend behind
         use_device(scene, args)
         R.render_frames(scene, shot, frames)
@@ -126,19 +131,41 @@ def run_room(args: argparse.Namespace) -> int:
     from dreamrooms.shot import update_shot
 
     from .scene import camera_rig
-    track = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
-    described = B.scene_description(scene)
+    shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
+    shot.provenance.extra["scene"] = B.scene_description(scene)
+    if args.layout in RV.LAYOUTS:
+        _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
 
-    def merge(current):   # shot.json as it is now (the render, other stages): this run's record on top
+    def merge(current):   # shot.json as it is now (the render's record, other stages'): this run's record on top
         current = current or shot
-        current.camera = track
-        current.provenance.extra["scene"] = described
+        current.camera, current.provenance.extra["scene"] = shot.camera, shot.provenance.extra["scene"]
+        if RV.MATTE in shot.sequences:
+            current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
         return current
 
     shot = update_shot(shot.folder, merge)
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
     return 0
+
+
+def _reveal_matte(shot, values, move: str, mats, quiet: bool) -> None:
+    """Write the reveal matte for the keyed camera (every shot frame) and say what the move reveals, and when it
+    shifts points past what the depth layers cover, the `dreamrooms layers` rerun."""
+    import numpy as np
+
+    from dreamrooms import reveal as RV
+    poses = {f: np.asarray(m) for f, m in zip(shot.frames, shot.camera.matrices)}
+    percents = RV.write_matte(shot, values, poses, move)
+    if not quiet:
+        for f, p in zip(shot.frames, percents):
+            print(f"dreamrooms: reveal: frame {f}: {p:.2f} %", file=sys.stderr)
+    print(f"dreamrooms: reveal matte {shot.sequences[RV.MATTE].pattern}: worst frame {max(percents):.2f} %",
+          file=sys.stderr)
+    if values.get("layout") == "layered":
+        advice = RV.parallax_advice(shot, values, mats)
+        if advice:
+            print(f"dreamrooms: {advice}", file=sys.stderr)
 
 
 def run_render(args: argparse.Namespace) -> int:

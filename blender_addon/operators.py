@@ -107,11 +107,15 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
         return _poll_shot(cls, context)
 
     def run(self, context):
+        from dreamrooms.shot.hold import hold_still, move_frames
+
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context))
         values = validate(room_values(s))
         if self.layout != "SETTINGS":
             values["layout"] = self.layout
+        if hold_still(shot, move_frames(shot, values["frames"])):   # a photo held over the Frames range
+            shot.save()
         settings = B.settings_from(values)
         built = B.build(context.scene, shot, settings)
         context.scene["dreamrooms_start"] = [list(r) for r in built["start"]]
@@ -129,12 +133,30 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
         return _poll_camera(cls, context)
 
     def run(self, context):
+        from dreamrooms import reveal as RV
+        from dreamrooms.shot.hold import move_frames
+
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
+        values = validate(room_values(s))
+        frames = move_frames(shot, values["frames"])
+        if frames.start < shot.frame_start or frames.stop - 1 > shot.frame_end:
+            raise DreamroomsError(f"frames {frames.start}-{frames.stop - 1}: press Build first (it holds the still "
+                                  f"over them)")
         start = context.scene.get("dreamrooms_start")
-        move, mats = B.move_from(context.scene, shot, validate(room_values(s)),
-                                 start=[list(r) for r in start] if start else None, focus=False)
-        msg = f"camera: {move} over {len(mats)} frame(s)"
+        reveal = values["layout"] in RV.LAYOUTS
+        factor = RV.plan(shot, values, frames).factor if reveal and values["reveal_budget"] else 1.0
+        move, mats = B.move_from(context.scene, shot, values, start=[list(r) for r in start] if start else None,
+                                 focus=False, frames=frames, scale=factor)
+        msg = f"camera: {move} over {len(mats)} frame(s)" + (f", scaled by {factor:.3f} (reveal budget)"
+                                                              if factor < 1 else "")
+        if reveal:   # the matte for every shot frame: the move, held before and after it
+            poses = {f: mats[min(max(f - frames.start, 0), len(mats) - 1)] for f in shot.frames}
+            worst = max(RV.write_matte(shot, values, poses, move))
+            fresh = shotio.load_shot(shot.folder, check_files=False)
+            fresh.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
+            fresh.save()
+            msg += f"; reveal matte written (worst frame {worst:.1f} %)"
         if not s.no_focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
             if job_ui.running(context.scene) is not None:   # the move is keyed; focus waits for the other job
                 msg += "; focus not keyed: another dreamrooms job is running (press Focus when it is done)"

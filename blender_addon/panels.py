@@ -107,6 +107,7 @@ class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
+        col.prop(s, "frames")
         col.prop(s, "move")
         col.prop(s, "intensity")
         row = col.row(align=True)
@@ -115,6 +116,8 @@ class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "shake")
         row.prop(s, "seed")
+        if s.layout in ("plane", "layered"):
+            col.prop(s, "reveal_budget")
         col.prop(s, "no_focus")
         if not s.no_focus:
             col.prop(s, "focus_point")

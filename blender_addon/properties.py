@@ -52,6 +52,8 @@ def option_property(o):
         return FloatProperty(default=float(o.default), **_limits(o), **common)
     if o.type is tuple:
         return FloatVectorProperty(size=len(o.default), default=o.default, **_limits(o), **common)
+    if o.type is str and not o.choices:   # free text the option parses (e.g. frames A-B)
+        return StringProperty(default=o.default or "", **common)
     items = ITEMS.get(o.name) or tuple((c, c.replace("_", " ").capitalize(), "") for c in o.choices)
     default = o.default if o.default is not None else items[0][0]
     return EnumProperty(items=items, default=default, **common)

@@ -64,13 +64,14 @@ def settings_from(v: Mapping[str, Any]) -> BuildSettings:
 
 
 def move_from(scene: bpy.types.Scene, shot: Shot, v: Mapping[str, Any], *, start=None, frames: range | None = None,
-              focus: bool | None = None) -> tuple[str, list[np.ndarray]]:
-    """Key the camera move the room option values ask for; returns (move name, per-frame matrices)."""
+              focus: bool | None = None, scale: float = 1.0) -> tuple[str, list[np.ndarray]]:
+    """Key the camera move the room option values ask for (`scale`: the reveal budget's factor); returns (move
+    name, per-frame matrices)."""
     move = v.get("move") or default_move(v["layout"])
     mats = camera_move(scene, shot, move, start=start, intensity=v["intensity"], duration=v["duration"] or None,
                        easing=v["easing"], shake=v["shake"], seed=v["seed"],
                        focus=(not v["no_focus"]) if focus is None else focus, focus_point=tuple(v["focus_point"]),
-                       fstop=v["fstop"], frames=frames)
+                       fstop=v["fstop"], frames=frames, scale=scale)
     return move, mats
 
 
@@ -96,6 +97,7 @@ def apply_shot_settings(scene: bpy.types.Scene, shot: Shot) -> None:
     r.resolution_x, r.resolution_y = shot.width, shot.height
     r.resolution_percentage = 100
     r.pixel_aspect_x, r.pixel_aspect_y = shot.pixel_aspect, 1.0
+    r.film_transparent = True  # what no surface covers (past a moved photo's border, cut edges) renders alpha 0
     scene.frame_start, scene.frame_end = shot.frame_start, shot.frame_end
     from .render import set_fps
     set_fps(scene, shot.fps)
@@ -257,7 +259,7 @@ def _plane(scene, shot, name, d0, K, start, opts, colour, depth_name, s, col):
 def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, intensity: float = 1.0,
                 duration: int | None = None, easing: str = "ease_in_out", shake: float = 0.0, seed: int = 0,
                 focus: bool = True, focus_point=(0.5, 0.5), fstop: float = 2.8, length: float | None = None,
-                frames: range | None = None) -> list[np.ndarray]:
+                frames: range | None = None, scale: float = 1.0) -> list[np.ndarray]:
     """Key `move` on the scene camera over the shot frames (walk_past follows +x, the corridor
     axis), then key focus to the depth at `focus_point`."""
     cam = scene.camera
@@ -270,7 +272,7 @@ def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, in
         span = scene.get("dreamrooms_span")
         kw["length"] = length if length is not None else (float(span) if span else 4.0 * intensity)
     mats = camera_rig.apply_move(scene, cam, move, frames, start=start, intensity=intensity, duration=duration,
-                                 easing=easing, shake=shake, seed=seed, **kw)
+                                 easing=easing, shake=shake, seed=seed, scale=scale, **kw)
     if focus:
         camera_rig.key_focus(scene, cam, frames, focus_point, fstop)
     return mats

@@ -71,6 +71,7 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     scene.view_settings.view_transform = "Standard"
     scene.view_settings.look = "None"
     r.use_motion_blur = False  # the Vector pass needs motion blur off
+    r.film_transparent = True  # where no surface is (a move past the frame border, a cut edge), alpha 0, not grey
     multilayer_exr_output(scene, half)
     r.use_overwrite = True
     if output:

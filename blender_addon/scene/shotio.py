@@ -52,8 +52,11 @@ def ensure_blender_depth(shot: Shot, source: str | None = None, frames: range | 
     stem = sequence_name(shot.name)  # the shot's name is data: never a path, never a `#`
     pattern = f"depth/{stem}.####.exr" if target == "depth" else f"depth/{stem}_y.####.exr"
     frames = frames or shot.frames
-    shot.add_sequence(target, pattern, ["Y"], colorspace="non-color", premultiplied=False,
-                      kind="depth", source=src, source_layer=layer)
+    new = shot.add_sequence(target, pattern, ["Y"], colorspace="non-color", premultiplied=False,
+                            kind="depth", source=src, source_layer=layer)
+    if shot.sequences[src].hold is not None:   # a held still: one file, held like its source
+        new.hold = shot.sequences[src].hold
+        frames = range(shot.frame_start, shot.frame_start + 1)
     with progress(len(frames), "depth for Blender") as bar:
         for f in frames:
             out = shot.frame_path(target, f)
@@ -84,17 +87,20 @@ def read_depth(shot: Shot, seq_name: str, frame: int) -> np.ndarray:
 
 
 def load_sequence_image(shot: Shot, seq_name: str, non_color: bool = False) -> bpy.types.Image:
-    """A Blender image datablock for the whole sequence (source SEQUENCE), reused if loaded."""
+    """A Blender image datablock for the whole sequence (source SEQUENCE), reused if loaded; a held still
+    (`Sequence.hold`) is its one file (source FILE: every frame, every image user and the geometry nodes' Frame
+    input read the same picture)."""
+    source = "FILE" if shot.sequences[seq_name].hold is not None else "SEQUENCE"
     first = shot.frame_path(seq_name, shot.frame_start)
     if not first.is_file():
         raise DreamroomsError(f"{first}: frame {shot.frame_start} of sequence {seq_name!r} is missing; rerun the stage that writes it")
     path = str(first)
     for img in bpy.data.images:
-        if img.source == "SEQUENCE" and bpy.path.abspath(img.filepath) == path:
+        if img.source == source and bpy.path.abspath(img.filepath) == path:
             return img
     img = bpy.data.images.load(path, check_existing=False)
     img.name = f"dr {shot.name} {seq_name}"
-    img.source = "SEQUENCE"
+    img.source = source
     if non_color:
         img.colorspace_settings.name = "Non-Color"
     return img

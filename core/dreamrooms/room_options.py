@@ -11,12 +11,12 @@ import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from dreamrooms import limits
 from dreamrooms.camera.moves import EASINGS, REGISTRY as MOVES
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.shot.frames import frame_range_arg
+from dreamrooms.shot.frames import FrameRangeError, parse_frames
 from dreamrooms.shot.paths import path_arg
 
 LAYOUTS = {  # name -> (panel label, description)
@@ -49,6 +49,8 @@ class Option:
     cli: bool = True
     panel: bool = True
     flag: str = ""               # CLI flag when not --name-with-dashes
+    parse: Callable[[str], Any] | None = None   # text -> value (argparse type; the panel's text goes through it)
+    metavar: str | None = None
 
     @property
     def cli_flag(self) -> str:
@@ -84,12 +86,17 @@ OPTIONS: tuple[Option, ...] = (
     _opt("sequences", str, "", "comma-separated colour sequences cycled over rooms/walls", panel=False),
     _opt("lens", float, 0.0, "lens mm (0: the shot camera's, else 35)", min=0.0, max=5000.0),
     # camera
+    _opt("frames", str, None, "frames A-B to move over and render (default: the shot's); a still (a one-frame shot, "
+         "a photo) is held over any range: the 3D photo", group="camera", parse=parse_frames, metavar="A-B"),
     _opt("move", str, None, "camera move preset (default: walk_past for a corridor, else dolly_in)", group="camera",
          choices=tuple(MOVES) + ("dolly",)),
     _opt("intensity", float, 1.0, "move amount (metres for dolly/truck/crane; x30 deg pan, x40 deg orbit)",
          group="camera", min=-100.0, max=100.0),
     _opt("duration", int, 0, "frames the move takes, then it holds (0: the whole shot)", group="camera", min=0),
     _opt("easing", str, "ease_in_out", "how the move starts and stops", group="camera", choices=EASINGS),
+    _opt("reveal_budget", float, 0.0, "plane/layered: scale the move down (one factor, the largest that fits) until "
+         "no frame reveals more than this percent of the picture the source view never saw (0: off)",
+         group="camera", min=0.0, max=100.0, label="Reveal budget %"),
     _opt("shake", float, 0.0, "add seeded handheld shake of this strength", group="camera", min=0.0, max=100.0),
     _opt("seed", int, 0, "shake seed", group="camera", min=0),
     _opt("focus_point", tuple, (0.5, 0.5), "image point whose depth sets focus (0.5,0.5 = centre)", group="camera",
@@ -134,6 +141,16 @@ def _ranged(o: Option):
     return parse
 
 
+def _parsed(o: Option):
+    """An argparse type from the option's own parser (its errors are usage errors)."""
+    def parse(text: str):
+        try:
+            return o.parse(text)
+        except DreamroomsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
 def check(o: Option, v: Any) -> None:
     """Raise argparse.ArgumentTypeError when `v` is not a valid value of `o`."""
     if o.type in (int, float):
@@ -150,8 +167,6 @@ def check(o: Option, v: Any) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `room` command's arguments, from OPTIONS."""
     p.add_argument("shot", type=Path, help="shot folder with a colour sequence and depth (run `dreamrooms depth` first)")
-    p.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B",
-                   help="frames to move over and render (default: the shot's range)")
     p.add_argument("--render", action="store_true",
                    help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
     add_options(p, [o.name for o in OPTIONS if o.cli])
@@ -167,6 +182,8 @@ def add_options(p: argparse.ArgumentParser, names) -> None:
             p.add_argument(*flags, dest=o.name, action="store_true", help=o.help)
         elif o.type is tuple:
             p.add_argument(*flags, dest=o.name, type=parse_point, default=o.default, metavar="U,V", help=o.help)
+        elif o.parse is not None:
+            p.add_argument(*flags, dest=o.name, type=_parsed(o), default=o.default, metavar=o.metavar, help=o.help)
         elif o.choices:
             p.add_argument(*flags, dest=o.name, choices=o.choices, default=o.default, help=o.help)
         elif o.type is str:
@@ -183,14 +200,16 @@ def validate(values: Mapping[str, Any]) -> dict[str, Any]:
         if o is None or v is None:
             continue
         try:
-            if o.type is tuple:
+            if o.parse is not None and isinstance(v, str):   # the panel's text
+                out[name] = o.parse(v) if v.strip() else None
+            elif o.type is tuple:
                 if len(v) != 2:
                     raise argparse.ArgumentTypeError(f"{o.cli_flag}: give U,V")
                 for x in v:
                     check(Option(o.name, float, 0.0, "", min=o.min, max=o.max), float(x))
             else:
                 check(o, v)
-        except argparse.ArgumentTypeError as exc:
+        except (argparse.ArgumentTypeError, FrameRangeError) as exc:
             raise DreamroomsError(str(exc)) from None
     return out
 

@@ -107,9 +107,16 @@ def write_blender_frame(path: Path, rgba: np.ndarray, depth: np.ndarray, passes:
     for name, pix in (passes or {}).items():
         letters = {"Mist": "Z", "Normal": "XYZ", "Vector": "XYZW", "IndexOB": "X", "CryptoObject00": "RGBA"}[name]
         chans = {f"ViewLayer.{name}.{c}": np.ascontiguousarray(pix if pix.ndim == 2 else pix[..., k]) for k, c in enumerate(letters)}
-        parts.append(OpenEXR.Part(dict(hdr), chans, f"ViewLayer.{name}"))
+        meta = CRYPTO_HEADER if name.startswith("Crypto") else {}
+        parts.append(OpenEXR.Part({**hdr, **meta}, chans, f"ViewLayer.{name}"))
     OpenEXR.File(parts).write(str(path))
 
+
+# The Cryptomatte header metadata Blender writes beside the CryptoObject layers (Cryptomatte specification:
+# cryptomatte/<7 hex id>/name, hash, conversion, manifest), which the Cryptomatte effect reads.
+CRYPTO_HEADER = {"cryptomatte/3ae39a5/name": "ViewLayer.CryptoObject", "cryptomatte/3ae39a5/hash": "MurmurHash3_32",
+                 "cryptomatte/3ae39a5/conversion": "uint32_to_float32",
+                 "cryptomatte/3ae39a5/manifest": '{"Cube":"3e800000","Plane":"3f000000"}'}
 
 PASS_CHANNELS = ["ViewLayer.Mist.Z", "ViewLayer.Normal.X", "ViewLayer.Normal.Y", "ViewLayer.Normal.Z",
                  "ViewLayer.Vector.X", "ViewLayer.Vector.Y", "ViewLayer.Vector.Z", "ViewLayer.Vector.W", "ViewLayer.IndexOB.X",
@@ -128,6 +135,41 @@ def make_blender_shot(folder: Path, name: str, frames: int = 4, w: int = 40, h: 
                                           "ViewLayer.Combined.A", "ViewLayer.Depth.Z"] + (PASS_CHANNELS if passes else []))
     shot.camera = camera_track(frames, fstop=fstop)
     shot.save(folder)
+    return shot
+
+
+def run_mask(folder: Path) -> None:
+    """`dreamrooms mask SHOT --out SHOT --from-depth`: a `mask_<label>` sequence and the layered `mask.<label>` channel."""
+    import contextlib
+
+    from dreamrooms.commands.main import main
+    with contextlib.redirect_stdout(sys.stderr):
+        rc = main(["--progress", "none", "mask", str(folder), "--out", str(folder), "--from-depth"])
+    if rc != 0:
+        raise SystemExit(f"dreamrooms mask {folder} failed with {rc}")
+
+
+def add_render(shot: Shot) -> Shot:
+    """A Blender render of the shot's frames recorded beside the layered colour (as `dreamrooms render` does)."""
+    pattern = "render/render.####.exr"
+    for i, f in enumerate(shot.frames):
+        rgba, depth, _ = frame_pixels(shot.width, shot.height, i)
+        write_blender_frame(shot.folder / frame_file(pattern, f), rgba * 0.5, depth)
+    shot.add_sequence("render", pattern, ["ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B",
+                                          "ViewLayer.Combined.A", "ViewLayer.Depth.Z"])
+    shot.save()
+    return shot
+
+
+def add_reveal(shot: Shot, move: str = "orbit") -> Shot:
+    """The reveal matte of the novel-views contract: masks/<shot>_reveal.####.exr, Y, data, meta kind reveal."""
+    pattern = f"masks/{shot.name}_reveal.####.exr"
+    for i, f in enumerate(shot.frames):
+        y, x = np.mgrid[0:shot.height, 0:shot.width].astype(np.float32)
+        exr.write_frame(shot.folder / frame_file(pattern, f), {"Y": (x >= shot.width - 4 - i).astype(np.float32)})
+    shot.add_sequence("reveal", pattern, ["Y"], colorspace="data", premultiplied=False,
+                      kind="reveal", label="reveal", move=move)
+    shot.save()
     return shot
 
 
@@ -174,6 +216,16 @@ def main(root: str) -> None:
     nasty_dir = root_p / ("shot " + NASTY)
     s = add_scene(make_layers_shot(nasty_dir, NASTY))
     specs.append(("nasty", s, run_ae(nasty_dir, "--grain", "--dust", "--fog"), NASTY))
+    masked_dir = root_p / "masked shot"
+    make_layers_shot(masked_dir, "masked walk", w=40, h=24)
+    run_mask(masked_dir)
+    s = Shot.load(masked_dir)
+    specs.append(("masked", s, run_ae(masked_dir), "masked walk"))
+    rendered_dir = root_p / "rendered shot"
+    make_layers_shot(rendered_dir, "rendered walk", w=40, h=24)
+    run_mask(rendered_dir)
+    s = add_reveal(add_render(Shot.load(rendered_dir)))
+    specs.append(("rendered", s, run_ae(rendered_dir), "rendered walk"))
     for kind, shot, script, comp in specs:
         print(json.dumps({"name": kind, "folder": str(shot.folder), "script": str(script), "expect": expectations(shot, script, comp)}))
 

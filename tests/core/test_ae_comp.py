@@ -88,7 +88,7 @@ def test_every_pass_is_exported_as_its_own_sequence(tmp_path):
     assert run_cli(shot.folder, "--depth-range", "2,8") == 0
     ae = shot.folder / "ae"
     passes = {f["id"]: f for f in comp_json(shot.folder)["footage"] if f["role"] == "pass"}
-    assert sorted(passes) == ["pass:cryptoobject00", "pass:indexob", "pass:mist", "pass:normal", "pass:vector"]
+    assert sorted(passes) == ["pass:cryptoobject", "pass:indexob", "pass:mist", "pass:normal", "pass:vector"]
     mist = exr.read_frame(ae / "passes" / "mist" / "room_mist.0002.exr")
     assert set(mist) == {"RGB"}
     want = ms.pass_pixels(shot.width, shot.height, 1)
@@ -96,8 +96,9 @@ def test_every_pass_is_exported_as_its_own_sequence(tmp_path):
     vec = exr.read_frame(ae / "passes" / "vector" / "room_vector.0001.exr")["RGBA"]
     np.testing.assert_allclose(vec, ms.pass_pixels(shot.width, shot.height, 0)["Vector"], atol=1e-6)
     assert {c.type for c in exr.info(ae / "passes" / "normal" / "room_normal.0001.exr").channels} == {"float"}
-    crypto = exr.read_frame(ae / "passes" / "cryptoobject00" / "room_cryptoobject00.0001.exr")["RGBA"]
-    np.testing.assert_array_equal(crypto, ms.pass_pixels(shot.width, shot.height, 0)["CryptoObject00"])
+    crypto = exr.read_frame(ae / "passes" / "cryptoobject" / "room_cryptoobject.0001.exr")
+    for key in ("RGBA", "ViewLayer.CryptoObject00.RGBA"):   # a viewable layer, and the rank under its own name
+        np.testing.assert_array_equal(crypto[key], ms.pass_pixels(shot.width, shot.height, 0)["CryptoObject00"])
     index = exr.read_frame(ae / "passes" / "indexob" / "room_indexob.0001.exr")["RGB"][..., 0]
     np.testing.assert_array_equal(index, ms.pass_pixels(shot.width, shot.height, 0)["IndexOB"])
     assert run_cli(shot.folder, "--no-passes") == 0
@@ -141,7 +142,8 @@ def test_comp_json_beside_shot_jsx_and_defaults(tmp_path):
     assert json.loads(text[text.index("dreamrooms.run(") + 15:text.rindex(", $.fileName);")]) == data
     assert data["version"] == 2 and data["min_ae_version"] == 17.0
     assert data["options"] == {"linear32": False, "camera": False, "depth_blur": True, "displacement": True,
-                               "grain": True, "dust": False, "fog": True, "passes": True}
+                               "grain": True, "dust": False, "fog": True, "passes": True, "render_queue": False,
+                               "update": False}
     assert data["colour"]["working_spaces"] == []
     for name in ("dreamrooms.jsxinc", "dreamrooms_dom.jsxinc"):
         assert (ae / name).read_bytes() == (ROOT / "ae_scripts" / name).read_bytes()
@@ -157,9 +159,11 @@ def test_scene_description_gives_one_null_per_room_or_plane(tmp_path):
     assert run_cli(shot.folder) == 0
     nulls = comp_json(shot.folder)["nulls"]
     assert [n["name"] for n in nulls] == ["room 1", "plane 1"]
-    # AE x = x, y = -z, z = y, in comp pixels (ppu 100) around the comp centre; an unrotated object is unrotated
+    # AE x = x, y = -z, z = y, in comp pixels (ppu 100) around the comp centre; an unrotated object is [-90, 0, 0]
+    # (issue 26 defect 6: Blender's exporter, x_rot_correction=True for nulls: "In Blender, object of zero rotation
+    # lays on floor. In AE, layer of zero orientation stands")
     assert nulls[0]["position"] == pytest.approx([shot.width / 2 + 100, shot.height / 2 - 50, 300])
-    assert nulls[0]["orientation"] == pytest.approx([0, 0, 0], abs=1e-9)
+    assert nulls[0]["orientation"] == pytest.approx([-90, 0, 0], abs=1e-9)
 
 
 def _ae_rotation(o):
@@ -171,12 +175,17 @@ def _ae_rotation(o):
 
 
 def test_null_orientation_turns_like_the_blender_object():
-    """An object's AE rotation is the Blender rotation seen through the axis mapping, P R P^T."""
+    """Issue 26 defect 6: a layer parented to a null lies in the Blender object's XY plane (a plane object's face),
+    as Blender's exporter does it: the layer's AE x axis is the object's X, its up (AE -y) the object's Y, its
+    normal (AE z, into the screen) the object's -Z.  (The camera formula for nulls, x_rot_correction=True.)"""
     p = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
     rng = np.random.default_rng(15)
     for _ in range(200):
         r = aecam.rotation_zyx(*rng.uniform(-np.pi, np.pi, 3))
-        np.testing.assert_allclose(_ae_rotation(aecam.object_orientation(r)), p @ r @ p.T, atol=1e-9)
+        layer_in_blender = p.T @ _ae_rotation(aecam.object_orientation(r)) @ p   # the layer's axes, in Blender terms
+        np.testing.assert_allclose(layer_in_blender @ p.T @ [1, 0, 0], r @ [1, 0, 0], atol=1e-9)
+        np.testing.assert_allclose(layer_in_blender @ p.T @ [0, -1, 0], r @ [0, 1, 0], atol=1e-9)
+        np.testing.assert_allclose(layer_in_blender @ p.T @ [0, 0, 1], r @ [0, 0, -1], atol=1e-9)
 
 
 @pytest.mark.parametrize("args, words", [

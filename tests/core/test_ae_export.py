@@ -149,4 +149,4 @@ def test_command_line_entry_point(tmp_path):
     data = script_data(out / "shot.jsx")
     assert data["comp"]["name"] == "My comp"
     assert data["options"]["camera"] is False and data["options"]["grain"] is True
-    assert (out / "beauty" / "My comp.0002.exr").is_file()
+    assert (out / "beauty" / "My_comp.0002.exr").is_file()   # no spaces in file names (issue 26 defect 11)

@@ -6,71 +6,29 @@ exporter scales the offset too, which moves the origin whenever the scale is not
 non-square pixel aspect, x is divided by the aspect (AE positions are in comp pixels).
 
 Orientation is `[rx - 90, -ry, -rz]` degrees from `matrix_world.to_euler('ZYX')`, which for a
-normalised rotation R means R = Rx(rx) @ Ry(ry) @ Rz(rz); `euler_zyx` reproduces mathutils' choice
-between the two solutions (the one with the smaller sum of absolute angles).
+normalised rotation R means R = Rx(rx) @ Ry(ry) @ Rz(rz) (the shared maths is dreamrooms.export.camera).
+Blender's own exporter (io_export_after_effects.py, `convert_transform_matrix(..., x_rot_correction=True)`)
+uses this one formula for cameras, lights, solids and nulls: "In Blender, object of zero rotation lays on
+floor. In AE, layer of zero orientation stands", so an unrotated object is [-90, 0, 0].
 
 Zoom = lens * dimension / sensor, with (dimension, sensor) chosen by the sensor fit: HORIZONTAL
 uses the image width (in square pixels, width * aspect), VERTICAL the height, AUTO the larger one.
+The zoom is the focal length in square (height) pixels, the `fy` of dreamrooms.camera.geometry.intrinsics:
+Blender's own projection (BKE_camera_params_compute_viewplane: `viewfac = ycor * winy` for a vertical fit)
+maps the sensor height onto the image height, so a vertical fit needs no pixel aspect.  Blender's
+exporter's `convert_lens` multiplies by the aspect for both fits, which disagrees with that projection
+for a vertical fit with non-square pixels; tests/core/test_ae_camera.py holds zoom to `fy`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from dreamrooms.camera.geometry import resolve_fit
 from dreamrooms.errors import DreamroomsError
-
-GIMBAL_EPS = 16 * np.finfo(np.float32).eps
-
-
-def _normalised_rotation(matrix: np.ndarray) -> np.ndarray:
-    m = np.asarray(matrix, dtype=np.float64)[:3, :3]
-    norms = np.linalg.norm(m, axis=0)
-    if np.any(norms < 1e-12):
-        raise DreamroomsError("camera matrix has a zero-length axis (scale 0); fix the camera's scale")
-    return m / norms
-
-
-def _wrap_near(e: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Each angle plus a multiple of 2 pi, as close as possible to `ref`."""
-    return e + 2 * np.pi * np.round((ref - e) / (2 * np.pi))
-
-
-def euler_zyx(matrix: np.ndarray | Sequence[Sequence[float]], compat: np.ndarray | None = None) -> np.ndarray:
-    """Angles (x, y, z) in radians with R = Rx(x) Ry(y) Rz(z), as Blender's `to_euler('ZYX')`.
-
-    Accepts a 3x3 or 4x4 (row-major, column vectors: world = M @ local) matrix; scale is removed.
-    Without `compat` the solution with the smaller sum of absolute angles is returned (Blender's
-    choice); with `compat` (the previous frame's angles) the equivalent solution nearest to it, so
-    a camera panning past 90 degrees keeps continuous angles (Blender's `to_euler(order, compat)`).
-    """
-    r = _normalised_rotation(np.asarray(matrix, dtype=np.float64))
-    # R = [[cy cz, -cy sz, sy], [cx sz + sx sy cz, cx cz - sx sy sz, -sx cy], [sx sz - cx sy cz, sx cz + cx sy sz, cx cy]]
-    cy = math.hypot(r[0, 0], r[0, 1])
-    if cy > GIMBAL_EPS:
-        e1 = np.array([math.atan2(-r[1, 2], r[2, 2]), math.atan2(r[0, 2], cy), math.atan2(-r[0, 1], r[0, 0])])
-        e2 = np.array([math.atan2(r[1, 2], -r[2, 2]), math.atan2(r[0, 2], -cy), math.atan2(r[0, 1], -r[0, 0])])
-    else:
-        # gimbal lock (y = +-90 deg): only x + z (or x - z) is defined; like Blender, put it all in z
-        e1 = np.array([0.0, math.atan2(r[0, 2], cy), math.atan2(r[1, 0], r[1, 1])])
-        e2 = e1
-    if compat is None:
-        return e1 if np.abs(e1).sum() <= np.abs(e2).sum() else e2
-    ref = np.asarray(compat, dtype=np.float64)
-    c1, c2 = _wrap_near(e1, ref), _wrap_near(e2, ref)
-    return c1 if np.abs(c1 - ref).sum() <= np.abs(c2 - ref).sum() else c2
-
-
-def rotation_zyx(x: float, y: float, z: float) -> np.ndarray:
-    """R = Rx(x) @ Ry(y) @ Rz(z) (radians): the inverse of `euler_zyx`."""
-    cx, sx, cy, sy, cz, sz = math.cos(x), math.sin(x), math.cos(y), math.sin(y), math.cos(z), math.sin(z)
-    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return rx @ ry @ rz
+from dreamrooms.export.camera import (continuous_eulers, euler_zyx, normalised_rotation, rotation_zyx,  # noqa: F401
+                                      sparse_keys)
 
 
 def zoom(lens_mm: float, sensor_mm: float, sensor_fit: str, width: int, height: int, pixel_aspect: float = 1.0) -> float:
@@ -96,13 +54,10 @@ def orientation(matrix, compat: np.ndarray | None = None) -> np.ndarray:
 
 
 def object_orientation(matrix) -> np.ndarray:
-    """AE orientation of a 3D layer (a null) standing for a Blender object with world matrix `matrix`.
-
-    A Blender camera looks down its local -Z with +Y up; rotated by Rx(90) it looks down Blender +Y with +Z
-    up, which is AE's unrotated camera (AE z = Blender y, AE y = -Blender z).  AE cameras and layers share
-    one orientation convention, so an object R maps to the camera formula applied to R @ Rx(90)."""
-    r = _normalised_rotation(np.asarray(matrix, dtype=np.float64))
-    return orientation(r @ rotation_zyx(math.pi / 2, 0.0, 0.0))
+    """AE orientation of a 3D layer (a null) standing for a Blender object with world matrix `matrix`:
+    the camera formula (Blender's exporter uses x_rot_correction=True for nulls too), so an unrotated object
+    is [-90, 0, 0] and a layer parented to it lies in the object's XY plane, as the object does in Blender."""
+    return orientation(normalised_rotation(np.asarray(matrix, dtype=np.float64)))
 
 
 @dataclass
@@ -124,10 +79,7 @@ def convert_track(matrices, lens_mm, sensor_mm: float, sensor_fit: str, width: i
     n = len(mats)
     lenses = list(lens_mm) if isinstance(lens_mm, (list, tuple, np.ndarray)) else [lens_mm] * n
     pos = np.array([position(m, width, height, pixel_aspect, ppu) for m in mats]).reshape(n, 3)
-    eulers = []
-    for m in mats:
-        eulers.append(euler_zyx(m, eulers[-1] if eulers else None))
-    e = np.degrees(np.array(eulers).reshape(n, 3))
+    e = np.degrees(continuous_eulers(mats))
     ori = np.stack([e[:, 0] - 90.0, -e[:, 1], -e[:, 2]], axis=1)
     zo = np.array([zoom(float(lenses[i]), sensor_mm, sensor_fit, width, height, pixel_aspect) for i in range(n)])
     focus = None if focus_distance is None else np.asarray(focus_distance, dtype=np.float64) * ppu

@@ -12,6 +12,8 @@ from dreamrooms.ae import camera as aecam
 from dreamrooms.ae import relayer as rl
 from dreamrooms.ae import script as sc
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.export.contract import ShotExport, gather
+from dreamrooms.export.registry import EXPORTERS
 from dreamrooms.shot import Shot, exr, frame_file
 
 # Working-space profile descriptions (Project.workingSpace, AE 16.0+), first found wins; `keep`
@@ -23,6 +25,15 @@ MAX_BLUR_RADIUS = 500.0      # Camera Lens Blur's Blur Radius range (tests/ae/li
 MAX_DISPLACE = 100.0         # Displacement Map's max displacement (UI range; tests/ae/lib/aedom.js)
 FALLBACK_RADIUS = 15.0 / 1920.0   # blur radius per image width without an f-stop (15 px at 1920)
 FOG = {"color": [0.7, 0.75, 0.8], "density": 1.0, "start": 0.0}
+# addComp takes frameRate 1..99 and conformFrameRate 0..99 (docsforadobe itemcollection.md, footagesource.md):
+# the cap of this export, not of every stage (dreamrooms.limits)
+MAX_FPS = 99.0
+# OCIO colour space names for our colour EXRs (scene-linear, sRGB/Rec. 709 primaries) and for data, first found in
+# the project's config wins: the ACES 1.3 configs' "Linear Rec.709 (sRGB)" (aliases lin_srgb, "Utility - Linear -
+# sRGB" of ACES 1.2) and "Raw", Blender's "Linear Rec.709"
+OCIO = {"scene_linear": ["Linear Rec.709 (sRGB)", "Utility - Linear - sRGB", "Linear Rec.709", "lin_srgb"],
+        "raw": ["Raw", "Utility - Raw", "raw"]}
+RENDER_TEMPLATE = "dreamrooms EXR half"   # the output-module template the render-queue item applies when present
 
 
 @dataclass
@@ -48,6 +59,8 @@ class CompOptions:
     dust: bool = False
     fog: bool = False
     passes: bool = True
+    render_queue: bool = False
+    update: bool = False
     workers: int | None = None
 
 
@@ -105,9 +118,23 @@ def blur_radius(shot: Shot, near: float, far: float, focus_m: np.ndarray, fstop:
     return np.clip(out, 0.0, MAX_BLUR_RADIUS)
 
 
+def _markers(shot: Shot, fstop: float | None) -> list[dict]:
+    """Shot metadata as one comp marker at the start: frame range and rate, lens, f-stop, source models."""
+    lines = [f"dreamrooms shot {shot.name}: frames {shot.frame_start}-{shot.frame_end} at {shot.fps:g} fps"]
+    cam = shot.camera
+    if cam is not None:
+        lenses = [cam.lens_at(i) for i in range(shot.frame_count)]
+        lens = f"{min(lenses):g}" if max(lenses) - min(lenses) < 1e-6 else f"{min(lenses):g}-{max(lenses):g}"
+        lines.append(f"lens {lens} mm, sensor {cam.sensor_mm:g} mm ({cam.sensor_fit.lower()} fit)")
+    lines.append(f"f/{fstop:g}" if fstop else "f-stop: none (no depth of field from the camera)")
+    models = [str(m.get("name")) for m in shot.provenance.models if m.get("name")]
+    lines.append("source: " + (", ".join(models) if models else "no model recorded"))
+    return [{"time": 0.0, "comment": "\n".join(lines)}]
+
+
 def _nulls(shot: Shot, ppu: float) -> list[dict]:
     """A 3D null per room/plane of the shot's scene description (provenance.extra["scene"]: a list of
-    {"name", "matrix"}), placed and oriented through the camera's axis mapping."""
+    {"name", "matrix"}), placed and oriented as Blender's exporter orients objects (unrotated: [-90, 0, 0])."""
     scene = shot.provenance.extra.get("scene") if isinstance(shot.provenance.extra, dict) else None
     out = []
     for obj in scene if isinstance(scene, list) else []:
@@ -132,7 +159,7 @@ def build_data(shot: Shot, src: rl.Sources, outputs: list[rl.Output], near: floa
         first = frame_file(o.pattern, shot.frame_start).split("/")
         last = frame_file(o.pattern, shot.frame_end).split("/")
         data["footage"].append({"id": o.id, "name": o.label, "role": o.role, "path": first, "last_path": last,
-                                "alpha": o.alpha, "frame_count": shot.frame_count})
+                                "alpha": o.alpha, "frame_count": shot.frame_count, "colour": o.colour})
     times = [i / shot.fps for i in range(shot.frame_count)]
     fstop = shot.camera.fstop if shot.camera is not None and shot.camera.fstop else opts.fstop
     if shot.camera is not None:
@@ -165,6 +192,9 @@ def build_data(shot: Shot, src: rl.Sources, outputs: list[rl.Output], near: floa
                                 "max_horizontal": sc.anim(hk, h), "max_vertical": sc.anim(hk, [x / 2 for x in h])}
         data["fog"] = {"map": "map", **FOG}
     data["nulls"] = _nulls(shot, opts.ppu)
+    data["markers"] = _markers(shot, fstop)
+    data["render"] = {"path": ["render", f"{rl.file_name(name)}_[####].exr"], "template": RENDER_TEMPLATE}
+    data["ocio"] = {k: list(v) for k, v in OCIO.items()}
     flags = data["options"]
     flags["camera"] = opts.camera
     flags["depth_blur"] = opts.depth_blur and src.depth_seq is not None and mode == "ae"
@@ -174,6 +204,8 @@ def build_data(shot: Shot, src: rl.Sources, outputs: list[rl.Output], near: floa
     flags["dust"] = opts.dust
     flags["fog"] = opts.fog and src.depth_seq is not None
     flags["passes"] = opts.passes
+    flags["render_queue"] = opts.render_queue
+    flags["update"] = opts.update
     return data
 
 
@@ -189,22 +221,27 @@ def _focus(shot: Shot, src: rl.Sources) -> np.ndarray:
     return np.full(shot.frame_count, float(np.median(valid)))
 
 
-def export(shot: Shot, opts: CompOptions, out: Path | None = None) -> Path:
-    """Re-layer the shot into AE-ready sequences under `out` (default SHOT/ae), write comp.json and
-    shot.jsx; returns the shot.jsx path.  Every setting is checked before the first byte is written."""
-    check(opts)
-    out = out if out is not None else shot.folder / "ae"
-    src = rl.find_sources(shot, opts.beauty, opts.depth)
-    if not opts.passes:
-        src.passes = {}
-    near = far = None
-    focus_m = None
-    if src.depth_seq:
-        near, far = rl.depth_range(shot, src, opts.depth_range)
-        focus_m = _focus(shot, src)
+def export_job(job: ShotExport, opts: CompOptions) -> Path:
+    """The After Effects exporter of the exporter contract (dreamrooms.export.contract): re-layer the job's
+    frames into AE-ready sequences under `job.out_dir`, write comp.json and shot.jsx; returns shot.jsx."""
+    shot, src = job.shot, job.sources
+    near, far = job.depth_range if job.depth_range else (None, None)
+    focus_m = _focus(shot, src) if src.depth_seq else None
     name = opts.comp_name or shot.name
     outputs = rl.plan_outputs(name, src, opts.blur_map)
     data = build_data(shot, src, outputs, near, far, opts, focus_m, dof_mode(shot, src, opts))
     sc.data_literal(data)  # fail on bad numbers before writing any frame
-    rl.relayer(shot, out, src, near, far, name, map_kind=opts.blur_map, workers=opts.workers)
-    return sc.write_script(out, data)
+    rl.relayer(shot, job.out_dir, src, near, far, name, map_kind=opts.blur_map, workers=opts.workers)
+    return sc.write_script(job.out_dir, data)
+
+
+def export(shot: Shot, opts: CompOptions, out: Path | None = None) -> Path:
+    """Re-layer the shot into AE-ready sequences under `out` (default SHOT/ae), write comp.json and
+    shot.jsx; returns the shot.jsx path.  Every setting is checked before the first byte is written."""
+    check(opts)
+    if not 1.0 <= shot.fps <= MAX_FPS:
+        raise DreamroomsError(f"{shot.folder / 'shot.json'}: fps {shot.fps:g} is outside After Effects' 1..{MAX_FPS:g} "
+                              "(addComp and conformFrameRate); conform the shot to a rate AE takes")
+    out = out if out is not None else shot.folder / EXPORTERS["ae"].folder
+    job = gather(shot, out, opts.beauty, opts.depth, opts.depth_range, opts.passes)
+    return export_job(job, opts)

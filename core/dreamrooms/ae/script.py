@@ -21,10 +21,10 @@ from dreamrooms.errors import DreamroomsError
 FORMAT = "dreamrooms-ae-shot"
 FORMAT_VERSION = 2
 LIBRARY_NAME = "dreamrooms.jsxinc"   # not .jsx: AE lists only .jsx files as scripts (Window menu)
-LIBRARY_FILES = (LIBRARY_NAME, "dreamrooms_dom.jsxinc")   # the library and the DOM helpers it includes
+LIBRARY_FILES = (LIBRARY_NAME, "dreamrooms_dom.jsxinc", "dreamrooms_project.jsxinc", "dreamrooms_layers.jsxinc")   # the library and what it includes
 SCRIPT_NAME = "shot.jsx"
 DATA_NAME = "comp.json"
-OPTION_KEYS = ("linear32", "camera", "depth_blur", "displacement", "grain", "dust", "fog", "passes")
+OPTION_KEYS = ("linear32", "camera", "depth_blur", "displacement", "grain", "dust", "fog", "passes", "render_queue", "update")
 HEADER = (
     "//@target aftereffects\n"
     '//@include "' + LIBRARY_NAME + '"\n'

@@ -156,7 +156,7 @@ def normalise_move(name: str) -> str:
 def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
                 intensity: float = 1.0, duration: int | None = None, easing: str = "ease_in_out",
                 pivot_distance: float = 3.0, axis: Sequence[float] | None = None, length: float | None = None,
-                shake: float = 0.0, seed: int = 0, fps: float = 24.0) -> list[np.ndarray]:
+                shake: float = 0.0, seed: int = 0, fps: float = 24.0, scale: float = 1.0) -> list[np.ndarray]:
     """Per-frame camera-to-world matrices for a move preset.
 
     kind: static, dolly_in, dolly_out (along the view by `intensity` m), truck (sideways
@@ -165,7 +165,8 @@ def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
     pivot), walk_past (along `axis` — default the camera's right — for `length` m, default
     4 x intensity, with a small walking bob), handheld (seeded shake only).
     The move takes `duration` frames (default all) with `easing`, then holds.  `shake` (>= 0)
-    adds handheld shake of that strength to any move (handheld uses `intensity`).
+    adds handheld shake of that strength to any move (handheld uses `intensity`).  `scale` in (0, 1] shrinks
+    every frame's displacement from `start` (what `--reveal-budget` fits).
     """
     kind = normalise_move(kind)
     if n_frames < 1:
@@ -181,6 +182,29 @@ def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
     amount = intensity if kind == "handheld" else shake
     if amount > 0:
         out = add_shake(out, amount, seed=seed, fps=fps)
+    return out if scale == 1.0 else scale_move(out, m0, scale)
+
+
+def scale_move(matrices: Sequence[np.ndarray], start: np.ndarray, factor: float) -> list[np.ndarray]:
+    """Each pose moved `factor` of the way from `start` to it: the position along the line, the rotation along
+    the shortest arc (the same turn about the same axis, `factor` as far)."""
+    s = np.asarray(start, dtype=np.float64).reshape(4, 4)
+    out = []
+    for m in matrices:
+        m = np.asarray(m, dtype=np.float64).reshape(4, 4)
+        rel = s[:3, :3].T @ m[:3, :3]
+        angle = math.acos(float(np.clip((np.trace(rel) - 1.0) / 2.0, -1.0, 1.0)))
+        r = s[:3, :3].copy()
+        if angle > 1e-12:
+            axis = np.array([rel[2, 1] - rel[1, 2], rel[0, 2] - rel[2, 0], rel[1, 0] - rel[0, 1]])
+            if np.linalg.norm(axis) < 1e-9:   # a half turn: the axis is the eigenvector of eigenvalue 1
+                w, v = np.linalg.eigh(rel + rel.T)
+                axis = v[:, int(np.argmax(w))]
+            r = s[:3, :3] @ rotation(axis, angle * factor)
+        p = np.eye(4)
+        p[:3, :3] = r
+        p[:3, 3] = s[:3, 3] + factor * (m[:3, 3] - s[:3, 3])
+        out.append(p)
     return out
 
 

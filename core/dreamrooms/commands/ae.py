@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "ae", help="After Effects export: AE-ready sequences, comp.json and shot.jsx",
         description="Re-layer the shot's EXR (ours or a Blender multilayer render) into AE-friendly sequences "
-                    "under SHOT/ae/ (beauty RGBA + depth.Z, a 0..1 map with white = near, alpha masks, every other "
+                    "under SHOT/ae/ (beauty RGBA + depth.Z, a 0..1 map with white = near, the mattes of `dreamrooms mask` and the reveal matte, every other "
                     "render pass) and write SHOT/ae/comp.json (the comp description the Dreamrooms panel reads) and "
                     "SHOT/ae/shot.jsx (File > Scripts > Run Script File), which build the comp, camera, control null, "
                     "Camera Lens Blur, Displacement Map, fog, masks and passes in AE.",
@@ -76,7 +76,13 @@ def register(subparsers) -> None:
     p.add_argument("--no-passes", action="store_true", help="do not export the render's other passes")
     p.add_argument("--fog", action="store_true", help="turn the depth fog layer on (colour, density, start on the control null)")
     p.add_argument("--grain", action="store_true", help="add a grain layer (Add Grain, on its own grey solid)")
-    p.add_argument("--dust", action="store_true", help="add a dust layer (Fractal Noise, Screen, evolving)")
+    p.add_argument("--dust", action="store_true", help="add a dust layer (Fractal Noise, added with Add: right over scene-linear 32 bpc, evolving)")
+    p.add_argument("--render-queue", action="store_true",
+                   help="add the comp to AE's render queue, into SHOT/ae/render/, with the output-module template "
+                        "'dreamrooms EXR half' when AE has one (formats are not settable by script: make it once)")
+    p.add_argument("--update", action="store_true",
+                   help="rebuild the newest comp of this shot in AE in place (same comp, same nesting) instead of "
+                        "importing a new version next to it")
     p.add_argument("--workers", type=int, default=None, help="frames processed in parallel")
     p.set_defaults(func=run)
 
@@ -88,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
                        camera=not args.no_camera, depth_blur=not args.no_depth_blur,
                        displacement=not args.no_displacement, linear32=not args.no_linear32,
                        working_space=args.working_space, grain=args.grain, dust=args.dust, fog=args.fog,
-                       passes=not args.no_passes, workers=args.workers)
+                       passes=not args.no_passes, render_queue=args.render_queue, update=args.update,
+                       workers=args.workers)
     shot = Shot.load(args.shot)
     shot.check_frame_sizes()
     out = args.out if args.out is not None else shot.folder / "ae"

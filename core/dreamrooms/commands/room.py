@@ -22,9 +22,10 @@ import numpy as np
 from dreamrooms.cluster import plan as cluster
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot, exr
-from dreamrooms.shot.frames import shot_frames
+from dreamrooms.shot.hold import move_frames
 from dreamrooms.shot.roles import depth_sequence
 from dreamrooms.worker import spawn
+from dreamrooms.reveal import LAYOUTS as REVEAL_LAYOUTS
 from dreamrooms.room_options import add_arguments, validate
 
 HEADLESS_ENV = "DREAMROOMS_ADDON"
@@ -57,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
             "(pip install bpy==5.0.1 on Python 3.11), or run it inside Blender: "
             f"blender -b -P blender_addon/headless.py -- room {args.shot} ...")
     validate(vars(args))
+    if args.reveal_budget and args.layout not in REVEAL_LAYOUTS:
+        raise DreamroomsError(f"--reveal-budget: the prediction models the {' and '.join(REVEAL_LAYOUTS)} layouts, "
+                              f"not {args.layout!r}; leave the budget out or use --layout plane")
     preflight(args.shot, args.frames, args.depth)
     address = cluster.cluster_address(args)
     if address is not None and args.render and args.no_save:
@@ -84,12 +88,14 @@ def run(args: argparse.Namespace) -> int:
 
 def preflight(folder: Path, frames: tuple[int, int] | None, depth: str | None) -> None:
     """What Blender would trip over later, as one line now: shot.json (limits, paths), frames of another size,
-    and a depth sequence with no finite value (Blender would report it as 'nothing in front of the camera')."""
+    a range outside a clip (a still takes any: it is held), and a depth sequence with no finite value (Blender
+    would report it as 'nothing in front of the camera')."""
     shot = Shot.load(folder)
     shot.check_frame_sizes()
-    span = shot_frames(shot, frames)
+    span = move_frames(shot, frames)
     key, channel = depth_sequence(shot, depth, prefer="depth")
-    for f in sorted({span.start, span[len(span) // 2], span.stop - 1}):
+    ends = (span.start, span[len(span) // 2], span.stop - 1)
+    for f in sorted({min(max(f, shot.frame_start), shot.frame_end) for f in ends}):   # a held still: its frame
         path = shot.frame_path(key, f)
         d = exr.read_frame(path, [channel])[channel]
         if not np.isfinite(d).any():

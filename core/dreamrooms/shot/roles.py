@@ -12,8 +12,8 @@ from __future__ import annotations
 from dreamrooms.errors import ShotError
 
 COLOUR_NAMES = ("color", "colour", "beauty", "layers", "walk")
-# single-channel sequences that are not the shot's depth: mattes, and the per-layer depth of `dreamrooms layers`
-NOT_DEPTH_KINDS = ("mask", "layer_depth")
+# single-channel sequences that are not the shot's depth: mattes, the per-layer depth of `dreamrooms layers`, the reveal matte
+NOT_DEPTH_KINDS = ("mask", "layer_depth", "reveal")
 # depth channels by preference: ours, Blender's multilayer render, AE's plain Z, a depth-only single channel
 DEPTH_KEYS = ("depth.Z", "ViewLayer.Depth.Z", "Z", "depth.Y")
 

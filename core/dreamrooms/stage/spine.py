@@ -113,6 +113,7 @@ class Stage:
         return 1
 
     def compute(self, job: Job, state, n: int, inputs) -> dict[Path, dict]:
+        """{output path: layers} of frame `n` (or {path: (layers, write options)} when a file needs its own)."""
         raise NotImplementedError
 
     def write_options(self, job: Job, path: Path) -> dict:

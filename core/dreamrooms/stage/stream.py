@@ -60,6 +60,8 @@ def stream(stage: "Stage", job: "Job", plan: Plan, state) -> int:
                     if not path.exists():
                         created.append(path)
                     opts = stage.write_options(job, path)
+                    if isinstance(layers, tuple):     # (layers, write options of this frame's file)
+                        layers, opts = layers[0], {**opts, **layers[1]}
                     writer.submit(path, layers, **{**opts, "attributes": {**opts.get("attributes", {}), **attrs}})
                 bar.update(1)
         ok = True

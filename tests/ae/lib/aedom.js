@@ -1,7 +1,7 @@
 'use strict';
 // A recording model of the After Effects scripting DOM, run in a node `vm` context.
 //
-// It follows the types-for-adobe AfterEffects 24.0 typings (class and member names) and enforces
+// It follows the types-for-adobe AfterEffects 26.0 typings (class and member names) and enforces
 // the documented behaviours a script can get wrong, so that tests fail where AE would:
 //  - Property.setValue on a property with keyframes throws (use setValueAtTime/setValuesAtTimes);
 //  - values must have the property's dimension and lie in its range; layer parameters take a
@@ -17,7 +17,23 @@
 //  - expressions only on properties that take them; layer parameters take comp layer indices;
 //  - project colour: workingSpace must be a listed profile, workingSpace/linearizeWorkingSpace/
 //    listColorProfiles exist from AE 16.0; setTrackMatte from 23.0, trackMatteType needs the matte
-//    directly above; footage pixelAspect range 0.01..100 (read from the EXR header on import).
+//    directly above; footage pixelAspect range 0.01..100 (read from the EXR header on import);
+//  - addComp frameRate 1..99 and conformFrameRate 0..99 (docsforadobe itemcollection.md, footagesource.md);
+//  - an EXR with A imports premultiplied (fnordware/openexrAE src/OpenEXR.cpp: "says in the EXR spec to use
+//    premultiplied", alpha_type = AEIO_Alpha_PREMUL for 4 planes);
+//  - a sequence import spans the first..last numbered file of the folder, numbering gaps become missing
+//    frames (placeholders), and FileSource.reload() (filesource.md) rescans the folder; without it a reused
+//    item keeps the frames it had;
+//  - Orientation is spatial (ThreeD_SPATIAL): forticheprod/aep_parser overrides.py _ISSPATIAL_OVERRIDES
+//    "ADBE Orientation": True and tests/test_models_property.py (is_spatial is True, 3 dimensions);
+//  - CompItem.displayStartFrame exists from 17.1 (compitem.md); CompItem.markerProperty from 14.0 with
+//    MarkerValue (compitem.md, markervalue.md); renderQueue.items.add(comp), OutputModule.file, .templates,
+//    .applyTemplate (rqitemcollection.md, outputmodule.md: the format itself is not settable);
+//  - colour management (AE 24.0+, undocumented; forticheprod/aep_parser scripts/jsx/generate_model_samples.jsx):
+//    Project.colorManagementSystem 0 Adobe / 1 OCIO, Project.ocioConfigurationFile, workingSpace takes the
+//    config's colour space names in OCIO mode, and 16 bpc is not supported there;
+//  - `locale`: effect and parameter display names are localised (stand-in strings, not Adobe's translations:
+//    they prove that nothing is found by its English display name).
 // Everything a script does is kept in the object graph (and in `log`), for tests to inspect.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -178,6 +194,10 @@ class Property extends PropertyBase {
     const dims = { [PropertyValueType.OneD]: 1, [PropertyValueType.TwoD]: 2, [PropertyValueType.TwoD_SPATIAL]: 2,
       [PropertyValueType.ThreeD]: 3, [PropertyValueType.ThreeD_SPATIAL]: 3, [PropertyValueType.COLOR]: 4 }[t];
     if (t === PropertyValueType.NO_VALUE || t === PropertyValueType.CUSTOM_VALUE) aeFail(`${this._where()} has no settable value`);
+    if (t === PropertyValueType.MARKER) {
+      if (!(v instanceof MarkerValue)) aeFail(`Unable to set value of ${this._where()}: expected a MarkerValue`);
+      return v;
+    }
     if (t === PropertyValueType.MASK_INDEX) {
       if (!Number.isInteger(v) || v < 0) aeFail(`${v} is not a mask index for ${this._where()}`);
       return v;
@@ -353,14 +373,39 @@ class FootageSource {
   }
   get conformFrameRate() { return this._conform; }
   set conformFrameRate(v) {
-    if (typeof v !== 'number' || !(v >= 0) || v > 999) aeFail(`conformFrameRate: ${v} out of range 0 to 999`);
+    if (typeof v !== 'number' || !(v >= 0) || v > 99) aeFail(`conformFrameRate: ${v} out of range 0 to 99`); // footagesource.md
     this._conform = v;
   }
   get displayFrameRate() { return this._conform || this.nativeFrameRate; }
   guessAlphaMode() {}
 }
+/** The frames of an image sequence as AE imports it: every number from the first file's to the highest
+ * file of the same name pattern in its folder; a number without a file is a missing frame (null). */
+function scanSequence(first) {
+  const m = /^([\s\S]*?)(\d+)(\D*)$/.exec(path.basename(first));
+  if (!m) return [first];
+  const [, pre, digits, post] = m;
+  const dir = path.dirname(first);
+  const start = Number(digits);
+  let last = start;
+  for (const n of fs.readdirSync(dir)) {
+    const k = /^([\s\S]*?)(\d+)(\D*)$/.exec(n);
+    if (k && k[1] === pre && k[3] === post && k[2].length === digits.length && Number(k[2]) > last) last = Number(k[2]);
+  }
+  const frames = [];
+  for (let n = start; n <= last; n++) {
+    const f = path.join(dir, pre + String(n).padStart(digits.length, '0') + post);
+    frames.push(fs.existsSync(f) ? f : null);
+  }
+  return frames;
+}
 class FileSource extends FootageSource {
-  constructor(file, frames) { super(); this.file = file; this.frames = frames; this.missingFootagePath = ''; }
+  constructor(file, frames, sequence) { super(); this.file = file; this.frames = frames; this._sequence = sequence; this.missingFootagePath = ''; }
+  reload() {
+    if (this._sequence) this.frames = scanSequence(this.file.fsName);
+    if (this._item) this._item._frames = this._sequence ? this.frames.length : undefined;
+    this._item && this._item._project._app.log.push(['reload', this.file.fsName]);
+  }
 }
 class SolidSource extends FootageSource {
   constructor(color) { super(); this.color = color; this.isStill = true; }
@@ -389,7 +434,21 @@ class CompItem extends AVItem {
     this.displayStartTime = 0;
     this.bgColor = [0, 0, 0];
     this.openedInViewer = false;
+    this._markers = new Property('ADBE Marker', 'Marker', null, { type: PropertyValueType.MARKER, value: null });
   }
+  // displayStartFrame: 17.1+ (compitem.md); undefined before, and setting it there does nothing
+  get displayStartFrame() {
+    if (versionNumber(this._project._app.version) < 17.1) return undefined;
+    return Math.round(this.displayStartTime * this.frameRate);
+  }
+  set displayStartFrame(v) {
+    if (versionNumber(this._project._app.version) < 17.1) return;
+    if (!Number.isInteger(v)) aeFail(`displayStartFrame: ${v} is not an integer`);
+    this._project._app.log.push(['displayStartFrame', this.name, v]); // which API set the start, for tests
+    this.displayStartTime = v / this.frameRate;
+  }
+  // markerProperty: 14.0+ (compitem.md); setValueAtTime(t, MarkerValue) (markervalue.md)
+  get markerProperty() { return versionNumber(this._project._app.version) >= 14 ? this._markers : undefined; }
   get numLayers() { return this.layers.length; }
   layer(i) { return typeof i === 'number' ? this.layers[i] : this.layers.byName(i); }
   openInViewer() { this.openedInViewer = true; return null; }
@@ -409,7 +468,8 @@ function addTransform(layer, kind, comp) {
     tr._addProp('ADBE Position', 'Position', { type: T3, value: c, spatial: true });
     tr._addProp('ADBE Scale', 'Scale', { type: PropertyValueType.ThreeD, value: [100, 100, 100] });
   }
-  tr._addProp('ADBE Orientation', 'Orientation', { type: PropertyValueType.ThreeD, value: [0, 0, 0] });
+  // spatial: aep_parser overrides.py _ISSPATIAL_OVERRIDES and tests/test_models_property.py (is_spatial True, 3 values)
+  tr._addProp('ADBE Orientation', 'Orientation', { type: PropertyValueType.ThreeD_SPATIAL, value: [0, 0, 0], spatial: true });
   tr._addProp('ADBE Rotate X', 'X Rotation', { type: ONE, value: 0 });
   tr._addProp('ADBE Rotate Y', 'Y Rotation', { type: ONE, value: 0 });
   tr._addProp('ADBE Rotate Z', 'Z Rotation', { type: ONE, value: 0 });
@@ -449,14 +509,15 @@ class AVLayer extends Layer {
     this._addGroup('ADBE Mask Parade', 'Masks', PropertyType.INDEXED_GROUP);
     const fx = this._addGroup('ADBE Effect Parade', 'Effects', PropertyType.INDEXED_GROUP);
     fx._adder = (name, dryRun) => {
-      const match = EFFECTS[name] ? name : Object.keys(EFFECTS).find((k) => EFFECTS[k].displayName === name);
+      const app = comp._project._app;
+      const match = EFFECTS[name] ? name : Object.keys(EFFECTS).find((k) => app.localise(EFFECTS[k].displayName) === name);
       const installed = match && comp._project._app._effects.some((e) => e.matchName === match);
       if (!installed) return null;
       if (dryRun) return true;
       const def = EFFECTS[match];
-      const g = new PropertyGroup(match, def.displayName, fx, PropertyType.INDEXED_GROUP);
+      const g = new PropertyGroup(match, app.localise(def.displayName), fx, PropertyType.INDEXED_GROUP);
       g._isEffect = true;
-      for (const [suffix, pname, spec] of def.params) g._addProp(match + suffix, pname, spec);
+      for (const [suffix, pname, spec] of def.params) g._addProp(match + suffix, app.localise(pname), spec);
       fx._children.push(g);
       return g;
     };
@@ -569,6 +630,33 @@ function checkRange(what, v, lo, hi, integer) {
   }
 }
 
+class MarkerValue {
+  constructor(comment, chapter, url, frameTarget, cuePointName, params) {
+    if (typeof comment !== 'string') aeFail('Unable to call "MarkerValue": comment must be a string');
+    this.comment = comment; this.chapter = chapter || ''; this.url = url || ''; this.frameTarget = frameTarget || '';
+    this.cuePointName = cuePointName || ''; this.duration = 0; this.label = 0; this.protectedRegion = false;
+  }
+}
+
+// Render queue (renderqueue.md, rqitemcollection.md, outputmodule.md): items.add(comp) makes an item with one
+// output module; its file is read/write; templates lists the installed output-module templates and
+// applyTemplate takes one of them; the format is not settable by script (outputmodule.md).
+class OutputModule {
+  constructor(app, comp) { this._app = app; this.file = new app._File(`/tmp/${comp.name}.avi`); this._template = 'Lossless'; }
+  get templates() { return this._app._omTemplates.slice(); }
+  get name() { return this._template; }
+  applyTemplate(name) {
+    if (!this._app._omTemplates.includes(name)) aeFail(`Unable to call "applyTemplate": no output module template "${name}"`);
+    this._template = name;
+  }
+}
+class RenderQueueItem {
+  constructor(app, comp) { this.comp = comp; this._oms = [new OutputModule(app, comp)]; }
+  get numOutputModules() { return this._oms.length; }
+  outputModule(i) { if (i < 1 || i > this._oms.length) aeFail(`output module ${i} out of range`); return this._oms[i - 1]; }
+  remove() { const l = this.comp._project._rq; l.splice(l.indexOf(this), 1); }
+}
+
 class ImportOptions {
   constructor(file) { this.file = file; this.sequence = false; this.forceAlphabetical = false; this.importAs = ImportAsType.FOOTAGE; }
   canImportAs(type) { return type === ImportAsType.FOOTAGE && Boolean(this.file) && /\.(exr|png|tif|tiff|jpg|dpx)$/i.test(this.file.fsName); }
@@ -584,6 +672,35 @@ class Project {
     this.linearBlending = false;
     this._space = app._colorProfiles ? 'None' : undefined;
     this._linearize = app._colorProfiles ? false : undefined;
+    this._rq = [];
+    // colour management system (24.0+): 0 Adobe, 1 OCIO with the config's colour space names
+    this._cms = versionNumber(app.version) >= 24 ? (app._ocio ? 1 : 0) : undefined;
+    this._ocioFile = app._ocio ? app._ocio.config : '';
+    if (app._ocio) this._space = app._ocio.workingSpace;
+  }
+  get colorManagementSystem() { return this._cms; }
+  set colorManagementSystem(v) {
+    if (this._cms === undefined) return;
+    if (v !== 0 && v !== 1) aeFail(`colorManagementSystem: ${v} is not 0 (Adobe) or 1 (OCIO)`);
+    this._cms = v;
+  }
+  get ocioConfigurationFile() { return this._cms === undefined ? undefined : this._ocioFile; }
+  set ocioConfigurationFile(v) { if (this._cms !== undefined) { this._ocioFile = String(v); this._app.log.push(['ocioConfigurationFile', String(v)]); } }
+  get renderQueue() {
+    const proj = this;
+    return {
+      get numItems() { return proj._rq.length; },
+      item(i) { return proj._rq[i - 1]; },
+      items: {
+        get length() { return proj._rq.length; },
+        add(comp) {
+          if (!(comp instanceof CompItem) || comp._removed) aeFail('Unable to call "add" because of parameter 1. Value is not a CompItem.');
+          const it = new RenderQueueItem(proj._app, comp);
+          proj._rq.push(it);
+          return it;
+        },
+      },
+    };
   }
   get rootFolder() { return this._root; }
   get items() {
@@ -593,7 +710,7 @@ class Project {
       addComp(name, w, h, pa, dur, fps) {
         if (typeof name !== 'string') aeFail('Unable to call "addComp" because of parameter 1. Value is not a string.');
         checkRange('addComp', w, 4, 30000, true); checkRange('addComp', h, 4, 30000, true);
-        checkRange('addComp', pa, 0.01, 100); checkRange('addComp', dur, 0, 10800); checkRange('addComp', fps, 1, 999);
+        checkRange('addComp', pa, 0.01, 100); checkRange('addComp', dur, 0, 10800); checkRange('addComp', fps, 1, 99); // itemcollection.md
         return proj._addItem(new CompItem(proj, name, w, h, pa, dur, fps));
       },
       addFolder(name) { return proj._addItem(new FolderItem(proj, name)); },
@@ -607,6 +724,11 @@ class Project {
   get workingSpace() { return this._space; }
   set workingSpace(v) {
     if (this._space === undefined) { this._extra = true; return; }
+    if (this._cms === 1) {
+      if (!this._app._ocio.spaces.includes(v)) aeFail(`workingSpace: "${v}" is not a colour space of the OCIO config`);
+      this._space = v;
+      return;
+    }
     if (v !== '' && !this._app._colorProfiles.includes(v)) aeFail(`workingSpace: "${v}" is not a color profile of this After Effects`);
     this._space = v === '' ? 'None' : v;
   }
@@ -621,7 +743,11 @@ class Project {
     return () => this._app._colorProfiles.slice();
   }
   get bitsPerChannel() { return this._bpc; }
-  set bitsPerChannel(v) { if (![8, 16, 32].includes(v)) aeFail(`bitsPerChannel: ${v} is not 8, 16 or 32`); this._bpc = v; }
+  set bitsPerChannel(v) {
+    if (![8, 16, 32].includes(v)) aeFail(`bitsPerChannel: ${v} is not 8, 16 or 32`);
+    if (this._cms === 1 && v === 16) aeFail('bitsPerChannel: 16 bpc is not supported in OCIO mode'); // generate_model_samples.jsx
+    this._bpc = v;
+  }
   _addItem(item) { this._items.push(item); this._app.log.push(['item', item.typeName, item.name]); return item; }
   _removeItem(item) {
     if (item instanceof FolderItem) for (const child of item.items) this._removeItem(child);
@@ -653,23 +779,18 @@ class Project {
     const m = /^([\s\S]*?)(\d+)(\D*)$/.exec(path.basename(first));
     if (io.sequence && m) {
       const [, pre, digits, post] = m;
-      const dir = path.dirname(first);
-      frames = [];
-      for (let n = Number(digits); ; n++) {
-        const f = path.join(dir, pre + String(n).padStart(digits.length, '0') + post);
-        if (!fs.existsSync(f)) break;
-        frames.push(f);
-      }
+      frames = scanSequence(first);
       const last = String(Number(digits) + frames.length - 1).padStart(digits.length, '0');
       name = `${pre}[${digits}-${last}]${post}`;
     }
     const header = readExrHeader(first);
-    const src = new FileSource(file, frames);
+    const src = new FileSource(file, frames, Boolean(io.sequence && m));
     const chans = header.channels.map((c) => c.name);
     src.hasAlpha = chans.includes('A');
-    src._alphaMode = src.hasAlpha ? AlphaMode.STRAIGHT : AlphaMode.IGNORE;
+    src._alphaMode = src.hasAlpha ? AlphaMode.PREMULTIPLIED : AlphaMode.IGNORE; // fnord OpenEXR.cpp forces PREMUL
     src.channels = chans;
     const item = new FootageItem(this, name, src, header.width, header.height, header.pixelAspect || 1, io.sequence ? frames.length : undefined);
+    src._item = item;
     this._app.log.push(['import', first, io.sequence]);
     return this._addItem(item);
   }
@@ -683,10 +804,15 @@ class Application {
     this.log = [];
     this.alerts = [];
     this.undo = { depth: 0, groups: [], maxDepth: 0 };
-    this._effects = (opts.effects || Object.keys(EFFECTS)).map((m) => ({ displayName: EFFECTS[m].displayName, matchName: m, version: '1', category: EFFECTS[m].category }));
+    this._locale = opts.locale || 'en';
+    this._ocio = opts.ocio || null; // {config, spaces, workingSpace}
+    this._omTemplates = (opts.omTemplates || ['Lossless', 'High Quality', 'Lossless with Alpha']).slice();
+    this._effects = (opts.effects || Object.keys(EFFECTS)).map((m) => ({ displayName: this.localise(EFFECTS[m].displayName), matchName: m, version: '1', category: EFFECTS[m].category }));
     this.project = new Project(this);
   }
   get effects() { return this._effects.map((e) => ({ ...e })); }
+  /** A display name as this AE's language shows it (stand-ins for non-English languages). */
+  localise(name) { return this._locale === 'en' ? name : `${name} [${this._locale}]`; }
   beginUndoGroup(name) { this.undo.depth++; this.undo.maxDepth = Math.max(this.undo.maxDepth, this.undo.depth); this.undo.groups.push(String(name)); }
   endUndoGroup() { if (this.undo.depth <= 0) aeFail('endUndoGroup without beginUndoGroup'); this.undo.depth--; }
 }
@@ -739,13 +865,14 @@ function createAE(opts = {}) {
   const record = { evalFiles: [], dialogs: { openFile: [], selectFolder: [], ...(opts.dialogs || {}) } };
   const { File, Folder } = makeFileClasses(record);
   const app = new Application(opts);
+  app._File = File;
   const dollar = {
     fileName: '', engineName: 'main', version: '4.5.5', build: 'model', global: null,
     writeln() {}, write() {},
     evalFile(file) { record.evalFiles.push(file.fsName); return runFile(file.fsName); },
   };
   const sandbox = {
-    app, $: dollar, File, Folder, ImportOptions,
+    app, $: dollar, File, Folder, ImportOptions, MarkerValue,
     AlphaMode, AutoOrientType, ImportAsType, KeyframeInterpolationType, PropertyValueType, PropertyType, BlendingMode,
     TrackMatteType,
     FootageItem, CompItem, FolderItem, AVItem, Item, AVLayer, CameraLayer, Layer, Property, PropertyGroup, FileSource,
@@ -807,5 +934,6 @@ function describeLayer(layer) {
 module.exports = {
   createAE, preprocess, describeLayer, grainOutput, lowBitEffectsOnPicture, fileEncode, fileDecode, EFFECTS, COLOR_PROFILES, TrackMatteType, BlendingMode,
   AlphaMode, AutoOrientType, KeyframeInterpolationType, PropertyValueType,
-  FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, Property, PropertyGroup,
+  FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, Property, PropertyGroup, MarkerValue,
+  ImportAsType, PropertyType,
 };

@@ -7,10 +7,14 @@ const acorn = require('acorn');
 const ts = require('typescript');
 
 const aeTypes = (version) => path.join(__dirname, '..', 'node_modules', 'types-for-adobe', 'AfterEffects', version, 'index.d.ts');
-const AE_TYPES = aeTypes('24.0');
+const AE_TYPES = aeTypes('26.0');
+// APIs the typings lack, each with its public source (types/ae-augment.d.ts)
+const AUGMENT = path.join(__dirname, '..', 'types', 'ae-augment.d.ts');
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LIBRARY = path.join(ROOT, 'ae_scripts', 'dreamrooms.jsxinc');
 const DOM = path.join(ROOT, 'ae_scripts', 'dreamrooms_dom.jsxinc');
+const PROJECT = path.join(ROOT, 'ae_scripts', 'dreamrooms_project.jsxinc');
+const LAYERS = path.join(ROOT, 'ae_scripts', 'dreamrooms_layers.jsxinc');
 const PANEL = path.join(ROOT, 'ae_scripts', 'Dreamrooms Panel.jsx');
 
 /** Parse as ECMAScript 3 (reserved words never allowed, as in ExtendScript); throws SyntaxError. */
@@ -29,7 +33,7 @@ const TS_OPTIONS = {
 };
 
 /** Type-check files together with the AE typings of `version`; returns formatted diagnostics ('' when clean). */
-function typecheck(files, version = '24.0') {
+function typecheck(files, version = '26.0') {
   // tsc reads '\\' in a path as a separator and checks only .js/.jsx files, so files under hostile
   // folder names or with another extension (.jsxinc) are checked as byte-identical .jsx copies in a
   // plain temporary folder.
@@ -48,7 +52,7 @@ function typecheck(files, version = '24.0') {
 }
 
 function typecheckPlain(files, types) {
-  const program = ts.createProgram([types, ...files], TS_OPTIONS);
+  const program = ts.createProgram([types, AUGMENT, ...files], TS_OPTIONS);
   const diags = ts.getPreEmitDiagnostics(program);
   if (!diags.length) return '';
   return ts.formatDiagnostics(diags, {
@@ -56,4 +60,4 @@ function typecheckPlain(files, types) {
   });
 }
 
-module.exports = { parseES3, typecheck, AE_TYPES, ROOT, LIBRARY, DOM, PANEL };
+module.exports = { parseES3, typecheck, aeTypes, AUGMENT, AE_TYPES, ROOT, LIBRARY, DOM, PROJECT, LAYERS, PANEL };

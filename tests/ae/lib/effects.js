@@ -25,6 +25,9 @@ const BOOL = { type: ONE, value: 0, min: 0, max: 1, menuBool: true };
 //   ADB  Adobe After Effects help: Camera Lens Blur / Lens Blur (Blur Focal Distance "depth of the focal
 //        plane"), Add Grain (Viewing Mode Preview shows a grained box only; Final Output grains the frame)
 //   BLG  odederell3d.blog "After Effects - Camera Lens Blur effect" (AE CC 2019): Blur Focal Distance 0.0..1.0
+//   APR  forticheprod/aep_parser src/py_aep/models/properties/overrides.py: _PROPERTY_MIN_MAX ranges read back
+//        from a running AE (Camera Lens Blur -0013 (0, 1), -0018 (0, 1); Easy Levels2 -0005 Gamma (0, 5)) and
+//        _NAME_OVERRIDES (Camera Lens Blur -0021 and Displacement Map -0007 "Edge Behavior")
 //   SCR  public AE scripts writing these matchNames (Depth-Scanner style DoF builders: Camera Lens Blur -0001
 //        radius, -0010 blur map layer)
 // `unconfirmed: true` marks a matchName no source gives: the model refuses lookups by it, so the library
@@ -40,11 +43,12 @@ const EFFECTS = {
     ['-0010', 'Layer', { type: LAYER, value: 0, varying: false }], // SCR; ARCHITECTURE.md
     ['-0011', 'Channel', { type: ONE, value: 1, menu: 5, unconfirmed: true }],
     ['-0012', 'Placement', { type: ONE, value: 2, menu: 2, unconfirmed: true }], // REF: "Placement", not "Stretch Map To Fit"
-    // Blur Focal Distance: matchName NF (REF); scale 0..1 (BLG; issue 15); 0..255 in reimplementations of the
-    // old Lens Blur.  Tests run both; the library writes 0..1 data times the property's maxValue.
-    ['-0013', 'Blur Focal Distance', { type: ONE, value: 0, min: 0, max: 1, unconfirmed: true }],
+    // Blur Focal Distance: matchName and range (0, 1) from APR, inside the blur-map block (-0010 layer, -0018
+    // threshold); BLG agrees on 0..1.  The library still writes 0..1 data times the property's maxValue.
+    ['-0013', 'Blur Focal Distance', { type: ONE, value: 0, min: 0, max: 1 }],
     ['-0014', 'Invert Blur Map', { ...BOOL, unconfirmed: true }],
-    ['-0018', 'Highlight Threshold', { type: ONE, value: 0.8, min: 0, max: 1 }], // GOT
+    ['-0018', 'Highlight Threshold', { type: ONE, value: 0.8, min: 0, max: 1 }], // GOT; APR (0, 1)
+    ['-0021', 'Edge Behavior', { type: NONE, unconfirmed: true }], // APR: a group named Edge Behavior
   ] },
   'ADBE Displacement Map': { displayName: 'Displacement Map', category: 'Distort', bpc: 32, params: [ // FP
     ['-0001', 'Displacement Map Layer', { type: LAYER, value: 0, varying: false }], // SKD index 0
@@ -55,8 +59,10 @@ const EFFECTS = {
     ['-0004', 'Use For Vertical Displacement', { type: ONE, value: 2, menu: 11 }],
     ['-0005', 'Max Vertical Displacement', { type: ONE, value: 5, min: -100, max: 100 }],
     ['-0006', 'Displacement Map Behavior', { type: ONE, value: 1, menu: 3 }], // 1 Center 2 Stretch 3 Tile (SKD)
-    ['-0007', 'Edge Behavior', { ...BOOL }], // Wrap Pixels Around (SKD: != 0 repeats the source)
-    ['-0008', 'Expand Output', { ...BOOL, value: 1 }], // SKD (kExpandOutput_Index, unbound)
+    // Wrap Pixels Around (SKD: any value != 0 repeats the source, pulling the far edge in; APR names it Edge Behavior)
+    ['-0007', 'Edge Behavior', { ...BOOL }],
+    // Expand Output (SKD kExpandOutput_Index, unbound there): default on in the model, so a script has to set it
+    ['-0008', 'Expand Output', { ...BOOL, value: 1 }],
   ] },
   'VISINF Grain Implant': { displayName: 'Add Grain', category: 'Noise & Grain', bpc: 16, params: [ // FP (16 bpc)
     // Viewing Mode: 1 Preview (the default: a 200x200 box), 2 Blending Matte, 3 Final Output (ADB, GRN)
@@ -93,7 +99,7 @@ const EFFECTS = {
     ['-0002', 'Histogram', { type: CUSTOM }], // SKL (unbound index 1)
     ['-0003', 'Input Black', { type: ONE, value: 0, min: -10000, max: 10000 }], // REF, SKL, GOT (0..1, range +-10000)
     ['-0004', 'Input White', { type: ONE, value: 1, min: -10000, max: 10000 }],
-    ['-0005', 'Gamma', { type: ONE, value: 1, min: 0.1, max: 10 }], // GOT (-0005 is Gamma); range: UI slider
+    ['-0005', 'Gamma', { type: ONE, value: 1, min: 0, max: 5 }], // GOT (-0005 is Gamma); range APR (0, 5)
     ['-0006', 'Output Black', { type: ONE, value: 0, min: -10000, max: 10000 }],
     ['-0007', 'Output White', { type: ONE, value: 1, min: -10000, max: 10000 }],
     ['-0008', 'Clip To Output Black', { type: ONE, value: 1, menu: 3 }], // SKL: 1 clip, 2/3 don't

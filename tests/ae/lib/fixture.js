@@ -23,6 +23,7 @@ const SEQUENCES = {
   'pass:mist': { ...seq('passes/mist', 's_mist'), channels: ['R', 'G', 'B'], role: 'pass', alpha: 'ignore', name: 's mist' },
   'pass:vector': { ...seq('passes/vector', 's_vector'), channels: ['R', 'G', 'B', 'A'], role: 'pass', alpha: 'ignore', name: 's vector' },
   'pass:cryptomatte': { ...seq('passes/cryptomatte', 's_cryptomatte'), channels: ['R', 'G', 'B', 'A'], role: 'pass', alpha: 'ignore', name: 's cryptomatte' },
+  reveal: { ...seq('reveal', 's_reveal'), channels: ['A'], role: 'reveal', alpha: 'straight', name: 's reveal', optional: true },
 };
 
 /** Write the fixture's frames under a new temporary folder; returns it. */
@@ -42,7 +43,8 @@ function shotData(name = 's', pixelAspect = 1.0) {
     format: 'dreamrooms-ae-shot', version: 2, generator: 'fixture', min_ae_version: 17.0, shot_name: name,
     comp: { name, width: 16, height: 8, pixel_aspect: pixelAspect, fps: FPS, frame_count: FRAMES, first_frame: 1001 },
     colour: { working_spaces: ['sRGB IEC61966-2.1', 'HDTV (Rec. 709)'], linearize: true, bits_per_channel: 32, linear_blending: true },
-    footage: Object.entries(SEQUENCES).map(([id, s]) => ({ id, name: s.name, role: s.role, path: s.path, last_path: s.last, alpha: s.alpha, frame_count: FRAMES })),
+    footage: Object.entries(SEQUENCES).filter(([, s]) => !s.optional)
+      .map(([id, s]) => ({ id, name: s.name, role: s.role, path: s.path, last_path: s.last, alpha: s.alpha, frame_count: FRAMES })),
     camera: {
       name: `${name} camera`, position: anim([0, last], [[8, 4, -100], [9, 4, -90]]), orientation: anim([0], [[0, 0, 0]]),
       zoom: anim([0], [40]), focus_distance: anim([0, last], [400, 500]), aperture: anim([0, last], [14.3, 12.0]),

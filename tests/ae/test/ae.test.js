@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { parseES3, typecheck, ROOT, LIBRARY, DOM } = require('../lib/checks');
+const { parseES3, typecheck, ROOT, LIBRARY, DOM, PROJECT, LAYERS } = require('../lib/checks');
 const { createAE, describeLayer, FootageItem, CompItem, CameraLayer, EFFECTS,
   KeyframeInterpolationType, AutoOrientType, AlphaMode, TrackMatteType } = require('../lib/aedom');
 const { assertExpressionsResolve } = require('../lib/fixture');
@@ -73,8 +73,8 @@ for (const kind of ['blender', 'nasty']) {
     assert.ok(!text.includes('\u2028') && !text.includes('\u2029'));
     const ast = parseES3(s.script);
     const dir = path.dirname(s.script);
-    assert.equal(typecheck([path.join(dir, 'dreamrooms_dom.jsxinc'), path.join(dir, 'dreamrooms.jsxinc'), s.script]), '');
-    for (const f of [DOM, LIBRARY]) {
+    assert.equal(typecheck([path.join(dir, 'dreamrooms_dom.jsxinc'), path.join(dir, 'dreamrooms_project.jsxinc'), path.join(dir, 'dreamrooms_layers.jsxinc'), path.join(dir, 'dreamrooms.jsxinc'), s.script]), '');
+    for (const f of [DOM, PROJECT, LAYERS, LIBRARY]) {
       assert.equal(fs.readFileSync(path.join(dir, path.basename(f)), 'utf8'), fs.readFileSync(f, 'utf8'), 'library copy is current');
     }
     const lines = text.split('\n');
@@ -135,7 +135,7 @@ for (const kind of ['blender', 'nasty']) {
     assert.equal(comp.pixelAspect, s.expect.comp.pixel_aspect);
     assert.equal(comp.frameRate, s.expect.comp.fps);
     assert.ok(close(comp.duration, s.expect.comp.frames / s.expect.comp.fps));
-    assert.ok(close(comp.displayStartTime * comp.frameRate, data.comp.first_frame));
+    assert.equal(comp.displayStartFrame, data.comp.first_frame, 'displayStartFrame on 17.1+ (issue 26 defect 8)');
     assert.ok(comp.openedInViewer);
 
     // layers: one per sequence with the right source and role
@@ -145,7 +145,7 @@ for (const kind of ['blender', 'nasty']) {
       assert.ok(l, `layer ${f.name}`);
       assert.equal(describeLayer(l).source, path.join(path.dirname(s.script), ...f.path));
       if (f.role === 'beauty') assert.ok(l.enabled && !l.guideLayer);
-      if (f.role === 'map') assert.ok(l.guideLayer, 'map layers are guide layers');
+      if (f.role === 'map') assert.ok(!l.enabled && !l.guideLayer, 'map layers are control layers (video off)');
       if (f.role === 'pass') assert.equal(l.enabled, false, 'passes are off');
       if (f.role === 'mask') {
         const target = layers.find((x) => x.trackMatteLayer === l);
@@ -189,7 +189,8 @@ for (const kind of ['blender', 'nasty']) {
     const disp = fx.property('ADBE Displacement Map');
     assert.equal(disp.property('ADBE Displacement Map-0001').value, mapLayer.index);
     assert.equal(disp.property('ADBE Displacement Map-0002').value, 5);
-    assert.equal(disp.property('ADBE Displacement Map-0007').value, 1);
+    assert.equal(disp.property('ADBE Displacement Map-0007').value, 0, 'edge behaviour: no wrap');
+    assert.equal(disp.property('ADBE Displacement Map-0008').value, 0, 'expand output set, off');
     const ctl = layers.find((l) => l.name === 'dreamrooms controls').property('ADBE Effect Parade');
     assertAnim(ctl.property('Displace X').property(1), data.displacement.max_horizontal, 'max horizontal');
     assertAnim(ctl.property('Displace Y').property(1), data.displacement.max_vertical, 'max vertical');
@@ -197,10 +198,10 @@ for (const kind of ['blender', 'nasty']) {
     if (data.options.depth_blur) {
       const blur = fx.property('ADBE Camera Lens Blur');
       const blurMap = comp.layers[blur.property('ADBE Camera Lens Blur-0010').value];
-      assert.ok(blurMap.source instanceof CompItem && blurMap.guideLayer, 'the displaced map precomp');
+      assert.ok(blurMap.source instanceof CompItem && !blurMap.enabled, 'the displaced map precomp, a control layer');
       assertAnim(blur.property('ADBE Camera Lens Blur-0001'), data.depth_blur.radius, 'blur radius');
       const max = EFFECTS['ADBE Camera Lens Blur'].params.find((x) => x[1] === 'Blur Focal Distance')[2].max;
-      assertAnim(blur.property('Blur Focal Distance'), { times: data.depth_blur.focus.times, values: data.depth_blur.focus.values.map((v) => v * max) }, 'focal');
+      assertAnim(blur.property('ADBE Camera Lens Blur-0013'), { times: data.depth_blur.focus.times, values: data.depth_blur.focus.values.map((v) => v * max) }, 'focal');
     }
   });
 }
@@ -240,19 +241,35 @@ test('a shot folder moved elsewhere still imports its own files (paths resolve f
   } finally { c.cleanup(); }
 });
 
-test('an effect parameter missing by display name fails clearly and removes everything built', () => {
-  const ae = createAE();
-  // a Camera Lens Blur whose parameters carry other display names (as in a localised AE)
+test('issue 26 defect 1: a localised After Effects builds the shot (Blur Focal Distance by matchName) and says so', () => {
+  const ae = createAE({ locale: 'de' });
+  ae.runFile(generatedShots().nasty.script);
+  assert.deepEqual(ae.app.alerts, [], 'no error alert, and no notice needed');
+  const comp = ae.app.project._items.find((i) => i instanceof CompItem && i.layers._list.some((l) => l.name === 'dreamrooms controls'));
+  const beauty = comp.layers._list.find((l) => l.name === generatedShots().nasty.expect.data.footage[0].name);
+  const focal = beauty.property('ADBE Effect Parade').property('ADBE Camera Lens Blur').property('ADBE Camera Lens Blur-0013');
+  assert.notEqual(focal.name, 'Blur Focal Distance', 'the model shows a localised display name');
+  assert.ok(focal.numKeys >= 1 || focal.expression, 'focus written');
+  assert.match(comp.comment, /Blur Focal Distance was found by its matchName ADBE Camera Lens Blur-0013/);
+});
+
+test('issue 26 defect 1: without the matchName the English display name is the fallback (said), else a clear failure', () => {
   const saved = EFFECTS['ADBE Camera Lens Blur'].params;
-  EFFECTS['ADBE Camera Lens Blur'].params = saved.map(([m, n, spec]) => [m, n === 'Blur Focal Distance' ? 'Distance focale du flou' : n, spec]);
+  // an effect version whose focal distance has another matchName suffix
+  EFFECTS['ADBE Camera Lens Blur'].params = saved.map(([m, n, spec]) => [n === 'Blur Focal Distance' ? '-0099' : m, n, spec]);
   try {
-    ae.runFile(generatedShots().nasty.script);
+    const en = createAE();
+    en.runFile(generatedShots().nasty.script);
+    assert.deepEqual(en.app.alerts, []);
+    const comp = en.app.project._items.find((i) => i instanceof CompItem && /found by/.test(i.comment));
+    assert.match(comp.comment, /found by its display name 'Blur Focal Distance'/);
+    const de = createAE({ locale: 'de' });
+    de.runFile(generatedShots().nasty.script);
+    assertNothingBuilt(de);
+    assert.match(de.app.alerts[0].message, /ADBE Camera Lens Blur-0013 \('Blur Focal Distance'\) not found/);
   } finally {
     EFFECTS['ADBE Camera Lens Blur'].params = saved;
   }
-  assertNothingBuilt(ae);
-  assert.match(ae.app.alerts[0].message, /Blur Focal Distance/);
-  assert.match(ae.app.alerts[0].message, /display name/);
 });
 
 test('a missing effect (dust needs Fractal Noise) fails clearly and removes footage, comps and solids', () => {
@@ -268,3 +285,29 @@ test('an After Effects older than the shot asks for (17.0 by default) is refused
   assertNothingBuilt(ae);
   assert.match(ae.app.alerts[0].message, /needs After Effects 17 or newer/);
 });
+
+// ---- issue 26 defect 10: mattes from `dreamrooms mask` reach the comp as track mattes ------------------------
+for (const kind of ['masked', 'rendered']) {
+  test(`issue 26 defect 10: the ${kind} shot (dreamrooms mask, then dreamrooms ae) ends with its mattes as track mattes`, () => {
+    const s = generatedShots()[kind];
+    const data = s.expect.data;
+    const ae = createAE();
+    ae.runFile(s.script);
+    assert.deepEqual(ae.app.alerts, []);
+    const comp = ae.app.project._items.find((i) => i instanceof CompItem && i.name === s.expect.comp.name);
+    const layers = comp.layers._list;
+    const mattes = data.footage.filter((f) => f.role === 'mask' || f.role === 'reveal');
+    assert.ok(mattes.some((f) => f.id === 'mask:foreground'), 'the dreamrooms mask matte is in the data');
+    assert.equal(mattes.some((f) => f.role === 'reveal'), kind === 'rendered');
+    for (const f of mattes) {
+      const matte = layers.find((l) => l.name === f.name);
+      const target = layers.find((l) => l.trackMatteLayer === matte);
+      assert.ok(target, `${f.name} cuts a layer`);
+      assert.equal(target.trackMatteType, TrackMatteType.ALPHA);
+      assert.equal(matte.enabled, false, 'the matte itself is off');
+      if (f.role === 'mask') assert.equal(target.source, layers.find((l) => l.name === data.footage[0].name).source, 'cuts the beauty');
+      else assert.ok(target.adjustmentLayer, 'the reveal matte cuts the clean-up layer');
+    }
+    assert.ok(!data.footage.some((f) => f.role === 'pass' && /mask|reveal/.test(f.id)), 'no matte arrives as a pass');
+  });
+}

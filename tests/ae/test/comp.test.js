@@ -165,9 +165,8 @@ test('defect 5: the blur map is the map displaced like the beauty (precomp), bot
   const inner = blurMap.source.layers[1];
   assert.equal(inner.source, mapLayer.source, 'the precomp holds the same map');
   const innerDisp = effect(inner, 'ADBE Displacement Map');
-  for (const s of ['-0002', '-0004', '-0006', '-0007']) assert.equal(param(innerDisp, s).value, param(disp, s).value, s);
+  for (const s of ['-0002', '-0004', '-0006', '-0007', '-0008']) assert.equal(param(innerDisp, s).value, param(disp, s).value, s);
   assert.equal(param(disp, '-0002').value, 5, 'luminance');
-  assert.equal(param(disp, '-0007').value, 1, 'wrap pixels around');
   for (const s of ['-0003', '-0005']) {
     assert.equal(param(innerDisp, s).expression.replace(/^comp\("s"\)/, 'thisComp'), param(disp, s).expression, `${s} reads the same slider`);
     assert.match(param(innerDisp, s).expression, /^comp\("s"\)/, 'the precomp reads the main comp\'s controls');
@@ -269,12 +268,14 @@ test('masks: a matte layer cuts a copy of the beauty with setTrackMatte (23.0+),
   assert.equal(target.source, layer(comp, 's beauty').source);
 });
 
-test('map layers are guide layers; nulls per room/plane are 3D; the fog is a coloured solid cut by the map', () => {
+test('map layers are control layers (issue 26 defect 7); nulls per room/plane are 3D; the fog is a coloured solid cut by the map', () => {
   const ae = aeWith();
   const comp = build(ae, shotData(), base());
-  assert.equal(layer(comp, 's disparity map').guideLayer, true);
   const blurMap = comp.layers._list.find((l) => l.source instanceof CompItem && l.name !== 'Fog matte');
-  assert.equal(blurMap.guideLayer, true);
+  for (const l of [layer(comp, 's disparity map'), blurMap]) {
+    assert.equal(l.enabled, false, `${l.name}: video switch off (a control layer)`);
+    assert.equal(l.guideLayer, false, `${l.name}: not a guide layer`);
+  }
   for (const [n, pos] of [['room 1', [8, 4, 0]], ['plane 1', [8, 4, 300]]]) {
     const l = layer(comp, n);
     assert.ok(l.nullLayer && l.threeDLayer, n);

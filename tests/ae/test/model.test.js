@@ -7,15 +7,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { parseES3, typecheck, LIBRARY, DOM, PANEL } = require('../lib/checks');
+const { parseES3, typecheck, LIBRARY, DOM, PROJECT, LAYERS, PANEL } = require('../lib/checks');
 const { createAE, fileEncode, fileDecode, EFFECTS, TrackMatteType, PropertyValueType } = require('../lib/aedom');
 
 // ---- static checks ---------------------------------------------------------------------------------
-test('library and panel parse as ES3 and type-check against types-for-adobe 24.0 and 17.0 (nothing newer used unguarded)', () => {
-  for (const f of [DOM, LIBRARY, PANEL]) parseES3(f);
-  assert.equal(typecheck([DOM, LIBRARY, PANEL]), '');
-  assert.equal(typecheck([DOM, LIBRARY, PANEL], '17.0'), '');
-  for (const f of [DOM, LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
+test('library and panel parse as ES3 and type-check against types-for-adobe 26.0 and 17.0 (nothing newer used unguarded)', () => {
+  for (const f of [DOM, PROJECT, LAYERS, LIBRARY, PANEL]) parseES3(f);
+  assert.equal(typecheck([DOM, PROJECT, LAYERS, LIBRARY, PANEL]), '');
+  assert.equal(typecheck([DOM, PROJECT, LAYERS, LIBRARY, PANEL], '17.0'), '');
+  for (const f of [DOM, PROJECT, LAYERS, LIBRARY, PANEL]) assert.match(fs.readFileSync(f, 'utf8'), /^\/\/@target aftereffects\n/);
 });
 
 test('only the panel is a .jsx among the installed files (AE lists every .jsx of ScriptUI Panels in the Window menu)', () => {
@@ -71,8 +71,9 @@ test('model: setValue on a keyed property throws; layers.add needs an AVItem; lo
   const fx = solid.property('ADBE Effect Parade');
   assert.throws(() => fx.addProperty('ADBE No Such Effect'), /not a valid property/);
   const blur = fx.addProperty('ADBE Camera Lens Blur');
-  assert.equal(blur.property('ADBE Camera Lens Blur-0013'), null, 'an unconfirmed matchName is not a way in');
-  assert.ok(blur.property('Blur Focal Distance'));
+  assert.equal(blur.property('ADBE Camera Lens Blur-0014'), null, 'an unconfirmed matchName is not a way in');
+  assert.ok(blur.property('Invert Blur Map'));
+  assert.equal(blur.property('ADBE Camera Lens Blur-0013'), blur.property('Blur Focal Distance'), '-0013 confirmed by aep_parser');
   assert.throws(() => blur.property('ADBE Camera Lens Blur-0010').setValue(7), /layer index/);
   assert.throws(() => blur.property('ADBE Camera Lens Blur-0010').setValuesAtTimes([0], [1]), /cannot vary/);
   assert.throws(() => blur.property('ADBE Camera Lens Blur-0001').setValue(501), /out of range/);

@@ -73,6 +73,24 @@ test('defect 9: the panel starts from the shot\'s own options and passes the tic
   assert.ok(!comp.layers._list.some((l) => l.name === 'Grain' || l.name === 'Dust'), 'unticked');
 });
 
+test('issue 26 defect 4: the panel\'s update checkbox rebuilds the comp in place; unticked, a second import is a new version', () => {
+  const ae = createAE();
+  const { button, box } = panelIn(ae);
+  ae.record.dialogs.openFile.push(ae.File(path.join(dir, 'ae', 'comp.json')));
+  button('comp.json...').onClick();
+  assert.equal(box('Update the newest comp').value, false, 'default: a new version');
+  button('Import').onClick();
+  const main = () => comps(ae).filter((c) => c.layers._list.some((l) => l.name === 'dreamrooms controls'));
+  const first = main()[0];
+  box('Update the newest comp').value = true;
+  button('Import').onClick();
+  assert.deepEqual(ae.app.alerts, []);
+  assert.deepEqual(main(), [first], 'the same comp, updated');
+  box('Update the newest comp').value = false;
+  button('Import').onClick();
+  assert.equal(main().length, 2, 'unticked: a new version');
+});
+
 test('defect 9: the panel has a resize handler that lays it out again', () => {
   const ae = createAE();
   const { panel } = panelIn(ae);
