@@ -119,7 +119,15 @@ def run_room(args: argparse.Namespace) -> int:
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
     if held:   # the longer range is in shot.json before the render records its sequence there
-        shot.save()
+        from dreamrooms.shot import update_shot
+
+        def held_too(current):   # shot.json as it is now (re-read under the manifest lock), held over the same range
+            if current is None:
+                return shot
+            hold.hold_still(current, frames)
+            return current
+
+        update_shot(shot.folder, held_too)
     if args.render:  # before saving: a render that fails leaves no room.blend behind
         use_device(scene, args)
         R.render_frames(scene, shot, frames)

@@ -115,7 +115,15 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
         if self.layout != "SETTINGS":
             values["layout"] = self.layout
         if hold_still(shot, move_frames(shot, values["frames"])):   # a photo held over the Frames range
-            shot.save()
+            from dreamrooms.shot import update_shot
+
+            def merge(current):   # shot.json as it is now, held over the same range (under the manifest lock)
+                if current is None:
+                    return shot
+                hold_still(current, move_frames(current, values["frames"]))
+                return current
+
+            update_shot(shot.folder, merge)
         settings = B.settings_from(values)
         built = B.build(context.scene, shot, settings)
         context.scene["dreamrooms_start"] = [list(r) for r in built["start"]]
@@ -153,9 +161,14 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
         if reveal:   # the matte for every shot frame: the move, held before and after it
             poses = {f: mats[min(max(f - frames.start, 0), len(mats) - 1)] for f in shot.frames}
             worst = max(RV.write_matte(shot, values, poses, move))
-            fresh = shotio.load_shot(shot.folder, check_files=False)
-            fresh.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
-            fresh.save()
+            from dreamrooms.shot import update_shot
+
+            def merge(current):   # shot.json as it is now plus the matte (re-read under the manifest lock)
+                current = current or shot
+                current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
+                return current
+
+            update_shot(shot.folder, merge)
             msg += f"; reveal matte written (worst frame {worst:.1f} %)"
         if not s.no_focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
             if job_ui.running(context.scene) is not None:   # the move is keyed; focus waits for the other job
