@@ -196,7 +196,9 @@ class MaskStage(spine.Stage):
     def record(self, job) -> spine.Record:
         p = job.data
         layered = p.colour_key is not None and p.shot.sequences[p.colour_key].pattern.startswith("layers/")
-        rec = spine.Record(argv=p.s.argv, inputs=job.inputs)
+        if job.inputs is not None:   # checked before this stage rewrites any of them itself (the layered colour)
+            job.inputs.check(self.name)
+        rec = spine.Record(argv=p.s.argv)
         for lab in p.labels:
             meta = {"kind": MASK_KIND, "label": lab, "source": p.source_name}
             if layered:
@@ -205,6 +207,8 @@ class MaskStage(spine.Stage):
         if layered:
             _add_to_layered(p.shot, p.colour_key, p.labels, p.patterns)
             rec.channels[p.colour_key] = [f"mask.{lab}" for lab in p.labels]
+        if job.inputs is not None:   # as they are now, after that rewrite: checked again under the manifest lock
+            rec.inputs = spine.Inputs.of(job.inputs.files)
         return rec
 
 
