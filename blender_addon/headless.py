@@ -128,6 +128,12 @@ def run_room(args: argparse.Namespace) -> int:
             return current
 
         update_shot(shot.folder, held_too)
+    from dreamrooms.room_options import render_settings
+    from dreamrooms.stage import fingerprint_of
+
+    # the render frames carry this (saved in room.blend too); a rerun with other settings renders them again
+    room_settings = render_settings(values, shot)
+    scene[R.FINGERPRINT_ATTR] = fingerprint_of(room_settings)
     if args.render:  # before saving: a render that fails leaves no room.blend behind
         use_device(scene, args)
         R.render_frames(scene, shot, frames)
@@ -143,12 +149,17 @@ def run_room(args: argparse.Namespace) -> int:
     shot.provenance.extra["scene"] = B.scene_description(scene)
     if args.layout in RV.LAYOUTS:
         _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
+    shot.provenance.extra["room"] = {**room_settings["options"], "rendered": bool(args.render)}
+    command = getattr(args, "command_line", None) or list(sys.argv)   # the `dreamrooms room` line, else Blender's
 
     def merge(current):   # shot.json as it is now (the render's record, other stages'): this run's record on top
         current = current or shot
-        current.camera, current.provenance.extra["scene"] = shot.camera, shot.provenance.extra["scene"]
+        current.camera = shot.camera
+        for key in ("scene", "room"):
+            current.provenance.extra[key] = shot.provenance.extra[key]
         if RV.MATTE in shot.sequences:
             current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
+        current.provenance.add_command(command)
         return current
 
     shot = update_shot(shot.folder, merge)

@@ -29,8 +29,8 @@ def layer_sequences(shot: Shot) -> list[tuple[str, str]]:
                                       f"which is not in the shot; rerun `dreamrooms layers {shot.folder}`")
             found.append((int(seq.meta.get("index", 0)), key, depth))
     if not found:
-        raise DreamroomsError(f"{shot.folder}/shot.json: no depth layers; run `dreamrooms layers {shot.folder} "
-                              f"--count 2` first")
+        raise DreamroomsError(f"{shot.folder}/shot.json: no depth layers; run `dreamrooms layers {shot.folder}` "
+                              f"first")
     return [(k, d) for _, k, d in sorted(found)]
 
 
@@ -56,15 +56,38 @@ def layer_material(name: str, image: bpy.types.Image, shot: Shot, seq_name: str)
     return mat
 
 
+TRANSPARENT_PER_LAYER = 3    # a camera ray may cross a layer's transparent sheet up to this often (its folds)
+
+
+def cover_layers(scene, count: int) -> None:
+    """Raise Cycles' transparent bounces so a ray passes every layer's transparent pixels (at the limit it
+    stops and shows black); never lowers a user's higher setting."""
+    cyc = getattr(scene, "cycles", None)
+    if cyc is not None:
+        cyc.transparent_max_bounces = max(int(cyc.transparent_max_bounces), TRANSPARENT_PER_LAYER * count + 2)
+
+
+def padded(K, pad: int):
+    """The camera's intrinsics for a layer written `pad` pixels larger on every side (the frame's pixels keep
+    their rays; `dreamrooms layers` extends the border by the parallax it was made for)."""
+    if not pad:
+        return K
+    from dreamrooms.camera.geometry import Intrinsics
+
+    return Intrinsics(K.width + 2 * pad, K.height + 2 * pad, K.fx, K.fy, K.cx + pad, K.cy + pad)
+
+
 def build_layers(scene, shot: Shot, K, start, opts: depth_plane.PlaneOptions, *, animate: bool,
                  collection) -> list[bpy.types.Object]:
     """One plane per layer, created back to front (and sorted so in EEVEE), each at the camera `start`."""
     objs = []
     layers = layer_sequences(shot)
+    cover_layers(scene, len(layers))
     for k, (colour, depth) in reversed(list(enumerate(layers))):
         name = f"dreamrooms layer {k}"
         d0 = shotio.read_depth(shot, depth, shot.frame_start)
-        obj = depth_plane.build_depth_plane(name, d0, K, start, opts, animate=animate, collection=collection)
+        obj = depth_plane.build_depth_plane(name, d0, padded(K, shot.sequences[colour].meta.get("pad_px", 0)), start,
+                                            opts, animate=animate, collection=collection)
         if animate:
             dimg = shotio.load_sequence_image(shot, depth, non_color=True)
             nodes.add_depth_modifier(obj, dimg, scale=opts.scale, near=opts.near, far=opts.far,

@@ -18,6 +18,10 @@ from dreamrooms.shot import exr
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import emit, progress
 from dreamrooms.shot import Shot
+from dreamrooms.stage import read_attribute, stamp_exr
+
+# EXR header attribute (and scene custom property) holding the room build's settings fingerprint
+FINGERPRINT_ATTR = "dreamrooms_render"
 
 from .. import paths
 from . import engine as engines
@@ -117,12 +121,18 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
     required = ("ViewLayer.Combined.RGBA",)
     (folder / "render").mkdir(parents=True, exist_ok=True)
     multilayer_exr_output(scene)
+    fp = str(scene.get(FINGERPRINT_ATTR, ""))
+    stale = [f for f in frames if resume and exr.is_complete(frame_file(folder, f), required)
+             and read_attribute(frame_file(folder, f), FINGERPRINT_ATTR) != fp]
+    if stale:
+        print(f"dreamrooms: render: {len(stale)} frame(s) on disk were rendered with other settings (frames "
+              f"{stale[0]}-{stale[-1]}); rendering them again", file=sys.stderr, flush=True)
     old_path = scene.render.filepath
     try:
         with progress(len(frames), "render") as bar:
             for f in frames:
                 final = frame_file(folder, f)
-                if resume and exr.is_complete(final, required):
+                if resume and f not in stale and exr.is_complete(final, required):
                     bar.update()
                     continue
                 tmp = _temp_render_path(final)
@@ -131,6 +141,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                 bpy.ops.render.render(write_still=True)
                 if not tmp.is_file():
                     raise DreamroomsError(f"render: Blender wrote no file for frame {f} ({tmp}); check the output settings")
+                stamp_exr(tmp, {FINGERPRINT_ATTR: fp})     # the settings that made it (dreamrooms.stage scheme)
                 os.replace(tmp, final)
                 written.append(final)
                 emit("frame", stage="render", frame=f, path=str(final))

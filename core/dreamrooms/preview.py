@@ -119,3 +119,79 @@ def sequence_mp4(shot: Shot, seq: str, layer: str, out: str | os.PathLike) -> Pa
             yield display_depth(pix) if pix.ndim == 2 else display_rgb(pix)
 
     return write_mp4(images(), out, shot.fps, total=len(paths))
+
+
+# ---- any sequence of a shot, shown by what it holds (`dreamrooms preview`) -----------------------------------
+MATTE_KINDS = ("mask", "reveal")
+
+
+def sequence_image(shot: Shot, key: str, frame: int, colour: str | None = None) -> np.ndarray:
+    """Frame `frame` of sequence `key` as 8-bit BGR: colour as sRGB over black, depth as grey (near white), a
+    matte over the picture (the colour dimmed and tinted where the matte is 0), a layer's RGBA over grey, a
+    Blender render's Combined pass; `colour` is the shot's colour sequence for the mattes."""
+    from dreamrooms.shot.roles import depth_key, has_rgb
+
+    seq = shot.sequences[key]
+    path = shot.frame_path(key, frame)
+    kind = seq.meta.get("kind")
+    if kind in MATTE_KINDS and colour is not None:
+        m = np.clip(exr.read_frame(path, ["Y"])["Y"], 0, 1)[..., None]
+        pic = display_rgb(exr.read_frame(shot.frame_path(colour, frame), ["RGBA"])["RGBA"]).astype(np.float32)
+        tint = np.asarray((90, 30, 30), np.float32)         # blue-grey where the matte is off
+        return (pic * m + (0.35 * pic + tint) * (1 - m) + 0.5).astype(np.uint8)
+    names = exr.info(path).layers
+    rgba = next((n for n in names if n == "RGBA" or n.endswith("Combined.RGBA")), None)
+    if rgba is not None and (has_rgb(seq.channels) or key == "render"):
+        pix = exr.read_frame(path, [rgba])[rgba]
+        if kind == "layer":     # premultiplied over mid grey: the holes show
+            grey = np.float32(0.18)
+            pix = np.concatenate([pix[..., :3] + grey * (1 - pix[..., 3:4]), pix[..., 3:4]], axis=-1)
+        return display_rgb(pix)
+    ch = depth_key(seq.channels) or seq.channels[0]
+    layer = ch if ch in names else next((n for n in names if n.endswith(ch)), ch)
+    return display_depth(exr.read_frame(path, [layer])[layer])
+
+
+def shot_sheet(shot: Shot, keys: Sequence[str], frames: Sequence[int], out: str | os.PathLike,
+               thumb_width: int = 200) -> Path:
+    """A contact sheet of `keys` (one row each, labelled) at `frames` (one column each)."""
+    from dreamrooms.shot.roles import colour_sequence
+
+    colour = _colour_or_none(shot, colour_sequence)
+    lines = []
+    for key in keys:
+        tiles = [_thumb(sequence_image(shot, key, f, colour), thumb_width) for f in frames]
+        h = max(t.shape[0] for t in tiles)
+        tiles = [cv2.copyMakeBorder(t, 0, h - t.shape[0], 0, 4, cv2.BORDER_CONSTANT, value=(20, 20, 20)) for t in tiles]
+        strip = np.concatenate(tiles, axis=1)
+        band = np.full((22, strip.shape[1], 3), 20, np.uint8)
+        kind = shot.sequences[key].meta.get("kind")
+        cv2.putText(band, key + (f" ({kind})" if kind else ""), (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (235, 235, 235), 1, cv2.LINE_AA)
+        lines += [band, strip]
+    width = max(line.shape[1] for line in lines)
+    lines = [cv2.copyMakeBorder(x, 0, 0, 0, width - x.shape[1], cv2.BORDER_CONSTANT, value=(20, 20, 20)) for x in lines]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", np.concatenate(lines, axis=0))
+    if not ok:
+        raise DreamroomsError(f"{out}: could not encode the contact sheet PNG")
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(buf.tobytes())
+    return out
+
+
+def shot_mp4(shot: Shot, key: str, out: str | os.PathLike) -> Path:
+    """An MP4 of sequence `key` over the shot's frames, each frame shown as :func:`sequence_image` shows it."""
+    from dreamrooms.shot.roles import colour_sequence
+
+    colour = _colour_or_none(shot, colour_sequence)
+    return write_mp4((sequence_image(shot, key, f, colour) for f in shot.frames), out, shot.fps,
+                     total=shot.frame_count)
+
+
+def _colour_or_none(shot: Shot, rule) -> str | None:
+    try:
+        return rule(shot)
+    except DreamroomsError:
+        return None

@@ -217,3 +217,14 @@ def validate(values: Mapping[str, Any]) -> dict[str, Any]:
 def default_move(layout: str) -> str:
     """The move a layout gets when none is asked for."""
     return "walk_past" if layout == "corridor" else "dolly_in"
+
+
+def render_settings(values: Mapping[str, Any], shot) -> dict[str, Any]:
+    """What a room render's picture depends on: every build, camera and render option of `dreamrooms.room_options`
+    (not the device: CPU and GPU render the same picture), the shot's input sequences and cuts, and the models
+    and settings that made them (provenance)."""
+    opts = {o.name: values.get(o.name, o.default) for o in OPTIONS if o.name not in ("device", "compute_backend")}
+    opts = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}
+    inputs = {k: s.pattern for k, s in shot.sequences.items() if k != "render"}
+    return {"options": opts, "inputs": inputs, "cuts": list(shot.cuts), "frames": [shot.frame_start, shot.frame_end],
+            "size": [shot.width, shot.height], "models": shot.provenance.models}

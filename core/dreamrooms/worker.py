@@ -14,6 +14,7 @@ frame; if it has not stopped a few seconds after the parent's own interrupt, it 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,18 +56,44 @@ def tied_popen_kwargs(env: dict, new_session: bool = False) -> dict:
     return kw
 
 
-def spawn(cmd: list[str], env: dict | None = None) -> int:
-    """Run `cmd` to completion as a worker tied to this process; returns its exit code."""
+# Blender's Cycles probes every GPU library at start and logs each one it cannot load, on stdout, e.g.
+# "00:06.451  cycles | WARNING CUEW initialization failed: Error opening the library" (bpy 5.0.1, no CUDA):
+# noise on a machine without that GPU, so `spawn(..., quiet=GPU_PROBE_NOISE)` keeps it out of the terminal.
+GPU_PROBE_NOISE = re.compile(r"\b(CUEW|HIPEW|HIPRTEW)\b.*initiali[sz]ation failed")
+
+
+def spawn(cmd: list[str], env: dict | None = None, quiet: "re.Pattern | None" = None) -> int:
+    """Run `cmd` to completion as a worker tied to this process; returns its exit code. With `quiet`, the
+    worker's stdout is passed through line by line without the lines `quiet` matches."""
     env = dict(os.environ if env is None else env)
-    proc = subprocess.Popen(cmd, env=env, **tied_popen_kwargs(env))
+    kw = tied_popen_kwargs(env)
+    if quiet is not None:
+        kw["stdout"] = subprocess.PIPE
+    proc = subprocess.Popen(cmd, env=env, **kw)
+    relay = None
+    if quiet is not None:
+        relay = threading.Thread(target=_relay, args=(proc.stdout, quiet), name="dreamrooms-relay", daemon=True)
+        relay.start()
     try:
         return proc.wait()
     except BaseException:
         _stop(proc)
         raise
     finally:
+        if relay is not None:
+            relay.join(timeout=5)
         if proc.stdin:
             proc.stdin.close()
+
+
+def _relay(stream, quiet: "re.Pattern") -> None:
+    """Copy a worker's output to ours, dropping the lines `quiet` matches."""
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace")
+        if not quiet.search(line):
+            sys.stdout.write(line)
+            sys.stdout.flush()
+    stream.close()
 
 
 def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:

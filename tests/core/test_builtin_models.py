@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-import time
 
 import numpy as np
 import pytest
@@ -80,15 +79,12 @@ def test_cppn_walk_is_smooth_and_textured(cppn):
         assert len(np.unique((f * 15).astype(int).reshape(-1, 3), axis=0)) > 30   # colourful
 
 
-def test_cppn_512_runs_at_several_frames_per_second(cppn):
+def test_cppn_renders_512_from_its_grid(cppn):
+    """Any resolution from the coordinate grid (its speed is bench/walk_throughput.py's, not a unit test's)."""
     z = np.random.default_rng(1).standard_normal((1, 64)).astype(np.float32)
-    g = coordinate_grid(512, 512)
-    cppn.session.run(["image"], {"z": z, "grid": g})
-    t = time.perf_counter()
-    for _ in range(3):
-        cppn.session.run(["image"], {"z": z, "grid": g})
-    per_frame = (time.perf_counter() - t) / 3
-    assert per_frame < 1.0, f"{per_frame:.2f} s per 512x512 frame (machine busy?)"
+    img = cppn.session.run(["image"], {"z": z, "grid": coordinate_grid(512, 512)})[0]
+    assert img.shape == (1, 3, 512, 512) and np.isfinite(img).all()
+    assert img.std() > 0.01  # a picture, not a constant
 
 
 def test_tinydepth_io_and_positive_output(tiny):

@@ -90,3 +90,29 @@ def test_lama_fill_uses_the_network_only_in_the_hole(tmp_path):
     out = FL.lama_fill(run, rgb, hole)
     assert out[hole] == pytest.approx(np.tile([0.25, 0.5, 0.75], (int(hole.sum()), 1)), abs=1e-4)
     assert np.array_equal(out[~hole], rgb[~hole])
+
+
+def test_edge_cut_fill_flickers_no_more_than_the_level_split():
+    """The same crossing: the behind layer of the depth-edge cut (default) changes frame to frame no more
+    than the back layer of the inverse-depth levels (before) over the pixels each fills in both frames."""
+    wall, _, _ = S.render(S.scene(with_figures=False))
+    flick = {}
+    for split in ("levels", "edges"):
+        fills = [FL.TemporalFill("telea") for _ in range(2)]
+        backs, holes, errs = [], [], []
+        for i in range(8):
+            srgb, depth, _ = S.render(S.scene(-0.8 + 0.1 * i))
+            if split == "edges":
+                back = SP.split_at_edges(srgb, depth, fills, stab.grey_guide(srgb), max_parallax=8)[1]
+                hole = back.hole & (back.alpha > 0.5)
+            else:
+                back = _layers(srgb, depth, fills, count=2)[-1]
+                hole = back.hole
+            backs.append(back.srgb)
+            holes.append(hole)
+            errs.append(np.abs(back.srgb - wall)[hole].mean())
+        flick[split] = (FL.fill_flicker(backs, holes), float(np.mean(errs)))
+    print(f"fill flicker levels {flick['levels'][0]:.4f} vs edges {flick['edges'][0]:.4f}; error vs the true wall "
+          f"{flick['levels'][1]:.4f} vs {flick['edges'][1]:.4f}")
+    assert flick["edges"][0] <= flick["levels"][0] * 1.05
+    assert flick["edges"][1] <= flick["levels"][1] * 1.1

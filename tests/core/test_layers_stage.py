@@ -142,3 +142,100 @@ def test_depth_without_any_valid_value_is_one_line(clip):
         exr.write_frame(shot.frame_path("depth", n), {"Y": np.full((54, 96), np.inf, np.float32)})
     with pytest.raises(DreamroomsError, match="no finite positive depth"):
         make_layers(folder, count=2)
+
+
+def test_default_cuts_at_depth_edges_and_records_the_parallax(clip, run_cli, tmp_path):
+    """`dreamrooms layers SHOT` (no --count): two layers, the front surface (opaque but for the cut) and the far
+    side behind it; the band's parallax is recorded; a rerun with another one stops with the fix."""
+    import shutil
+
+    folder, truth = clip
+    resumed = tmp_path / "resumed"
+    shutil.copytree(folder, resumed)
+    code, out, err = run_cli("layers", folder, "--max-parallax", "6")
+    assert code == 0, err
+    shot = Shot.load(folder)
+    for k in range(2):
+        meta = shot.sequences[f"layer{k}"].meta
+        assert meta["split"] == "edges" and meta["count"] == 2 and meta["max_parallax"] == 6.0
+        assert meta["pad_px"] == 6                           # the frame border extends by the parallax
+    assert "layer2" not in shot.sequences
+    from dreamrooms.reveal import layer_parallax
+
+    assert layer_parallax(shot) == 6.0                       # what room and reveal compare a move with
+    p = 6
+    for n, oid in zip(shot.frames, truth):
+        frame = exr.read_frame(shot.frame_path("layers", n), ["RGBA"])["RGBA"].astype(np.float32)
+        over = _over(shot, n, 2)
+        assert over.shape[:2] == (frame.shape[0] + 2 * p, frame.shape[1] + 2 * p)
+        assert np.all(over[..., 3] > 0.999)                  # opaque out to the extended border
+        assert np.abs(over[p:-p, p:-p, :3] - frame[..., :3]).mean() < 0.01
+        back_a = exr.read_frame(shot.frame_path("layer1", n), ["RGBA"])["RGBA"][p:-p, p:-p, 3]
+        assert back_a[oid > 0].mean() > 0.2                 # the band reaches behind the figures
+        back = exr.read_frame(shot.frame_path("layer1_depth", n), ["Y"])["Y"][p:-p, p:-p]
+        behind = (back_a > 0.5) & (oid > 0)
+        assert np.median(np.abs(back[behind] - 7.0)) < 0.2   # ... at the wall's depth, not the figures'
+    with pytest.raises(DreamroomsError, match="other layers settings; pass --overwrite"):
+        make_layers(folder, max_parallax=9)
+    # resumed after frame 2: what an uninterrupted run writes
+    make_layers(resumed, max_parallax=6, frames="1-2")
+    assert make_layers(resumed, max_parallax=6).processed == [3, 4]
+    for n in (3, 4):
+        name = f"layers/clip_layer1.{n:04d}.exr"
+        a = exr.read_frame(folder / name, ["RGBA"])["RGBA"].astype(np.float32)
+        b = exr.read_frame(resumed / name, ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(a - b).max() < 2e-3
+
+
+def test_max_parallax_is_for_the_edge_cut(clip, run_cli):
+    folder, _ = clip
+    code, out, err = run_cli("layers", folder, "--max-parallax", "6", "--count", "3")
+    assert code == 1 and "--max-parallax" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("layers", folder, "--max-parallax", "0")
+    assert code == 1 and "--max-parallax" in err
+    assert not (folder / "layers" / "clip_layer0.0001.exr").exists()
+
+
+def test_fills_start_afresh_at_a_cut(clip):
+    """Frames after a cut (Shot.cuts) are filled as if the clip began there: nothing is carried over."""
+    import shutil
+
+    folder, _ = clip
+    alone = folder.parent / "alone"
+    shutil.copytree(folder, alone)
+    shot = Shot.load(folder)
+    shot.cuts = [3]
+    shot.save()
+    make_layers(folder)
+    make_layers(alone, frames="3-4")
+    for n in (3, 4):
+        name = f"layers/clip_layer1.{n:04d}.exr"
+        a = exr.read_frame(folder / name, ["RGBA"])["RGBA"].astype(np.float32)
+        b = exr.read_frame(alone / name, ["RGBA"])["RGBA"].astype(np.float32)
+        assert np.abs(a - b).max() < 1e-3, n
+    c = exr.read_frame(folder / "layers/clip_layer1.0002.exr", ["RGBA"])["RGBA"]   # before the cut: written
+    assert c[..., 3].max() == 1.0
+
+
+def test_auto_inpaint_takes_lama_when_installed(clip, mdir, tmp_path):
+    """The default colour fill is LaMa when its model is installed, OpenCV Telea otherwise (recorded)."""
+    import shutil
+
+    import _mask_fixtures as F
+
+    folder, truth = clip
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    make_layers(other)
+    assert Shot.load(other).sequences["layer1"].meta["inpaint"] == "telea"
+    mdir.mkdir(parents=True)
+    F.lama_onnx(mdir / "lama_fp32.onnx", colour=(0.25, 0.5, 0.75))
+    (mdir / "models.toml").write_text('[models.lama]\nkind = "inpaint"\nfile = "lama_fp32.onnx"\n'
+                                      '[models.lama.inpaint]\nfamily = "lama"\n')
+    make_layers(folder)
+    assert Shot.load(folder).sequences["layer1"].meta["inpaint"] == "lama"
+    back = exr.read_frame(folder / "layers/clip_layer1.0001.exr", ["RGBA"])["RGBA"].astype(np.float32)
+    p = Shot.load(folder).sequences["layer1"].meta["pad_px"]
+    band = (back[p:-p, p:-p, 3] > 0.5) & (truth[0] == 1)
+    from dreamrooms.colour import srgb_to_linear
+    assert np.median(np.abs(back[p:-p, p:-p][band][:, :3] - srgb_to_linear(np.array([0.25, 0.5, 0.75]))), 0).max() < 0.02

@@ -227,3 +227,20 @@ def revealed(view: View, source: View, K: cm.Intrinsics) -> tuple[np.ndarray, np
     seen = source.depth[np.clip(row, 0, K.height - 1), np.clip(col, 0, K.width - 1)]
     behind = inside & (z > seen * (1 + REVEAL_REL) + REVEAL_ABS)
     return behind, ~inside
+
+
+def parallax_px(view: View, source: View, K: cm.Intrinsics, q: float = 100.0) -> float:
+    """The move's parallax in pixels: over the source pixels seen inside the moved frame, the `q`-th
+    percentile of how far each point lands from where a point infinitely far along the same ray would
+    (the image shift a translation adds to a turn)."""
+    m = np.asarray(view.matrix, float)
+    rays = cm.pixel_rays(K)
+    src_m = np.asarray(source.matrix, float)
+    pts = cm.to_world(rays * source.depth[..., None], src_m)
+    cam = (pts - m[:3, 3]) @ m[:3, :3]
+    xy, z = cm.project(K, cam)
+    dirs = rays @ src_m[:3, :3].T @ m[:3, :3]          # the same rays, in the moved camera, at infinity
+    xy_inf, z_inf = cm.project(K, dirs)
+    ok = (z > 0) & (z_inf > 0) & (xy[..., 0] >= 0) & (xy[..., 0] < K.width) & (xy[..., 1] >= 0) & (xy[..., 1] < K.height)
+    shift = np.hypot(*(xy - xy_inf)[ok].T)
+    return float(np.percentile(shift, q)) if shift.size else 0.0

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from dreamrooms.models.download import fetch
-from dreamrooms.models.registry import (DEPTH_SEMANTICS, KINDS, RESIZE_POLICIES, ModelError,
+from dreamrooms.models.contracts import MATTE_ACTIVATIONS
+from dreamrooms.models.registry import (DEPTH_SEMANTICS, INTERPOLATIONS, KINDS, RESIZE_POLICIES, ModelError,
                                         infer_entry, list_models, models_dir)
 from dreamrooms.models.user import add_model
 
@@ -41,17 +42,22 @@ def register(subparsers) -> None:
     pa.add_argument("--copy", action="store_true", help="copy the file into the models dir (default: use it in place)")
     pa.add_argument("--force", action="store_true", help="replace an existing user entry of that name")
     pa.add_argument("--license", default="", help="licence text to record")
-    g = pa.add_argument_group("depth models")
+    g = pa.add_argument_group("depth and mask models (what is left out is inferred from the file)")
     g.add_argument("--input-name", default=None)
     g.add_argument("--output-name", default=None)
-    g.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="fixed input size")
+    g.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="fixed input size (the frame is squashed to it)")
     g.add_argument("--multiple-of", type=int, default=None, help="input sides must be a multiple of N")
     g.add_argument("--target", type=int, default=None, help="target side in pixels (with --multiple-of)")
     g.add_argument("--resize", choices=RESIZE_POLICIES, default=None)
-    g.add_argument("--mean", type=float, nargs=3, default=None)
-    g.add_argument("--std", type=float, nargs=3, default=None)
+    g.add_argument("--interpolation", choices=INTERPOLATIONS, default=None, help="how the frame is resized for the network")
+    g.add_argument("--input-range", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                   help="what pixel values 0 and 1 become before --mean/--std (default 0 1; 0 255 for 8-bit style input)")
+    g.add_argument("--mean", type=float, nargs=3, default=None, help="subtracted per channel, in --input-range units")
+    g.add_argument("--std", type=float, nargs=3, default=None, help="divided by per channel, in --input-range units")
     g.add_argument("--normalization-in-graph", action="store_true", help="the graph normalises 0..1 input itself")
-    g.add_argument("--semantics", choices=DEPTH_SEMANTICS, default=None)
+    g.add_argument("--semantics", choices=DEPTH_SEMANTICS, default=None, help="depth: what the output means")
+    g.add_argument("--output-activation", choices=MATTE_ACTIVATIONS, default=None,
+                   help="mask: none (the output is already a 0..1 matte) or sigmoid (logits); default: probed")
     g2 = pa.add_argument_group("generators")
     g2.add_argument("--latent-input", default="z")
     g2.add_argument("--latent-dim", type=int, default=None)
@@ -59,7 +65,8 @@ def register(subparsers) -> None:
     g2.add_argument("--grid-input", default="")
     g2.add_argument("--native-size", type=int, nargs=2, metavar=("H", "W"), default=None)
     g2.add_argument("--gen-output", default="image")
-    g2.add_argument("--output-range", type=float, nargs=2, default=[0.0, 1.0])
+    g2.add_argument("--output-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="the output values that mean 0 and 1 (generators: the image; masks: the matte; default 0 1)")
     pa.set_defaults(func=run_add)
 
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
@@ -114,15 +121,26 @@ def run_fetch(args) -> int:
 
 
 def run_add(args) -> int:
-    inp = out = gen = None
-    if args.kind == "depth":
+    inp = out = gen = mask = None
+    if args.kind in ("depth", "mask"):
         explicit = any(v is not None for v in (args.size, args.multiple_of, args.mean, args.std, args.input_name,
-                                                args.output_name, args.semantics, args.resize, args.target)) \
+                                                args.output_name, args.semantics, args.resize, args.target,
+                                                args.interpolation, args.input_range, args.output_activation,
+                                                args.output_range)) \
             or args.normalization_in_graph
         if explicit:
-            inferred = infer_entry(Path(args.path).expanduser(), "depth")
+            inferred = infer_entry(Path(args.path).expanduser(), args.kind)
             inp = dict(inferred.input)
             out = dict(inferred.output)
+            mask = dict(inferred.raw.get("mask", {})) if args.kind == "mask" else None
+            if args.interpolation:
+                inp["interpolation"] = args.interpolation
+            if args.input_range:
+                inp["range"] = list(args.input_range)
+            if args.output_activation and mask is not None:
+                mask["activation"] = args.output_activation
+            if args.output_range and args.kind == "mask":
+                out["range"] = list(args.output_range)
             if args.input_name is not None:
                 inp["name"] = args.input_name
             if args.size:
@@ -156,11 +174,12 @@ def run_add(args) -> int:
             raise ModelError("--latent-dim N is required for a generator")
         gen = {"latent_input": args.latent_input, "latent_dim": args.latent_dim,
                "mapping_input": args.mapping_input, "grid_input": args.grid_input,
-               "output": args.gen_output, "output_range": list(args.output_range), "output_colorspace": "srgb",
+               "output": args.gen_output, "output_range": list(args.output_range or [0.0, 1.0]),
+               "output_colorspace": "srgb",
                "truncation_mean": ""}
         if args.native_size:
             gen["native_size"] = list(args.native_size)
     entry = add_model(args.path, kind=args.kind, name=args.name, copy=args.copy, models_dir_override=args.models_dir,
-                      input=inp, output=out, generator=gen, license=args.license, force=args.force)
+                      input=inp, output=out, generator=gen, license=args.license, force=args.force, mask=mask)
     print(f"added {entry.name} ({entry.kind}): {entry.path}")
     return 0

@@ -23,8 +23,9 @@ from dreamrooms.cluster import plan as cluster
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.hold import move_frames
+from dreamrooms.shot.manifest import command_line
 from dreamrooms.shot.roles import depth_sequence
-from dreamrooms.worker import spawn
+from dreamrooms.worker import GPU_PROBE_NOISE, spawn
 from dreamrooms.reveal import LAYOUTS as REVEAL_LAYOUTS
 from dreamrooms.room_options import add_arguments, validate
 
@@ -71,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
         args.save = Path(args.save).absolute()
     payload = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                if k not in ("func", "command", "progress", "ray", "chunk") and not callable(v)}
+    payload["command_line"] = command_line()   # recorded in shot.json by the worker, as every stage records its own
     if address is not None:   # build and save here, then the frames in chunks on the cluster
         payload["render"] = False
-    code = spawn([sys.executable, str(script), "room-json", json.dumps(payload)])
+    code = spawn([sys.executable, str(script), "room-json", json.dumps(payload)], quiet=GPU_PROBE_NOISE)
     if code or address is None or not args.render:
         return code
     from dreamrooms.cluster.stages import render_on_cluster

@@ -54,9 +54,15 @@ class ChunkStabilizer:
         self.base = Stabilizer(mode, near, far, metric=metric)
         if start is not None:
             self.base.seed(*start)
-        self.frame = first_read
+        self.frame = self._first = first_read
         self.handover = handover        # (next chunk's first warm-up frame, our last frame, its start u, guide)
         self.twin = None
+
+    def restart(self) -> None:
+        """A cut (dreamrooms.shot.segments) inside the chunk starts afresh; at the chunk's first frame the
+        reference it was started from stands."""
+        if self.frame != self._first:
+            self.base.restart()
 
     def __call__(self, raw: np.ndarray, guide: np.ndarray | None = None, flow: np.ndarray | None = None) -> np.ndarray:
         from dreamrooms.depth.stabilize import Stabilizer

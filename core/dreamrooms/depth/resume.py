@@ -7,6 +7,7 @@ from pathlib import Path
 from dreamrooms.shot.sources import FrameSource, ShotSource
 
 DEPTH_ATTR = "dreamrooms_depth"   # EXR header attribute on depth/ frames: the settings that made them
+CUT_ATTR = "dreamrooms_cut"       # "1" on a frame where the pictures showed a cut inside a clip (recorded in shot.cuts)
 FOV_ATTR = "dreamrooms_fov_x"     # the model's horizontal field of view for this frame (degrees), when it gives one
 # the stabiliser state (a few MB) is saved with every STATE_EVERY-th frame once all frames before it are on
 # disk: saving it with every frame cost 5-7 % of the run; a killed run redoes at most this many more frames

@@ -112,6 +112,10 @@ class FixedMapping:
         st = state.get("fixed_st")
         self.st = None if st is None else (float(st[0]), float(st[1]))
 
+    def restart(self) -> None:
+        """A cut: the next frame sets the mapping afresh."""
+        self.st = None
+
     def __call__(self, raw, guide=None, flow=None):
         from dreamrooms.depth import stabilize as stab
 

@@ -179,6 +179,13 @@ class Stabilizer:
             else:
                 setattr(self, k, np.array(v))
 
+    def restart(self) -> None:
+        """Start afresh at a cut (:mod:`dreamrooms.shot.segments`): the next frame is mapped by its own robust
+        range onto near..far and nothing of the frames before it (keyframe, filter, noise, motion) is kept."""
+        for k in ("key", "x", "p", "noise", "prev_z", "prev_guide", "key_valid", "acc", "last_fit"):
+            setattr(self, k, None)
+        self.key_age, self.acc_n, self.key_raw = 0, 0, True
+
     def seed(self, u: np.ndarray, guide: np.ndarray | None = None) -> None:
         """Continue after a previous output `u` (canonical inverse at model resolution) and its grey guide."""
         self.prev_guide = guide

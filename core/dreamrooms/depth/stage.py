@@ -20,7 +20,8 @@ from dreamrooms.errors import DepthError
 from dreamrooms.shot import Sequence, Shot
 from dreamrooms.shot.frames import frame_file, parse_frames, select_frames
 from dreamrooms.shot.paths import confine
-from dreamrooms.shot.sources import FrameSource, open_source
+from dreamrooms.shot.segments import segment_starts
+from dreamrooms.shot.sources import FrameSource, ShotSource, open_source
 from dreamrooms.stage.fingerprint import settings_diff, settings_of
 from dreamrooms.stage.state import StateFile
 
@@ -44,6 +45,9 @@ class _Prepared:
     settings: dict
     state: StateFile
     stats: dict = field(default_factory=lambda: {"frames": 0})
+    src_cuts: list[int] = field(default_factory=list)   # cuts the source knows (a set of stills)
+    starts: frozenset = frozenset()                      # frames that begin a segment (dreamrooms.shot.segments)
+    detect_cuts: bool = False                            # also look for cuts in the pictures
 
     @property
     def provider(self) -> str:
@@ -93,10 +97,18 @@ class DepthStage(spine.Stage):
         settings = {"model": entry.name, "sha256": sha, "stabilize": stabilize, "near": s.near, "far": s.far,
                     "network_size": list(net_hw), "semantics": entry.output.get("semantics", "inverse_relative"),
                     "source": resume.source_id(src, out, inplace_key)}
+        src_cuts = [c for c in getattr(src, "cuts", []) if shot.frame_start < c <= shot.frame_end]
+        starts = segment_starts(shot.frame_start, [*shot.cuts, *src_cuts])
+        stills = bool(src_cuts) and set(src_cuts) >= set(numbers[1:])
+        fit = getattr(src, "fit", None)
+        if stills or fit is not None:   # the same files read as a clip, or fitted otherwise, give other depth
+            settings["segments"] = "stills" if stills else "clip"
+            settings["fit"] = fit.describe() if fit is not None else None
         fp = spine.fingerprint_of(settings)
         d = _Prepared(s, src, ms, shot, shot_name, inplace_key, targets, pats, net_hw, stabilize, batch,
                       runner.is_metric(entry), clip, sha, settings,
-                      StateFile(targets.depth(numbers[0]).parent / f".{shot_name}.depth-state.npz", fp))
+                      StateFile(targets.depth(numbers[0]).parent / f".{shot_name}.depth-state.npz", fp),
+                      src_cuts=src_cuts, starts=starts, detect_cuts=not (stills or clip or _generated(src)))
 
         def outputs(n: int) -> list[spine.Output]:
             got = [spine.Output(targets.layers(n), ("depth.Z",), stamped=False), spine.Output(targets.depth(n), ("Y",))]
@@ -167,7 +179,8 @@ class DepthStage(spine.Stage):
         keep_state = d.stabilize != "off" and job.chunk is None
         StreamRun(frames, d.ms, feed, plan.warmup + todo, st.stabilizer, d.targets,
                   StreamSettings(d.net_hw, d.batch, s.near, s.far, d.metric, job.fingerprint, s.compression,
-                                 s.workers, d.state.path if keep_state else None, s.on_frame, write_from=t0),
+                                 s.workers, d.state.path if keep_state else None, s.on_frame, write_from=t0,
+                                 starts=d.starts, detect_cuts=d.detect_cuts),
                   made_dirs=made, stats=d.stats, anchors=anchors).run()
         return len(todo)
 
@@ -198,9 +211,13 @@ class DepthStage(spine.Stage):
             meta["fov_x"] = round(fov, 4)
             rec.camera = camera_from_fov(fov, len(frames))
         rec.sequences["depth"] = Sequence(d.patterns["depth"], ["Y"], "data", False, meta=meta)
+        found = [n for n in frames if spine.read_attribute(d.targets.depth(n), resume.CUT_ATTR) == "1"]
+        rec.cuts = sorted({*d.shot.cuts, *d.src_cuts, *found} - {d.shot.frame_start})
+        d.stats["cuts"] = rec.cuts
         rec.models.append(dict(name=entry.name, sha256=d.sha, stage="depth", stabilize=d.stabilize, near=s.near,
                                far=s.far, network_size=list(d.net_hw), batch=d.batch,
-                               semantics=d.settings["semantics"], provider=d.provider))
+                               semantics=d.settings["semantics"], provider=d.provider,
+                               **({"fit": d.settings["fit"]} if d.settings.get("fit") else {})))
         return rec
 
     @staticmethod
@@ -213,6 +230,12 @@ class DepthStage(spine.Stage):
         if any(f is None for f in fovs):
             return None
         return float(np.median([float(f) for f in fovs]))
+
+
+def _generated(src) -> bool:
+    """A walk (a generator in its provenance): continuous by construction, so no cut is looked for in it (a short
+    walk's frames differ a lot and would read as cuts)."""
+    return isinstance(src, ShotSource) and any(m.get("kind") == "generator" for m in src.shot.provenance.models)
 
 
 DEPTH = DepthStage()

@@ -22,6 +22,7 @@ from dreamrooms.depth.image import joint_bilateral_upsample, preprocess
 from dreamrooms.errors import DepthError, DreamroomsError
 from dreamrooms.progress import progress
 from dreamrooms.shot import exr
+from dreamrooms.shot.segments import image_cut, starts_segment
 from dreamrooms.shot.sources import Frame, SourceError, from_linear_rgba
 from dreamrooms.stage.record import stamps
 from dreamrooms.stage.state import StateFile
@@ -55,6 +56,8 @@ class StreamSettings:
     state_path: Path | None = None          # where the stabiliser state is saved for an exact resume
     on_frame: Callable[[int], None] | None = None
     write_from: int | None = None           # frames before it are stabilised, not written (a chunk's warm-up)
+    starts: frozenset = frozenset()         # frames that begin a segment (dreamrooms.shot.segments)
+    detect_cuts: bool = False               # also look for cuts in the pictures (a clip, not a set of stills)
 
 
 @dataclass
@@ -65,6 +68,8 @@ class _Item:
     extra: dict | None = None       # other layers of an existing layered file (kept on rewrite)
     flow: np.ndarray | None = None  # motion from the previous frame (computed on the reader thread)
     anchor: bool = False            # a clip model's earlier frame, re-fed on resume, not written
+    cut: bool = False               # begins a segment: the stabiliser starts afresh
+    detected: bool = False          # ... found in the pictures (recorded in the depth file's header)
 
 
 @dataclass
@@ -101,19 +106,25 @@ class StreamRun:
         try:
             want_guide = self.stabilizer.mode == "keyframe"
             items: list[_Item] = []
-            prev_guide = None
+            prev_guide = prev_small = prev_n = None
             anchors = ((fr, extra, True) for fr, extra in (self.frames(self.anchors) if self.anchors else ()))
             todo = ((fr, extra, False) for fr, extra in self.frames(self.todo))
             for fr, extra, anchor in itertools.chain(anchors, todo):
                 if self.stop.is_set():
                     return
                 tensor, small = preprocess(fr.srgb, self.s.net_hw, self.session.entry.input)
+                cut = fr.number in self.s.starts if prev_n is None else starts_segment(self.s.starts, fr.number, prev_n)
+                detected = (not cut and self.s.detect_cuts and prev_small is not None
+                            and image_cut(prev_small, small))
+                if cut or detected:
+                    prev_guide = None
+                prev_small, prev_n = small, fr.number
                 guide = stab.grey_guide(small) if want_guide else None
                 flow = stab.flow_between(prev_guide, guide) if (want_guide and prev_guide is not None) else None
                 prev_guide = guide
                 if anchor:       # only the network input is needed: keep no full-size frame
                     fr = Frame(fr.number, fr.srgb[:1, :1], fr.rgba[:1, :1], fr.path)
-                items.append(_Item(fr, tensor, guide, extra, flow, anchor))
+                items.append(_Item(fr, tensor, guide, extra, flow, anchor, cut or detected, detected))
                 if len(items) == self.s.batch:
                     self.read_q.put(items)
                     items = []
@@ -139,6 +150,8 @@ class StreamRun:
                     if not np.all(np.isfinite(raw)):
                         raise DepthError(f"{it.frame.path}: the model output has NaN/inf for this frame; "
                                          f"check the model or the frame")
+                    if it.cut:
+                        self.stabilizer.restart()
                     u_small = self.stabilizer(raw, it.guide_small, it.flow)
                     n = it.frame.number
                     if self.s.write_from is not None and n < self.s.write_from:
@@ -177,6 +190,8 @@ class StreamRun:
             attrs = {resume.DEPTH_ATTR: s.fingerprint}
             if "fov_x" in extras:
                 attrs[resume.FOV_ATTR] = f"{extras['fov_x']:.6f}"
+            if item.detected:
+                attrs[resume.CUT_ATTR] = "1"
             kept = stamps(self.targets.layers(n)) if item.extra else {}   # in place: what made the colour (walk)
             kept[resume.DEPTH_ATTR] = s.fingerprint
             with self.lock:

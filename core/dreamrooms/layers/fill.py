@@ -123,6 +123,10 @@ class TemporalFill:
         self.prev_valid: np.ndarray | None = None   # where the previous fill is known (all of it unless seeded)
         self.reused = 0.0     # fraction of the last hole taken from earlier frames (for tests and stats)
 
+    def reset(self) -> None:
+        """Forget the previous frame (a cut: the next frame starts an independent segment)."""
+        self.prev_rgb = self.prev_depth = self.prev_guide = self.prev_valid = None
+
     def seed(self, rgb: np.ndarray, depth: np.ndarray, guide: np.ndarray, valid: np.ndarray | None = None) -> None:
         """Continue after a frame on disk; `valid`: where its colour survived (premultiplied files keep no
         colour where alpha is 0, so those pixels are filled afresh instead of reused as black)."""

@@ -24,13 +24,25 @@ def depth_of(shot: Shot) -> tuple[str, str, str]:
 SAMPLES = 12    # frames (evenly over the clip) whose depth sets the clip's layer levels
 
 
-def clip_levels(shot: Shot, depth_key: str, channel: str, count: int) -> list[float]:
+def segment_levels(shot: Shot, depth_key: str, channel: str, count: int) -> dict[int, list[float]]:
+    """:func:`clip_levels` of every segment of the shot (:meth:`Shot.segments`), by the segment's first frame:
+    a set of stills gets each photo's own levels, never its neighbours'."""
+    return {seg.start: clip_levels(shot, depth_key, channel, count, list(seg)) for seg in shot.segments()}
+
+
+def levels_setting(levels: dict[int, list[float]]) -> list:
+    """How the levels go into a stage's settings: one list for a clip (as before segments), else one per segment."""
+    return next(iter(levels.values())) if len(levels) == 1 else [levels[k] for k in sorted(levels)]
+
+
+def clip_levels(shot: Shot, depth_key: str, channel: str, count: int, frames: list[int] | None = None) -> list[float]:
     """The clip's `count - 1` layer levels in inverse depth (:func:`dreamrooms.mask.matte.clip_thresholds`) from
-    :data:`SAMPLES` frames of its depth; one line naming the sequence when none of them has valid depth."""
+    :data:`SAMPLES` frames of its depth (of `frames`, default all); one line naming the sequence when none of
+    them has valid depth."""
     from dreamrooms.mask.matte import clip_thresholds, inverse_depth
     from dreamrooms.shot import exr
 
-    frames = shot.frames
+    frames = list(shot.frames) if frames is None else frames
     pick = sorted({frames[round(i * (len(frames) - 1) / max(1, SAMPLES - 1))] for i in range(SAMPLES)})
     maps = [inverse_depth(exr.read_frame(shot.frame_path(depth_key, n), [channel])[channel]) for n in pick]
     try:

@@ -247,6 +247,10 @@ class MatteFilter:
     def seed(self, matte: np.ndarray, guide: np.ndarray) -> None:
         self.prev, self.prev_guide = np.asarray(matte, np.float32), guide
 
+    def restart(self) -> None:
+        """A cut (:mod:`dreamrooms.shot.segments`): the next matte is taken as it is, nothing carried over."""
+        self.prev, self.prev_guide = None, None
+
     def __call__(self, matte: np.ndarray, guide: np.ndarray) -> np.ndarray:
         """`matte` HxW 0..1 of this frame, `guide` the frame as uint8 grey (:func:`stabilize.grey_guide`)."""
         m = np.asarray(matte, np.float32)

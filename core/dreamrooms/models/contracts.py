@@ -187,6 +187,11 @@ def check_io(entry, session=None) -> tuple[str, str]:
     if entry.kind in FAMILIES:
         family = (entry.raw.get(entry.kind) or {}).get("family", "")
         check_family_io(entry.kind, family, session, f"model {entry.name!r} ({entry.path})")
+        if family == "matte":   # the names its entry feeds and reads must be the file's
+            first = {next(iter(outs)): outs[next(iter(outs))]}
+            return (_pick("input", entry.input.get("name", ""), ins, entry, "input.name"),
+                    _pick("output", entry.output.get("name", ""), outs if entry.output.get("name") else first,
+                          entry, "output.name"))
     # other kinds: just make sure named things exist
     return next(iter(ins)), next(iter(outs))
 
@@ -195,7 +200,8 @@ def check_io(entry, session=None) -> tuple[str, str]:
 
 # kind -> families; each family is one public export whose exact signature dreamrooms feeds (sources in
 # dreamrooms.mask.models and dreamrooms.layers.fill, and in the model cards)
-FAMILIES = {"mask": ("maskrcnn", "birefnet"), "inpaint": ("lama",)}
+FAMILIES = {"mask": ("maskrcnn", "birefnet", "matte"), "inpaint": ("lama",)}
+MATTE_ACTIVATIONS = ("none", "sigmoid")   # what the `matte` family applies to its output before 0..1
 MASKRCNN_MASK = 28
 BIREFNET_SIZE = 1024
 LAMA_SIZE = 512
@@ -205,7 +211,9 @@ def check_family_io(kind: str, family: str, session, where: str) -> None:
     """One-line ModelError unless `session` has the inputs and outputs of `family`:
     maskrcnn (ONNX zoo MaskRCNN-10): one float 3xHxW image; boxes Nx4, labels N int64, scores N, masks Nx1x28x28;
     birefnet (BiRefNet lite as rembg ships it): one 1x3x1024x1024 float image; first output 1x1x1024x1024 logits;
-    lama (Carve/LaMa-ONNX): image 1x3x512x512 and mask 1x1x512x512 floats; one 1x3x512x512 output."""
+    lama (Carve/LaMa-ONNX): image 1x3x512x512 and mask 1x1x512x512 floats; one 1x3x512x512 output;
+    matte (any single-matte network described by its entry: ISNet, U2-Net, ...): one float image Nx3xHxW;
+    first output Nx1xHxW or NxHxW."""
     if family not in FAMILIES.get(kind, ()):
         raise ModelError(f"{where}: {kind} family {family!r}; use one of {', '.join(FAMILIES.get(kind, ())) or 'none'} "
                          f"(set [models.NAME.{kind}] family in its manifest entry)")
@@ -229,6 +237,14 @@ def check_family_io(kind: str, family: str, session, where: str) -> None:
             bad = f"input {desc(ins)}; BiRefNet takes one 1x3x1024x1024 float image"
         elif len(shape(outs[0])) != 4:
             bad = f"first output {desc(outs[:1])}; BiRefNet gives 1x1x1024x1024 logits"
+    elif family == "matte":
+        s = shape(ins[0]) if ins else []
+        o = shape(outs[0]) if outs else []
+        if len(ins) != 1 or len(s) != 4 or s[1] not in (3, None) or ins[0].type != "tensor(float)":
+            bad = f"input {desc(ins)}; a matte model takes one float Nx3xHxW image"
+        elif len(o) not in (3, 4) or (len(o) == 4 and o[1] not in (1, None)) \
+                or outs[0].type not in ("tensor(float)", "tensor(float16)"):
+            bad = f"first output {desc(outs[:1])}; a matte model gives one float Nx1xHxW (or NxHxW) matte"
     elif family == "lama":
         s = [shape(i) for i in ins]
         if len(ins) != 2 or s[0][1:] not in ([3, LAMA_SIZE, LAMA_SIZE], [3, None, None]) \

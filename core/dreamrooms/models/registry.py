@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamrooms.errors import ModelError
-from dreamrooms.models.contracts import FAMILIES, GeneratorSpec, format_shape, format_type
+from dreamrooms.models.contracts import FAMILIES, MATTE_ACTIVATIONS, GeneratorSpec, format_shape, format_type
 from dreamrooms.shot.paths import check_name, confine
 
 KINDS = ("depth", "generator", "mask", "inpaint")
@@ -138,30 +138,7 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         inp = t.get("input")
         if not isinstance(inp, dict):
             raise _err(manifest, name, "depth models need an [models.NAME.input] table")
-        if inp.get("layout", "NCHW") not in LAYOUTS:
-            raise _err(manifest, name, f"input.layout = {inp.get('layout')!r}; use one of {', '.join(LAYOUTS)}")
-        has_size = "size" in inp
-        has_mult = "multiple_of" in inp
-        if has_size == has_mult:
-            raise _err(manifest, name, "input needs either size = [H, W] or multiple_of = N (with target = N)")
-        if has_size:
-            s = inp["size"]
-            if not (isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) and v > 0 for v in s)):
-                raise _err(manifest, name, f"input.size = {s!r}; use [H, W] in pixels")
-        else:
-            if not isinstance(inp["multiple_of"], int) or inp["multiple_of"] < 1:
-                raise _err(manifest, name, "input.multiple_of must be a positive integer")
-            if not isinstance(inp.get("target"), int) or inp["target"] < 1:
-                raise _err(manifest, name, "input.target (pixels) is required with multiple_of")
-        resize = inp.get("resize", "fixed" if has_size else "lower_bound")
-        if resize not in RESIZE_POLICIES:
-            raise _err(manifest, name, f"input.resize = {resize!r}; use one of {', '.join(RESIZE_POLICIES)}")
-        if inp.get("interpolation", "cubic") not in INTERPOLATIONS:
-            raise _err(manifest, name, f"input.interpolation = {inp.get('interpolation')!r}; use one of "
-                                       f"{', '.join(INTERPOLATIONS)}")
-        consts = inp.get("constants", {})
-        if not isinstance(consts, dict) or not all(isinstance(v, int) for v in consts.values()):
-            raise _err(manifest, name, "input.constants must be a table of integer inputs, e.g. num_tokens = 1200")
+        _check_input(manifest, name, inp)
         video = t.get("video")
         if video is not None:
             from dreamrooms.models.video_plan import VideoPlan
@@ -170,13 +147,6 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
                 VideoPlan.from_entry(video)
             except (TypeError, ValueError) as exc:
                 raise _err(manifest, name, f"[video] {exc}") from None
-        if not inp.get("normalization_in_graph", False):
-            for key in ("mean", "std"):
-                v = inp.get(key)
-                if not (isinstance(v, list) and len(v) == 3):
-                    raise _err(manifest, name, f"input.{key} = [r, g, b] is required unless normalization_in_graph = true")
-            if any(s == 0 for s in inp["std"]):
-                raise _err(manifest, name, "input.std must not contain 0")
         out = t.get("output")
         if not isinstance(out, dict):
             raise _err(manifest, name, "depth models need an [models.NAME.output] table")
@@ -186,7 +156,10 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
         fam = (t.get(kind) or {}).get("family") if isinstance(t.get(kind, {}), dict) else None
         if fam not in FAMILIES[kind]:
             raise _err(manifest, name, f"{kind} models need [models.{name}.{kind}] family = one of "
-                                       f"{', '.join(FAMILIES[kind])} (got {fam!r})")
+                                       f"{', '.join(FAMILIES[kind])} (got {fam!r}); for your own single-matte "
+                                       f"network use family = \"matte\" (`dreamrooms models add FILE --kind mask`)")
+        if fam == "matte":
+            _check_matte(manifest, name, t)
     elif kind == "generator":
         g = t.get("generator")
         if not isinstance(g, dict):
@@ -196,6 +169,56 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
             raise _err(manifest, name, "generator.latent_dim must be a positive integer")
         if not spec.grid_input and not spec.native_size:
             raise _err(manifest, name, "generator needs grid_input (coordinate generators) or native_size = [H, W]")
+
+
+def _check_matte(manifest: Path, name: str, t: dict) -> None:
+    """A `matte` mask model: an input table as depth models have, the output's range and activation."""
+    inp = t.get("input")
+    if not isinstance(inp, dict):
+        raise _err(manifest, name, "matte models need an [models.NAME.input] table (size or multiple_of, mean/std)")
+    _check_input(manifest, name, inp)
+    act = t["mask"].get("activation", "none")
+    if act not in MATTE_ACTIVATIONS:
+        raise _err(manifest, name, f"mask.activation = {act!r}; use one of {', '.join(MATTE_ACTIVATIONS)}")
+    rng = (t.get("output") or {}).get("range", [0.0, 1.0])
+    if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, (int, float)) for v in rng)
+            and rng[0] < rng[1]):
+        raise _err(manifest, name, f"output.range = {rng!r}; use [low, high] with low < high (what 0 and 1 are)")
+
+
+def _check_input(manifest: Path, name: str, inp: dict) -> None:
+    """The [models.NAME.input] table of an image model: size or multiple_of/target, resize, normalisation."""
+    if inp.get("layout", "NCHW") not in LAYOUTS:
+        raise _err(manifest, name, f"input.layout = {inp.get('layout')!r}; use one of {', '.join(LAYOUTS)}")
+    has_size = "size" in inp
+    has_mult = "multiple_of" in inp
+    if has_size == has_mult:
+        raise _err(manifest, name, "input needs either size = [H, W] or multiple_of = N (with target = N)")
+    if has_size:
+        s = inp["size"]
+        if not (isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) and v > 0 for v in s)):
+            raise _err(manifest, name, f"input.size = {s!r}; use [H, W] in pixels")
+    else:
+        if not isinstance(inp["multiple_of"], int) or inp["multiple_of"] < 1:
+            raise _err(manifest, name, "input.multiple_of must be a positive integer")
+        if not isinstance(inp.get("target"), int) or inp["target"] < 1:
+            raise _err(manifest, name, "input.target (pixels) is required with multiple_of")
+    resize = inp.get("resize", "fixed" if has_size else "lower_bound")
+    if resize not in RESIZE_POLICIES:
+        raise _err(manifest, name, f"input.resize = {resize!r}; use one of {', '.join(RESIZE_POLICIES)}")
+    if inp.get("interpolation", "cubic") not in INTERPOLATIONS:
+        raise _err(manifest, name, f"input.interpolation = {inp.get('interpolation')!r}; use one of "
+                                   f"{', '.join(INTERPOLATIONS)}")
+    consts = inp.get("constants", {})
+    if not isinstance(consts, dict) or not all(isinstance(v, int) for v in consts.values()):
+        raise _err(manifest, name, "input.constants must be a table of integer inputs, e.g. num_tokens = 1200")
+    if not inp.get("normalization_in_graph", False):
+        for key in ("mean", "std"):
+            v = inp.get(key)
+            if not (isinstance(v, list) and len(v) == 3):
+                raise _err(manifest, name, f"input.{key} = [r, g, b] is required unless normalization_in_graph = true")
+        if any(s == 0 for s in inp["std"]):
+            raise _err(manifest, name, "input.std must not contain 0")
 
 
 def entry_from_table(name: str, t: dict, manifest: Path, base: Path) -> ModelEntry:
@@ -332,9 +355,14 @@ def _onnx_io(path: Path):
 
 
 def infer_entry(path: Path, kind: str | None = None) -> ModelEntry:
-    """An entry for a user .onnx with no manifest entry. Only depth models can be inferred:
-    one float NCHW image input (3 channels) and a [B,H,W] or [B,1,H,W] output."""
+    """An entry for a user .onnx with no manifest entry. Depth models (one float NCHW image input, 3 channels,
+    and a [B,H,W] or [B,1,H,W] output) and single-matte mask models (:func:`dreamrooms.models.user.infer_mask_entry`)
+    can be inferred."""
     path = Path(path)
+    if kind == "mask":
+        from dreamrooms.models.user import infer_mask_entry
+
+        return infer_mask_entry(path)
     if kind not in (None, "depth"):
         raise ModelError(f"{path}: a {kind} model needs a manifest entry; add it with "
                          f"`dreamrooms models add {path} --kind {kind} ...`")

@@ -94,6 +94,11 @@ def set_command_line(argv: list[str]) -> None:
     _command_line = shlex.join(argv)
 
 
+def command_line() -> list[str]:
+    """The command this process runs for, as argv (what `Provenance.add_command` records by default)."""
+    return shlex.split(_command_line) if _command_line else list(sys.argv)
+
+
 @dataclass
 class Sequence:
     """One pass on disk: `pattern` relative to the shot folder with `####` for the frame number."""

@@ -25,6 +25,7 @@ import numpy as np
 from dreamrooms.shot import exr
 from dreamrooms.colour import linear_to_srgb, srgb_to_linear, unpremultiply
 from dreamrooms.errors import DreamroomsError
+from dreamrooms.shot.fit import Fit
 from dreamrooms.shot.frames import IMAGE_EXTS
 from dreamrooms.shot.roles import colour_sequence
 
@@ -191,13 +192,17 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
 
 # ---- sources -------------------------------------------------------------------------------------
 class FrameSource:
-    """Base: `width`, `height`, `fps`, `numbers` (frame numbers in order), `frames(numbers)` streaming."""
+    """Base: `width`, `height`, `fps`, `numbers` (frame numbers in order), `frames(numbers)` streaming, and
+    `cuts`: the frame numbers that begin a new independent segment (every frame after the first of a set of
+    stills; see :mod:`dreamrooms.shot.segments`)."""
     kind = "source"
     width: int
     height: int
     fps: float | None
     numbers: list[int]
     label: str
+    cuts: list[int] = []
+    fit: "Fit | None" = None
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
         raise NotImplementedError
@@ -210,13 +215,16 @@ class FrameSource:
 
 
 class FileListSource(FrameSource):
-    """Numbered image files (an image-sequence pattern or a folder)."""
+    """Numbered image files (an image-sequence pattern or a folder); `stills`: each file is its own segment."""
 
-    def __init__(self, files: Seq[Path], numbers: Seq[int], label: str, fps: float | None = None):
+    def __init__(self, files: Seq[Path], numbers: Seq[int], label: str, fps: float | None = None, *,
+                 fit: Fit | None = None, stills: bool = False):
         self.files = [Path(f) for f in files]
         self.numbers = list(numbers)
         self.label = label
         self.fps = fps
+        self.fit = fit
+        self.cuts = list(self.numbers[1:]) if stills else []
         self._by_number = dict(zip(self.numbers, self.files))
         self._probe()
 
@@ -224,16 +232,22 @@ class FileListSource(FrameSource):
         """Resolution from the first frame (decoded, so a bad first frame fails here) and headers of the rest."""
         srgb, _ = read_image(self.files[0])
         self.height, self.width = srgb.shape[:2]
+        if self.fit is not None:
+            self.width, self.height = self.fit.width, self.fit.height
+            return
         for f in self.files[1:]:
             size = image_size(f)
             if size is not None and size != (self.width, self.height):
                 raise SourceError(f"{f}: {size[0]}x{size[1]} but {self.files[0]} is {self.width}x{self.height}; "
-                                  f"every frame must share one resolution (resize the odd frames)")
+                                  f"every frame must share one resolution: pass --fit {self.width}x{self.height} "
+                                  f"(scales and pads; --fit-mode crop crops instead) or resize the odd frames")
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
         for n in (self.numbers if numbers is None else numbers):
             path = self._by_number[n]
             srgb, rgba = read_image(path)
+            if self.fit is not None:
+                srgb, rgba = self.fit.apply(srgb, rgba)
             self._check_size(srgb, str(path), str(self.files[0]))
             yield Frame(n, srgb, rgba, str(path))
 
@@ -309,6 +323,7 @@ class ShotSource(FrameSource):
         self.width, self.height = self.shot.width, self.shot.height
         self.fps = self.shot.fps
         self.numbers = list(self.shot.frames)
+        self.cuts = list(self.shot.cuts)
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
         for n in (self.numbers if numbers is None else numbers):
@@ -344,8 +359,33 @@ def pattern_files(pattern: str) -> tuple[list[Path], list[int]]:
     return [p for _, p in found], [n for n, _ in found]
 
 
-def open_source(spec: str | os.PathLike, fps: float | None = None) -> FrameSource:
-    """A shot folder, a folder of images, an image-sequence pattern (`####` or `%04d`) or a video file."""
+def image_files(folder: Path) -> list[Path]:
+    """The images of a folder (not hidden), in natural order (img2 before img10)."""
+    return sorted((p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS
+                   and not p.name.startswith(".")), key=_natural_key)
+
+
+def one_sequence(files: Seq[Path]) -> bool:
+    """Whether the files are one numbered sequence of one size (`shot_0001.png`, `shot_0002.png`, ...: one
+    name apart from a run of digits, consecutive numbers, equal sizes): a clip, not a set of photos."""
+    if len(files) < 2:
+        return True
+    parts = [re.fullmatch(r"(.*?)(\d+)(\D*)", f.name) for f in files]
+    if any(p is None for p in parts) or len({(p.group(1), p.group(3)) for p in parts}) != 1:
+        return False
+    nums = sorted(int(p.group(2)) for p in parts)
+    if any(b != a + 1 for a, b in zip(nums, nums[1:])):
+        return False
+    sizes = {image_size(f) for f in files}
+    return len(sizes) == 1 and None not in sizes
+
+
+def open_source(spec: str | os.PathLike, fps: float | None = None, *, fit: Fit | None = None,
+                as_clip: bool = False) -> FrameSource:
+    """A shot folder, a folder of images, an image-sequence pattern (`####` or `%04d`) or a video file.
+
+    A folder that is not one numbered sequence of one size is a set of independent stills (a cut at every
+    frame) unless `as_clip`; `fit` scales every image to one size (mixed sizes are refused without it)."""
     text = str(spec)
     path = Path(text)
     if "#" in path.name or re.search(r"%0?\d*d", path.name):
@@ -356,19 +396,19 @@ def open_source(spec: str | os.PathLike, fps: float | None = None) -> FrameSourc
             if b != a + 1:
                 raise SourceError(f"{text}: frame {a + 1} is missing (have {a} and {b}); "
                                   f"fill the gap or pass --frames to process a contiguous range")
-        return FileListSource(files, numbers, text, fps)
+        return FileListSource(files, numbers, text, fps, fit=fit)
     if path.is_dir():
         if (path / "shot.json").is_file():
             return ShotSource(path)
-        files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS
-                        and not p.name.startswith(".")), key=_natural_key)
+        files = image_files(path)
         if not files:
             raise SourceError(f"{path}: folder has no images ({', '.join(IMAGE_EXTS)}); point at the frames folder")
-        return FileListSource(files, range(1, len(files) + 1), text, fps)
+        stills = not as_clip and not one_sequence(files)
+        return FileListSource(files, range(1, len(files) + 1), text, fps, fit=fit, stills=stills)
     if path.name == "shot.json" and path.is_file():
         return ShotSource(path.parent)
     if not path.exists():
         raise SourceError(f"{path}: not found (give a shot folder, a video, a folder of images or a pattern like frames/img.####.png)")
     if path.suffix.lower() in IMAGE_EXTS:
-        return FileListSource([path], [1], text, fps)
+        return FileListSource([path], [1], text, fps, fit=fit)
     return VideoSource(path)
