@@ -15,7 +15,9 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 ADDON_ALIAS = "_dreamrooms_addon"
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="blender -b -P headless.py --",
                                      description="dreamrooms in Blender without the UI")
     parser.add_argument("--progress", choices=progress.MODES, default=None)
+    parser.add_argument("--debug", action="store_true", help="print where the time went (start-up, build, per frame)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_arguments(sub.add_parser("room", help="build, move the camera, optionally render"))
     j = sub.add_parser("room-json", help="`room` with its arguments as one JSON object (used by `dreamrooms room`)")
@@ -70,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--point", type=parse_point, default=(0.5, 0.5), metavar="U,V", help="image point, 0..1 from the top left")
     f.add_argument("--frames", type=frame_range_arg, default=None, metavar="A-B")
     f.add_argument("--blend", type=Path, default=None, help="open this .blend first (when running with the bpy module)")
+    e = sub.add_parser("film-edit", help="a film's sequencer edit from its edit.json (used by `dreamrooms film`)")
+    e.add_argument("edit", type=Path)
+    e.add_argument("--out", type=Path, required=True)
     return parser
 
 
@@ -98,9 +104,12 @@ def run_room(args: argparse.Namespace) -> int:
 
     from .scene import build as B
     from .scene import camera_rig
+    from .scene import profile
     from .scene import render as R
     from .scene import shotio
 
+    prof = profile.current()
+    t0 = time.perf_counter()
     values = validate(vars(args))
     shot = shotio.load_shot(args.shot)
     frames = hold.move_frames(shot, values["frames"])
@@ -112,9 +121,11 @@ def run_room(args: argparse.Namespace) -> int:
     scene = bpy.context.scene
     settings = B.settings_from(values)
     emit("stage", stage="build", layout=args.layout)
-    built = B.build(scene, shot, settings)
-    move, mats = B.move_from(scene, shot, values, start=built["start"], frames=frames, scale=factor)
+    with prof.phase("build"):
+        built = B.build(scene, shot, settings)
+        move, mats = B.move_from(scene, shot, values, start=built["start"], frames=frames, scale=factor)
     R.setup_render(scene, shot, engine=args.engine, samples=args.samples, cryptomatte=args.cryptomatte,
+                   passes=getattr(args, "passes", ""), denoise=getattr(args, "denoise", False),
                    resolution_percentage=args.percentage)
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
@@ -140,7 +151,8 @@ def run_room(args: argparse.Namespace) -> int:
     if not args.no_save:
         blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
         blend.parent.mkdir(parents=True, exist_ok=True)
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
+        with prof.phase("save .blend"):
+            bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
     from dreamrooms.shot import update_shot
 
@@ -165,6 +177,7 @@ def run_room(args: argparse.Namespace) -> int:
     shot = update_shot(shot.folder, merge)
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
+    prof.report(f"room {args.layout} profile", wall=prof.seconds.get("blender start-up", 0.0) + time.perf_counter() - t0)
     return 0
 
 
@@ -232,6 +245,19 @@ def run_focus(args: argparse.Namespace) -> int:
 
 
 
+def run_film_edit(args: argparse.Namespace) -> int:
+    """Build the film's .blend: a scene per shot and the `film` scene's sequencer cut."""
+    from dreamrooms.errors import DreamroomsError
+
+    from .scene.sequencer import save_film_blend
+    try:
+        edit = json.loads(args.edit.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DreamroomsError(f"{args.edit}: cannot read the film edit ({exc}); rerun `dreamrooms film`") from None
+    save_film_blend(edit, args.edit.parent, args.out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from dreamrooms import progress
     from dreamrooms.commands.main import run_reporting_errors
@@ -241,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(_argv() if argv is None else argv)
     if args.progress:
         progress.set_mode(args.progress)
+    if args.debug:
+        from dreamrooms.commands.main import DEBUG_ENV
+        os.environ[DEBUG_ENV] = "1"
     if args.command == "room-json":
         payload = json.loads(args.payload)
         ns = build_parser().parse_args(["room", payload.get("shot", ".")])
@@ -252,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_reporting_errors(_one_writer, run_room, args)
     # render chunks of one shot run side by side on a farm or a Ray cluster: each writes its own whole frames
     # atomically, so they take no shot-wide lock
-    return run_reporting_errors({"render": run_render, "focus": run_focus}[args.command], args)
+    return run_reporting_errors({"render": run_render, "focus": run_focus, "film-edit": run_film_edit}[args.command], args)
 
 
 def _one_writer(func, args: argparse.Namespace) -> int:

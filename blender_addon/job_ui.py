@@ -16,8 +16,7 @@ from pathlib import Path
 import bpy
 from bpy.app.handlers import persistent
 
-from . import jobs, models_ui, preferences
-from .scene import camera_rig, engine
+from . import job_kinds, jobs, preferences
 
 _active: dict[int, jobs.Job] = {}
 
@@ -25,6 +24,23 @@ _active: dict[int, jobs.Job] = {}
 def running(scene) -> jobs.Job | None:
     """The job running for `scene`, if any."""
     return _active.get(scene.session_uid)
+
+
+def track(scene, job: jobs.Job) -> None:
+    """Hold `job` as the one running for `scene`: the panel shows it, Cancel and Esc stop it, loading a file or
+    disabling the add-on kills it (the run operator calls this; so can a script that starts its own worker)."""
+    _active[scene.session_uid] = job
+
+
+def held() -> list[jobs.Job]:
+    """Every job held now, for any scene."""
+    return list(_active.values())
+
+
+def untrack(scene_uid: int, job: jobs.Job) -> None:
+    """Forget `job` if it is still the one held for the scene `scene_uid`."""
+    if _active.get(scene_uid) is job:
+        del _active[scene_uid]
 
 
 def release(job: jobs.Job) -> None:
@@ -64,55 +80,13 @@ def over_sidebar(screen, x: int, y: int) -> bool:
     return False
 
 
-def command(kind: str, context, model: str = "") -> tuple[list[str], list[Path], list[Path]]:
-    """Worker command line, output folders and temp folders for a job started from the panel."""
-    s = context.scene.dreamrooms
-    scene = context.scene
-    shot = bpy.path.abspath(s.shot_path).rstrip("/\\") or s.shot_path
-    if kind == "fetch":
-        blocked = models_ui.fetch_blocked(context)
-        if blocked:
-            raise RuntimeError(blocked)
-        return models_ui.fetch_command(model, context), [], []
-    if not s.shot_path:
-        raise RuntimeError("set the shot folder first (Shot section)")
-    if kind in ("render", "focus"):
-        if scene.camera is None:
-            raise RuntimeError("the scene has no camera; build a plane, room or corridor first")
-        device = engine.from_preferences(scene, context)
-        blend = jobs.save_copy_for_worker(context)
-        temp = [Path(blend).parent]
-        if kind == "focus":
-            frames = (scene.frame_start, scene.frame_end)
-            return jobs.focus_command(blend, shot, tuple(s.focus_point), frames), [], temp
-        return jobs.render_command(blend, shot, device=device), [Path(shot) / "render"], temp
-    if kind in ("walk", "depth"):
-        models_ui.require_installed(context, s.walk_model if kind == "walk" else s.depth_model, kind.capitalize())
-    cmd, dirs = jobs.job_command(kind, s, shot, preferences.get(context))
-    return cmd, dirs, []
-
-
-def apply_result(kind: str, job: jobs.Job, context) -> str:
-    """What a finished job changes in the open file (on the UI thread: fast)."""
-    if kind == "focus":
-        s = context.scene.dreamrooms
-        values = job.result.get("focus") or []
-        camera_rig.key_focus_values(context.scene.camera, values, int(job.result.get("frame_start", 1)), s.fstop)
-        return f"focus keyed over {len(values)} frame(s): {min(values):.2f}-{max(values):.2f} m" if values else "focus"
-    if kind == "fetch":
-        models_ui.forget()
-    return ""
-
-
 class DREAMROOMS_OT_run_job(bpy.types.Operator):
-    """Run walk, depth, focus, render, export or a model fetch in a worker process with progress (Esc over the sidebar cancels)"""
+    """Run a dreamrooms job (walk, depth, render, focus, export, model fetch: job_kinds.KINDS) in a worker process with progress (Esc over the sidebar cancels)"""
     bl_idname = "dreamrooms.run_job"
     bl_label = "Run dreamrooms job"
     bl_options = {"REGISTER"}
 
-    kind: bpy.props.EnumProperty(items=(("walk", "Walk", ""), ("depth", "Depth", ""), ("render", "Render", ""),
-                                        ("focus", "Focus", "Key the focus distance to the depth at the focus point"),
-                                        ("export", "Export", ""), ("fetch", "Fetch model", "")), name="Job")
+    kind: bpy.props.EnumProperty(items=job_kinds.enum_items(), name="Job")
     model: bpy.props.StringProperty(name="Model", description="The model a Fetch job downloads")
 
     _timer = None
@@ -132,8 +106,10 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
         s = context.scene.dreamrooms
         temp: list[Path] = []
         try:
-            cmd, dirs, temp = command(self.kind, context, self.model)
-            job = jobs.Job(cmd, env=preferences.worker_env(context), cleanup_dirs=dirs, label=self.kind)
+            launch = job_kinds.launch(self.kind, context, self.model)
+            temp = launch.temp
+            job = jobs.Job(launch.cmd, env=preferences.worker_env(context), cleanup_dirs=launch.outputs,
+                           label=self.kind)
         except (RuntimeError, OSError) as exc:
             for folder in temp:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -142,7 +118,7 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
         job.temp_dirs = temp
         self._job = job
         self._uid = context.scene.session_uid
-        _active[self._uid] = job
+        track(context.scene, job)
         s.job_message = f"{self.kind} started"
         if bpy.app.background or context.window is None:  # no event loop: run to completion
             job.wait()
@@ -178,7 +154,7 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
             self._job.cancel()
         self._end(context)
         if self._job is not None:
-            _active.pop(self._uid, None)
+            untrack(self._uid, self._job)
             release(self._job)
 
     def _end(self, context):
@@ -192,8 +168,7 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
 
     def _finish(self, context):
         job = self._job
-        if _active.get(self._uid) is job:
-            del _active[self._uid]
+        untrack(self._uid, job)
         release(job)
         s = context.scene.dreamrooms
         if job.cancelled:
@@ -201,7 +176,7 @@ class DREAMROOMS_OT_run_job(bpy.types.Operator):
             self.report({"WARNING"}, f"dreamrooms {self.kind} cancelled; whole frames written so far are kept, rerun to resume")
             return {"CANCELLED"}
         if job.proc.returncode == 0:
-            done = apply_result(self.kind, job, context)
+            done = job_kinds.finish(self.kind, job, context)
             s.job_message = done or (f"{self.kind} done" + (f" on {job.device}" if job.device else ""))
             self.report({"INFO"}, f"dreamrooms {s.job_message}" + (f" ({job.done} frame(s))" if job.done else ""))
             return {"FINISHED"}

@@ -1,7 +1,8 @@
 """Long work off Blender's UI thread: a worker process streams `--progress json` lines, which a
 Job collects (progress, frames, the device that rendered, results); `cancel()` kills it.  Workers
 write frames atomically (temp name, then rename), so a cancelled job leaves whole frames only; the
-temp file of the frame in flight is removed here.  The operators that run jobs are in job_ui.py.
+temp file of the frame in flight is removed here.  The operators that run jobs are in job_ui.py, the
+kinds of job in job_kinds.py.
 """
 from __future__ import annotations
 
@@ -173,23 +174,34 @@ def device_args(prefs) -> list[str]:
     return ["--device", prefs.device] + (["--threads", str(prefs.threads)] if prefs.threads else [])
 
 
-def job_command(kind: str, s, shot: str, prefs) -> tuple[list[str], list[Path]]:
-    """Worker command line and output folders for a walk, depth or After Effects export job,
-    from the panel settings `s` and the add-on preferences."""
-    root = Path(shot)
-    if kind == "walk":
-        cmd = core_command("walk", "--model", s.walk_model, "--out", shot, "--frames", str(s.walk_frames),
-                           "--fps", f"{s.walk_fps:g}", "--seeds", s.walk_seeds, *device_args(prefs))
-        if s.walk_size.strip():
-            cmd += ["--size", s.walk_size.strip()]
-        return cmd, [root / "layers", root / "color"]
-    if kind == "depth":
-        cmd = core_command("depth", shot, "--model", s.depth_model, "--out", shot, "--stabilize", s.depth_stabilize,
-                           *device_args(prefs))
-        return cmd, [root / "layers", root / "depth"]
-    if kind == "export":
-        return core_command("ae", shot), [root / "ae"]
-    raise ValueError(f"unknown job kind {kind!r}")
+def walk_command(s, shot: str, prefs) -> tuple[list[str], list[Path]]:
+    """`dreamrooms walk` from the panel settings `s` and the add-on preferences; and the folders it writes."""
+    cmd = core_command("walk", "--model", s.walk_model, "--out", shot, "--frames", str(s.walk_frames),
+                       "--fps", f"{s.walk_fps:g}", "--seeds", s.walk_seeds, *device_args(prefs))
+    if s.walk_size.strip():
+        cmd += ["--size", s.walk_size.strip()]
+    return cmd, [Path(shot) / "layers", Path(shot) / "color"]
+
+
+def depth_command(s, shot: str, prefs) -> tuple[list[str], list[Path]]:
+    """`dreamrooms depth` from the panel settings `s` and the add-on preferences; and the folders it writes."""
+    cmd = core_command("depth", shot, "--model", s.depth_model, "--out", shot, "--stabilize", s.depth_stabilize,
+                       *device_args(prefs))
+    return cmd, [Path(shot) / "layers", Path(shot) / "depth"]
+
+
+def film_command(s, script: str, folder: str) -> tuple[list[str], list[Path]]:
+    """`dreamrooms film` from the panel settings `s`; and the folder it writes."""
+    cmd = core_command("film", script, "--out", folder, "--fps", f"{s.film_fps:g}",
+                       "--render" if s.film_render else "--no-render")
+    if s.film_size.strip():
+        cmd += ["--size", s.film_size.strip()]
+    return cmd, [Path(folder) / "shots"]
+
+
+def export_command(shot: str) -> tuple[list[str], list[Path]]:
+    """`dreamrooms ae`; and the folder it writes."""
+    return core_command("ae", shot), [Path(shot) / "ae"]
 
 
 def blender_command(blend: str, *args: str) -> list[str]:

@@ -8,15 +8,12 @@ from pathlib import Path
 import bpy
 
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.room_options import validate
+from dreamrooms.room_options import LAYOUTS, validate
 from dreamrooms.shot import MANIFEST
 
 from . import job_ui, paths
 from .properties import room_values
-from .scene import build as B
-from .scene import camera_rig
-from .scene import render as R
-from .scene import shotio
+# the scene builders (EXR and shot I/O) are imported in the operators that use them: the add-on registers light
 
 
 def _shot_folder(context) -> Path | None:
@@ -84,6 +81,8 @@ class DREAMROOMS_OT_load_shot(_Base, bpy.types.Operator):
         return _poll_shot(cls, context)
 
     def run(self, context):
+        from .scene import build as B, shotio
+
         shot = shotio.load_shot(_shot_folder(context))
         B.apply_shot_settings(context.scene, shot)
         return (f"shot {shot.name}: {shot.width}x{shot.height}, frames {shot.frame_start}-{shot.frame_end}, "
@@ -96,8 +95,9 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
     bl_label = "Build"
     bl_options = {"REGISTER", "UNDO"}
 
-    layout: bpy.props.EnumProperty(items=(("SETTINGS", "From settings", ""), ("plane", "Plane", ""),
-                                          ("room", "Room", ""), ("corridor", "Corridor", "")), default="SETTINGS")
+    layout: bpy.props.EnumProperty(items=(("SETTINGS", "From settings", ""),
+                                          *((name, label, desc) for name, (label, desc) in LAYOUTS.items())),
+                                   default="SETTINGS")
 
     @classmethod
     def poll(cls, context):
@@ -108,6 +108,8 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
 
     def run(self, context):
         from dreamrooms.shot.hold import hold_still, move_frames
+
+        from .scene import build as B, shotio
 
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context))
@@ -143,6 +145,8 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
     def run(self, context):
         from dreamrooms import reveal as RV
         from dreamrooms.shot.hold import move_frames
+
+        from .scene import build as B, shotio
 
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
@@ -190,10 +194,12 @@ class DREAMROOMS_OT_render_setup(_Base, bpy.types.Operator):
         return _poll_shot(cls, context)
 
     def run(self, context):
+        from .scene import render as R, shotio
+
         s = context.scene.dreamrooms
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
         R.setup_render(context.scene, shot, engine=context.scene.render.engine, samples=s.samples,
-                       cryptomatte=s.cryptomatte)
+                       cryptomatte=s.cryptomatte, passes=s.passes, denoise=s.denoise)
         return f"render: multilayer EXR to {context.scene.render.filepath}.exr, frames {shot.frame_start}-{shot.frame_end}"
 
 
@@ -208,6 +214,7 @@ class DREAMROOMS_OT_record_camera(_Base, bpy.types.Operator):
         return _poll_camera(cls, context)
 
     def run(self, context):
+        from .scene import build as B, camera_rig, shotio
         from dreamrooms.shot import MANIFEST, update_shot
 
         shot = shotio.load_shot(_shot_folder(context), check_files=False)

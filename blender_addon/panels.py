@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from dreamrooms.room_options import OPTIONS
+
 from . import job_ui, models_ui
 from .scene import engine
 
@@ -73,32 +75,17 @@ class DREAMROOMS_PT_build(_Sub, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.dreamrooms
         col = self.layout.column()
-        col.prop(s, "layout")
-        col.prop(s, "grid")
-        col.prop(s, "static")
-        if s.layout in ("plane", "layered"):
-            col.prop(s, "depth_scale")
-            row = col.row(align=True)
-            row.prop(s, "near")
-            row.prop(s, "far")
-            col.prop(s, "edge_cut")
-            if s.layout == "plane":
-                col.prop(s, "fill_behind")
-        else:
-            row = col.row(align=True)
-            row.prop(s, "room_width")
-            row.prop(s, "room_length")
-            col.prop(s, "strength")
-            col.prop(s, "wall_offset")
-            col.prop(s, "edge_cut")
-            if s.layout == "corridor":
-                row = col.row(align=True)
-                row.prop(s, "rooms")
-                row.prop(s, "room_gap")
-                col.prop(s, "room_offset")
-                col.prop(s, "with_plane")
-        col.prop(s, "lens")
+        for name in build_options(s.layout):
+            col.prop(s, name)
         col.operator("dreamrooms.build", icon="MESH_GRID")
+
+
+def build_options(layout: str) -> list[str]:
+    """The build options the panel shows for `layout`: the layout first, the lens last, between them those that
+    room_options.OPTIONS says this layout uses (a new layout or option needs no change here)."""
+    shown = [o.name for o in OPTIONS if o.group == "build" and o.panel and (not o.layouts or layout in o.layouts)]
+    middle = [n for n in shown if n not in ("layout", "lens")]
+    return ["layout", *middle, "lens"]
 
 
 class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
@@ -138,6 +125,8 @@ class DREAMROOMS_PT_render(_Sub, bpy.types.Panel):
             col.label(text=f"Device: {device.upper()}" + (f" ({backend})" if backend else "")
                       + " (Render Properties and Preferences › System)", icon="PREFERENCES")
         col.prop(s, "samples")
+        col.prop(s, "passes")
+        col.prop(s, "denoise")
         col.prop(s, "cryptomatte")
         col.operator("dreamrooms.render_setup", icon="RENDER_STILL")
         col.operator("dreamrooms.run_job", text="Render to shot", icon="RENDER_ANIMATION").kind = "render"
@@ -152,8 +141,20 @@ class DREAMROOMS_PT_export(_Sub, bpy.types.Panel):
         col.operator("dreamrooms.run_job", text="After Effects export", icon="EXPORT").kind = "export"
 
 
+class DREAMROOMS_PT_film(_Sub, bpy.types.Panel):
+    bl_label = "Film"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.dreamrooms
+        col = self.layout.column()
+        for p in ("film_script", "film_folder", "film_size", "film_fps", "film_render"):
+            col.prop(s, p)
+        col.operator("dreamrooms.run_job", text="Make film", icon="SEQUENCE").kind = "film"
+
+
 classes = (DREAMROOMS_PT_main, DREAMROOMS_PT_shot, DREAMROOMS_PT_walk, DREAMROOMS_PT_depth, DREAMROOMS_PT_build,
-           DREAMROOMS_PT_camera, DREAMROOMS_PT_render, DREAMROOMS_PT_export)
+           DREAMROOMS_PT_camera, DREAMROOMS_PT_render, DREAMROOMS_PT_export, DREAMROOMS_PT_film)
 
 
 register, unregister = bpy.utils.register_classes_factory(classes)

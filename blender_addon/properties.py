@@ -52,7 +52,7 @@ def option_property(o):
         return FloatProperty(default=float(o.default), **_limits(o), **common)
     if o.type is tuple:
         return FloatVectorProperty(size=len(o.default), default=o.default, **_limits(o), **common)
-    if o.type is str and not o.choices:   # free text the option parses (e.g. frames A-B)
+    if o.type is str and not o.choices:   # free text the option parses (e.g. frames A-B, render passes)
         return StringProperty(default=o.default or "", **common)
     items = ITEMS.get(o.name) or tuple((c, c.replace("_", " ").capitalize(), "") for c in o.choices)
     default = o.default if o.default is not None else items[0][0]
@@ -85,6 +85,14 @@ ANNOTATIONS = {
         ("keyframe", "Keyframe", "Anchor scale/shift on keyframes"), ("ema", "EMA", "Exponential moving average"),
         ("off", "Off", ""))),
     **{o.name: option_property(o) for o in OPTIONS if o.panel},
+    # film (`dreamrooms film`): a screenplay made into a shot per scene and cut together
+    "film_script": StringProperty(name="Screenplay", subtype="FILE_PATH", description="The .fountain screenplay"),
+    "film_folder": StringProperty(name="Film folder", subtype="DIR_PATH",
+                                  description="Where the shot list, the shots and the cut go"),
+    "film_size": StringProperty(name="Size", default="480x270", description="WxH of every shot (a quick draft: small)"),
+    "film_fps": FloatProperty(name="FPS", default=24.0, min=1.0, max=99.0),
+    "film_render": BoolProperty(name="Render shots", default=False,
+                                description="Render every shot in Blender (else the animatic cuts the shots' frames)"),
     # the last job's outcome (running jobs live in job_ui, never in the file)
     "job_message": StringProperty(default="", options={"SKIP_SAVE"}),
 }

@@ -22,6 +22,7 @@ from . import nodes
 @dataclass
 class PlaneOptions:
     grid: tuple[int, int] | None = None  # vertices (nx, ny); None = one per depth pixel
+    uv: tuple[np.ndarray, np.ndarray] | None = None  # explicit vertex columns u and rows v (grid.adaptive_uv)
     scale: float = 1.0                   # depth scale
     near: float = 0.0                    # clamp (0 = none)
     far: float = 0.0                     # clamp (0 = none)
@@ -47,8 +48,12 @@ def plane_arrays(depth: np.ndarray, K: cm.Intrinsics, opts: PlaneOptions, *, cut
     depth = np.asarray(depth, dtype=np.float32)
     if depth.ndim != 2:
         raise DreamroomsError(f"depth map has shape {depth.shape}; give an HxW array")
-    nx, ny = grid_size(depth.shape, opts.grid)
-    u, v = cm.grid_uv(nx, ny, opts.fill_frame)
+    if opts.uv is not None:
+        u, v = (np.asarray(a, np.float64) for a in opts.uv)
+        nx, ny = len(u), len(v)
+    else:
+        nx, ny = grid_size(depth.shape, opts.grid)
+        u, v = cm.grid_uv(nx, ny, opts.fill_frame)
     d = cm.clamp_depth(cm.sample_grid(depth, u, v), opts.scale, opts.near, opts.far)
     # rays with z = -1 as the outer product of the x and y terms (no (ny,nx) temporaries beyond one)
     rx = ((u * K.width - K.cx) / K.fx).astype(np.float32)

@@ -1,8 +1,9 @@
 """Render setup and frame-by-frame rendering into the shot.
 
 Multilayer EXR (5.0: `media_type='MULTI_LAYER_IMAGE'`; 4.x: `file_format='OPEN_EXR_MULTILAYER'`),
-passes Combined, Depth (Z), Mist, Normal, Vector and object index (or Cryptomatte), half float,
-ZIP (lossless), frame range and fps from the shot, output `SHOT/render/render.####.exr`.
+passes Combined and Depth (Z) plus those asked for (Mist, Normal, Vector, object index, Cryptomatte), half
+float, ZIP (lossless), frame range and fps from the shot, output `SHOT/render/render.####.exr`.  The sampling
+and light-path defaults are render_settings' (the frame is the material: camera rays only).
 Frames are rendered one by one to a temp name and renamed, so a killed render leaves whole
 frames only and a rerun resumes at the first missing frame.
 """
@@ -25,9 +26,11 @@ FINGERPRINT_ATTR = "dreamrooms_render"
 
 from .. import paths
 from . import engine as engines
+from . import profile
+from . import render_settings as rs
 
 RENDER_PATTERN = "render/render.####.exr"
-PASSES = ("combined", "z", "mist", "normal", "vector", "object_index")
+PASSES = rs.PASSES
 
 
 def set_fps(scene: bpy.types.Scene, fps: float) -> None:
@@ -50,10 +53,12 @@ def multilayer_exr_output(scene: bpy.types.Scene, half: bool | None = None) -> N
     scene.render.use_file_extension = True
 
 
-def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: str = "CYCLES", samples: int = 32,
-                 passes: tuple[str, ...] = PASSES, cryptomatte: bool = False, half: bool = True,
-                 resolution_percentage: int = 100, output: str | None = None) -> None:
-    """Configure `scene` to render the shot's multilayer EXR with the dreamrooms passes."""
+def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: str = "CYCLES", samples: int = 0,
+                 passes=None, cryptomatte: bool = False, half: bool = True, denoise: bool = False,
+                 resolution_percentage: int = 100, output: str | None = None) -> rs.RenderDefaults:
+    """Configure `scene` to render the shot's multilayer EXR: Combined, Depth and the `passes` asked for
+    (names or a comma list, see render_settings.parse_passes); `samples` 0 picks the default for whether the
+    camera has depth of field.  Returns the settings applied."""
     r = scene.render
     if shot is not None:
         r.resolution_x, r.resolution_y = shot.width, shot.height
@@ -65,16 +70,20 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     r.resolution_percentage = resolution_percentage
     engine = engines.resolve(engine)
     r.engine = engine
+    r.use_motion_blur = False  # the Vector pass needs motion blur off
+    try:
+        d = rs.defaults(samples=samples, dof=has_dof(scene), motion_blur=r.use_motion_blur,
+                        layers=sum(1 for o in scene.objects if "dreamrooms_layer" in o), denoise=denoise, passes=passes)
+    except ValueError as exc:
+        raise DreamroomsError(str(exc)) from None
     if engine == "CYCLES":  # the device is the user's (panel) or --device (headless): see engine.use_device
-        scene.cycles.samples = samples
-        scene.cycles.use_denoising = False
+        rs.apply_cycles(scene, d)
     elif engines.is_eevee(engine):
-        scene.eevee.taa_render_samples = samples
+        rs.apply_eevee(scene, d)
     # generated footage is display-referred: Standard shows it as it is (AgX desaturates it); the
     # multilayer EXR stays scene-linear either way (view transforms apply to display and 8-bit output)
     scene.view_settings.view_transform = "Standard"
     scene.view_settings.look = "None"
-    r.use_motion_blur = False  # the Vector pass needs motion blur off
     r.film_transparent = True  # where no surface is (a move past the frame border, a cut edge), alpha 0, not grey
     multilayer_exr_output(scene, half)
     r.use_overwrite = True
@@ -82,7 +91,8 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
         r.filepath = paths.relative(output.replace(".####.exr", ".####").replace(".exr", ""))
     vl = scene.view_layers[0]
     vl.use_pass_combined = True
-    vl.use_pass_z = "z" in passes
+    passes = d.passes
+    vl.use_pass_z = True
     vl.use_pass_mist = "mist" in passes
     vl.use_pass_normal = "normal" in passes
     vl.use_pass_vector = "vector" in passes
@@ -97,6 +107,13 @@ def setup_render(scene: bpy.types.Scene, shot: Shot | None = None, *, engine: st
     # index every dreamrooms object so the IndexOB pass separates walls/planes
     for i, ob in enumerate(o for o in scene.objects if "dreamrooms_kind" in o):
         ob.pass_index = i + 1
+    return d
+
+
+def has_dof(scene: bpy.types.Scene) -> bool:
+    """True when the scene camera renders depth of field (the lens is sampled: more samples)."""
+    cam = scene.camera
+    return bool(cam is not None and cam.type == "CAMERA" and cam.data.dof.use_dof)
 
 
 def frame_file(folder: Path, frame: int) -> Path:
@@ -128,6 +145,8 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
         print(f"dreamrooms: render: {len(stale)} frame(s) on disk were rendered with other settings (frames "
               f"{stale[0]}-{stale[-1]}); rendering them again", file=sys.stderr, flush=True)
     old_path = scene.render.filepath
+    prof = profile.current()
+    prof.attach()
     try:
         with progress(len(frames), "render") as bar:
             for f in frames:
@@ -136,7 +155,8 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                     bar.update()
                     continue
                 tmp = _temp_render_path(final)
-                scene.frame_set(f)
+                with prof.phase("frame_set (geometry nodes)"):
+                    scene.frame_set(f)
                 scene.render.filepath = str(tmp)
                 bpy.ops.render.render(write_still=True)
                 if not tmp.is_file():
@@ -147,6 +167,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: range | None = Non
                 emit("frame", stage="render", frame=f, path=str(final))
                 bar.update()
     finally:
+        prof.detach()
         scene.render.filepath = old_path
         for t in (folder / "render").glob(f".render.*.{os.getpid()}.tmp*"):  # an interrupted or failed frame
             t.unlink(missing_ok=True)

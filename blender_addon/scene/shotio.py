@@ -52,7 +52,7 @@ def ensure_blender_depth(shot: Shot, source: str | None = None, frames: range | 
     stem = sequence_name(shot.name)  # the shot's name is data: never a path, never a `#`
     pattern = f"depth/{stem}.####.exr" if target == "depth" else f"depth/{stem}_y.####.exr"
     frames = frames or shot.frames
-    new = shot.add_sequence(target, pattern, ["Y"], colorspace="non-color", premultiplied=False,
+    new = shot.add_sequence(target, pattern, ["Y"], colorspace="data", premultiplied=False,
                             kind="depth", source=src, source_layer=layer)
     if shot.sequences[src].hold is not None:   # a held still: one file, held like its source
         new.hold = shot.sequences[src].hold

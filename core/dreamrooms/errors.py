@@ -1,4 +1,15 @@
-"""The one exception type users see: a one-line message naming the file or field and the fix."""
+"""The one exception hierarchy users see: every user-facing failure is a DreamroomsError, a one-line message naming
+the file or field and the fix (the CLI prints it and exits 1).
+
+The general kinds live here.  A part's own kinds live beside the code that raises them, each a subclass of one
+here, so `except DreamroomsError` catches them all (tests/core/test_layering.py checks this list is complete):
+shot/lock.LockedError and LockFileError, shot/paths.UnsafePathError, shot/frames.FrameRangeError,
+shot/sources.SourceError, shot/fit.FitError, limits.LimitError, stage/record.InputsChanged,
+models/integrity.IntegrityError, models/download.DownloadError (a ModelError), walk/latent.WalkError,
+walk/generator.GenerateError, mask/run.MaskError, mask/models.MaskModelError, layers/run.LayersError,
+cluster/plan.ClusterError (and ShotNotVisible), training/photos.DatasetError, training/gan.TrainError,
+training/onnx_export.ExportError, film/shotlist.FilmError.
+"""
 
 
 class DreamroomsError(Exception):

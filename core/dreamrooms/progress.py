@@ -11,7 +11,6 @@ import sys
 import time
 from typing import Any
 
-from tqdm import tqdm
 
 MODES = ("bar", "json", "none")
 _mode: str | None = None
@@ -82,4 +81,6 @@ def progress(total: int | None, desc: str, unit: str = "frame"):
     m = mode()
     if m == "json":
         return _JsonProgress(total, desc)
+    from tqdm import tqdm  # here, not at the top: the command line starts without it
+
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=(m == "none"), dynamic_ncols=True)

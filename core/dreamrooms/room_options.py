@@ -33,6 +33,8 @@ ENGINES = ("CYCLES", "EEVEE", "WORKBENCH", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"
 DEVICES = ("auto", "cpu", "gpu")
 # Cycles compute backends (CyclesPreferences.compute_device_type), in the order --device auto|gpu tries them
 BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
+# render passes beyond Combined and Depth (always on); blender_addon/scene/render_settings.py maps them
+EXTRA_PASSES = ("mist", "normal", "vector", "object_index")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Option:
     flag: str = ""               # CLI flag when not --name-with-dashes
     parse: Callable[[str], Any] | None = None   # text -> value (argparse type; the panel's text goes through it)
     metavar: str | None = None
+    layouts: tuple[str, ...] = ()  # the layouts that use it (the panel shows it for those); () = every layout
 
     @property
     def cli_flag(self) -> str:
@@ -68,21 +71,22 @@ OPTIONS: tuple[Option, ...] = (
          choices=tuple(LAYOUTS)),
     _opt("colour", str, None, "colour sequence name (default: the first RGB sequence)", panel=False),
     _opt("depth", str, None, "sequence holding depth.Z (default: `depth` or the first with depth.Z)", panel=False),
-    _opt("grid", int, 0, "vertices along the long side (plane: 0 = one per pixel; walls: 0 = 64)", min=0, max=limits.MAX_GRID),
-    _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0),
+    _opt("grid", int, 0, "vertices along the long side (plane: 0 = as the camera needs: one per pixel up to about 640x360, "
+         "above that every 2-4 output pixels where depth is smooth and every pixel across depth edges; walls: 0 = 64)", min=0, max=limits.MAX_GRID),
+    _opt("depth_scale", float, 1.0, "multiply depth by this", min=0.001, max=1000.0, layouts=("plane", "layered")),
     _opt("near", float, 0.0, "clamp depth below this (0: off)", min=0.0),
     _opt("far", float, 0.0, "clamp depth above this (0: off)", min=0.0),
     _opt("edge_cut", float, 0.0, "delete triangles whose depth ratio exceeds this (e.g. 1.2; 0: off)", min=0.0, max=100.0),
-    _opt("fill_behind", bool, False, "plane: a stretched copy behind the cut edges", label="Fill behind edges"),
+    _opt("fill_behind", bool, False, "plane: a stretched copy behind the cut edges", label="Fill behind edges", layouts=("plane",)),
     _opt("static", bool, False, "build the first frame only (no geometry-nodes animation)", label="First frame only"),
-    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=limits.MAX_ROOMS),
-    _opt("room_width", float, 4.0, "room width in metres", min=0.1, max=1000.0),
-    _opt("room_length", float, 5.0, "room length in metres", min=0.1, max=1000.0),
-    _opt("room_gap", float, 0.5, "corridor: metres between rooms", min=0.0, max=100.0),
-    _opt("strength", float, 0.1, "walls: relief in metres per unit of depth", min=0.0, max=100.0, label="Relief"),
-    _opt("wall_offset", int, 0, "frames between walls (one sequence, time offsets)", min=0, max=100000),
-    _opt("room_offset", int, 0, "frames between rooms of a corridor", min=0, max=100000),
-    _opt("with_plane", bool, False, "corridor: also a depth plane (3D photo) in a bay after the last room"),
+    _opt("rooms", int, 3, "corridor: number of rooms", min=1, max=limits.MAX_ROOMS, layouts=("corridor",)),
+    _opt("room_width", float, 4.0, "room width in metres", min=0.1, max=1000.0, layouts=("room", "corridor")),
+    _opt("room_length", float, 5.0, "room length in metres", min=0.1, max=1000.0, layouts=("room", "corridor")),
+    _opt("room_gap", float, 0.5, "corridor: metres between rooms", min=0.0, max=100.0, layouts=("corridor",)),
+    _opt("strength", float, 0.1, "walls: relief in metres per unit of depth", min=0.0, max=100.0, label="Relief", layouts=("room", "corridor")),
+    _opt("wall_offset", int, 0, "frames between walls (one sequence, time offsets)", min=0, max=100000, layouts=("room", "corridor")),
+    _opt("room_offset", int, 0, "frames between rooms of a corridor", min=0, max=100000, layouts=("corridor",)),
+    _opt("with_plane", bool, False, "corridor: also a depth plane (3D photo) in a bay after the last room", layouts=("corridor",)),
     _opt("sequences", str, "", "comma-separated colour sequences cycled over rooms/walls", panel=False),
     _opt("lens", float, 0.0, "lens mm (0: the shot camera's, else 35)", min=0.0, max=5000.0),
     # camera
@@ -106,7 +110,12 @@ OPTIONS: tuple[Option, ...] = (
     # render
     _opt("engine", str, "CYCLES", "render engine (EEVEE and WORKBENCH mean this Blender's identifier); the panel shows "
          "the scene's own engine list instead", group="render", choices=ENGINES, panel=False),
-    _opt("samples", int, 32, "render samples", group="render", min=1, max=limits.MAX_SAMPLES),
+    _opt("samples", int, 0, "render samples per pixel (0: 4, or 16 with depth of field; adaptive sampling stops "
+         "converged pixels early)", group="render", min=0, max=limits.MAX_SAMPLES),
+    _opt("passes", str, "", "extra render passes, comma-separated: " + ", ".join(EXTRA_PASSES) + ", or all "
+         "(Combined and Depth are always rendered; others cost render time and disk)", group="render"),
+    _opt("denoise", bool, False, "denoise the render (OpenImageDenoise on the CPU; off: the frame is the footage)",
+         group="render"),
     _opt("device", str, "auto", "Cycles device: auto (a GPU when Cycles finds one, else the CPU), cpu, or gpu (fails "
          "without one); the panel uses your Cycles preferences instead", group="render", choices=DEVICES, panel=False),
     _opt("compute_backend", str, None, "GPU backend for --device auto|gpu (default: the first of "
@@ -168,7 +177,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `room` command's arguments, from OPTIONS."""
     p.add_argument("shot", type=Path, help="shot folder with a colour sequence and depth (run `dreamrooms depth` first)")
     p.add_argument("--render", action="store_true",
-                   help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, Mist, Normal, Vector, IndexOB)")
+                   help="render SHOT/render/render.####.exr (multilayer: Combined, Depth, and the --passes asked for)")
     add_options(p, [o.name for o in OPTIONS if o.cli])
     p.add_argument("--save", type=path_arg, default=None, help="save the .blend here (default: SHOT/room.blend)")
     p.add_argument("--no-save", action="store_true", help="do not save a .blend")

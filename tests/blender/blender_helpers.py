@@ -16,9 +16,6 @@ ADDON = ROOT / "blender_addon"
 from dreamrooms.shot import exr  # noqa: E402
 from dreamrooms.shot import Shot  # noqa: E402
 
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 
 def write_shot(folder: Path, depth_frames, colour_frames=None, fps: float = 24.0, name: str = "t",
                layered: bool = True, camera=None) -> Shot:

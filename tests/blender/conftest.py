@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import importlib
-import sys
 import types
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +13,7 @@ except Exception as exc:  # pragma: no cover - depends on the environment
                 "install it with `pip install bpy==5.0.1` on Python 3.11 (python3 build.py setup does)",
                 allow_module_level=True)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from blender_helpers import load_addon  # noqa: E402
+from blender_helpers import load_addon  # noqa: E402  (tests/blender is on pytest's pythonpath: pyproject.toml)
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +48,6 @@ def registered():
 @pytest.fixture(scope="session")
 def grounded(tmp_path_factory):
     """The grounded room (tests/scenes/grounded.py) rendered once per session: source and moved views."""
-    if str(Path(__file__).resolve().parents[1]) not in sys.path:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from scenes import grounded as G
 
     return G.render_views(tmp_path_factory.mktemp("grounded"))

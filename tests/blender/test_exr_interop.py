@@ -96,6 +96,10 @@ def test_we_read_blender_multilayer_render(tmp_path):
     np.testing.assert_allclose(depth, distance, rtol=1e-4)
     info = exr.info(path)
     assert len(info.parts) >= 2, "Blender 5 writes one part per pass"
+    # the header-and-offset-table check reads Blender's multi-part layout; a cut copy is not whole
+    assert exr.is_complete(path, ["ViewLayer.Combined.RGBA", "ViewLayer.Depth.Z"])
+    (tmp_path / "cut.exr").write_bytes(path.read_bytes()[:-3])
+    assert not exr.is_complete(tmp_path / "cut.exr")
     # the combined pass equals Blender's own pixels: the same render written as a plain RGBA EXR, read by Blender
     scene = bpy.context.scene
     settings = scene.render.image_settings

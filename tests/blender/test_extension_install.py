@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import zipfile
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,9 @@ import pytest
 pytest.importorskip("bpy")
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "blender_addon"))
-import build_extension  # noqa: E402
+_spec = importlib.util.spec_from_file_location("build_extension", ROOT / "blender_addon" / "build_extension.py")
+build_extension = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_extension)
 
 BARE = ROOT / "build" / "venv-bare"
 

@@ -21,7 +21,7 @@ def _sleeper(pkg):
 
 def _start(pkg, scene, job):
     job_ui = importlib.import_module(f"{pkg.__name__}.job_ui")
-    job_ui._active[scene.session_uid] = job
+    job_ui.track(scene, job)
     return job_ui
 
 
@@ -42,7 +42,7 @@ def test_new_file_during_a_job_kills_its_worker(registered, tmp_path):
     job = _sleeper(registered)
     job_ui = _start(registered, bpy.context.scene, job)
     bpy.ops.wm.read_homefile(use_empty=True)  # File > New: load_pre
-    assert job.proc.wait(timeout=10) is not None and not job_ui._active
+    assert job.proc.wait(timeout=10) is not None and job_ui.held() == []
     scene = bpy.context.scene  # the new file's "Scene" has no job and may start one
     assert job_ui.running(scene) is None
     scene.dreamrooms.shot_path = str(tmp_path)

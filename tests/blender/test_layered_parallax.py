@@ -151,10 +151,6 @@ def test_layered_build_beats_one_plane_at_depth_jumps(addon_scene, tmp_path, emp
 def test_animated_layers_follow_their_depth_sequences(addon_scene, tmp_path, empty_scene, count):
     """Each layer plane re-reads its own depth sequence frame by frame and shows its colour with its alpha;
     the depth-edge cut's layers (count None), written larger than the frame, keep the frame's pixel rays."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
     import _layer_scenes as S
     from dreamrooms.layers.run import make_layers
 

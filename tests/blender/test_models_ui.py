@@ -92,9 +92,9 @@ def test_missing_model_points_at_fetch(addon, tmp_path):
     name = _remote_model(tmp_path)
     s = bpy.context.scene.dreamrooms
     s.shot_path, s.depth_model = str(tmp_path / "shot"), name
-    job_ui = importlib.import_module(f"{addon.__name__}.job_ui")
+    job_kinds = importlib.import_module(f"{addon.__name__}.job_kinds")
     with pytest.raises(RuntimeError, match="is not installed: press Fetch"):
-        job_ui.command("depth", bpy.context)
+        job_kinds.launch("depth", bpy.context)
 
 
 def test_models_default_to_the_extension_user_folder(addon, monkeypatch):

@@ -4,15 +4,11 @@ over one held photo, rendered; then again with other settings) -> ae -> preview.
 (tests/core/_photos.py); ISNet is a fixture of the export's exact signature; Blender is the real bpy module."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from dreamrooms.shot import Shot, exr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 import _matte_exports as M  # noqa: E402
 from _photos import PHOTOS, photos, vouch  # noqa: E402
 

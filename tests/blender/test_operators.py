@@ -80,15 +80,22 @@ def test_render_job_runs_in_a_worker_process(registered, tmp_path):
 
 def test_job_command_lines_parse_with_the_dreamrooms_cli(registered, tmp_path):
     from dreamrooms.commands.main import build_parser
-    jobs = __import__(f"{registered.__name__}.jobs", fromlist=["job_command"])
+    job_kinds = __import__(f"{registered.__name__}.job_kinds", fromlist=["KINDS"])
     s = bpy.context.scene.dreamrooms
-    prefs = registered.preferences.get()
     parser = build_parser()
     shot = tmp_path / "shot"
+    s.shot_path = str(shot)
     outputs = {"walk": ["layers", "color"], "depth": ["layers", "depth"], "export": ["ae"]}
     for kind, sub in (("walk", "walk"), ("depth", "depth"), ("export", "ae")):
-        cmd, dirs = jobs.job_command(kind, s, str(shot), prefs)
+        launch = job_kinds.launch(kind, bpy.context)   # what the Run button starts
+        cmd, dirs = launch.cmd, launch.outputs
         assert cmd[1:5] == ["-m", "dreamrooms", "--progress", "json"]
         args = parser.parse_args(cmd[3:])  # the real parser accepts every flag the panel sends
         assert args.command == sub and callable(args.func)
         assert [Path(d) for d in dirs] == [shot / d for d in outputs[kind]]   # the folders this job writes
+    s.film_script, s.film_folder, s.film_size, s.film_render = str(tmp_path / "a.fountain"), str(tmp_path / "F"), "96x54", True
+    launch = job_kinds.launch("film", bpy.context)
+    args = parser.parse_args(launch.cmd[3:])
+    assert (args.command, args.script, args.out, args.size, args.render) == (
+        "film", [str(tmp_path / "a.fountain")], tmp_path / "F", (96, 54), True)
+    assert launch.outputs == [tmp_path / "F" / "shots"]

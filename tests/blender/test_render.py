@@ -24,7 +24,7 @@ def test_multilayer_exr_has_the_passes_and_shot_records_render_and_camera(addon_
     B = addon_scene.build
     built = B.build(empty_scene, shot, B.BuildSettings(layout="plane"))
     B.camera_move(empty_scene, shot, "dolly_in", start=built["start"], intensity=0.5)
-    addon_scene.render.setup_render(empty_scene, shot, samples=1)
+    addon_scene.render.setup_render(empty_scene, shot, samples=1, passes="all")
     assert empty_scene.render.image_settings.exr_codec == "ZIP"
     assert (empty_scene.frame_start, empty_scene.frame_end, empty_scene.render.fps) == (1, 3, 24)
     addon_scene.render.render_frames(empty_scene, shot)

@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 import _reveal_scene as S  # noqa: E402
 from dreamrooms.camera import reveal as rv  # noqa: E402
 from dreamrooms.reveal import source_depth, source_view  # noqa: E402

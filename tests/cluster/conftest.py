@@ -1,15 +1,12 @@
 """Cluster tests share one real two-node Ray cluster on loopback (started once per session, a few seconds)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ray", reason="the cluster extra is not installed (pip install 'dreamrooms[cluster]')")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ray_nodes import start_cluster  # noqa: E402
+from ray_nodes import start_cluster  # noqa: E402  (tests/cluster is on pytest's pythonpath: pyproject.toml)
 
 
 @pytest.fixture(scope="session", autouse=True)

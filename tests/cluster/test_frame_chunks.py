@@ -4,7 +4,6 @@ it) within a stated tolerance at every frame, its first frame (the chunk boundar
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,7 @@ from dreamrooms.cluster.frames import OVERLAP, frames_chunk
 from dreamrooms.cluster.plan import Chunk
 from dreamrooms.shot import Shot, exr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-import _layer_scenes as S  # noqa: E402
+import _layer_scenes as S
 
 N, CHUNK = 16, 8      # chunks 1-8 and 9-16; the second warms up over frames 3-8
 

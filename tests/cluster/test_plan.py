@@ -45,6 +45,7 @@ def test_default_chunk_is_one_per_slot_within_the_stage_bounds():
     assert plan.default_chunk(120, 16, "depth") == 24      # warm-up stays a small part of a chunk
     assert plan.default_chunk(24, 2, "render") == 12
     assert plan.default_chunk(1000, 2, "render") == 24     # a killed node loses at most 24 frames
+    assert plan.default_chunk(48, 16, "render") == 8       # Blender's start-up is paid for 8 frames at least
     assert plan.default_chunk(5, 2, "walk") == 5
 
 

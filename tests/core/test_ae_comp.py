@@ -1,8 +1,6 @@
 """`dreamrooms ae` (issue 15): focus as 0..1, the disparity map, depth of field from the camera, every pass,
 pixel aspect in the EXR header, stale frames removed, comp.json beside shot.jsx, the new options."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import OpenEXR
@@ -12,7 +10,6 @@ from dreamrooms.ae import camera as aecam
 from dreamrooms.ae import relayer as rl
 from dreamrooms.shot import exr
 
-sys.path.insert(0, str(Path(__file__).parent))
 from _ae_fixtures import ROOT, comp_json, ms, run_cli  # noqa: E402
 
 

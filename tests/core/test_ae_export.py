@@ -12,7 +12,6 @@ from dreamrooms.ae import relayer as rl
 from dreamrooms.ae import script as sc
 from dreamrooms.errors import DreamroomsError
 
-sys.path.insert(0, str(Path(__file__).parent))
 from _ae_fixtures import ROOT, ms, run_cli  # noqa: E402
 
 

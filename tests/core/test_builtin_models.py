@@ -4,8 +4,6 @@ torch is only used to check the ONNX graphs against the torch code that made the
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +16,6 @@ from dreamrooms.models.contracts import coordinate_grid
 from dreamrooms.training import data
 from dreamrooms.training import metrics as evaluate
 from dreamrooms.walk.generator import generator_for
-sys.path.insert(0, str(Path(__file__).parent))
 from test_sessions import run_depth  # noqa: E402
 
 torch = pytest.importorskip("torch", reason="torch is needed only for the ONNX-vs-torch comparisons")

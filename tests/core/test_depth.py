@@ -21,7 +21,6 @@ from dreamrooms.models.runtime import open_session
 from dreamrooms.shot import Shot
 from dreamrooms.shot.sources import read_image
 
-sys.path.insert(0, str(Path(__file__).parent))
 from test_sessions import depth_entry, make_depth_onnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -107,6 +107,60 @@ def test_bad_files_name_the_file(tmp_path):
     assert not exr.is_complete(good, ["nothere.Z"])
 
 
+def _patch_offset(path, entry: int, value: int) -> None:
+    """Point entry `entry` of a single-part file's offset table at `value` (the first chunk follows the table)."""
+    import struct
+    from dreamrooms.shot.exr_layout import read_layout
+
+    data = bytearray(path.read_bytes())
+    chunks = read_layout(path).parts[0].chunks
+    # the table is the `chunks` uint64s that end where the first chunk starts: find it from the end of the headers
+    for start in range(8, len(data) - 8 * chunks):
+        offs = struct.unpack_from(f"<{chunks}Q", data, start)
+        if offs[0] == start + 8 * chunks and list(offs) == sorted(offs):
+            break
+    else:
+        raise AssertionError("offset table not found")
+    struct.pack_into("<Q", data, start + 8 * entry, value)
+    path.write_bytes(bytes(data))
+
+
+def test_is_complete_reads_the_layout_not_the_pixels(tmp_path):
+    """Whole: the headers parse and every chunk in the offset tables ends inside the file; a cut file, a file whose
+    offsets point past its end and a multi-part file missing its last part's data are not whole."""
+    good = exr.write_frame(tmp_path / "good.exr", _frame(h=64, w=64))
+    assert exr.is_complete(good) and exr.is_complete(good, ["RGBA", "depth.Z", "RGB"])
+    assert not exr.is_complete(good, ["nothere.Z"])
+    data = good.read_bytes()
+    for n, cut in enumerate((len(data) - 1, len(data) // 2, 40, 3)):
+        (tmp_path / f"cut{n}.exr").write_bytes(data[:cut])
+        assert not exr.is_complete(tmp_path / f"cut{n}.exr"), cut
+    past = tmp_path / "past.exr"
+    past.write_bytes(data)
+    _patch_offset(past, 1, len(data) + 100)
+    assert not exr.is_complete(past)
+    zero = tmp_path / "zero.exr"      # a table never filled in: an offset into the headers
+    zero.write_bytes(data)
+    _patch_offset(zero, 0, 0)
+    assert not exr.is_complete(zero)
+    two = exr.write_frame(tmp_path / "two.exr", _frame(h=64, w=64), compression="dwaa")   # colour + data parts
+    assert exr.is_complete(two, ["RGBA", "depth.Z"])
+    whole = two.read_bytes()
+    (tmp_path / "two_cut.exr").write_bytes(whole[:-5])   # the data part's last chunk is short
+    assert not exr.is_complete(tmp_path / "two_cut.exr", ["RGBA"])
+
+
+def test_is_complete_decodes_no_pixels(tmp_path, monkeypatch):
+    """Resume scans call is_complete on every frame: it must not open the file with the decoder at all."""
+    good = exr.write_frame(tmp_path / "good.exr", _frame(h=64, w=64))
+
+    def no_decoding(*_a, **_k):
+        raise AssertionError("is_complete opened the file with the OpenEXR decoder")
+
+    monkeypatch.setattr(exr.OpenEXR, "File", no_decoding)
+    assert exr.is_complete(good, ["depth.Z"])
+
+
 def test_shape_mismatch_and_bad_layer_name(tmp_path):
     with pytest.raises(ExrError, match="layer 'RGBA' has shape"):
         exr.write_frame(tmp_path / "a.exr", {"RGBA": np.zeros((4, 4, 3), np.float32)})

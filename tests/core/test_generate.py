@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 import _walk_fixtures as fx  # noqa: E402
 
 from dreamrooms.walk import latent  # noqa: E402

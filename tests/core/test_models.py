@@ -5,7 +5,6 @@ import json
 import shutil
 import sys
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ from dreamrooms.models import runtime
 from dreamrooms.commands.main import main as cli_main
 from dreamrooms.errors import DreamroomsError
 
-sys.path.insert(0, str(Path(__file__).parent))
 from test_sessions import make_depth_onnx, run_depth  # noqa: E402
 
 

@@ -7,7 +7,6 @@ import copy
 import hashlib
 import http.server
 import math
-import sys
 import threading
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from dreamrooms.models import MANIFEST_NAME, dumps_manifest, registry, resolve, 
 from dreamrooms.models.download import fetch
 from dreamrooms.shot import Shot, exr
 
-sys.path.insert(0, str(Path(__file__).parent))
 import _exports as X  # noqa: E402
 
 

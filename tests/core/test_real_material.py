@@ -4,7 +4,6 @@ exact signature). Everything runs through real ONNX Runtime on small files built
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,7 +14,6 @@ from dreamrooms.shot import Shot, exr
 from dreamrooms.shot.segments import image_cut, segment_starts, starts_segment
 from dreamrooms.shot.sources import SourceError, open_source
 
-sys.path.insert(0, str(Path(__file__).parent))
 import _matte_exports as M  # noqa: E402
 from _photos import PHOTOS, photo, photos, vouch, write_png  # noqa: E402
 

@@ -1,8 +1,6 @@
 """Sessions: provider read-back, and I/O checks against the manifest on built-ins and malformed models."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -17,7 +15,6 @@ from dreamrooms.models import ModelEntry
 from dreamrooms.depth.image import bilinear_upsample, network_size, preprocess
 from dreamrooms.walk.generator import generator_for
 
-sys.path.insert(0, str(Path(__file__).parent))
 import _walk_fixtures as fx  # noqa: E402
 
 

@@ -23,6 +23,20 @@ def test_round_trip(tmp_path):
     assert data["schema_version"] == SCHEMA_VERSION and data["resolution"] == [16, 8]
 
 
+def test_colorspace_is_one_enum_and_old_names_still_load(tmp_path):
+    """Depth is "data" whoever wrote it; a shot the Blender builder saved with "non-color" loads as "data"."""
+    make_shot(tmp_path)
+    data = json.loads((tmp_path / "shot.json").read_text())
+    data["sequences"]["layers"]["colorspace"] = "non-color"
+    (tmp_path / "shot.json").write_text(json.dumps(data))
+    shot = Shot.load(tmp_path)
+    assert shot.sequences["layers"].colorspace == "data"
+    shot.save()
+    assert json.loads((tmp_path / "shot.json").read_text())["sequences"]["layers"]["colorspace"] == "data"
+    with pytest.raises(ShotError, match="colorspace 'srgb'"):
+        shot.add_sequence("odd", "odd/x.####.exr", ["Y"], colorspace="srgb")
+
+
 def test_frame_file_padding():
     assert frame_file("a/b.####.exr", 7) == "a/b.0007.exr"
     assert frame_file("a/b.##.exr", 123) == "a/b.123.exr"
@@ -43,6 +57,7 @@ def _corrupt(tmp_path, mutate):
     (lambda d: d["sequences"]["layers"].update(pattern="no-hashes.exr"), r"field sequences.layers.pattern"),
     (lambda d: d["sequences"]["layers"].update(channels="RGBA"), r"field sequences.layers.channels"),
     (lambda d: d["camera"].update(sensor_fit="DIAGONAL"), r"field camera.sensor_fit"),
+    (lambda d: d["sequences"]["layers"].update(colorspace="sRGB"), r"field sequences.layers.colorspace"),
     (lambda d: d["camera"]["matrices"][1].pop(), r"field camera.matrices\[1\]"),
     (lambda d: d["camera"].update(matrices=d["camera"]["matrices"][:2]), r"camera.matrices has 2 matrices for 3 frames"),
     (lambda d: d.update(frame_end=0), r"frame_end \(0\) is before frame_start"),

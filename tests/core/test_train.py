@@ -16,6 +16,7 @@ from dreamrooms.walk import latent
 from dreamrooms.shot import Shot
 
 train_gan = pytest.importorskip("dreamrooms.training.gan")
+from dreamrooms.training import photos  # noqa: E402
 
 
 def draw_dataset(folder: Path, n: int = 40, size: int = 48) -> Path:
@@ -39,7 +40,7 @@ def run_cli(*args: str) -> int:
 # ---- dataset checks ---------------------------------------------------------------------------------
 def test_dataset_loads_as_minus1_to_1(tmp_path):
     ds = draw_dataset(tmp_path / "ds", n=12)
-    x = train_gan.load_images(ds, 32)
+    x = photos.load_images(ds, 32)
     assert x.shape == (12, 3, 32, 32) and x.dtype == np.float32
     assert -1.0 <= x.min() and x.max() <= 1.0
     # RGB order: compare with the file read by OpenCV (BGR)
@@ -85,27 +86,27 @@ def test_modes_converted_with_warning_or_refused(tmp_path, capsys):
     rgba[..., 2] = 255  # red (BGR order)
     rgba[:, :24, 3] = 255  # left half opaque, right half transparent
     cv2.imwrite(str(ds / "cutout.png"), rgba)
-    x = train_gan.load_images(ds, 32)
+    x = photos.load_images(ds, 32)
     err = capsys.readouterr().err
     assert "1 grayscale image(s) replicated to RGB: gray.png" in err
     assert "1 transparent (alpha) image(s) composited over white: cutout.png" in err
-    files = [p.name for p in train_gan.list_images(ds)]
+    files = [p.name for p in photos.list_images(ds)]
     g = x[files.index("gray.png")]
     assert np.allclose(g[0], g[1]) and np.allclose(g[1], g[2])
     c = x[files.index("cutout.png")]
     assert np.allclose(c[:, :, 2], [[1.0], [-1.0], [-1.0]], atol=0.02)  # opaque red stays red
     assert np.allclose(c[:, :, -3], 1.0, atol=0.02)  # transparent becomes white
-    with pytest.raises(train_gan.DatasetError, match="--strict-modes"):
-        train_gan.load_images(ds, 32, strict_modes=True)
+    with pytest.raises(photos.DatasetError, match="--strict-modes"):
+        photos.load_images(ds, 32, strict_modes=True)
 
 
 def test_jpeg_component_count(tmp_path):
     cv2.imwrite(str(tmp_path / "c.jpg"), np.full((16, 16, 3), 128, np.uint8))
     cv2.imwrite(str(tmp_path / "g.jpg"), np.full((16, 16), 128, np.uint8))
-    assert train_gan._jpeg_components(tmp_path / "c.jpg") == 3
-    assert train_gan._jpeg_components(tmp_path / "g.jpg") == 1
+    assert photos._jpeg_components(tmp_path / "c.jpg") == 3
+    assert photos._jpeg_components(tmp_path / "g.jpg") == 1
     cv2.imwrite(str(tmp_path / "p.png"), np.zeros((4, 4, 3), np.uint8))
-    assert train_gan._jpeg_components(tmp_path / "p.png") is None
+    assert photos._jpeg_components(tmp_path / "p.png") is None
 
 
 def test_help_works_without_torch():

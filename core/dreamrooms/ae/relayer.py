@@ -226,7 +226,7 @@ class Relayer:
     name: str
     map_kind: str = "disparity"
     workers: int | None = None
-    compression: str = "zip"
+    compression: str = exr.DEFAULT_COMPRESSION
     outputs: list = field(default_factory=list)
 
 
@@ -234,7 +234,8 @@ RELAYER = RelayerStage()
 
 
 def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: float | None, name: str,
-            map_kind: str = "disparity", workers: int | None = None, compression: str = "zip") -> list[Output]:
+            map_kind: str = "disparity", workers: int | None = None,
+            compression: str = exr.DEFAULT_COMPRESSION) -> list[Output]:
     """Write every AE sequence frame by frame (the stage spine's streamed run: resumable, atomic; the caller holds
     the `ae` lock), then remove frames outside the shot's range; returns the outputs."""
     r = Relayer(shot, Path(out_dir), src, near, far, name, map_kind, workers, compression)

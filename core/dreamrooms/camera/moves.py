@@ -153,11 +153,23 @@ def normalise_move(name: str) -> str:
     return key
 
 
-def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
-                intensity: float = 1.0, duration: int | None = None, easing: str = "ease_in_out",
-                pivot_distance: float = 3.0, axis: Sequence[float] | None = None, length: float | None = None,
-                shake: float = 0.0, seed: int = 0, fps: float = 24.0, scale: float = 1.0) -> list[np.ndarray]:
-    """Per-frame camera-to-world matrices for a move preset.
+@dataclass(frozen=True)
+class MoveSettings:
+    """How a move preset runs (camera_move's keyword arguments)."""
+    intensity: float = 1.0
+    duration: int | None = None        # frames the move takes, then it holds (None: all)
+    easing: str = "ease_in_out"
+    pivot_distance: float = 3.0        # orbit / crane: the point looked at, metres ahead
+    axis: Sequence[float] | None = None    # walk_past: direction (default the camera's right)
+    length: float | None = None        # walk_past: metres (default 4 x intensity)
+    shake: float = 0.0                 # handheld shake added to any move
+    seed: int = 0
+    fps: float = 24.0
+    scale: float = 1.0                 # in (0, 1]: every frame's displacement from the start shrunk (--reveal-budget)
+
+
+def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, **settings) -> list[np.ndarray]:
+    """Per-frame camera-to-world matrices for a move preset; `settings` are MoveSettings' fields.
 
     kind: static, dolly_in, dolly_out (along the view by `intensity` m), truck (sideways
     `intensity` m), pan (yaw `intensity` x 30 deg about world Z), orbit (around a point
@@ -168,21 +180,22 @@ def camera_move(kind: str, n_frames: int, start: np.ndarray | None = None, *,
     adds handheld shake of that strength to any move (handheld uses `intensity`).  `scale` in (0, 1] shrinks
     every frame's displacement from `start` (what `--reveal-budget` fits).
     """
+    s = MoveSettings(**settings)
     kind = normalise_move(kind)
     if n_frames < 1:
         raise DreamroomsError(f"camera move: {n_frames} frames; needs at least 1")
     m0 = np.eye(4) if start is None else np.asarray(start, dtype=np.float64).reshape(4, 4)
-    dur = n_frames if duration is None else max(1, min(int(duration), n_frames))
+    dur = n_frames if s.duration is None else max(1, min(int(s.duration), n_frames))
     t = np.minimum(np.arange(n_frames) / max(dur - 1, 1), 1.0)
-    s = ease(t, easing)
-    ctx = MoveContext(m0, float(intensity), float(pivot_distance),
-                      None if axis is None else np.asarray(axis, dtype=np.float64), length, float(fps))
+    eased = ease(t, s.easing)
+    ctx = MoveContext(m0, float(s.intensity), float(s.pivot_distance),
+                      None if s.axis is None else np.asarray(s.axis, dtype=np.float64), s.length, float(s.fps))
     pose = REGISTRY[kind].pose
-    out = [pose(ctx, float(s[k]), k) for k in range(n_frames)]
-    amount = intensity if kind == "handheld" else shake
+    out = [pose(ctx, float(eased[k]), k) for k in range(n_frames)]
+    amount = s.intensity if kind == "handheld" else s.shake
     if amount > 0:
-        out = add_shake(out, amount, seed=seed, fps=fps)
-    return out if scale == 1.0 else scale_move(out, m0, scale)
+        out = add_shake(out, amount, seed=s.seed, fps=s.fps)
+    return out if s.scale == 1.0 else scale_move(out, m0, s.scale)
 
 
 def scale_move(matrices: Sequence[np.ndarray], start: np.ndarray, factor: float) -> list[np.ndarray]:

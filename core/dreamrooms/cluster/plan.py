@@ -82,8 +82,10 @@ class Chunk:
 
 # frames per chunk when --chunk is not given, per stage: (fewest, most).  A chunk is the unit of retry, so the
 # most bounds the work a killed node loses; the fewest keeps per-task start-up (model load, Blender start,
-# depth warm-up) a small part of the task.
-CHUNK_BOUNDS = {"depth": (24, 240), "walk": (8, 240), "render": (1, 24), "mask": (24, 240), "layers": (24, 240)}
+# depth warm-up) a small part of the task.  A render task starts Blender and builds the scene once (the
+# `room --debug` profile in bench/REPORT.md: start-up + build about the time of a few frames), so at least 8
+# frames per task keep that start-up a small share of the chunk.
+CHUNK_BOUNDS = {"depth": (24, 240), "walk": (8, 240), "render": (8, 24), "mask": (24, 240), "layers": (24, 240)}
 
 
 def default_chunk(n_frames: int, slots: int, stage: str) -> int:

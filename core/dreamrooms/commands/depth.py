@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--far", type=float, default=10.0, help="depth of the far end of the first frame (default 10)")
     p.add_argument("--fps", type=float, default=None, help="frame rate for image inputs (default: video's, or 24)")
     p.add_argument("--name", default=None, help="name of the sequences (default: the input's name)")
-    p.add_argument("--compression", choices=sorted(exr.COMPRESSIONS), default="zip", help="EXR compression (default zip)")
+    p.add_argument("--compression", choices=sorted(exr.COMPRESSIONS), default=exr.DEFAULT_COMPRESSION,
+                   help=f"EXR compression (default {exr.DEFAULT_COMPRESSION}: lossless, the fastest to write by bench/exr_codecs.py)")
     p.add_argument("--overwrite", action="store_true", help="recompute frames that are already complete")
     p.add_argument("--fit", default=None, metavar="WxH",
                    help="bring images of mixed sizes to WxH (default: refused); see --fit-mode")

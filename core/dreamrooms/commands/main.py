@@ -15,14 +15,26 @@ import traceback
 
 from dreamrooms import __version__, progress
 from dreamrooms.commands import COMMANDS
-from dreamrooms.errors import DreamroomsError
-from dreamrooms.oserrors import describe
-from dreamrooms.shot import set_command_line
-from dreamrooms.worker import watch_parent
 
 DEBUG_ENV = "DREAMROOMS_DEBUG"  # set by --debug; inherited by the Blender worker
 
-def build_parser() -> argparse.ArgumentParser:
+
+def command_word(argv: list[str]) -> str | None:
+    """The command `argv` runs (its first word that is not a global option or its value), or None."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--progress":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with every command registered, or, given `argv`, with only the command it runs registered by
+    its module and the others listed from COMMANDS (so `--help` and a run import no other command's stage)."""
     parser = argparse.ArgumentParser(
         prog="dreamrooms",
         description="Generative-model output to 3D film material: latent walks, depth, Blender rooms, After Effects comps.",
@@ -33,16 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="progress on stderr: a bar (default), JSON lines for machine readers, or none")
     parser.add_argument("--debug", action="store_true", help="print the traceback behind an error message")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"dreamrooms.commands.{name}").register(subparsers)
+    word = None if argv is None else command_word(argv)
+    wanted = [c.module for c in COMMANDS if argv is None or c.word == word]
+    registered: set[str] = set()
+    for cmd in COMMANDS:
+        if cmd.module in wanted and cmd.module not in registered:
+            importlib.import_module(f"dreamrooms.commands.{cmd.module}").register(subparsers)
+            registered.add(cmd.module)
+        elif cmd.module not in registered:
+            subparsers.add_parser(cmd.word, help=cmd.help, add_help=False)  # listed; its module is not imported
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dreamrooms.worker import watch_parent
+
     watch_parent()  # started as a worker (Blender add-on jobs): exit with the process that started it
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
-    set_command_line(["dreamrooms", *(sys.argv[1:] if argv is None else argv)])
     if args.progress:
         progress.set_mode(args.progress)
     if args.debug:
@@ -50,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from dreamrooms.shot.manifest import set_command_line
+    set_command_line(["dreamrooms", *argv])
     return run_reporting_errors(args.func, args)
 
 
@@ -63,12 +86,16 @@ def run_reporting_errors(func, *args) -> int:
     """Run a command handler: a DreamroomsError, an OS failure (disk full, read-only, a file in the way, ...) or
     out-of-memory becomes one line on stderr and exit 1; Ctrl-C exit 130; anything else is a bug and keeps its
     traceback. Shared by this CLI and the Blender headless entry."""
+    from dreamrooms.errors import DreamroomsError
+
     try:
         return int(func(*args) or 0)
     except DreamroomsError as exc:
         _error_line(str(exc))
         return 1
     except Exception as exc:
+        from dreamrooms.oserrors import describe
+
         line = describe(exc)  # OS failures, out-of-memory (also ONNX Runtime's and OpenCV's); None for a bug
         if line is None:
             raise

@@ -5,11 +5,9 @@ import json
 import sys
 from pathlib import Path
 
-from dreamrooms.models.download import fetch
 from dreamrooms.models.contracts import MATTE_ACTIVATIONS
 from dreamrooms.models.registry import (DEPTH_SEMANTICS, INTERPOLATIONS, KINDS, RESIZE_POLICIES, ModelError,
                                         infer_entry, list_models, models_dir)
-from dreamrooms.models.user import add_model
 
 
 def register(subparsers) -> None:
@@ -114,6 +112,8 @@ def run_list(args) -> int:
 
 
 def run_fetch(args) -> int:
+    from dreamrooms.models.download import fetch  # urllib/ssl: only when fetching
+
     entry = fetch(args.name, models_dir_override=args.models_dir, allow_unverified=args.allow_unverified,
                   url=args.url)
     print(f"{entry.name}: {entry.path}")
@@ -121,6 +121,8 @@ def run_fetch(args) -> int:
 
 
 def run_add(args) -> int:
+    from dreamrooms.models.user import add_model
+
     inp = out = gen = mask = None
     if args.kind in ("depth", "mask"):
         explicit = any(v is not None for v in (args.size, args.multiple_of, args.mean, args.std, args.input_name,

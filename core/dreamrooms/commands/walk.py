@@ -9,6 +9,7 @@ from dreamrooms.cluster import plan as cluster
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.models.runtime import DEVICES
 from dreamrooms.shot.paths import path_arg
+from dreamrooms.shot import exr
 
 KEYFRAME_HELP = """keyframe file (TOML):
   interp = "slerp"          # optional walk defaults: interp, ease, loop, truncation
@@ -55,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", choices=("png", "mp4"), default=None, help="also write preview/walk.####.png or preview/walk.mp4")
     p.add_argument("--constant-speed", action="store_true",
                    help="re-time the path so the image changes evenly from frame to frame (overrides easing)")
-    p.add_argument("--compression", default="zip", help="EXR compression (zip, piz, dwaa, ...; default zip)")
+    p.add_argument("--compression", default=exr.DEFAULT_COMPRESSION,
+                   help=f"EXR compression (zip, zips, piz, dwaa, ...; default {exr.DEFAULT_COMPRESSION})")
     p.add_argument("--device", choices=DEVICES, default="auto", help="ONNX Runtime device (default auto)")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
     p.add_argument("--overwrite", action="store_true", help="replace a different walk already in --out")

@@ -39,7 +39,7 @@ from dreamrooms.depth import stabilize as stab
 from dreamrooms.depth.pointmap import fov_x_to_lens_mm
 from dreamrooms.errors import DepthError, ShotError
 from dreamrooms.limits import check_number
-from dreamrooms.shot import CameraTrack, Shot
+from dreamrooms.shot import CameraTrack, Shot, exr
 from dreamrooms.shot.frames import parse_frames, select_frames, sequence_name
 from dreamrooms.shot.roles import colour_sequence
 from dreamrooms.shot.sources import FrameSource, ShotSource, open_source
@@ -102,7 +102,7 @@ class DepthSettings:
     far: float = 10.0
     threads: int | None = None
     overwrite: bool = False
-    compression: str = "zip"
+    compression: str = exr.DEFAULT_COMPRESSION
     fps: float | None = None
     name: str | None = None
     workers: int | None = None

@@ -51,7 +51,7 @@ class StreamSettings:
     far: float
     metric: bool
     fingerprint: str
-    compression: str = "zip"
+    compression: str = exr.DEFAULT_COMPRESSION
     workers: int | None = None
     state_path: Path | None = None          # where the stabiliser state is saved for an exact resume
     on_frame: Callable[[int], None] | None = None

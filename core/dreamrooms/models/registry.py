@@ -34,7 +34,7 @@ from dreamrooms.errors import ModelError
 from dreamrooms.models.contracts import FAMILIES, MATTE_ACTIVATIONS, GeneratorSpec, format_shape, format_type
 from dreamrooms.shot.paths import check_name, confine
 
-KINDS = ("depth", "generator", "mask", "inpaint")
+KINDS = ("depth", "generator", "mask", "inpaint", "text")
 RESIZE_POLICIES = ("lower_bound", "upper_bound", "fixed", "longest_side")
 LAYOUTS = ("NCHW", "NTCHW")   # NTCHW: frames (or views) x channels, one run takes input.window frames
 INTERPOLATIONS = ("cubic", "linear", "area", "cubic_up_area_down")
@@ -160,6 +160,13 @@ def _check_entry(manifest: Path, name: str, t: dict) -> None:
                                        f"network use family = \"matte\" (`dreamrooms models add FILE --kind mask`)")
         if fam == "matte":
             _check_matte(manifest, name, t)
+    elif kind == "text":
+        txt = t.get("text")
+        if not isinstance(txt, dict) or not isinstance(txt.get("tokenizer"), str) or not txt["tokenizer"]:
+            raise _err(manifest, name, "text models need [models.NAME.text] tokenizer = \"FILE.json\" (beside the graph)")
+        ctx = txt.get("context", 1024)
+        if not isinstance(ctx, int) or not 1 <= ctx <= 1_000_000:
+            raise _err(manifest, name, "text.context must be a whole number of tokens (GPT-2: 1024)")
     elif kind == "generator":
         g = t.get("generator")
         if not isinstance(g, dict):

@@ -9,9 +9,8 @@ one part per pass).  Writes are atomic.
 from __future__ import annotations
 
 import os
-import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,6 +31,11 @@ COMPRESSIONS = {
     "dwab": OpenEXR.DWAB_COMPRESSION,
 }
 LOSSY = {"dwaa", "dwab"}
+# the codec every stage writes unless told otherwise, chosen by bench/exr_codecs.py (REPORT.md): lossless, and of
+# the lossless codecs that halve a 1080p frame the fastest to write on OpenEXR's thread pool (ZIPS compresses
+# each scanline alone, so its blocks spread over the cores; ZIP's 16-line blocks wrote about 2x slower on 2 cores
+# for a 3 % smaller file)
+DEFAULT_COMPRESSION = "zips"
 _COMPRESSION_NAMES = {int(v): k for k, v in COMPRESSIONS.items()}
 _CHANNEL_ORDERS = ("RGBA", "XYZW", "UV")
 COLOUR_LETTERS = set("RGBA")
@@ -41,14 +45,18 @@ _DATA_PREFIXES = ("depth", "mask", "normal", "vector", "position", "uv", "index"
 _threads_ready = False
 
 
+def codec_threads() -> int:
+    """OpenEXR codec threads: one per core (the Python binding starts with none, so a write compresses its
+    line blocks one after another)."""
+    return max(1, os.cpu_count() or 1)
+
+
 def _ensure_codec_threads() -> None:
-    """OpenEXR's own thread pool (line-block compression) defaults to 0 threads in the Python
-    binding; cores + 1 makes a single ZIP write about 1.5x faster on 2 cores, and with several
-    writer threads (which share that pool) measured best of 0..4 threads here."""
+    """Give OpenEXR's own thread pool (line-block compression, shared by all writer threads) `codec_threads()`."""
     global _threads_ready
     if not _threads_ready:
         if OpenEXR.global_thread_count() == 0:
-            OpenEXR.set_global_thread_count((os.cpu_count() or 1) + 1)
+            OpenEXR.set_global_thread_count(codec_threads())
         _threads_ready = True
 
 
@@ -106,7 +114,7 @@ def _layer_channels(key: str, arr: np.ndarray, path: Path) -> dict[str, np.ndarr
 def write_frame(
     path: str | os.PathLike,
     layers: Mapping[str, np.ndarray],
-    compression: str = "zip",
+    compression: str = DEFAULT_COMPRESSION,
     types: Mapping[str, str] | None = None,
     attributes: Mapping[str, object] | None = None,
 ) -> Path:
@@ -227,19 +235,26 @@ def read_frame(path: str | os.PathLike, layers: Sequence[str] | None = None) -> 
         return grouped
     out = {}
     for key in layers:
-        if key in grouped:
-            out[key] = grouped[key]
-            continue
-        # allow a subset of a group, e.g. 'RGB' from 'RGBA' or 'ViewLayer.Depth.Z'
-        prefix, letters = split_key(key)
-        src = next((k for k in grouped if split_key(k)[0] == prefix and set(letters) <= set(split_key(k)[1])), None)
+        src = _layer_source(grouped, key)
         if src is None:
             raise ExrError(f"{path}: no channel {key!r} (has {', '.join(sorted(grouped))})")
-        src_letters = split_key(src)[1]
+        if src == key:
+            out[key] = grouped[key]
+            continue
+        src_letters, letters = split_key(src)[1], split_key(key)[1]
         arr = grouped[src]
         idx = [src_letters.index(c) for c in letters]
         out[key] = arr[..., idx[0]] if len(idx) == 1 else arr[..., idx]
     return out
+
+
+def _layer_source(grouped_keys: Iterable[str], key: str) -> str | None:
+    """The layer holding `key`: itself, or a group it is a subset of ('RGB' of 'RGBA'); None if none does."""
+    keys = list(grouped_keys)
+    if key in keys:
+        return key
+    prefix, letters = split_key(key)
+    return next((k for k in keys if split_key(k)[0] == prefix and set(letters) <= set(split_key(k)[1])), None)
 
 
 @dataclass(frozen=True)
@@ -306,12 +321,32 @@ def frame_size(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def is_complete(path: str | os.PathLike, required: Sequence[str] = ()) -> bool:
-    """True when the file is a whole, readable EXR that has every `required` layer (for resume)."""
+    """True when the file is a whole EXR that has every `required` layer (for resume), without decoding pixels.
+
+    The headers are parsed (shot/exr_layout.py) and every chunk the offset tables list must start after them and
+    end inside the file, so a truncated frame or one whose offsets point past its end is not whole (the binding
+    would drop such a part with only a warning).  Tiled parts without a chunk count and deep parts fall back to a
+    full read."""
+    from dreamrooms.shot import exr_layout
+
     try:
-        read_frame(path, list(required) if required else None)
-    except ExrError:
+        layout = exr_layout.read_layout(Path(path))
+    except exr_layout.LayoutUnknown:
+        try:
+            read_frame(path, list(required) if required else None)
+        except ExrError:
+            return False
+        return True
+    except (OSError, ValueError):
         return False
-    return True
+    seen: dict[str, int] = {}
+    for part in layout.parts:
+        for name in part.channels:
+            seen[name] = seen.get(name, 0) + 1
+    names = [f"{part.name}.{n}" if seen[n] > 1 and part.name and "." not in n else n
+             for part in layout.parts for n in part.channels]   # as _flat_channels names them
+    grouped = group_channels({n: np.empty(0) for n in names})
+    return all(_layer_source(grouped, key) is not None for key in required)
 
 
 def default_workers() -> int:
@@ -329,7 +364,7 @@ class SequenceWriter:
     conversion (colour decode, casts) overlaps the caller's next inference instead of delaying it.
     """
 
-    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = "zip",
+    def __init__(self, workers: int | None = None, max_pending: int | None = None, compression: str = DEFAULT_COMPRESSION,
                  on_written: Callable[[Path], None] | None = None):
         self.workers = workers or default_workers()
         self.compression = compression
@@ -373,7 +408,7 @@ class SequenceWriter:
 
 
 def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.ndarray]]],
-                   compression: str = "zip", workers: int | None = None) -> list[Path]:
+                   compression: str = DEFAULT_COMPRESSION, workers: int | None = None) -> list[Path]:
     """Write `(path, layers)` pairs streaming, in parallel; returns the paths written in order."""
     written: list[Path] = []
     with SequenceWriter(workers=workers, compression=compression) as writer:
@@ -386,17 +421,7 @@ def write_sequence(frames: Iterable[tuple[str | os.PathLike, Mapping[str, np.nda
 def read_sequence(paths: Iterable[str | os.PathLike], layers: Sequence[str] | None = None,
                   workers: int | None = None, prefetch: int | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield frames in order, decoding ahead on threads with a bounded prefetch (flat memory)."""
+    from dreamrooms.shot.prefetch import ordered_map
+
     workers = workers or default_workers()
-    prefetch = prefetch or workers * 2
-    pending: "queue.Queue[Future]" = queue.Queue()
-    with ThreadPoolExecutor(workers, thread_name_prefix="exr-read") as pool:
-        it = iter(paths)
-        for path in it:
-            pending.put(pool.submit(read_frame, path, layers))
-            if pending.qsize() >= prefetch:
-                break
-        while not pending.empty():
-            yield pending.get().result()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.put(pool.submit(read_frame, nxt, layers))
+    yield from ordered_map(lambda p: read_frame(p, layers), paths, workers, prefetch or workers * 2, name="exr-read")

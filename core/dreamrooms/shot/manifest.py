@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import jsonschema
-
 from dreamrooms import __version__, limits
 from dreamrooms.atomic import write_text_atomic
 from dreamrooms.errors import ShotError
@@ -31,6 +29,10 @@ PAD = 4
 # how sensor_mm maps onto the image (Blender's camera sensor fit): the shot's camera track records one of these;
 # the camera maths (dreamrooms.camera.geometry) reads them from here, the lower layer
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
+# a sequence's colour space: scene-linear colour, or data that is not colour (depth, mattes, normals)
+COLORSPACES = ("linear", "data")
+# names older shots recorded, read as the one above (the Blender builder wrote depth as "non-color")
+COLORSPACE_ALIASES = {"non-color": "data"}
 
 _NUM = {"type": "number"}
 _MATRIX = {"type": "array", "minItems": 4, "maxItems": 4,
@@ -54,7 +56,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "pattern": {"type": "string", "pattern": "#"},
                 "channels": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "colorspace": {"type": "string"},
+                "colorspace": {"enum": [*COLORSPACES, *COLORSPACE_ALIASES]},
                 "premultiplied": {"type": "boolean"},
                 "frame_offset": {"type": "integer"},
                 "hold": {"type": ["integer", "null"]},
@@ -109,6 +111,11 @@ class Sequence:
     frame_offset: int = 0  # file number = shot frame + frame_offset
     meta: dict[str, Any] = field(default_factory=dict)
     hold: int | None = None  # a still held over every shot frame: each frame reads file number `hold`
+
+    def __post_init__(self) -> None:
+        self.colorspace = COLORSPACE_ALIASES.get(self.colorspace, self.colorspace)
+        if self.colorspace not in COLORSPACES:
+            raise ShotError(f"sequence {self.pattern!r}: colorspace {self.colorspace!r}; use one of {', '.join(COLORSPACES)}")
 
     def file_number(self, frame: int) -> int:
         """The number in the file name that shot frame `frame` reads."""
@@ -361,7 +368,7 @@ def _strip_empty(d: dict) -> dict:
             if not (k == "meta" and not v) and not (k == "frame_offset" and v == 0) and not (k == "hold" and v is None)}
 
 
-def _field_path(err: jsonschema.ValidationError) -> str:
+def _field_path(err) -> str:
     parts = []
     for p in err.absolute_path:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
@@ -375,6 +382,8 @@ def _validate(data: Any, where: str) -> None:
     if isinstance(version, int) and version not in READABLE_VERSIONS:
         raise ShotError(f"{where}: schema_version {version} is not supported (this dreamrooms {__version__} reads "
                         f"{', '.join(map(str, READABLE_VERSIONS))}); upgrade dreamrooms or regenerate the shot")
+    import jsonschema  # here, not at the top: `import dreamrooms.shot` (the CLI, the add-on) stays light
+
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = jsonschema.exceptions.best_match(errors)

@@ -27,6 +27,7 @@ from dreamrooms.colour import linear_to_srgb, srgb_to_linear, unpremultiply
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot.fit import Fit
 from dreamrooms.shot.frames import IMAGE_EXTS
+from dreamrooms.shot.prefetch import ordered_map
 from dreamrooms.shot.roles import colour_sequence
 
 VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".gif", ".wmv", ".flv")
@@ -243,13 +244,15 @@ class FileListSource(FrameSource):
                                   f"(scales and pads; --fit-mode crop crops instead) or resize the odd frames")
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
-        for n in (self.numbers if numbers is None else numbers):
+        """Frames in order, decoded ahead on threads (prefetch.ordered_map): decoding overlaps the caller's work."""
+        def load(n: int) -> Frame:
             path = self._by_number[n]
             srgb, rgba = read_image(path)
             if self.fit is not None:
                 srgb, rgba = self.fit.apply(srgb, rgba)
             self._check_size(srgb, str(path), str(self.files[0]))
-            yield Frame(n, srgb, rgba, str(path))
+            return Frame(n, srgb, rgba, str(path))
+        yield from ordered_map(load, self.numbers if numbers is None else numbers, name="frame-read")
 
 
 class VideoSource(FrameSource):
@@ -326,11 +329,13 @@ class ShotSource(FrameSource):
         self.cuts = list(self.shot.cuts)
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
-        for n in (self.numbers if numbers is None else numbers):
+        """Frames in order, decoded ahead on threads (prefetch.ordered_map)."""
+        def load(n: int) -> Frame:
             path = self.shot.frame_path(self.sequence, n)
             srgb, rgba = read_image(path)
             self._check_size(srgb, f"{path} (frame {n})", "the shot resolution")
-            yield Frame(n, srgb, rgba, str(path))
+            return Frame(n, srgb, rgba, str(path))
+        yield from ordered_map(load, self.numbers if numbers is None else numbers, name="frame-read")
 
 
 def _natural_key(p: Path) -> list:

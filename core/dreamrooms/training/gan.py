@@ -14,17 +14,13 @@ Every `checkpoint_every` steps: `checkpoints/latest.pt` (+ a numbered copy), `sa
 (a 4x4 grid from fixed seeds) and `loss.csv`.  `--resume` continues from latest.pt; `--from MODEL_DIR`
 starts from another run's weights (fine-tuning, same size and latent_dim).
 
-Dataset policy (:func:`load_images`): unreadable files, too few images and images much smaller than
-the training size are refused with one line naming the files; grayscale, CMYK and images with alpha
-are *converted with a warning* (gray -> RGB, CMYK -> RGB by the JPEG decoder, alpha composited over
-white), or refused with `strict_modes=True` (`--strict-modes`).
+The photos it trains on are loaded and checked by :mod:`dreamrooms.training.photos`.
 """
 from __future__ import annotations
 
 import csv
 import json
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,136 +31,16 @@ import numpy as np
 from dreamrooms.atomic import atomic_path, write_text_atomic
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.progress import progress
-from dreamrooms.shot.frames import IMAGE_EXTS as FOOTAGE_EXTS
+from dreamrooms.training.photos import load_images
 
-# photos to train on: every image type the stages read except EXR (linear HDR is not what a GAN learns from)
-IMAGE_EXTS = tuple(e for e in FOOTAGE_EXTS if e != ".exr")
-MIN_IMAGES = 10
-RECOMMENDED_IMAGES = 100
 SIZES = (32, 64, 128, 256)
 SAMPLE_SEED = 20240611
-
-
-class DatasetError(DreamroomsError):
-    """The image folder cannot be used for training."""
 
 
 class TrainError(DreamroomsError):
     """Training cannot start or resume with these settings."""
 
 
-def warn(msg: str) -> None:
-    print(f"dreamrooms: warning: {msg}", file=sys.stderr)
-
-
-# ---- dataset (numpy + cv2 only) ---------------------------------------------------------------------
-def _jpeg_components(path: Path) -> int | None:
-    """Number of colour components in a JPEG's frame header (4 = CMYK/YCCK), None if not a JPEG."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if data[:2] != b"\xff\xd8":
-        return None
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            i += 1
-            continue
-        marker = data[i + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
-            i += 1 if marker == 0xFF else 2
-            continue
-        seg = int.from_bytes(data[i + 2:i + 4], "big")
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            return data[i + 9] if i + 9 < len(data) else None
-        if marker == 0xDA:
-            return None
-        i += 2 + seg
-    return None
-
-
-def _names(paths: list[Path], n: int = 3) -> str:
-    s = ", ".join(p.name for p in paths[:n])
-    return s + (f" and {len(paths) - n} more" if len(paths) > n else "")
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: not a folder; give the folder that holds your training images")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS
-                   and not p.name.startswith("."))
-    return files
-
-
-def load_images(folder: str | Path, size: int, strict_modes: bool = False) -> np.ndarray:
-    """All images as float32 [N, 3, size, size] in -1..1 (sRGB-encoded), centre-cropped square."""
-    folder = Path(folder)
-    files = list_images(folder)
-    if not files:
-        raise DatasetError(f"{folder}: no images found ({', '.join(sorted(IMAGE_EXTS))}); put your training photos there")
-    if len(files) < MIN_IMAGES:
-        raise DatasetError(f"{folder}: only {len(files)} image(s); training needs at least {MIN_IMAGES} "
-                           f"(~{RECOMMENDED_IMAGES}+ recommended)")
-    unreadable, gray, cmyk, alpha, tiny, small = [], [], [], [], [], []
-    out = np.empty((len(files), 3, size, size), np.float32)
-    bar = progress(len(files), "reading images", unit="img")
-    for i, p in enumerate(files):
-        img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        bar.update()
-        if img is None or img.size == 0:
-            unreadable.append(p)
-            continue
-        if img.dtype == np.uint16:
-            img = (img / 257.0).round().astype(np.uint8)
-        elif img.dtype != np.uint8:
-            img = np.clip(img.astype(np.float32) * (255.0 if img.dtype.kind == "f" else 1.0), 0, 255).astype(np.uint8)
-        comps = _jpeg_components(p)
-        if comps == 4:
-            cmyk.append(p)
-            img = cv2.imread(str(p), cv2.IMREAD_COLOR)  # the decoder converts CMYK/YCCK to BGR
-        if img.ndim == 2 or img.shape[2] == 1:
-            gray.append(p)
-            img = cv2.cvtColor(img.reshape(img.shape[0], img.shape[1]), cv2.COLOR_GRAY2BGR)
-        elif img.shape[2] == 4:
-            a = img[..., 3:4].astype(np.float32) / 255.0
-            if a.min() < 1.0:
-                alpha.append(p)
-            img = (img[..., :3].astype(np.float32) * a + 255.0 * (1 - a)).round().astype(np.uint8)
-        h, w = img.shape[:2]
-        if min(h, w) < size // 2:
-            tiny.append(p)
-            continue
-        if min(h, w) < size:
-            small.append(p)
-        s = min(h, w)
-        y0, x0 = (h - s) // 2, (w - s) // 2
-        crop = img[y0:y0 + s, x0:x0 + s]
-        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if s > size else cv2.INTER_CUBIC)
-        out[i] = crop[..., ::-1].transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
-    bar.close()
-    if unreadable:
-        raise DatasetError(f"{folder}: {len(unreadable)} unreadable image file(s): {_names(unreadable)}; "
-                           "re-save them as PNG/JPEG or remove them")
-    if tiny:
-        raise DatasetError(f"{folder}: {len(tiny)} image(s) smaller than {size // 2}px on the short side "
-                           f"({_names(tiny)}); remove them or train at a smaller --size")
-    for kind, lst, how in (("grayscale", gray, "replicated to RGB"), ("CMYK", cmyk, "converted to RGB (colours may shift; re-save as sRGB)"),
-                           ("transparent (alpha)", alpha, "composited over white")):
-        if lst:
-            if strict_modes:
-                raise DatasetError(f"{folder}: {len(lst)} {kind} image(s) ({_names(lst)}); convert them to RGB "
-                                   "or drop --strict-modes to convert automatically")
-            warn(f"{folder}: {len(lst)} {kind} image(s) {how}: {_names(lst)}")
-    if small:
-        warn(f"{folder}: {len(small)} image(s) smaller than {size}px upscaled: {_names(small)}")
-    if len(files) < RECOMMENDED_IMAGES:
-        warn(f"{folder}: {len(files)} images; ~{RECOMMENDED_IMAGES}+ give more varied results")
-    return out
-
-
-# ---- config -----------------------------------------------------------------------------------------
 @dataclass
 class TrainConfig:
     size: int = 64
@@ -331,15 +207,8 @@ def pick_device(device: str) -> str:
     return device
 
 
-def train(images_dir: str | Path, model_dir: str | Path, cfg: TrainConfig, resume: bool = False,
-          from_model: str | Path | None = None, device: str = "auto", strict_modes: bool = False) -> Path:
-    """Train (or resume) and return the path of the latest checkpoint."""
-    torch = torch_module()
-    model_dir = Path(model_dir)
-    if cfg.size not in SIZES:
-        raise TrainError(f"--size {cfg.size}: use one of {', '.join(map(str, SIZES))}")
-    if cfg.steps < 1 or cfg.batch < 1:
-        raise TrainError("--steps and --batch must be >= 1")
+def _starting_point(model_dir: Path, cfg: TrainConfig, resume: bool, from_model) -> tuple[dict | None, dict | None]:
+    """(checkpoint to resume, checkpoint to fine-tune from), each checked against `cfg` before any work."""
     state = None
     if resume:
         state = load_checkpoint(model_dir)
@@ -360,6 +229,53 @@ def train(images_dir: str | Path, model_dir: str | Path, cfg: TrainConfig, resum
         if {k: saved[k] for k in ("size", "latent_dim", "channels")} != cfg.model_key():
             raise TrainError(f"--from {from_model}: that model is size {saved['size']}, latent_dim {saved['latent_dim']}, "
                              f"channels {saved['channels']}; train with the same settings to fine-tune it")
+    return state, init
+
+
+def _step(nets, opts, data_t, cfg: TrainConfig, gen, dev, step: int) -> tuple[float, float, float, float]:
+    """One GAN step (hinge loss, DiffAugment, EMA of the generator); (d loss, g loss, mean D(real), mean D(fake))."""
+    torch = torch_module()
+    g, d, g_ema = nets
+    opt_g, opt_d = opts
+    idx = torch.randint(0, len(data_t), (cfg.batch,), generator=gen)
+    real = data_t[idx]
+    flip = torch.rand(cfg.batch, generator=gen) < 0.5
+    real = torch.where(flip[:, None, None, None], real.flip(3), real).to(dev)
+    z = torch.randn(cfg.batch, cfg.latent_dim, generator=gen).to(dev)
+    # discriminator: hinge loss on augmented real and fake
+    with torch.no_grad():
+        fake = g(z)
+    d_real = d(diff_augment(real, cfg.augment, gen))
+    d_fake = d(diff_augment(fake, cfg.augment, gen))
+    loss_d = torch.relu(1 - d_real).mean() + torch.relu(1 + d_fake).mean()
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    # generator
+    z = torch.randn(cfg.batch, cfg.latent_dim, generator=gen).to(dev)
+    loss_g = -d(diff_augment(g(z), cfg.augment, gen)).mean()
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    # EMA of the generator (ramped so short runs are not dominated by the init)
+    decay = min(cfg.ema, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for pe, p in zip(g_ema.parameters(), g.parameters()):
+            pe.lerp_(p, 1 - decay)
+    return (loss_d.detach().item(), loss_g.detach().item(), d_real.detach().mean().item(),
+            d_fake.detach().mean().item())
+
+
+def train(images_dir: str | Path, model_dir: str | Path, cfg: TrainConfig, resume: bool = False,
+          from_model: str | Path | None = None, device: str = "auto", strict_modes: bool = False) -> Path:
+    """Train (or resume) and return the path of the latest checkpoint."""
+    torch = torch_module()
+    model_dir = Path(model_dir)
+    if cfg.size not in SIZES:
+        raise TrainError(f"--size {cfg.size}: use one of {', '.join(map(str, SIZES))}")
+    if cfg.steps < 1 or cfg.batch < 1:
+        raise TrainError("--steps and --batch must be >= 1")
+    state, init = _starting_point(model_dir, cfg, resume, from_model)
 
     data = load_images(images_dir, cfg.size, strict_modes=strict_modes)
     dev = pick_device(device)
@@ -394,44 +310,17 @@ def train(images_dir: str | Path, model_dir: str | Path, cfg: TrainConfig, resum
     if new_log:
         writer.writerow(["step", "d_loss", "g_loss", "d_real", "d_fake", "seconds"])
     data_t = torch.from_numpy(data)
-    n = len(data_t)
     t0 = time.monotonic()
     bar = progress(cfg.steps, f"train {model_dir.name}", unit="step")
     bar.update(step)
     latest = model_dir / "checkpoints" / "latest.pt"
     try:
         while step < cfg.steps:
-            idx = torch.randint(0, n, (cfg.batch,), generator=gen)
-            real = data_t[idx]
-            flip = torch.rand(cfg.batch, generator=gen) < 0.5
-            real = torch.where(flip[:, None, None, None], real.flip(3), real).to(dev)
-            z = torch.randn(cfg.batch, cfg.latent_dim, generator=gen).to(dev)
-            # discriminator: hinge loss on augmented real and fake
-            with torch.no_grad():
-                fake = g(z)
-            d_real = d(diff_augment(real, cfg.augment, gen))
-            d_fake = d(diff_augment(fake, cfg.augment, gen))
-            loss_d = torch.relu(1 - d_real).mean() + torch.relu(1 + d_fake).mean()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            # generator
-            z = torch.randn(cfg.batch, cfg.latent_dim, generator=gen).to(dev)
-            loss_g = -d(diff_augment(g(z), cfg.augment, gen)).mean()
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            # EMA of the generator (ramped so short runs are not dominated by the init)
-            decay = min(cfg.ema, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, p in zip(g_ema.parameters(), g.parameters()):
-                    pe.lerp_(p, 1 - decay)
+            ld, lg, dr, df = _step((g, d, g_ema), (opt_g, opt_d), data_t, cfg, gen, dev, step)
             step += 1
-            lg, ld = loss_g.detach().item(), loss_d.detach().item()
             if not (math.isfinite(lg) and math.isfinite(ld)):
                 raise TrainError(f"training diverged at step {step} (loss is NaN/inf); lower --lr or resume from the last checkpoint")
-            writer.writerow([step, f"{ld:.5f}", f"{lg:.5f}", f"{d_real.detach().mean().item():.4f}", f"{d_fake.detach().mean().item():.4f}",
-                             f"{time.monotonic() - t0:.2f}"])
+            writer.writerow([step, f"{ld:.5f}", f"{lg:.5f}", f"{dr:.4f}", f"{df:.4f}", f"{time.monotonic() - t0:.2f}"])
             bar.update(1)
             if hasattr(bar, "set_postfix_str"):
                 bar.set_postfix_str(f"d {ld:.3f} g {lg:.3f}")

@@ -51,7 +51,7 @@ class WalkSettings:
     batch: int = 4
     preview: str | None = None  # None | "png" | "mp4"
     constant_speed: bool = False
-    compression: str = "zip"
+    compression: str = exr.DEFAULT_COMPRESSION
 
 
 def build_path(gen: Generator, s: WalkSettings) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:

@@ -576,6 +576,22 @@ class CameraLayer extends Layer {
   get transform() { return this.property('ADBE Transform Group'); }
 }
 
+// TextLayer (textlayer.md): an AV layer whose Source Text is `ADBE Text Properties` > `ADBE Text Document`
+// (docsforadobe matchnames/layer/textlayer.md); created by LayerCollection.addText([sourceText]) (layercollection.md:
+// sourceText a string or TextDocument; returns TextLayer); a new layer spans the whole comp.
+class TextLayer extends Layer {
+  constructor(comp, text) {
+    super(comp, text);
+    this.matchName = 'ADBE Text Layer';
+    this._addGroup('ADBE Marker', 'Marker');
+    const tp = this._addGroup('ADBE Text Properties', 'Text');
+    tp._addProp('ADBE Text Document', 'Source Text', { type: PropertyValueType.TEXT_DOCUMENT, value: { text } });
+    addTransform(this, 'av', comp);
+  }
+  get sourceText() { return this.property('ADBE Text Properties').property('ADBE Text Document'); }
+  get transform() { return this.property('ADBE Transform Group'); }
+}
+
 class LayerCollection {
   constructor(comp) {
     this._comp = comp;
@@ -619,6 +635,11 @@ class LayerCollection {
     const proj = this._comp._project;
     const item = proj._newSolid(color, name, w, h, pa);
     return this._insert(new AVLayer(this._comp, item, name, duration === undefined ? this._comp.duration : duration));
+  }
+  addText(sourceText) {
+    const text = sourceText === undefined ? '' : sourceText;
+    if (typeof text !== 'string') aeFail('Unable to call "addText" because of parameter 1. Value is not a string.');
+    return this._insert(new TextLayer(this._comp, text));
   }
   byName(name) { return this._list.find((l) => l.name === name) || null; }
 }
@@ -934,6 +955,6 @@ function describeLayer(layer) {
 module.exports = {
   createAE, preprocess, describeLayer, grainOutput, lowBitEffectsOnPicture, fileEncode, fileDecode, EFFECTS, COLOR_PROFILES, TrackMatteType, BlendingMode,
   AlphaMode, AutoOrientType, KeyframeInterpolationType, PropertyValueType,
-  FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, Property, PropertyGroup, MarkerValue,
+  FootageItem, CompItem, FolderItem, FileSource, SolidSource, CameraLayer, AVLayer, TextLayer, Property, PropertyGroup, MarkerValue,
   ImportAsType, PropertyType,
 };

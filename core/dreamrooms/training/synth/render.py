@@ -5,7 +5,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from dreamrooms.training.synth.scene import Camera, Scene, closest_hit, shade
+from dreamrooms.training.synth.scene import Camera, Room, Scene, _inf
 
 
 def render_scene(scene: Scene, camera: Camera, width: int, height: int, *,
@@ -60,3 +60,75 @@ def render_clip(scene: Scene, cameras: Sequence[Camera], width: int, height: int
     """Yield ``render_scene`` results for each camera (streams; no accumulation)."""
     for cam in cameras:
         yield render_scene(scene, cam, width, height, **kw)
+
+
+# ---------------------------------------------------------------- ray casting and shading
+
+def closest_hit(scene: Scene, o, d):
+    """Per ray: nearest hit distance (inf on a miss), its normal, object index (-1) and room face."""
+    n_rays = len(d)
+    t_best = _inf(n_rays)
+    n_best = np.zeros((n_rays, 3))
+    obj = np.full(n_rays, -1, dtype=np.int32)
+    face = np.zeros(n_rays, dtype=np.int64)
+    for k, ob in enumerate(scene.objects):
+        if isinstance(ob, Room):
+            t, n, fc = ob.intersect_faces(o, d)
+        else:
+            t, n = ob.intersect(o, d)
+            fc = None
+        closer = t < t_best
+        if not closer.any():
+            continue
+        t_best = np.where(closer, t, t_best)
+        n_best[closer] = n[closer]
+        obj[closer] = k
+        if fc is not None:
+            face[closer] = fc[closer]
+    return t_best, n_best, obj, face
+
+
+def _occluded(scene: Scene, o, d):
+    """True where something lies between o and o + d (t in (eps, 1))."""
+    occ = np.zeros(len(d), dtype=bool)
+    for ob in scene.objects:
+        if isinstance(ob, Room):
+            t, _, _ = ob.intersect_faces(o, d)
+        else:
+            t, _ = ob.intersect(o, d)
+        occ |= t < 1.0 - 1e-3
+    return occ
+
+
+def shade(scene: Scene, p, n, d, obj, face):
+    """Lambert shading with point lights and hard shadows: (colour, normals turned to face the viewer)."""
+    albedo = np.zeros_like(p)
+    for k, ob in enumerate(scene.objects):
+        if isinstance(ob, Room):
+            for fc in range(6):
+                m = (obj == k) & (face == fc)
+                if m.any():
+                    albedo[m] = ob.textures[fc].albedo(p[m])
+        else:
+            m = obj == k
+            if m.any():
+                albedo[m] = ob.texture.albedo(p[m])
+    # normals face the viewer
+    flip = np.einsum("ij,ij->i", n, d) > 0
+    n = np.where(flip[:, None], -n, n)
+    light = np.broadcast_to(np.asarray(scene.ambient, dtype=np.float64), p.shape).copy()
+    origin = p + n * 1e-3
+    for L in scene.lights:
+        lv = np.asarray(L.position, dtype=np.float64)[None, :] - origin
+        dist2 = np.einsum("ij,ij->i", lv, lv)
+        dist = np.sqrt(dist2)
+        lam = np.clip(np.einsum("ij,ij->i", n, lv) / np.maximum(dist, 1e-9), 0, None)
+        contrib = lam * L.intensity / (1.0 + dist2)
+        if scene.shadows:
+            lit = contrib > 0
+            if lit.any():
+                occ = np.zeros(len(p), dtype=bool)
+                occ[lit] = _occluded(scene, origin[lit], lv[lit])
+                contrib = np.where(occ, 0.0, contrib)
+        light += contrib[:, None] * np.asarray(L.color, dtype=np.float64)[None, :]
+    return albedo * light, n
