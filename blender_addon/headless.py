@@ -130,7 +130,15 @@ def run_room(args: argparse.Namespace) -> int:
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
     if held:   # the longer range is in shot.json before the render records its sequence there
-        shot.save()
+        from dreamrooms.shot import update_shot
+
+        def held_too(current):   # shot.json as it is now (re-read under the manifest lock), held over the same range
+            if current is None:
+                return shot
+            hold.hold_still(current, frames)
+            return current
+
+        update_shot(shot.folder, held_too)
     from dreamrooms.room_options import render_settings
     from dreamrooms.stage import fingerprint_of
 
@@ -146,16 +154,27 @@ def run_room(args: argparse.Namespace) -> int:
         with prof.phase("save .blend"):
             bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
         print(f"dreamrooms: saved {blend}", file=sys.stderr)
-    if args.render:   # the render recorded its sequence in shot.json itself: build on that
-        shot = shotio.load_shot(shot.folder, check_files=False)
+    from dreamrooms.shot import update_shot
+
+    from .scene import camera_rig
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.provenance.extra["scene"] = B.scene_description(scene)
     if args.layout in RV.LAYOUTS:
         _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
     shot.provenance.extra["room"] = {**room_settings["options"], "rendered": bool(args.render)}
-    # the `dreamrooms room` line that spawned this worker, else this Blender's own command line
-    shot.provenance.add_command(getattr(args, "command_line", None) or list(sys.argv))
-    shot.save()
+    command = getattr(args, "command_line", None) or list(sys.argv)   # the `dreamrooms room` line, else Blender's
+
+    def merge(current):   # shot.json as it is now (the render's record, other stages'): this run's record on top
+        current = current or shot
+        current.camera = shot.camera
+        for key in ("scene", "room"):
+            current.provenance.extra[key] = shot.provenance.extra[key]
+        if RV.MATTE in shot.sequences:
+            current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
+        current.provenance.add_command(command)
+        return current
+
+    shot = update_shot(shot.folder, merge)
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
     prof.report(f"room {args.layout} profile", wall=prof.seconds.get("blender start-up", 0.0) + time.perf_counter() - t0)

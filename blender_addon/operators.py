@@ -117,7 +117,15 @@ class DREAMROOMS_OT_build(_Base, bpy.types.Operator):
         if self.layout != "SETTINGS":
             values["layout"] = self.layout
         if hold_still(shot, move_frames(shot, values["frames"])):   # a photo held over the Frames range
-            shot.save()
+            from dreamrooms.shot import update_shot
+
+            def merge(current):   # shot.json as it is now, held over the same range (under the manifest lock)
+                if current is None:
+                    return shot
+                hold_still(current, move_frames(current, values["frames"]))
+                return current
+
+            update_shot(shot.folder, merge)
         settings = B.settings_from(values)
         built = B.build(context.scene, shot, settings)
         context.scene["dreamrooms_start"] = [list(r) for r in built["start"]]
@@ -157,9 +165,14 @@ class DREAMROOMS_OT_camera_move(_Base, bpy.types.Operator):
         if reveal:   # the matte for every shot frame: the move, held before and after it
             poses = {f: mats[min(max(f - frames.start, 0), len(mats) - 1)] for f in shot.frames}
             worst = max(RV.write_matte(shot, values, poses, move))
-            fresh = shotio.load_shot(shot.folder, check_files=False)
-            fresh.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
-            fresh.save()
+            from dreamrooms.shot import update_shot
+
+            def merge(current):   # shot.json as it is now plus the matte (re-read under the manifest lock)
+                current = current or shot
+                current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
+                return current
+
+            update_shot(shot.folder, merge)
             msg += f"; reveal matte written (worst frame {worst:.1f} %)"
         if not s.no_focus:  # every frame must be evaluated for focus: a worker does it, the UI stays live
             if job_ui.running(context.scene) is not None:   # the move is keyed; focus waits for the other job
@@ -202,12 +215,19 @@ class DREAMROOMS_OT_record_camera(_Base, bpy.types.Operator):
 
     def run(self, context):
         from .scene import build as B, camera_rig, shotio
+        from dreamrooms.shot import MANIFEST, update_shot
 
         shot = shotio.load_shot(_shot_folder(context), check_files=False)
-        shot.camera = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
-        shot.provenance.extra["scene"] = B.scene_description(context.scene)
-        path = shot.save()
-        return f"camera track of {shot.frame_count} frame(s) written to {path}"
+        track = camera_rig.camera_track(context.scene, context.scene.camera, shot.frames)
+        described = B.scene_description(context.scene)
+
+        def merge(current):   # shot.json as it is now, this camera on top (under the manifest lock)
+            current = current or shot
+            current.camera, current.provenance.extra["scene"] = track, described
+            return current
+
+        shot = update_shot(shot.folder, merge)
+        return f"camera track of {shot.frame_count} frame(s) written to {shot.folder / MANIFEST}"
 
 
 classes = (DREAMROOMS_OT_load_shot, DREAMROOMS_OT_build, DREAMROOMS_OT_camera_move, DREAMROOMS_OT_render_setup,

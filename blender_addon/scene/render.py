@@ -185,12 +185,20 @@ def record_render(scene: bpy.types.Scene, shot: Shot) -> None:
     """Add the `render` sequence (channels as read back) and the camera track to shot.json.  The manifest is read
     again first: render chunks run for minutes beside other chunks and stages, and saving the copy loaded at the
     start would drop what they recorded meanwhile."""
-    shot = Shot.load(shot.folder, check_files=False)
+    from dreamrooms.shot import update_shot
+
+    from . import camera_rig
+
     first = frame_file(Path(shot.folder), shot.frame_start)
     channels = [c.name for c in exr.info(first).channels]
-    shot.add_sequence("render", RENDER_PATTERN, channels, colorspace="linear", premultiplied=True,
-                      engine=scene.render.engine, passes=sorted({c.rsplit(".", 1)[0] for c in channels}))
-    from . import camera_rig
-    shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)
-    shot.provenance.extra["blender"] = bpy.app.version_string
-    shot.save()
+    track = camera_rig.camera_track(scene, scene.camera, shot.frames)
+
+    def merge(current: Shot | None) -> Shot:   # under the shot-wide manifest lock: re-read, merge, write
+        current = current or shot
+        current.add_sequence("render", RENDER_PATTERN, channels, colorspace="linear", premultiplied=True,
+                             engine=scene.render.engine, passes=sorted({c.rsplit(".", 1)[0] for c in channels}))
+        current.camera = track
+        current.provenance.extra["blender"] = bpy.app.version_string
+        return current
+
+    update_shot(shot.folder, merge)

@@ -64,7 +64,16 @@ def ensure_blender_depth(shot: Shot, source: str | None = None, frames: range | 
                 d = exr.read_frame(shot.frame_path(src, f), [layer])[layer]
                 exr.write_frame(out, {"Y": np.asarray(d, np.float32)})
             bar.update()
-    shot.save()
+    from dreamrooms.shot import update_shot
+
+    seq = shot.sequences[target]
+
+    def merge(current):   # shot.json as it is now (other stages may have registered meanwhile) plus this sequence
+        current = current or shot
+        current.sequences[target] = seq
+        return current
+
+    update_shot(shot.folder, merge)
     return target
 
 

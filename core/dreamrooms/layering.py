@@ -10,7 +10,7 @@ lives in the lower part (e.g. `shot.manifest.SENSOR_FITS`, `models.video_plan.Vi
 """
 
 RANKS: tuple[tuple[str, ...], ...] = (
-    ("errors", "oserrors", "atomic", "progress", "colour", "worker", "layering"),
+    ("errors", "oserrors", "atomic", "progress", "colour", "worker", "layering", "memo"),
     ("limits", "easing"),
     ("shot",),
     ("camera", "models", "preview", "stage", "export"),

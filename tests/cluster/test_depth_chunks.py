@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamrooms.cluster.depth import ChunkStabilizer, chain_reference
+from dreamrooms.depth.chunks import ChunkStabilizer, chain_reference
 from dreamrooms.colour import linear_to_srgb
 from dreamrooms.depth import stabilize as S
 from dreamrooms.depth.pipeline import estimate_sequence

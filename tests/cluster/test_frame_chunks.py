@@ -145,7 +145,8 @@ def test_a_chunk_leaves_other_chunks_temps_alone(clip, tmp_path):
 def test_the_driver_holds_the_lock_and_cleans_before_the_chunks(clip, tmp_path):
     """While a cluster run holds the mask lock a one-machine run is refused; the driver's planning call (it holds
     the lock) removes what a killed run left and writes no frame."""
-    from dreamrooms.mask.run import make_masks
+    from dreamrooms import stage as spine
+    from dreamrooms.mask.run import MASK, MaskSettings, make_masks, result
     from dreamrooms.shot.lock import LockedError, writer_lock
 
     shot = tmp_path / "shot"
@@ -156,7 +157,8 @@ def test_the_driver_holds_the_lock_and_cleans_before_the_chunks(clip, tmp_path):
     with writer_lock(shot, "mask"):
         with pytest.raises(LockedError, match="another `dreamrooms mask` run is writing this shot"):
             make_masks(shot, shot, from_depth=True)
-        todo = make_masks(shot, shot, from_depth=True, plan=True, lock=False)
+        job, plan = spine.plan(MASK, MaskSettings(str(shot), str(shot), from_depth=True))   # the spine's own API
+        todo = result(spine.Result(job, plan))
     assert todo.processed == list(range(1, N + 1)) and todo.pattern == "masks/clip_foreground.####.exr"
     assert not stale.exists() and not list((shot / "masks").iterdir())
 

@@ -21,33 +21,30 @@ the 1st/99th percentiles of valid depth over up to 8 sampled frames):
   linear:              v = clip((far - d) / (far - near), 0, 1)
 Invalid depth (<= 0, not finite, or Blender's 1e10 background) is 0 (black, as far as far).
 
-Every file carries the shot's pixelAspectRatio.  Frames stream one at a time on a thread pool with a
-bounded backlog; every file is written atomically; a rerun skips frames whose outputs are complete (a
-stamp records the settings, and a change of settings redoes every frame); frames outside the shot's
-range left by an earlier, longer export are removed, so AE never imports them.  Finding the sources and
+Every file carries the shot's pixelAspectRatio.  Frames stream through the stage spine (reader threads, writer
+threads with a bounded backlog); every file is written atomically; a rerun skips frames whose outputs are complete
+(the settings fingerprint in each beauty file's header; a change of settings redoes every frame); frames outside
+the shot's range left by an earlier, longer export are removed, so AE never imports them.  Finding the sources and
 the depth range is exporter-neutral (dreamrooms.export.sources).
 """
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import OpenEXR
 
-from dreamrooms.atomic import clean_stale_temps, write_text_atomic
+from dreamrooms import stage as spine
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.export.sources import (INVALID_DEPTH, MAP_KINDS, Sources, depth_range, file_name,  # noqa: F401
                                        find_sources, normalise_map, safe_name)
-from dreamrooms.progress import progress
 from dreamrooms.shot import Shot, exr, frame_file
 from dreamrooms.shot.paths import confine, remove_inside
 from dreamrooms.shot.sources import pattern_files
 
 PAD = "####"
-STAMP = ".relayer.json"
 CRYPTO_PREFIX = "cryptomatte/"
 
 
@@ -172,57 +169,77 @@ def _stamp(shot: Shot, src: Sources, near, far, map_kind: str, outputs: list[Out
     return json.loads(json.dumps(stamp))
 
 
+class RelayerStage(spine.Stage):
+    """The AE re-layer on the stage spine: independent frames, the settings fingerprint in every beauty file's
+    header; a change of settings redoes every frame (no --overwrite needed: the AE folder is derived data)."""
+    name, attr = "ae", "dreamrooms_ae"
+    reads, writes = ("colour", "depth", "mattes", "passes"), ("ae/ sequences",)
+    redo_other_settings = True
+
+    def folder(self, r: "Relayer") -> Path:
+        return Path(r.shot.folder)
+
+    def prepare(self, r: "Relayer", chunk=None) -> spine.Job:
+        r.outputs = outputs = plan_outputs(r.name, r.src, r.map_kind)
+        stamp = _stamp(r.shot, r.src, r.near, r.far, r.map_kind, outputs, r.compression)
+        required = {o.id: ("A",) if o.role in ("mask", "reveal") else ("RGB",) for o in outputs}
+        required["beauty"] = ("RGBA", "depth.Z") if r.src.depth_seq else ("RGBA",)
+        for c, (_, keys) in r.src.crypto.items():
+            required[f"pass:{c}"] = ("RGBA", *keys)
+
+        def files(n: int) -> list[spine.Output]:
+            return [spine.Output(r.out_dir / frame_file(o.pattern, n), required[o.id], stamped=o.id == "beauty")
+                    for o in outputs]
+
+        frames = list(r.shot.frames)
+        return spine.Job(r.out_dir, frames, spine.fingerprint_of(stamp), files, frames, None, r)
+
+    def read_workers(self, job) -> int:
+        return job.data.workers or exr.default_workers()     # EXR reads and the map maths release the GIL
+
+    def read(self, job, n: int):
+        r = job.data
+        crypto = crypto_attributes(r.shot.frame_path(r.src.beauty_seq, n)) if r.src.crypto else {}
+        return _frame_layers(r.shot, r.src, n, r.near, r.far, r.map_kind), crypto
+
+    def compute(self, job, state, n: int, inputs) -> dict:
+        r, (layers, crypto) = job.data, inputs
+        attributes = {"pixelAspectRatio": float(r.shot.pixel_aspect)}
+        out = {}
+        for o, f in zip(r.outputs, job.outputs(n)):
+            opts = {"compression": r.compression, "attributes": attributes}
+            if o.id.startswith("pass:"):
+                opts["types"] = {k: "float" for k in layers[o.id]}
+                if o.id[5:] in r.src.crypto:
+                    opts["attributes"] = {**attributes, **crypto}
+            out[f.path] = (layers[o.id], opts)
+        return out
+
+
+@dataclass
+class Relayer:
+    """One re-layer run: the shot, where the AE sequences go, which sources, the map's range and kind."""
+    shot: Shot
+    out_dir: Path
+    src: Sources
+    near: float | None
+    far: float | None
+    name: str
+    map_kind: str = "disparity"
+    workers: int | None = None
+    compression: str = exr.DEFAULT_COMPRESSION
+    outputs: list = field(default_factory=list)
+
+
+RELAYER = RelayerStage()
+
+
 def relayer(shot: Shot, out_dir: Path, src: Sources, near: float | None, far: float | None, name: str,
-            map_kind: str = "disparity", workers: int | None = None, compression: str = exr.DEFAULT_COMPRESSION) -> list[Output]:
-    """Write every AE sequence frame by frame (parallel, resumable, atomic), then remove frames outside
-    the shot's range; returns the outputs."""
-    out_dir = Path(out_dir)
-    outputs = plan_outputs(name, src, map_kind)
-    attributes = {"pixelAspectRatio": float(shot.pixel_aspect)}
-    stamp = _stamp(shot, src, near, far, map_kind, outputs, compression)
-    stamp_path = out_dir / STAMP
-    resume = False
-    if stamp_path.is_file():
-        try:
-            resume = json.loads(stamp_path.read_text(encoding="utf-8")) == stamp
-        except (ValueError, UnicodeDecodeError):
-            resume = False
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(stamp_path, json.dumps(stamp) + "\n")
-
-    required = {o.id: ("A",) if o.role in ("mask", "reveal") else ("RGB",) for o in outputs}
-    required["beauty"] = ("RGBA", "depth.Z") if src.depth_seq else ("RGBA",)
-    for c, (_, keys) in src.crypto.items():
-        required[f"pass:{c}"] = ("RGBA", *keys)
-
-    def paths(frame: int) -> dict[str, Path]:
-        return {o.id: confine(out_dir, frame_file(o.pattern, frame), f"{out_dir}: output") for o in outputs}
-
-    def done(frame: int) -> bool:
-        return all(p.is_file() and exr.is_complete(p, required[oid]) for oid, p in paths(frame).items())
-
-    def work(frame: int) -> None:
-        if resume and done(frame):
-            return
-        layers = _frame_layers(shot, src, frame, near, far, map_kind)
-        crypto = crypto_attributes(shot.frame_path(src.beauty_seq, frame)) if src.crypto else {}
-        for oid, p in paths(frame).items():
-            types = {k: "float" for k in layers[oid]} if oid.startswith("pass:") else None
-            extra = {**attributes, **crypto} if oid.startswith("pass:") and oid[5:] in src.crypto else attributes
-            exr.write_frame(p, layers[oid], compression=compression, types=types, attributes=extra)
-
-    workers = workers or exr.default_workers()
-    frames = list(shot.frames)
-    clean_stale_temps(paths(frames[0]).values())   # what a killed run was writing (the caller holds the ae lock)
-    with progress(len(frames), "ae: re-layer") as bar, ThreadPoolExecutor(workers, thread_name_prefix="ae-relayer") as pool:
-        pending = []
-        for f in frames:
-            pending.append(pool.submit(work, f))
-            if len(pending) >= 2 * workers:
-                pending.pop(0).result()
-                bar.update(1)
-        for fut in pending:
-            fut.result()
-            bar.update(1)
-    remove_stale(out_dir, outputs, shot.frames)
-    return outputs
+            map_kind: str = "disparity", workers: int | None = None,
+            compression: str = exr.DEFAULT_COMPRESSION) -> list[Output]:
+    """Write every AE sequence frame by frame (the stage spine's streamed run: resumable, atomic; the caller holds
+    the `ae` lock), then remove frames outside the shot's range; returns the outputs."""
+    r = Relayer(shot, Path(out_dir), src, near, far, name, map_kind, workers, compression)
+    spine.produce(RELAYER, r)
+    remove_stale(r.out_dir, r.outputs, shot.frames)
+    return r.outputs

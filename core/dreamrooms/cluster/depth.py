@@ -27,7 +27,6 @@ AbsRel 0.146 vs 0.147.  Without the cross-fade the boundaries flickered 2-4x mor
 """
 from __future__ import annotations
 
-import functools
 import sys
 import time
 from pathlib import Path
@@ -49,90 +48,14 @@ def reference_keys(first: int, last: int, chunks: list[Chunk], interval: int = I
     return sorted(keys)
 
 
-def chain_reference(raws: dict[int, tuple[np.ndarray, np.ndarray]], near: float, far: float,
-                    metric: bool = False) -> dict[int, np.ndarray]:
-    """Canonical inverse depth at each keyframe from the model's raw output and grey guide per keyframe.
-
-    The first keyframe is mapped like the stabiliser maps a clip's first frame; each next one is fitted to
-    the one before, warped along the flow between their guides (pixels that leave the picture are left out)."""
-    from dreamrooms.depth import stabilize as stab
-
-    out: dict[int, np.ndarray] = {}
-    prev = None
-    for k in sorted(raws):
-        v, guide = raws[k]
-        v = np.asarray(v, np.float32)
-        if metric:
-            out[k] = (1.0 / np.maximum(v, 1e-6)).astype(np.float32)
-        elif prev is None:
-            s, t = stab.range_mapping(*stab.robust_range(v), near, far)
-            out[k] = (s * v + t).astype(np.float32)
-        else:
-            maps = stab.flow_maps(stab.flow_between(raws[prev][1], guide))
-            ref = stab.warp_with(out[prev], maps)
-            ok = maps[2] if maps[2].mean() > 0.2 else np.ones(v.shape, bool)
-            s, t, _ = stab.robust_affine(v[ok], ref[ok], noise_ratio=1.0)
-            if not s > 0:   # no usable overlap (a cut): match the distributions instead
-                mv, sv = stab.median_mad(v)
-                mr, sr = stab.median_mad(out[prev])
-                s = sr / sv if sv > 1e-12 else 1.0
-                t = mr - s * mv
-            out[k] = (s * v + t).astype(np.float32)
-        prev = k
-    return out
-
-
-class ChunkStabilizer:
-    """The stabiliser of one chunk: started from the reference at its first warm-up frame, and cross-faded
-    into the next chunk's start over the overlap (see module doc).  Called once per frame in order from
-    `first_read` on, like :class:`dreamrooms.depth.stabilize.Stabilizer`."""
-
-    def __init__(self, mode: str, near: float, far: float, *, metric: bool, first_read: int,
-                 start: tuple[np.ndarray, np.ndarray] | None = None,
-                 handover: tuple[int, int, np.ndarray, np.ndarray] | None = None):
-        from dreamrooms.depth.stabilize import Stabilizer
-
-        self.mode, self._args = mode, (mode, near, far)
-        self._metric = metric
-        self.base = Stabilizer(mode, near, far, metric=metric)
-        if start is not None:
-            self.base.seed(*start)
-        self.frame = self._first = first_read
-        self.handover = handover        # (next chunk's first warm-up frame, our last frame, its start u, guide)
-        self.twin = None
-
-    def restart(self) -> None:
-        """A cut (dreamrooms.shot.segments) inside the chunk starts afresh; at the chunk's first frame the
-        reference it was started from stands."""
-        if self.frame != self._first:
-            self.base.restart()
-
-    def __call__(self, raw: np.ndarray, guide: np.ndarray | None = None, flow: np.ndarray | None = None) -> np.ndarray:
-        from dreamrooms.depth.stabilize import Stabilizer
-
-        n, self.frame = self.frame, self.frame + 1
-        u = self.base(raw, guide, flow)
-        if self.handover is None:
-            return u
-        w0, end, u_ref, g_ref = self.handover
-        if n == w0:
-            self.twin = Stabilizer(*self._args, metric=self._metric)
-            self.twin.seed(u_ref, g_ref)
-        elif self.twin is not None and n <= end:
-            lam = np.float32((n - w0) / max(1, end - w0))
-            u = ((1 - lam) * u + lam * self.twin(raw, guide, flow)).astype(np.float32)
-        return u
-
-
 def reference_task(*, source: str, model: str, keys: list[int], size, near: float, far: float, device: str,
                    threads: int, fps) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Ray task: the model on the keyframes only, chained into one scale: {frame: (inverse depth, guide)}."""
-    from types import SimpleNamespace
-
     import cv2
 
     from dreamrooms import progress as prog
     from dreamrooms.depth import runner, stabilize as stab
+    from dreamrooms.depth.chunks import chain_reference
     from dreamrooms.depth.image import network_size, preprocess
     from dreamrooms.depth.model import io_names, load_model
     from dreamrooms.shot.sources import open_source
@@ -145,7 +68,7 @@ def reference_task(*, source: str, model: str, keys: list[int], size, near: floa
     raws = {}
     for fr in src.frames(keys):
         x, small = preprocess(fr.srgb, net_hw, ms.entry.input)
-        (_, y, _), = feed([SimpleNamespace(frame=fr, tensor=x)])
+        (y, _), = feed.predict(x[None], str(fr.number))
         if y.shape != tuple(net_hw):   # an export with its own output size, brought to the network size as the stage does
             y = cv2.resize(y, (net_hw[1], net_hw[0]), interpolation=cv2.INTER_LINEAR)
         raws[fr.number] = (y, stab.grey_guide(small))
@@ -155,17 +78,18 @@ def reference_task(*, source: str, model: str, keys: list[int], size, near: floa
 
 def depth_chunk(chunk: Chunk, *, source: str, model: str, out: str, opts: dict, starts: dict,
                 handovers: dict, threads: int) -> int:
-    """Ray task: depth for the chunk's frames, its stabiliser started from the reference at its warm-up and
-    cross-faded into the next chunk's start."""
-    from dreamrooms.depth.pipeline import estimate_sequence
+    """Ray task: the stage spine's chunk run of depth: its stabiliser started from the reference at its warm-up
+    and cross-faded into the next chunk's start (:class:`dreamrooms.depth.chunks.ChunkStabilizer`)."""
+    from dreamrooms import stage as spine
+    from dreamrooms.depth.pipeline import DepthSettings
+    from dreamrooms.depth.stage import DEPTH
 
     w0 = chunk.first - chunk.warmup
     first_read = w0 + 1 if chunk.warmup else chunk.first
-    make = functools.partial(ChunkStabilizer, first_read=first_read, start=starts.get(w0) if chunk.warmup else None,
-                             handover=handovers.get(chunk.first))
-    res = estimate_sequence(source, model, out, frames=(chunk.first, chunk.last), threads=threads,
-                            make_stabilizer=make, warmup_from=first_read, register=False, lock=False, **opts)
-    return len(res.processed)
+    context = {"first_read": first_read, "start": starts.get(w0) if chunk.warmup else None,
+               "handover": handovers.get(chunk.first)}
+    settings = DepthSettings(source, model, out, threads=threads, **{**opts, "frames": (chunk.first, chunk.last)})
+    return spine.run_chunk(DEPTH, settings, spine.Chunk(chunk.first, chunk.last, first_read, context)).written
 
 
 def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk: int | None,
@@ -176,14 +100,14 @@ def depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk:
     from dreamrooms.shot.lock import writer_lock
 
     out = Path(out).resolve()
-    with writer_lock(out, "depth"):   # the driver holds the shot's depth lock; its chunks write their own frames
+    with writer_lock(out, "depth"):   # the driver holds the shot's depth lock (spine.locked); its chunks write their own frames
         return _depth_on_cluster(source, model, out, address=address, chunk=chunk, frames=frames, overlap=overlap,
                                  argv=argv, **opts)
 
 
 def _depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk: int | None, frames, overlap: int,
                       argv: list[str] | None, **opts):
-    from dreamrooms.depth.pipeline import estimate_sequence, prepare_output
+    from dreamrooms.depth.pipeline import prepare_output
     from dreamrooms.models.registry import resolve
 
     source = str(Path(source).resolve()) if Path(source).exists() else str(source)
@@ -211,10 +135,17 @@ def _depth_on_cluster(source: str, model: str, out: Path, *, address: str, chunk
         hand = {a.first: (b.first - b.warmup, a.last, *starts[b.first - b.warmup]) for a, b in zip(chunks, chunks[1:])}
         return {"starts": starts, "handovers": hand}
 
-    results = run_stage(address, "depth", out, numbers[0], numbers[-1], chunk, depth_chunk,
+    results = run_stage(address, "depth", out, range(numbers[0], numbers[-1] + 1), chunk, depth_chunk,
                         {"source": source, "model": model, "out": str(out), "opts": opts},
                         count_new(out / "depth", f"{name}.", time.time() - 1.0), warmup=overlap, before=reference)
-    # every frame is on disk: this registers the sequences (checking each frame's settings) without inference
-    res = estimate_sequence(source, model, out, frames=frames, argv=argv, trust_renames=True, lock=False,
-                            **{**opts, "overwrite": False})
-    return res, sum(r.value for r in results)
+    # every frame is on disk: the spine registers the sequences (no inference)
+    from dreamrooms import stage as spine
+    from dreamrooms.depth.pipeline import DepthSettings, check_settings, result
+    from dreamrooms.depth.stage import DEPTH
+    from dreamrooms.stage.plan import Plan
+
+    settings = DepthSettings(source, model, out, frames=frames, argv=argv, **{**opts, "overwrite": False})
+    check_settings(settings)
+    job = DEPTH.prepare(settings)      # no rescan: every frame was renamed into place whole by this run's chunks
+    shot = spine.register(DEPTH, settings, job)
+    return result(spine.Result(job, Plan(job.numbers, len(job.numbers)), 0, shot)), sum(r.value for r in results)

@@ -7,9 +7,10 @@ previous frame's fill of every hidden region (:class:`~dreamrooms.layers.fill.Te
 know the state one machine would have at its first frame without computing every frame before it, so each chunk
 after the first **warms up**: it starts :data:`OVERLAP` frames before its first frame with a fresh state (as one
 machine starts at the clip's first frame), runs the stage over those frames without writing them, and writes
-its own frames from there.  The stage functions do the work (``warmup_from``, ``register=False``,
-``lock=False``); the driver holds the stage's writer lock, cleans what a killed run left, and registers the
-sequences once every frame is on disk.
+its own frames from there.  Everything goes through the stage spine's own API (:mod:`dreamrooms.stage`): the
+driver holds the stage's writer lock (``locked``), plans once (``plan``: checks every input and cleans what a
+killed run left), each task runs ``run_chunk`` with a warm-up range, and the driver calls ``register`` once
+every frame is on disk.  No stage function has a cluster-only parameter.
 
 What is exact and what is not:
 
@@ -47,47 +48,48 @@ OVERLAP = 6     # warm-up frames before a chunk's first written frame (the matte
 
 
 def _stage(stage: str):
-    """The stage function: make_masks or make_layers."""
+    """(the spine stage, its settings class, the module's result function) of mask or layers."""
     if stage == "mask":
-        from dreamrooms.mask.run import make_masks
+        from dreamrooms.mask import run as m
 
-        return make_masks
-    from dreamrooms.layers.run import make_layers
+        return m.MASK, m.MaskSettings, m.result
+    from dreamrooms.layers import run as m
 
-    return make_layers
+    return m.LAYERS, m.LayersSettings, m.result
 
 
 def frames_chunk(chunk: Chunk, *, stage: str, kwargs: dict, threads: int) -> int:
-    """Ray task: the stage over the chunk's warm-up frames (not written) and its own frames."""
-    res = _stage(stage)(**kwargs, frames=(chunk.first, chunk.last), register=False, lock=False,
-                        warmup_from=chunk.first - chunk.warmup if chunk.warmup else None)
-    return len(res.processed)
+    """Ray task: the stage over the chunk's warm-up frames (not written) and its own frames (the spine's chunk)."""
+    from dreamrooms import stage as spine
+
+    st, settings, _ = _stage(stage)
+    res = spine.run_chunk(st, settings(**kwargs), spine.Chunk(chunk.first, chunk.last,
+                                                             chunk.first - chunk.warmup if chunk.warmup else None))
+    return res.written
 
 
 def on_cluster(stage: str, out: Path, kwargs: dict, *, address: str, chunk: int | None, frames,
                overlap: int = OVERLAP, argv: list[str] | None = None):
-    """`dreamrooms mask|layers ... --ray`: plan (checks every input, cleans stale temps), the chunks, then
-    registration on the driver.  `kwargs`: the stage function's arguments but frames.  Returns (the registering
-    run's result, frames the chunks wrote)."""
-    from dreamrooms.mask.io import select_frames
-    from dreamrooms.shot.lock import writer_lock
+    """`dreamrooms mask|layers ... --ray`: the spine's plan (checks every input, cleans stale temps), the chunks,
+    then the spine's registration on the driver.  `kwargs`: the stage's settings but frames.  Returns (the
+    registering run's result, frames the chunks wrote)."""
+    from dreamrooms import stage as spine
 
-    run = _stage(stage)
+    st, make, result = _stage(stage)
+    settings = make(**kwargs, frames=frames, argv=argv)
     out = Path(out).resolve()
-    with writer_lock(out, stage):   # the driver holds the stage's lock; its chunks write their own frames
-        todo = run(**kwargs, frames=frames, lock=False, plan=True)
+    with spine.locked(st, settings):   # the driver holds the stage's lock; its chunks write their own frames
+        job, todo = spine.plan(st, settings)
         written = 0
-        if todo.processed:
-            numbers = select_frames(todo.shot, frames)
-            pattern = Path(todo.pattern)
-            results = run_stage(address, stage, out, numbers[0], numbers[-1], chunk, frames_chunk,
-                                {"stage": stage, "kwargs": kwargs},
+        if todo.todo:
+            pattern = Path(result(spine.Result(job, todo)).pattern)
+            results = run_stage(address, stage, out, range(job.numbers[0], job.numbers[-1] + 1), chunk, frames_chunk,
+                                {"stage": stage, "kwargs": {**kwargs, "overwrite": False}},
                                 count_new(out / pattern.parent, pattern.name.split("#")[0], time.time() - 1.0),
                                 warmup=overlap)
             written = sum(r.value for r in results)
-        # every frame is on disk: this checks them and registers the sequences without computing any
-        res = run(**{**kwargs, "overwrite": False}, frames=frames, lock=False, argv=argv)
-    return res, written
+        shot = spine.register(st, settings, job, changed=bool(written))
+    return result(spine.Result(job, todo, written, shot)), written
 
 
 def mask_on_cluster(source: str, out: Path, *, address: str, chunk: int | None, frames, model: str | None = None,

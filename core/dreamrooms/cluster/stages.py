@@ -36,10 +36,11 @@ def count_new(folder: Path, prefix: str, since: float) -> Callable[[], int]:
     return count
 
 
-def run_stage(address: str, stage: str, shot: Path, first: int, last: int, chunk: int | None,
-              fn: Callable, kwargs: dict, counter: Callable[[], int] | None, *, warmup: int = 0,
+def run_stage(address: str, stage: str, shot: Path, frames: range, chunk: int | None, fn: Callable, kwargs: dict,
+              counter: Callable[[], int] | None, *, warmup: int = 0,
               before: Callable | None = None) -> list[driver.ChunkResult]:
-    """Connect, plan `first`..`last` into chunks (default size from the cluster), run `fn` on each, wait."""
+    """Connect, plan `frames` (consecutive) into chunks (default size from the cluster), run `fn` on each, wait."""
+    first, last = frames[0], frames[-1]
     with driver.connect(address) as ray:
         res = driver.resources(ray)
         size = chunk or default_chunk(last - first + 1, res.slots, stage)
@@ -102,7 +103,7 @@ def render_on_cluster(shot: Path, first: int, last: int, *, address: str, chunk:
     shot, blend = Path(shot).resolve(), Path(blend).resolve()
     if not blend.is_file():
         raise ClusterError(f"{blend}: no saved room; build it first (`dreamrooms room {shot} ...` saves room.blend)")
-    return run_stage(address, "render", shot, first, last, chunk, render_chunk,
+    return run_stage(address, "render", shot, range(first, last + 1), chunk, render_chunk,
                      {"shot": str(shot), "blend": str(blend), "headless": str(Path(headless).resolve()),
                       "device": device, "backend": backend},
                      count_new(shot / "render", "render.", time.time() - 1.0))
@@ -110,28 +111,37 @@ def render_on_cluster(shot: Path, first: int, last: int, *, address: str, chunk:
 
 # ---- walk --------------------------------------------------------------------------------------------
 def walk_chunk(chunk, *, out: str, model: str, settings, latents, device: str, threads: int) -> int:
-    """Ray task: render this chunk's frames of the walk from the driver's latents."""
+    """Ray task: the stage spine's chunk run of the walk, from the driver's latents (the chunk's context)."""
+    from dreamrooms import stage as spine
     from dreamrooms.walk.generator import open_generator
-    from dreamrooms.walk.run import run_walk
+    from dreamrooms.walk.stage import WALK, WalkRun
 
     gen = open_generator(model, device=device, threads=threads)
-    run_walk(gen, out, settings, latents=latents, only=[f - 1 for f in chunk.frames], register=False, lock=False)
-    return len(chunk.frames)
+    run = WalkRun(gen, out, settings)
+    return spine.run_chunk(WALK, run, spine.Chunk(chunk.first, chunk.last, None, {"latents": latents})).written
 
 
 def walk_on_cluster(gen, model: str, out: Path, settings, *, overwrite: bool, address: str, chunk: int | None,
                     device: str, argv: list[str] | None = None):
-    """The walk of one machine, its frames rendered in chunks on the cluster; returns the registered Shot."""
-    from dreamrooms.walk.run import frame_latents, run_walk
-
-    from dreamrooms.shot.lock import writer_lock
+    """The walk of one machine, its frames rendered in chunks on the cluster; returns the registered Shot.  The
+    driver holds the walk lock, plans once (validates, clears an --overwrite'd walk, computes the latents, saves a
+    new shot's shot.json, which every task checks it sees), and registers once every frame is on disk."""
+    from dreamrooms import stage as spine
+    from dreamrooms.shot import update_shot
+    from dreamrooms.walk.run import check_settings
+    from dreamrooms.walk.stage import WALK, WalkRun
 
     out = Path(out).resolve()
-    lat = frame_latents(gen, settings)
-    with writer_lock(out, "walk"):   # the driver holds the shot's walk lock; its chunks write their own frames
-        # validate, clear an --overwrite'd walk, write the settings and shot.json here, once, before any task writes
-        run_walk(gen, out, settings, overwrite=overwrite, latents=lat, only=[], register=False, lock=False)
-        run_stage(address, "walk", out, 1, settings.frames, chunk, walk_chunk,
-                  {"out": str(out), "model": model, "settings": settings, "latents": lat, "device": device},
+    check_settings(settings)
+    run = WalkRun(gen, str(out), settings, overwrite, argv)
+    with spine.locked(WALK, run):
+        job, _ = spine.plan(WALK, run)
+        if not (out / "shot.json").is_file():
+            update_shot(out, lambda current: current or job.data.shot)
+        run_stage(address, "walk", out, range(1, settings.frames + 1), chunk, walk_chunk,
+                  {"out": str(out), "model": model, "settings": settings, "latents": (job.data.lat, job.data.info),
+                   "device": device},
                   count_new(out / "layers", "walk.", time.time() - 1.0))
-        return run_walk(gen, out, settings, latents=lat, argv=argv, lock=False)   # every frame is there: registers
+        shot = spine.register(WALK, run, job)
+    WALK.published(job, shot)
+    return shot

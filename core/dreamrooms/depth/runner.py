@@ -59,16 +59,21 @@ class FrameRunner:
 
     def __call__(self, items: list) -> list[tuple[object, np.ndarray, dict]]:
         x = np.stack([it.tensor for it in items])
+        got = self.predict(x, f"{items[0].frame.number}-{items[-1].frame.number}")
+        return [(it, pred, extras) for it, (pred, extras) in zip(items, got)]
+
+    def predict(self, x: np.ndarray, frames: str) -> list[tuple[np.ndarray, dict]]:
+        """(prediction, extras) per network input of the batch `x` (N x C x H x W); `frames` names them in errors."""
         try:
             got = self.ms.session.run(self.fetch, self.feeds(x))
         except Exception as exc:
-            raise DepthError(f"model {self.ms.entry.name!r} failed on frames {items[0].frame.number}-"
-                             f"{items[-1].frame.number} ({str(exc).splitlines()[0][:200]})") from None
+            raise DepthError(f"model {self.ms.entry.name!r} failed on frames {frames} "
+                             f"({str(exc).splitlines()[0][:200]})") from None
         outs = dict(zip(self.fetch, got))
         main = np.asarray(outs[self.oname], np.float32)
         net_w = x.shape[-1]
         res = []
-        for k, it in enumerate(items):
+        for k in range(x.shape[0]):
             extras: dict = {}
             if self.semantics == "pointmap_affine":
                 pts = main[k].reshape(main.shape[-3], main.shape[-2], 3)
@@ -84,7 +89,7 @@ class FrameRunner:
                 extras["normal"] = n if n.shape[-1] == 3 else n.transpose(1, 2, 0)
             if "focal_px" in self.extra:
                 extras["fov_x"] = pointmap.focal_px_to_fov_x(float(np.ravel(outs[self.extra["focal_px"]])[k]), net_w)
-            res.append((it, np.asarray(pred, np.float32), extras))
+            res.append((np.asarray(pred, np.float32), extras))
         return res
 
     def flush(self) -> list:
@@ -172,7 +177,7 @@ class ClipRunner:
             raise DepthError(f"model {self.ms.entry.name!r}: {len(self.items)} frame(s) never left the clip windows")
         return []
 
-    # ---- resume: the scheduler's state as flat arrays (saved with resume.save_state) ----------------------
+    # ---- resume: the scheduler's state as flat arrays (saved in the spine's StateFile) ----------------------
     def state(self) -> dict:
         st = self.windows.state()
         out = {"video_k": np.asarray(st["k"])}

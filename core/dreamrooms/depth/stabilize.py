@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dreamrooms.memo import last_call
+
 MODES = ("keyframe", "ema", "off")
 LOW_Q, HIGH_Q = 2.0, 98.0
 CLAMP = 4.0
@@ -342,7 +344,13 @@ class Stabilizer:
 def flow_between(prev_guide: np.ndarray, guide: np.ndarray, max_side: int = 160) -> np.ndarray:
     """Backward optical flow (Farneback) HxWx2: pixel (y, x) of `guide` came from (y, x) + flow in `prev_guide`.
     Guides are uint8 grey images at the model resolution; the flow is computed at most `max_side` pixels
-    wide (depth filtering needs the motion of regions, not of fine texture) and scaled back up."""
+    wide (depth filtering needs the motion of regions, not of fine texture) and scaled back up.  Computed once
+    per pair of guide objects: every matte filter and layer fill of a frame shares it (do not modify it)."""
+    return _flow(prev_guide, guide, max_side)
+
+
+@last_call
+def _flow(prev_guide: np.ndarray, guide: np.ndarray, max_side: int) -> np.ndarray:
     import cv2
 
     h, w = guide.shape

@@ -24,6 +24,9 @@ from dreamrooms.progress import progress
 from dreamrooms.shot import exr
 from dreamrooms.shot.segments import image_cut, starts_segment
 from dreamrooms.shot.sources import Frame, SourceError, from_linear_rgba
+from dreamrooms.stage.record import stamps
+from dreamrooms.stage.state import StateFile
+from dreamrooms.stage.stream import remove_created
 
 _STOP = object()
 
@@ -189,9 +192,11 @@ class StreamRun:
                 attrs[resume.FOV_ATTR] = f"{extras['fov_x']:.6f}"
             if item.detected:
                 attrs[resume.CUT_ATTR] = "1"
+            kept = stamps(self.targets.layers(n)) if item.extra else {}   # in place: what made the colour (walk)
+            kept[resume.DEPTH_ATTR] = s.fingerprint
             with self.lock:
                 self.created.extend(t for t in self.targets.of(n) if not t.exists())
-            exr.write_frame(self.targets.layers(n), layers, compression=s.compression)
+            exr.write_frame(self.targets.layers(n), layers, compression=s.compression, attributes=kept)
             exr.write_frame(self.targets.depth(n), {"Y": depth}, compression=s.compression, attributes=attrs)
             if self.targets.preview:
                 write_bytes_atomic(self.targets.preview(n), preview_png(depth, s.near, s.far, s.metric))
@@ -226,7 +231,7 @@ class StreamRun:
             state = self.states[frame]
             for f in ready:
                 del self.states[f]
-            resume.save_state(self.s.state_path, frame, self.s.fingerprint, state)
+            StateFile(self.s.state_path, self.s.fingerprint).save(frame, state)
 
     # ---- the run (inference on this thread) -----------------------------------------------------------------
     def put_checked(self, target: "queue.Queue", item) -> None:
@@ -284,7 +289,7 @@ class StreamRun:
             if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
                 if self.s.state_path is not None:
                     self.created.append(self.s.state_path)
-                resume.remove_created(self.created, self.made_dirs)
+                remove_created(self.created, self.made_dirs)
 
 
 def upsample_normals(normal: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -1,12 +1,11 @@
 """Shot-side helpers shared by the mask and layers stages: which sequences hold colour, depth and masks,
-reading a frame's colour, the frames a run covers and where a rerun resumes."""
+reading a frame's colour and the frames a run covers."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from dreamrooms.depth.resume import read_fingerprint
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import Shot
 
@@ -70,22 +69,3 @@ def select_frames(shot: Shot, frames: str | tuple[int, int] | None) -> list[int]
     from dreamrooms.shot.frames import parse_frames, shot_frames
 
     return list(shot_frames(shot, parse_frames(frames) if isinstance(frames, str) else frames))
-
-
-def resume_start(numbers: list[int], complete, probe: Path | None, attr: str, fingerprint: str, what: str,
-                 overwrite: bool) -> int:
-    """Index of the first frame to compute: frames whose files are whole and carry `fingerprint` are kept.
-    A whole file made with other settings (`probe(n)`'s header) stops the run with the fix, as in the depth
-    stage: --overwrite recomputes, the same settings resume."""
-    if overwrite:
-        return 0
-    start = 0
-    while start < len(numbers) and complete(numbers[start]):
-        start += 1
-    if start < len(numbers) and probe is not None:
-        p = probe(numbers[start])
-        other = read_fingerprint(p, attr) if p.is_file() else None
-        if other is not None and other != fingerprint:
-            raise DreamroomsError(f"{p}: written with other {what} settings; pass --overwrite to recompute, or use "
-                                  f"the same settings to resume")
-    return start

@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from dreamrooms.memo import last_call
+
 from dreamrooms.depth import stabilize as stab
 
 BINS = 128
@@ -147,17 +149,30 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 
         b = mp - a * mi
         return box(a) * g + box(b)
     mp = box(p)
-    mi = [box(g[..., c]) for c in range(3)]
+    mi, var = _colour_stats(guide, radius, eps)
     cov = [box(g[..., c] * p) - mi[c] * mp for c in range(3)]
+    a = np.linalg.solve(var, np.stack(cov, -1)[..., None])[..., 0]
+    b = mp - sum(a[..., c] * mi[c] for c in range(3))
+    return sum(box(a[..., c]) * g[..., c] for c in range(3)) + box(b)
+
+
+@last_call
+def _colour_stats(guide: np.ndarray, radius: int, eps: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """The guide's local colour means and regularised covariance (He et al. 2010): they depend on the guide only,
+    so every layer's guided filter of one frame shares them (computed once per guide object and radius)."""
+    import cv2
+
+    g = np.asarray(guide, np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    box = lambda x: cv2.blur(x, k, borderType=cv2.BORDER_REFLECT)
+    mi = [box(g[..., c]) for c in range(3)]
     var = np.empty(g.shape[:2] + (3, 3), np.float32)
     for i in range(3):
         for j in range(i, 3):
             v = box(g[..., i] * g[..., j]) - mi[i] * mi[j]
             var[..., i, j] = var[..., j, i] = v
     var += np.eye(3, dtype=np.float32) * eps
-    a = np.linalg.solve(var, np.stack(cov, -1)[..., None])[..., 0]
-    b = mp - sum(a[..., c] * mi[c] for c in range(3))
-    return sum(box(a[..., c]) * g[..., c] for c in range(3)) + box(b)
+    return mi, var
 
 
 def default_radius(height: int, width: int) -> int:

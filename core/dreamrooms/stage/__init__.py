@@ -12,7 +12,7 @@ cleanup), so a stage supplies only its settings, its per-frame work and its shot
 """
 from dreamrooms.stage.fingerprint import fingerprint_of, read_attribute, stamp_exr
 from dreamrooms.stage.record import Inputs, Record
-from dreamrooms.stage.spine import Chunk, Job, Output, Stage, locked, plan, register, run, run_chunk
+from dreamrooms.stage.spine import Chunk, Job, Output, Result, Stage, locked, plan, produce, register, run, run_chunk
 
-__all__ = ["Chunk", "Inputs", "Job", "Output", "Record", "Stage", "fingerprint_of", "locked", "plan", "read_attribute",
-           "register", "run", "run_chunk", "stamp_exr"]
+__all__ = ["Chunk", "Inputs", "Job", "Output", "Record", "Result", "Stage", "fingerprint_of", "locked", "plan",
+           "produce", "read_attribute", "register", "run", "run_chunk", "stamp_exr"]

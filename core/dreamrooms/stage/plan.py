@@ -14,28 +14,35 @@ if TYPE_CHECKING:
 
 @dataclass
 class Plan:
-    """`numbers[start:]` are computed and written; `warmup` frames before them are computed and not written (a
-    cluster chunk's warm-up); `state` is the temporal state the first computed frame continues from."""
+    """What a run computes: a temporal stage `numbers[start:]` (state carries from the frame before), a stage with
+    independent frames exactly the frames in `only` (those not on disk yet); `warmup` frames before them are
+    computed and not written (a cluster chunk's warm-up); `state` is the temporal state the first computed frame
+    continues from."""
     numbers: list[int]
-    start: int
+    start: int = 0
     warmup: list[int] = field(default_factory=list)
     state: object = None
+    only: list[int] | None = None
 
     @property
     def todo(self) -> list[int]:
-        return self.numbers[self.start:]
+        return self.numbers[self.start:] if self.only is None else self.only
 
     @property
     def skipped(self) -> int:
-        return self.start
+        return len(self.numbers) - len(self.todo)
 
 
 def frame_done(stage: "Stage", job: "Job", n: int) -> bool:
     """Every output of frame `n` is whole and carries the fingerprint (one read per file); a whole one made with
     other settings raises the stage's mismatch error."""
     for out in job.outputs(n):
+        if not out.exr:
+            if not out.path.is_file():
+                return False
+            continue
         whole, fp = inspect(out.path, out.required, stage.attr if out.stamped else None)
-        if whole and out.stamped and fp is not None and fp != job.fingerprint:
+        if whole and out.stamped and fp is not None and fp != job.fingerprint and not stage.redo_other_settings:
             raise stage.mismatch(job, out.path, fp)
         if not whole or (out.stamped and fp != job.fingerprint):
             return False
@@ -67,3 +74,10 @@ def new_dirs(paths: list[Path]) -> list[Path]:
             if d not in out:
                 out.append(d)
     return out
+
+
+def missing(stage: "Stage", job: "Job", overwrite: bool) -> list[int]:
+    """Every frame not on disk whole with this fingerprint (all of them with --overwrite): for independent frames."""
+    if overwrite:
+        return list(job.numbers)
+    return [n for n in job.numbers if not frame_done(stage, job, n)]

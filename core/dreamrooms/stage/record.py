@@ -75,6 +75,7 @@ class Record:
     extra: dict = field(default_factory=dict)                           # provenance.extra entries
     argv: list[str] | None = None
     fps: float | None = None
+    cuts: list[int] | None = None         # the shot's cuts, as this stage found them (depth)
     new_shot: Shot | None = None          # the shot to start from when there is none (or `replace`)
     replace: bool = False                 # start from `new_shot` even when one exists (walk --overwrite)
     inputs: Inputs | None = None
@@ -100,6 +101,8 @@ class Record:
             shot.camera = self.camera
         if self.fps is not None:
             shot.fps = self.fps
+        if self.cuts is not None:
+            shot.cuts = sorted(set(self.cuts) | set(shot.cuts))
         for m in self.models:
             shot.provenance.add_model(**m)
         shot.provenance.seeds += [s for s in self.seeds if s not in shot.provenance.seeds]

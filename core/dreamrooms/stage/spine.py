@@ -20,14 +20,13 @@ A cluster driver uses the same pieces: :func:`locked` + :func:`plan` on the driv
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.stage.fingerprint import settings_diff, settings_of
-from dreamrooms.stage.plan import Plan, all_written, first_missing
+from dreamrooms.stage.plan import Plan, all_written, first_missing, missing
 from dreamrooms.stage.record import Inputs, Record
 
 
@@ -37,6 +36,7 @@ class Output:
     path: Path
     required: tuple[str, ...] = ()
     stamped: bool = True
+    exr: bool = True           # else (a preview PNG) a file that exists is whole
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Job:
     shot_frames: list[int] = field(default_factory=list)   # registration waits for all of these
     inputs: Inputs | None = None                  # other stages' frames it reads (checked at registration)
     data: Any = None                              # the stage's own prepared things (session, thresholds, ...)
+    chunk: "Chunk | None" = None                  # set when the run is one chunk of a cluster run
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Stage:
     writes: tuple[str, ...] = ()
     Settings: type = object
     temporal = False           # state carried from frame to frame
+    redo_other_settings = False  # a frame made with other settings is redone, not an error (derived data: the AE export)
     whole_chunks = False       # a chunk is redone whole unless all of it is on disk (its frames follow its start)
 
     # ---- what a stage supplies ---------------------------------------------------------------------------
@@ -102,11 +104,22 @@ class Stage:
         return 0
 
     def read(self, job: Job, n: int):
-        """Frame `n`'s inputs, decoded on the reader thread."""
+        """Frame `n`'s inputs, decoded on a reader thread."""
         return None
 
+    def read_workers(self, job: Job) -> int:
+        """Threads reading frames ahead (1 unless :meth:`read` is safe to run for several frames at once: a video
+        decoder is not; EXR files are)."""
+        return 1
+
     def compute(self, job: Job, state, n: int, inputs) -> dict[Path, dict]:
+        """{output path: layers} of frame `n` (or {path: (layers, write options)} when a file needs its own)."""
         raise NotImplementedError
+
+    def write_options(self, job: Job, path: Path) -> dict:
+        """Keyword arguments of :func:`dreamrooms.shot.exr.write_frame` for one output (compression, types, header
+        attributes besides the fingerprint)."""
+        return {}
 
     def stream(self, job: Job, plan: Plan, state) -> int:
         from dreamrooms.stage.stream import stream
@@ -115,6 +128,13 @@ class Stage:
 
     def finish(self, job: Job, plan: Plan) -> None:
         """After a run that wrote its frames (e.g. remove a saved state)."""
+
+    def clear(self, job: Job) -> None:
+        """With --overwrite, before planning (lock held): remove what the new run replaces (default: nothing; the
+        frames are rewritten in place)."""
+
+    def published(self, job: Job, shot) -> None:
+        """After registration (e.g. a preview movie made from the registered sequence)."""
 
     def record(self, job: Job) -> Record:
         raise NotImplementedError
@@ -132,8 +152,8 @@ class Stage:
 
     def mismatch(self, job: Job, path: Path, other: str) -> DreamroomsError:
         diff = settings_diff(settings_of(other), settings_of(job.fingerprint))
-        return DreamroomsError(f"{path}: written with other {self.name} settings ({diff}); pass --overwrite to "
-                               f"recompute, or use the same settings to resume")
+        return DreamroomsError(f"{path}: written with other {self.name} settings; pass --overwrite to recompute, or "
+                               f"use the same settings to resume ({diff})")
 
 
 # ---- the runs --------------------------------------------------------------------------------------------
@@ -147,22 +167,29 @@ def locked(stage: Stage, settings) -> Iterator[Path]:
 
 
 def plan(stage: Stage, settings, job: Job | None = None, chunk: Chunk | None = None) -> tuple[Job, Plan]:
-    """Prepare and plan a run (the caller holds the lock); without a chunk, removes what a killed run left."""
+    """Prepare and plan a run (the caller holds the lock); a chunk's run covers only its frames.  Without a chunk
+    it also removes what a killed run left, and with --overwrite lets the stage clear what it replaces."""
     from dreamrooms.atomic import clean_stale_temps
 
     job = job or stage.prepare(settings, chunk)
-    overwrite = bool(getattr(settings, "overwrite", False))
-    p = Plan(job.numbers, first_missing(stage, job, overwrite))
+    job.chunk = chunk
+    if chunk is not None:
+        job.numbers = [n for n in job.numbers if chunk.first <= n <= chunk.last]
+    overwrite = bool(getattr(settings, "overwrite", False)) and chunk is None
     if chunk is None:
         clean_stale_temps(stage.stale(job))
-    return job, p
+        if overwrite:
+            stage.clear(job)
+    if stage.temporal:
+        return job, Plan(job.numbers, first_missing(stage, job, overwrite))
+    return job, Plan(job.numbers, only=missing(stage, job, overwrite))
 
 
 def _start(stage: Stage, job: Job, p: Plan, chunk: Chunk | None) -> None:
     """Set the plan's state and where it starts: fresh, resumed exactly, or a chunk's warm-up."""
-    p.state = stage.fresh(job, chunk)
     if not p.todo:
         return
+    p.state = stage.fresh(job, chunk)
     if chunk is not None and stage.whole_chunks and p.start:
         p.start = 0          # a chunk's frames follow from its start: all of them again, never from the middle
     if p.start and stage.temporal:
@@ -179,12 +206,21 @@ def run(stage: Stage, settings) -> Result:
         written = stage.stream(job, p, p.state)
         stage.finish(job, p)
         shot = register(stage, settings, job, changed=bool(written))
+    if shot is not None:
+        stage.published(job, shot)
     return Result(job, p, written, shot)
+
+
+def produce(stage: Stage, settings) -> Result:
+    """The frames only, for a stage that records nothing in shot.json (the AE re-layer): plan and stream; the caller
+    holds the stage's lock."""
+    job, p = plan(stage, settings)
+    _start(stage, job, p, None)
+    return Result(job, p, stage.stream(job, p, p.state))
 
 
 def run_chunk(stage: Stage, settings, chunk: Chunk) -> Result:
     """A cluster task: frames `chunk.first..last` (after its warm-up); the driver holds the lock and registers."""
-    settings = dataclasses.replace(settings, frames=(chunk.first, chunk.last), overwrite=False)
     job, p = plan(stage, settings, chunk=chunk)
     _start(stage, job, p, chunk)
     written = stage.stream(job, p, p.state)
@@ -193,10 +229,13 @@ def run_chunk(stage: Stage, settings, chunk: Chunk) -> Result:
 
 def register(stage: Stage, settings, job: Job | None = None, changed: bool = True):
     """Once every frame of the shot is on disk: merge the stage's record into shot.json (re-read under the manifest
-    lock, inputs checked).  Returns the Shot, or None when frames are still missing."""
+    lock, inputs checked).  Returns the Shot, or None when frames are still missing.  The caller holds the stage's
+    lock, so what a killed writer (a chunk task on a lost node) left is removed first."""
+    from dreamrooms.atomic import clean_stale_temps
     from dreamrooms.shot.manifest import Shot, update_shot
 
     job = job or stage.prepare(settings)
+    clean_stale_temps(stage.stale(job))
     if not all_written(job):
         return None
     if not changed and (job.folder / "shot.json").is_file():

@@ -1,12 +1,14 @@
-"""The streamed run of a per-frame stage: a reader thread decodes each frame's inputs ahead, the caller's thread
+"""The streamed run of a per-frame stage: reader threads decode each frame's inputs ahead, the caller's thread
 computes (frame order, so temporal state carries), writer threads write every output atomically with the
 fingerprint in its header.  Queues are bounded (memory does not grow with the clip); a run that fails on bad
 input removes the files it created and the folders it made; an interrupted one keeps whole frames."""
 from __future__ import annotations
 
-import queue
+import collections
+import contextlib
+import itertools
 import sys
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,23 +18,27 @@ from dreamrooms.stage.plan import Plan, new_dirs
 if TYPE_CHECKING:
     from dreamrooms.stage.spine import Job, Stage
 
-_END = object()
-
-
-def _reader(stage: "Stage", job: "Job", numbers: list[int], q: "queue.Queue", stop: threading.Event) -> None:
+def _inputs(stage: "Stage", job: "Job", numbers: list[int]):
+    """(n, stage.read(job, n)) in frame order, decoded ahead on `stage.read_workers` threads (bounded prefetch)."""
+    workers = max(1, stage.read_workers(job))
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=f"{stage.name}-read")
+    pending: collections.deque = collections.deque()
+    it = iter(numbers)
     try:
-        for n in numbers:
-            if stop.is_set():
-                return
-            q.put((n, stage.read(job, n)))
-        q.put(_END)
-    except BaseException as exc:   # handed to the computing thread
-        q.put(exc)
+        for n in itertools.islice(it, 2 * workers):
+            pending.append((n, pool.submit(stage.read, job, n)))
+        while pending:
+            n, fut = pending.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(stage.read, job, nxt)))
+            yield n, fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def stream(stage: "Stage", job: "Job", plan: Plan, state) -> int:
     """Compute the plan's warm-up and todo frames in order and write the todo ones; returns frames written."""
-    from dreamrooms.depth.resume import remove_created
     from dreamrooms.shot import exr
 
     todo = plan.todo
@@ -41,37 +47,39 @@ def stream(stage: "Stage", job: "Job", plan: Plan, state) -> int:
     made = new_dirs([o.path for o in job.outputs(todo[0])])
     created: list[Path] = []
     first = todo[0]
-    q: "queue.Queue" = queue.Queue(maxsize=2)
-    stop = threading.Event()
-    reader = threading.Thread(target=_reader, args=(stage, job, plan.warmup + todo, q, stop), daemon=True,
-                              name=f"{stage.name}-read")
     bar = progress(len(todo), stage.name)
     ok = False
     attrs = {stage.attr: job.fingerprint}
     try:
-        reader.start()
-        with exr.SequenceWriter(max_pending=4) as writer:
-            while (got := q.get()) is not _END:
-                if isinstance(got, BaseException):
-                    raise got
-                n, inputs = got
+        with exr.SequenceWriter(max_pending=max(4, 2 * len(job.outputs(first)))) as writer:
+            for n, inputs in _inputs(stage, job, plan.warmup + todo):
                 outs = stage.compute(job, state, n, inputs)
                 if n < first:       # a warm-up frame: the state settles, nothing is written
                     continue
                 for path, layers in outs.items():
                     if not path.exists():
                         created.append(path)
-                    writer.submit(path, layers, attributes=attrs)
+                    opts = stage.write_options(job, path)
+                    if isinstance(layers, tuple):     # (layers, write options of this frame's file)
+                        layers, opts = layers[0], {**opts, **layers[1]}
+                    writer.submit(path, layers, **{**opts, "attributes": {**opts.get("attributes", {}), **attrs}})
                 bar.update(1)
         ok = True
     finally:
-        stop.set()
-        while reader.is_alive():
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
         bar.close()
         if not ok and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
             remove_created(created, made)
     return len(todo)
+
+
+def remove_created(created: list[Path], made_dirs: list[Path]) -> None:
+    """A failed run leaves nothing behind: files it created (with their temporaries), and folders it made if empty."""
+    for p in created:
+        with contextlib.suppress(OSError):
+            p.unlink()
+        for t in p.parent.glob(f".{p.name}.*.tmp") if p.parent.is_dir() else []:
+            with contextlib.suppress(OSError):
+                t.unlink()
+    for d in sorted(made_dirs, key=lambda x: len(x.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()

@@ -4,18 +4,16 @@ Frames go to ``layers/walk.####.exr`` as RGBA half, scene-linear: the generator'
 0..1 per its manifest entry, ``output_colorspace``) is decoded with the IEC 61966-2-1 curve
 (:mod:`dreamrooms.colour`), alpha is 1 (so premultiplied == straight).  Writing happens on background
 threads (:class:`dreamrooms.shot.exr.SequenceWriter`) while the next batch infers.  A rerun with the same
-settings skips frames already complete; ``shot.json`` is written once every frame is on disk.
+settings skips frames already complete (their EXR headers carry the walk's fingerprint); ``shot.json`` is written
+once every frame is on disk.
 
 The generator itself (its contract and feeds) is :mod:`dreamrooms.walk.generator`.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,17 +24,14 @@ import numpy as np
 from dreamrooms.shot import exr
 from dreamrooms.walk import latent
 from dreamrooms import limits
-from dreamrooms.atomic import atomic_path, clean_stale_temps, write_text_atomic
+from dreamrooms.atomic import atomic_path
 from dreamrooms.errors import DreamroomsError
-from dreamrooms.shot.lock import lock_path, writer_lock
-from dreamrooms.shot.paths import confine, output_dir, remove_inside
 from dreamrooms.progress import progress
-from dreamrooms.shot import MANIFEST, Shot, frame_file
+from dreamrooms.shot import Shot
 from dreamrooms.walk.generator import GenerateError, Generator, resize, to_linear_rgba_half
 
 SEQUENCE = "walk"
 PATTERN = "layers/walk.####.exr"
-SETTINGS_FILE = "layers/walk.settings.json"
 
 
 # ---- walk settings ---------------------------------------------------------------------------------
@@ -163,22 +158,15 @@ def _settings_key(gen: Generator, s: WalkSettings, lat: np.ndarray) -> dict[str,
 
 
 def run_walk(gen: Generator, out: str | os.PathLike, s: WalkSettings, overwrite: bool = False,
-             argv: list[str] | None = None, writer_workers: int | None = None, *,
-             latents: tuple[np.ndarray, dict] | None = None, only: list[int] | None = None,
-             register: bool = True, lock: bool = True) -> Shot:
-    """Render the walk into shot folder `out` (resuming when settings match) and return the Shot.
+             argv: list[str] | None = None, writer_workers: int | None = None) -> Shot:
+    """Render the walk into shot folder `out` (resuming when settings match) and return the Shot.  The run's life
+    (lock, resume by the header fingerprint, registration, cleanup, cluster chunks) is the stage spine's: see
+    :mod:`dreamrooms.walk.stage`.  Every setting is checked before anything is written."""
+    from dreamrooms import stage as spine
+    from dreamrooms.walk.stage import WALK, WalkRun
 
-    For walks rendered in chunks elsewhere (:mod:`dreamrooms.cluster.stages`): `latents` is what
-    :func:`frame_latents` returned on the driver, `only` the 0-based frames this call renders, and with
-    `register` false the sequence is not recorded (a new shot gets a shot.json without it, which every
-    task checks it sees).  Every setting is checked before anything is written; one walk at a time writes a
-    shot (writer lock; `lock=False` for the chunks of a cluster run, whose driver holds it)."""
-    out = Path(out)
     check_settings(s)
-    if not lock:
-        return _run_walk(gen, out, s, overwrite, argv, writer_workers, latents, only, register)
-    with writer_lock(out, "walk"):
-        return _run_walk(gen, out, s, overwrite, argv, writer_workers, latents, only, register)
+    return spine.run(WALK, WalkRun(gen, str(out), s, overwrite, argv, writer_workers)).shot
 
 
 def check_settings(s: WalkSettings) -> None:
@@ -200,117 +188,6 @@ def check_settings(s: WalkSettings) -> None:
         raise GenerateError(f"--compression {s.compression!r}; use one of {', '.join(sorted(exr.COMPRESSIONS))}")
 
 
-def _run_walk(gen: Generator, out: Path, s: WalkSettings, overwrite: bool, argv: list[str] | None,
-              writer_workers: int | None, latents: tuple[np.ndarray, dict] | None, only: list[int] | None,
-              register: bool) -> Shot:
-    h, w = s.size
-    batch = min(s.batch, gen.max_batch) if gen.max_batch else s.batch
-
-    # existing shot: must agree on size and frames
-    shot: Shot
-    previous: Shot | None = None
-    if (out / MANIFEST).is_file():
-        shot = previous = Shot.load(out, check_files=False)
-        if (shot.width, shot.height) != (w, h) or shot.frame_count != s.frames:
-            if not overwrite:
-                raise GenerateError(f"{out / MANIFEST}: shot is {shot.width}x{shot.height}, {shot.frame_count} frames; "
-                                    f"the walk is {w}x{h}, {s.frames} frames — use a new --out folder or --overwrite")
-            shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
-    elif out.exists() and any(p for p in out.iterdir() if p.name not in ("layers", "preview", lock_path(out, "walk").name)):
-        raise GenerateError(f"{out}: exists and is not a shot folder (no shot.json); pick an empty or new --out folder")
-    else:
-        shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
-    shot.folder = out
-
-    lat, info = latents if latents is not None else frame_latents(gen, s)
-    key = _settings_key(gen, s, lat)
-    settings_path = out / SETTINGS_FILE
-    resume = False
-    if settings_path.is_file():
-        try:
-            old = json.loads(settings_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if old == key:
-            resume = True
-        elif not overwrite:
-            raise GenerateError(f"{out}: holds frames of a different walk ({settings_path}); "
-                                "rerun with the same settings to resume, pass --overwrite, or use a new --out folder")
-    if overwrite and not resume:
-        for f in output_dir(out, "layers", create=False).glob("walk.*.exr"):
-            remove_inside(out, f)
-        shutil.rmtree(out / "preview", ignore_errors=True)
-        if previous is not None:  # everything made from the old walk (depth, renders, camera) no longer matches it
-            _remove_derived(previous)
-            shot = Shot(fps=s.fps, width=w, height=h, frame_start=1, frame_end=s.frames, name=out.name or "walk")
-            shot.folder = out
-    if not only:  # a killed run's temp files (a cluster chunk must not take another chunk's in-flight ones)
-        clean_stale_temps([out / frame_file(PATTERN, 1), out / frame_file(str(Path("preview") / "walk.####.png"), 1)])
-    write_text_atomic(settings_path, json.dumps(key, indent=1) + "\n")
-
-    paths = [confine(out, frame_file(PATTERN, f), f"{out}: output") for f in shot.frames]
-    wanted = set(range(len(paths)) if only is None else only)
-    todo = [i for i, p in enumerate(paths)
-            if i in wanted and not (resume and p.is_file() and exr.is_complete(p, ("RGBA",)))]
-    preview_png = out / "preview" / "walk.####.png"
-    if s.preview == "png":
-        output_dir(out, "preview")
-    model_hw = gen.model_size((h, w))
-    colorspace = gen.spec.output_colorspace
-    bar = progress(len(todo), f"walk {gen.name}")
-    try:
-        # one writer: generator frames arrive slower than one writer (with the codec pool) compresses them,
-        # and more writer threads only take cores from inference.  The sRGB decode runs on that writer
-        # (a callable layer dict) and a whole batch fits in its backlog, so the next batch starts inferring
-        # at once instead of waiting on conversion or writes (measured: 11-14 ms/frame of serial time gone).
-        with exr.SequenceWriter(workers=writer_workers or 1, max_pending=2 * batch,
-                                compression=s.compression) as writer:
-            for start in range(0, len(todo), batch):
-                idx = todo[start:start + batch]
-                raw = gen.to_unit(gen.run_raw(lat[idx], model_hw))
-                for j, i in enumerate(idx):
-                    img = raw[j]
-                    if tuple(img.shape[1:]) != (h, w):
-                        img = resize(np.clip(img, 0, 1).transpose(1, 2, 0), (h, w)).transpose(2, 0, 1)
-                    writer.submit(paths[i], functools.partial(_rgba_layers, img, colorspace))
-                    if s.preview == "png":
-                        p = out / frame_file(str(preview_png.relative_to(out)), i + 1)
-                        with atomic_path(p) as tmp:
-                            ok, buf = cv2.imencode(".png", _to_bgr8(img, colorspace))
-                            tmp.write_bytes(buf.tobytes())
-                bar.update(len(idx))
-    finally:
-        bar.close()
-    if not register:
-        if not (out / MANIFEST).is_file():
-            shot.save()
-        return shot
-
-    old_seq = shot.sequences.get(SEQUENCE)
-    # a later stage (depth) may have added layers to these files; keep them listed if no frame was rewritten
-    channels = list(old_seq.channels) if (old_seq is not None and resume and not todo) else ["R", "G", "B", "A"]
-    seq = shot.add_sequence(SEQUENCE, PATTERN, channels, colorspace="linear", premultiplied=True,
-                            source_colorspace=colorspace,
-                            conversion=("sRGB (IEC 61966-2-1) decoded to scene-linear Rec.709; alpha 1"
-                                        if colorspace == "srgb" else "generator output is linear; written as is"),
-                            model_size=list(model_hw))
-    if s.preview:
-        seq.meta["preview"] = "preview/walk.mp4" if s.preview == "mp4" else "preview/walk.####.png"
-    shot.fps = s.fps
-    prov = shot.provenance
-    prov.add_model(gen.name, gen.sha256, kind="generator", provider=gen.provider)
-    for sd in info.get("seeds", []):
-        if sd not in prov.seeds:
-            prov.seeds.append(int(sd))
-    prov.add_command(argv)
-    prov.extra["walk"] = {k: v for k, v in info.items() if k != "seeds"}
-    shot.save()
-    if s.preview == "mp4":  # from the finished sequence, so a resumed walk needs no re-render for it
-        from dreamrooms.preview import sequence_mp4
-        sequence_mp4(shot, SEQUENCE, "RGBA", output_dir(out, "preview") / "walk.mp4")
-    return shot
-
-
 def _remove_derived(old: Shot) -> None:
     """Delete the frames of every sequence of `old` but the walk itself (paths confined to the shot)."""
     for name in old.sequences:
@@ -325,6 +202,12 @@ def _remove_derived(old: Shot) -> None:
 
 def _rgba_layers(img_chw: np.ndarray, colorspace: str) -> dict[str, np.ndarray]:
     return {"RGBA": to_linear_rgba_half(img_chw, colorspace)}
+
+
+def _write_preview(path: Path, img_chw: np.ndarray, colorspace: str) -> None:
+    with atomic_path(path) as tmp:
+        ok, buf = cv2.imencode(".png", _to_bgr8(img_chw, colorspace))
+        tmp.write_bytes(buf.tobytes())
 
 
 def _to_bgr8(img_chw: np.ndarray, colorspace: str) -> np.ndarray:
