@@ -37,6 +37,11 @@ def frame_done(stage: "Stage", job: "Job", n: int) -> bool:
     """Every output of frame `n` is whole and carries the fingerprint (one read per file); a whole one made with
     other settings raises the stage's mismatch error."""
     for out in job.outputs(n):
+        if out.path.is_symlink():   # never read a frame through a link (a shot from an archive may point it anywhere)
+            from dreamrooms.shot.paths import UnsafePathError
+
+            raise UnsafePathError(f"{out.path}: a frame file that is a symlink (to {out.path.resolve()}); remove the "
+                                  f"symlink, or rerun with --overwrite to replace it with a frame")
         if not out.exr:
             if not out.path.is_file():
                 return False
