@@ -10,6 +10,8 @@ more than the Edge Cut ratio are deleted (as edges with their faces).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 
 GN_TREE = "dreamrooms depth displace"
@@ -180,16 +182,27 @@ def socket_ids(ng: bpy.types.NodeTree) -> dict[str, str]:
             if getattr(item, "in_out", None) == "INPUT" and item.socket_type != "NodeSocketGeometry"}
 
 
+@dataclasses.dataclass(frozen=True)
+class SequenceTiming:
+    """Which depth file shows at which scene frame (the modifier's Frame Start ... Wrap inputs)."""
+    frame_start: int = 1
+    frame_count: int = 1
+    file_offset: int = 0
+    time_offset: int = 0
+    wrap: bool = False
+
+
 def add_depth_modifier(obj: bpy.types.Object, image: bpy.types.Image, *, scale: float = 1.0, near: float = 0.0,
-                       far: float = 0.0, edge_cut: float = 0.0, frame_start: int = 1, frame_count: int = 1,
-                       file_offset: int = 0, time_offset: int = 0, wrap: bool = False) -> bpy.types.Modifier:
+                       far: float = 0.0, edge_cut: float = 0.0,
+                       timing: SequenceTiming = SequenceTiming()) -> bpy.types.Modifier:
     ng = depth_tree()
     mod = obj.modifiers.new("dreamrooms depth", "NODES")
     mod.node_group = ng
     ids = socket_ids(ng)
     values = {"Depth": image, "Depth Scale": float(scale), "Near": float(near), "Far": float(far),
-              "Edge Cut": float(edge_cut), "Frame Start": int(frame_start), "Frame Count": int(frame_count),
-              "File Offset": int(file_offset), "Time Offset": int(time_offset), "Wrap": bool(wrap)}
+              "Edge Cut": float(edge_cut), "Frame Start": int(timing.frame_start), "Frame Count": int(timing.frame_count),
+              "File Offset": int(timing.file_offset), "Time Offset": int(timing.time_offset),
+              "Wrap": bool(timing.wrap)}
     for name, value in values.items():
         mod[ids[name]] = value
     return mod
