@@ -93,6 +93,50 @@ def use_device(scene, args) -> str:
     return what
 
 
+def _hold_in_manifest(shot, frames) -> None:
+    """Hold the still photo over ``frames`` in shot.json too (re-read under the manifest lock)."""
+    from dreamrooms.shot import hold, update_shot
+
+    def held_too(current):   # shot.json as it is now (re-read under the manifest lock), held over the same range
+        if current is None:
+            return shot
+        hold.hold_still(current, frames)
+        return current
+
+    update_shot(shot.folder, held_too)
+
+
+def _save_blend(args: argparse.Namespace, shot, prof) -> None:
+    """Save the built scene as ``--save`` or ``<shot>/room.blend``."""
+    import bpy
+
+    blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
+    blend.parent.mkdir(parents=True, exist_ok=True)
+    with prof.phase("save .blend"):
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
+    print(f"dreamrooms: saved {blend}", file=sys.stderr)
+
+
+def _record_run(shot, args: argparse.Namespace):
+    """Write this run's camera, scene/room record, matte and command into shot.json; returns the merged shot."""
+    from dreamrooms import reveal as RV
+    from dreamrooms.shot import update_shot
+
+    command = getattr(args, "command_line", None) or list(sys.argv)   # the `dreamrooms room` line, else Blender's
+
+    def merge(current):   # shot.json as it is now (the render's record, other stages'): this run's record on top
+        current = current or shot
+        current.camera = shot.camera
+        for key in ("scene", "room"):
+            current.provenance.extra[key] = shot.provenance.extra[key]
+        if RV.MATTE in shot.sequences:
+            current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
+        current.provenance.add_command(command)
+        return current
+
+    return update_shot(shot.folder, merge)
+
+
 def run_room(args: argparse.Namespace) -> int:
     import bpy
 
@@ -130,15 +174,7 @@ def run_room(args: argparse.Namespace) -> int:
     if args.percentage != 100 and args.render:
         raise DreamroomsError(f"--percentage {args.percentage}: renders into the shot must be at the shot resolution (100)")
     if held:   # the longer range is in shot.json before the render records its sequence there
-        from dreamrooms.shot import update_shot
-
-        def held_too(current):   # shot.json as it is now (re-read under the manifest lock), held over the same range
-            if current is None:
-                return shot
-            hold.hold_still(current, frames)
-            return current
-
-        update_shot(shot.folder, held_too)
+        _hold_in_manifest(shot, frames)
     from dreamrooms.room_options import render_settings
     from dreamrooms.stage import fingerprint_of
 
@@ -149,32 +185,13 @@ def run_room(args: argparse.Namespace) -> int:
         use_device(scene, args)
         R.render_frames(scene, shot, frames)
     if not args.no_save:
-        blend = Path(args.save) if args.save else Path(shot.folder) / "room.blend"
-        blend.parent.mkdir(parents=True, exist_ok=True)
-        with prof.phase("save .blend"):
-            bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False, compress=True)
-        print(f"dreamrooms: saved {blend}", file=sys.stderr)
-    from dreamrooms.shot import update_shot
-
-    from .scene import camera_rig
+        _save_blend(args, shot, prof)
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.provenance.extra["scene"] = B.scene_description(scene)
     if args.layout in RV.LAYOUTS:
         _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
     shot.provenance.extra["room"] = {**room_settings["options"], "rendered": bool(args.render)}
-    command = getattr(args, "command_line", None) or list(sys.argv)   # the `dreamrooms room` line, else Blender's
-
-    def merge(current):   # shot.json as it is now (the render's record, other stages'): this run's record on top
-        current = current or shot
-        current.camera = shot.camera
-        for key in ("scene", "room"):
-            current.provenance.extra[key] = shot.provenance.extra[key]
-        if RV.MATTE in shot.sequences:
-            current.sequences[RV.MATTE] = shot.sequences[RV.MATTE]
-        current.provenance.add_command(command)
-        return current
-
-    shot = update_shot(shot.folder, merge)
+    shot = _record_run(shot, args)
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "
           f"move {move} over frames {frames.start}-{frames.stop - 1}" + (", rendered" if args.render else ""), file=sys.stderr)
     prof.report(f"room {args.layout} profile", wall=prof.seconds.get("blender start-up", 0.0) + time.perf_counter() - t0)

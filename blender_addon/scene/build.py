@@ -338,8 +338,9 @@ def _plane(b: Build, name: str, d0, K, start, opts):
     if animate:
         dimg = shotio.load_sequence_image(shot, depth_name, non_color=True)
         nodes.add_depth_modifier(obj, dimg, scale=opts.scale, near=opts.near, far=opts.far, edge_cut=opts.edge_cut,
-                                 frame_start=shot.frame_start, frame_count=shot.frame_count,
-                                 file_offset=shot.sequences[depth_name].frame_offset)
+                                 timing=nodes.SequenceTiming(frame_start=shot.frame_start,
+                                                             frame_count=shot.frame_count,
+                                                             file_offset=shot.sequences[depth_name].frame_offset))
     img = shotio.load_sequence_image(shot, colour)
     mat = nodes.sequence_material(f"{name} material", img, frame_duration=shot.frame_count,
                                   frame_start=shot.frame_start,

@@ -91,8 +91,10 @@ def build_layers(scene, shot: Shot, K, start, opts: depth_plane.PlaneOptions, *,
         if animate:
             dimg = shotio.load_sequence_image(shot, depth, non_color=True)
             nodes.add_depth_modifier(obj, dimg, scale=opts.scale, near=opts.near, far=opts.far,
-                                     edge_cut=opts.edge_cut, frame_start=shot.frame_start,
-                                     frame_count=shot.frame_count, file_offset=shot.sequences[depth].frame_offset)
+                                     edge_cut=opts.edge_cut,
+                                     timing=nodes.SequenceTiming(frame_start=shot.frame_start,
+                                                                 frame_count=shot.frame_count,
+                                                                 file_offset=shot.sequences[depth].frame_offset))
         img = shotio.load_sequence_image(shot, colour)
         img.alpha_mode = "PREMUL"
         obj.data.materials.append(layer_material(f"{name} material", img, shot, colour))

@@ -10,6 +10,8 @@ more than the Edge Cut ratio are deleted (as edges with their faces).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 
 GN_TREE = "dreamrooms depth displace"
@@ -55,16 +57,8 @@ def _named(nodes, name, data_type):
     return n.outputs["Attribute"]
 
 
-def depth_tree() -> bpy.types.NodeTree:
-    """The shared geometry-nodes group (created once per file)."""
-    ng = bpy.data.node_groups.get(GN_TREE)
-    if ng is not None and ng.get("dreamrooms_version") == GN_VERSION:
-        return ng
-    if ng is None:
-        ng = bpy.data.node_groups.new(GN_TREE, "GeometryNodeTree")
-    ng.nodes.clear()
-    ng.interface.clear()
-    ng["dreamrooms_version"] = GN_VERSION
+def _interface(ng: bpy.types.NodeTree) -> None:
+    """The group's sockets: geometry in, the INPUTS (defaults, ranges, tooltips), geometry out."""
     ng.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
     for name, stype, default, limits, tip in INPUTS:
         sock = ng.interface.new_socket(name, in_out="INPUT", socket_type=stype, description=tip)
@@ -73,12 +67,10 @@ def depth_tree() -> bpy.types.NodeTree:
         if limits is not None:
             sock.min_value, sock.max_value = limits
     ng.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-    N, L = ng.nodes, ng.links
-    gin = N.new("NodeGroupInput")
-    gout = N.new("NodeGroupOutput")
-    i = gin.outputs
 
-    # which file of the sequence: idx = frame - start + time offset, clamped or wrapped, + start + file offset
+
+def _file_number(N, L, i):
+    """Which file of the sequence: idx = frame - start + time offset, clamped or wrapped, + start + file offset."""
     time = N.new("GeometryNodeInputSceneTime")
     idx = _math(N, "ADD", _math(N, "SUBTRACT", time.outputs["Frame"], i["Frame Start"], links=L), i["Time Offset"], links=L)
     last = _math(N, "SUBTRACT", i["Frame Count"], 1.0, links=L)
@@ -89,8 +81,11 @@ def depth_tree() -> bpy.types.NodeTree:
     L.new(i["Wrap"], chosen.inputs["Switch"])
     L.new(clamped, chosen.inputs["False"])
     L.new(wrapped, chosen.inputs["True"])
-    file_no = _math(N, "ADD", _math(N, "ADD", chosen.outputs[0], i["Frame Start"], links=L), i["File Offset"], links=L)
+    return _math(N, "ADD", _math(N, "ADD", chosen.outputs[0], i["Frame Start"], links=L), i["File Offset"], links=L)
 
+
+def _depth_value(N, L, i, file_no):
+    """The depth at each point's ``dr_uv`` in file ``file_no``: clamp(raw * scale, near, far or +inf)."""
     tex = N.new("GeometryNodeImageTexture")
     tex.interpolation = "Linear"
     tex.extension = "EXTEND"
@@ -109,8 +104,11 @@ def depth_tree() -> bpy.types.NodeTree:
     L.new(far_pos, far.inputs["Switch"])
     far.inputs["False"].default_value = 1e30
     L.new(i["Far"], far.inputs["True"])
-    d = _math(N, "MINIMUM", d, far.outputs[0], links=L)
+    return _math(N, "MINIMUM", d, far.outputs[0], links=L)
 
+
+def _displace(N, L, geometry, d):
+    """Store ``d`` as ``dr_depth`` and move each point to base + dir * d; returns the moved geometry."""
     scaled = N.new("ShaderNodeVectorMath")
     scaled.operation = "SCALE"
     L.new(_named(N, "dr_dir", "FLOAT_VECTOR"), scaled.inputs[0])
@@ -124,20 +122,23 @@ def depth_tree() -> bpy.types.NodeTree:
     store.data_type = "FLOAT"
     store.domain = "POINT"
     store.inputs["Name"].default_value = "dr_depth"
-    L.new(gin.outputs["Geometry"], store.inputs["Geometry"])
+    L.new(geometry, store.inputs["Geometry"])
     L.new(d, store.inputs["Value"])
     setp = N.new("GeometryNodeSetPosition")
     L.new(store.outputs["Geometry"], setp.inputs["Geometry"])
     L.new(pos.outputs["Vector"], setp.inputs["Position"])
+    return setp.outputs["Geometry"]
 
-    # edge cut: delete edges (and their faces) whose end depths differ by more than the ratio
+
+def _edge_cut(N, L, i, geometry):
+    """Delete edges (and their faces) whose end depths differ by more than the Edge Cut ratio."""
     ev = N.new("GeometryNodeInputMeshEdgeVertices")
     samples = []
     for k in ("Vertex Index 1", "Vertex Index 2"):
         s = N.new("GeometryNodeSampleIndex")
         s.data_type = "FLOAT"
         s.domain = "POINT"
-        L.new(setp.outputs["Geometry"], s.inputs["Geometry"])
+        L.new(geometry, s.inputs["Geometry"])
         L.new(_named(N, "dr_depth", "FLOAT"), s.inputs["Value"])
         L.new(ev.outputs[k], s.inputs["Index"])
         samples.append(s.outputs[0])
@@ -150,9 +151,29 @@ def depth_tree() -> bpy.types.NodeTree:
     delete = N.new("GeometryNodeDeleteGeometry")
     delete.domain = "EDGE"
     delete.mode = "EDGE_FACE"
-    L.new(setp.outputs["Geometry"], delete.inputs["Geometry"])
+    L.new(geometry, delete.inputs["Geometry"])
     L.new(sel, delete.inputs["Selection"])
-    L.new(delete.outputs["Geometry"], gout.inputs["Geometry"])
+    return delete.outputs["Geometry"]
+
+
+def depth_tree() -> bpy.types.NodeTree:
+    """The shared geometry-nodes group (created once per file)."""
+    ng = bpy.data.node_groups.get(GN_TREE)
+    if ng is not None and ng.get("dreamrooms_version") == GN_VERSION:
+        return ng
+    if ng is None:
+        ng = bpy.data.node_groups.new(GN_TREE, "GeometryNodeTree")
+    ng.nodes.clear()
+    ng.interface.clear()
+    ng["dreamrooms_version"] = GN_VERSION
+    _interface(ng)
+    N, L = ng.nodes, ng.links
+    gin = N.new("NodeGroupInput")
+    gout = N.new("NodeGroupOutput")
+    i = gin.outputs
+    d = _depth_value(N, L, i, _file_number(N, L, i))
+    moved = _displace(N, L, gin.outputs["Geometry"], d)
+    L.new(_edge_cut(N, L, i, moved), gout.inputs["Geometry"])
     return ng
 
 
@@ -161,16 +182,27 @@ def socket_ids(ng: bpy.types.NodeTree) -> dict[str, str]:
             if getattr(item, "in_out", None) == "INPUT" and item.socket_type != "NodeSocketGeometry"}
 
 
+@dataclasses.dataclass(frozen=True)
+class SequenceTiming:
+    """Which depth file shows at which scene frame (the modifier's Frame Start ... Wrap inputs)."""
+    frame_start: int = 1
+    frame_count: int = 1
+    file_offset: int = 0
+    time_offset: int = 0
+    wrap: bool = False
+
+
 def add_depth_modifier(obj: bpy.types.Object, image: bpy.types.Image, *, scale: float = 1.0, near: float = 0.0,
-                       far: float = 0.0, edge_cut: float = 0.0, frame_start: int = 1, frame_count: int = 1,
-                       file_offset: int = 0, time_offset: int = 0, wrap: bool = False) -> bpy.types.Modifier:
+                       far: float = 0.0, edge_cut: float = 0.0,
+                       timing: SequenceTiming = SequenceTiming()) -> bpy.types.Modifier:
     ng = depth_tree()
     mod = obj.modifiers.new("dreamrooms depth", "NODES")
     mod.node_group = ng
     ids = socket_ids(ng)
     values = {"Depth": image, "Depth Scale": float(scale), "Near": float(near), "Far": float(far),
-              "Edge Cut": float(edge_cut), "Frame Start": int(frame_start), "Frame Count": int(frame_count),
-              "File Offset": int(file_offset), "Time Offset": int(time_offset), "Wrap": bool(wrap)}
+              "Edge Cut": float(edge_cut), "Frame Start": int(timing.frame_start), "Frame Count": int(timing.frame_count),
+              "File Offset": int(timing.file_offset), "Time Offset": int(timing.time_offset),
+              "Wrap": bool(timing.wrap)}
     for name, value in values.items():
         mod[ids[name]] = value
     return mod

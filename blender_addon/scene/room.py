@@ -131,8 +131,9 @@ def build_wall(name: str, wall: str, src: WallSource, opts: RoomOptions, height:
     meshlib.link(obj, collection)
     if opts.animate and src.depth_image is not None:
         nodes.add_depth_modifier(obj, src.depth_image, near=near, far=opts.far, edge_cut=opts.edge_cut,
-                                 frame_start=src.frame_start, frame_count=src.frame_count,
-                                 file_offset=src.file_offset, time_offset=src.time_offset, wrap=True)
+                                 timing=nodes.SequenceTiming(frame_start=src.frame_start, frame_count=src.frame_count,
+                                                             file_offset=src.file_offset, time_offset=src.time_offset,
+                                                             wrap=True))
     mat = nodes.sequence_material(f"{name} material", src.colour_image, frame_duration=src.frame_count,
                                   frame_start=src.frame_start - src.time_offset,
                                   frame_offset=src.frame_start - 1 + src.file_offset,

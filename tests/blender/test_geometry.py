@@ -78,7 +78,8 @@ def test_edge_cut_removes_exactly_the_triangles_across_the_box_silhouette(addon_
     anim = addon_scene.plane.build_depth_plane("a", depth, K, cam.matrix_world,
                                                addon_scene.plane.PlaneOptions(fill_frame=False), animate=True)
     img = _depth_image(depth)
-    addon_scene.nodes.add_depth_modifier(anim, img, edge_cut=1.25, frame_start=1, frame_count=1)
+    addon_scene.nodes.add_depth_modifier(anim, img, edge_cut=1.25,
+                                         timing=addon_scene.nodes.SequenceTiming(frame_start=1, frame_count=1))
     pos, tris = addon_scene.mesh.evaluated_positions(anim)
     assert {tuple(sorted(t)) for t in tris} == kept
 

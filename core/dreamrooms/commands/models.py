@@ -121,7 +121,7 @@ def run_fetch(args) -> int:
 
 
 def run_add(args) -> int:
-    from dreamrooms.models.user import add_model
+    from dreamrooms.models.user import ModelIO, add_model
 
     inp = out = gen = mask = None
     if args.kind in ("depth", "mask"):
@@ -182,6 +182,7 @@ def run_add(args) -> int:
         if args.native_size:
             gen["native_size"] = list(args.native_size)
     entry = add_model(args.path, kind=args.kind, name=args.name, copy=args.copy, models_dir_override=args.models_dir,
-                      input=inp, output=out, generator=gen, license=args.license, force=args.force, mask=mask)
+                      io=ModelIO(input=inp, output=out, mask=mask, generator=gen), license=args.license,
+                      force=args.force)
     print(f"added {entry.name} ({entry.kind}): {entry.path}")
     return 0

@@ -250,57 +250,50 @@ class Stabilizer:
         self.x = (a * z + (1 - a) * self.x).astype(np.float32)
         return self.x.copy()
 
-    def _keyframe(self, v: np.ndarray, flow: np.ndarray | None) -> np.ndarray:
-        valid = None
-        maps = None
-        if flow is not None:  # carry the history along the image motion before comparing
-            maps = flow_maps(flow)
-            valid = kvalid = maps[2]
-            self.x = warp_with(self.x, maps)
-            self.key = warp_with(self.key, maps)
-            self.prev_z = warp_with(self.prev_z, maps)
-            if self.p is not None:
-                self.p = warp_with(self.p, maps)
-            self.key_valid = kvalid if self.key_valid is None else (self.key_valid & kvalid)
+    def _keyframe_warp(self, flow: np.ndarray | None):
+        """Carry the history along the image motion before comparing; returns (maps, valid), None without flow."""
+        if flow is None:
+            return None, None
+        maps = flow_maps(flow)
+        kvalid = maps[2]
+        self.x = warp_with(self.x, maps)
+        self.key = warp_with(self.key, maps)
+        self.prev_z = warp_with(self.prev_z, maps)
+        if self.p is not None:
+            self.p = warp_with(self.p, maps)
+        self.key_valid = kvalid if self.key_valid is None else (self.key_valid & kvalid)
+        return maps, kvalid
+
+    def _keyframe_align(self, v: np.ndarray, valid):
+        """Fit ``v`` to the keyframe (a scale and shift; a cut restarts the history); returns (z, valid)."""
         kv = self.key_valid
-        if self.metric:
-            z = v
-        else:
-            st = max(1, int(np.sqrt(v.size / 6000)))   # ~6k samples are plenty for two numbers
-            vs, ks = v[::st, ::st], self.key[::st, ::st]
-            if kv is not None:
-                m = kv[::st, ::st]
-                if m.mean() > 0.2:
-                    vs, ks = vs[m], ks[m]
-            # both maps are noisy: a symmetric (orthogonal) line fit, so the scale is not shrunk by the noise
-            s, t, inl = robust_affine(vs, ks, noise_ratio=1.0)
-            corr = correlation(vs, ks)
-            if s <= 0 or inl < self.min_inliers or corr < self.cut_corr:
-                # a cut (this frame has nothing to do with the keyframe) or a broken fit: keep the scale by
-                # matching distributions, and start the history afresh
-                mv, sv = median_mad(v)
-                mk, sk = median_mad(self.key)
-                s = sk / sv if sv > 1e-12 else 1.0
-                t = mk - s * mv
-                self.cuts += 1
-                self.p, self.noise = None, None
-                z = (s * v + t).astype(np.float32)
-                self.key, self.key_age, self.key_valid, self.key_raw = z.copy(), 0, None, True
-                self.acc, self.acc_n = None, 0
-                valid = None
-            self.last_fit = (s, t, inl)
+        st = max(1, int(np.sqrt(v.size / 6000)))   # ~6k samples are plenty for two numbers
+        vs, ks = v[::st, ::st], self.key[::st, ::st]
+        if kv is not None:
+            m = kv[::st, ::st]
+            if m.mean() > 0.2:
+                vs, ks = vs[m], ks[m]
+        # both maps are noisy: a symmetric (orthogonal) line fit, so the scale is not shrunk by the noise
+        s, t, inl = robust_affine(vs, ks, noise_ratio=1.0)
+        corr = correlation(vs, ks)
+        if s <= 0 or inl < self.min_inliers or corr < self.cut_corr:
+            # a cut (this frame has nothing to do with the keyframe) or a broken fit: keep the scale by
+            # matching distributions, and start the history afresh
+            mv, sv = median_mad(v)
+            mk, sk = median_mad(self.key)
+            s = sk / sv if sv > 1e-12 else 1.0
+            t = mk - s * mv
+            self.cuts += 1
+            self.p, self.noise = None, None
             z = (s * v + t).astype(np.float32)
-        if self.acc is None:
-            self.acc, self.acc_n = z.copy(), 1
-        else:
-            if flow is not None:
-                self.acc = warp_with(self.acc, maps)
-            self.acc_n += 1
-            self.acc += (z - self.acc) / np.float32(self.acc_n)
-        # The filter runs in log inverse depth, where model noise is close to additive and uniform
-        # (relative-depth networks err by a fraction of the depth, not by a constant).
-        floor = 1.0 / (self.far * CLAMP)
-        zl = np.log(np.maximum(z, floor)).astype(np.float32)
+            self.key, self.key_age, self.key_valid, self.key_raw = z.copy(), 0, None, True
+            self.acc, self.acc_n = None, 0
+            valid = None
+        self.last_fit = (s, t, inl)
+        return (s * v + t).astype(np.float32), valid
+
+    def _keyframe_noise(self, zl: np.ndarray, valid, maps) -> np.ndarray:
+        """Per-pixel measurement noise of the log map ``zl`` (updates ``noise`` and ``prev_z``)."""
         # measurement noise, per pixel: the local mean square of the frame-to-frame change of the aligned
         # maps (model noise differs across the image), floored by the robust global spread
         import cv2
@@ -317,7 +310,26 @@ class Stabilizer:
         self.noise = local if self.noise is None or np.ndim(self.noise) == 0 or self.noise.shape != local.shape \
             else 0.7 * (warp_with(self.noise, maps) if maps is not None else self.noise) + 0.3 * local
         self.prev_z = zl
-        r = np.maximum(self.noise, max(glob, 1e-12)).astype(np.float32)
+        return np.maximum(self.noise, max(glob, 1e-12)).astype(np.float32)
+
+    def _keyframe(self, v: np.ndarray, flow: np.ndarray | None) -> np.ndarray:
+        maps, valid = self._keyframe_warp(flow)
+        if self.metric:
+            z = v
+        else:
+            z, valid = self._keyframe_align(v, valid)
+        if self.acc is None:
+            self.acc, self.acc_n = z.copy(), 1
+        else:
+            if flow is not None:
+                self.acc = warp_with(self.acc, maps)
+            self.acc_n += 1
+            self.acc += (z - self.acc) / np.float32(self.acc_n)
+        # The filter runs in log inverse depth, where model noise is close to additive and uniform
+        # (relative-depth networks err by a fraction of the depth, not by a constant).
+        floor = 1.0 / (self.far * CLAMP)
+        zl = np.log(np.maximum(z, floor)).astype(np.float32)
+        r = self._keyframe_noise(zl, valid, maps)
         if self.p is None:  # fresh start (a cut): nothing to compare with yet
             self.x, self.p, self.noise = zl.copy(), np.ones_like(zl), None
         else:

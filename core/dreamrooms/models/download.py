@@ -89,116 +89,158 @@ def _open(url: str, start: int, timeout: float):
     return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (URLs come from the manifest or the user)
 
 
-def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int = 0, allow_unverified: bool = False,
-             retries: int = 5, timeout: float = 30.0, desc: str | None = None) -> str:
-    """Download ``url`` to ``dest`` (resumable, verified); returns the file's sha256.
+_DONE = object()  # _connect: the partial file is already complete (HTTP 416)
 
-    ``dest`` appears only after the whole file is in and its size/sha256 match."""
-    dest = Path(dest)
-    sha256 = (sha256 or "").lower()
+
+class _Job:
+    """One download in progress: the ``.part`` file, its running sha256 and size, the progress bar."""
+
+    def __init__(self, url: str, dest: Path, sha256: str, size: int, retries: int, timeout: float):
+        self.url, self.dest, self.sha256, self.size = url, dest, sha256, size
+        self.retries, self.timeout = retries, timeout
+        self.part = dest.with_name(dest.name + ".part")
+        self.origin = dest.with_name(dest.name + ".part.url")
+        self.stall_s = 0.0
+        self.h = hashlib.sha256()
+        self.have = 0
+        self.total = size or None
+        self.attempts = 0
+        self.bar = None
+
+
+def _start(url: str, dest: Path, sha256: str, allow_unverified: bool) -> None:
+    """Refuse a download that cannot be verified or has no URL; make the destination folder."""
     if not sha256 and not allow_unverified:
         raise DownloadError(f"no sha256 is known for {url}, so the download cannot be verified; rerun with "
                             f"--allow-unverified to accept it anyway, or download it yourself and put it at {dest}")
     if not url:
         raise DownloadError(f"no URL to download {dest.name} from; put the file at {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    origin = dest.with_name(dest.name + ".part.url")
-    if part.exists() and (not origin.is_file() or origin.read_text(encoding="utf-8", errors="replace") != url):
+
+
+def _resume(job: _Job) -> None:
+    """Keep a ``.part`` only if it came from this URL, and hash what it already holds."""
+    part, origin = job.part, job.origin
+    if part.exists() and (not origin.is_file() or origin.read_text(encoding="utf-8", errors="replace") != job.url):
         part.unlink()  # left by a download from another URL: splicing it would corrupt the file
-    origin.write_text(url, encoding="utf-8")
-    stall_s = _stall_seconds()
-    h = hashlib.sha256()
-    have = 0
+    origin.write_text(job.url, encoding="utf-8")
     if part.exists():
-        have = part.stat().st_size
+        job.have = part.stat().st_size
         with open(part, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    total = size or None
-    bar = progress(total, desc or f"downloading {dest.name}", unit="B")
-    bar.update(have)
-    attempts = 0
+                job.h.update(chunk)
+
+
+def _connect(job: _Job):
+    """Open the URL from ``job.have`` on: the response, None to retry, or _DONE when the .part is complete."""
+    url, dest = job.url, job.dest
     try:
+        return _open(url, job.have, job.timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and job.have:        # the partial file is already complete (or bigger)
+            return _DONE
+        raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}; "
+                            f"download it by other means and put it at {dest}") from None
+    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        job.attempts += 1
+        if job.attempts > job.retries or job.have == 0 or isinstance(reason, ConnectionRefusedError):
+            raise DownloadError(_offline_msg(url, dest, reason, job.sha256)) from None
+        return None
+
+
+def _prepare_body(job: _Job, resp) -> None:
+    """Restart when the server ignored Range, refuse a body longer than the manifest, learn the total."""
+    url, dest, size, bar = job.url, job.dest, job.size, job.bar
+    status = getattr(resp, "status", 200)
+    if job.have and status == 200:          # server ignored Range: start over
+        job.have = 0
+        job.h = hashlib.sha256()
+        job.part.unlink(missing_ok=True)
+        bar.reset() if hasattr(bar, "reset") else None
+    length = _content_length(resp, url, dest)
+    if size and length is not None and job.have + length > size:
+        job.part.unlink(missing_ok=True)
+        raise DownloadError(f"{url} sends {job.have + length} bytes but the manifest says {size}; nothing "
+                            f"kept — check the URL or put the right file at {dest}")
+    if job.total is None and length is not None:
+        job.total = job.have + length
+        if hasattr(bar, "total"):
+            bar.total = job.total
+
+
+def _stream(job: _Job, resp) -> None:
+    """Append the response body to the .part, hashing it; raises _Stalled or _TooLong."""
+    size = job.size
+    read = getattr(resp, "read1", resp.read)  # read1: whatever has arrived, so the stall check runs
+    window_start, window_bytes = time.monotonic(), 0
+    with open(job.part, "ab") as f:
         while True:
-            try:
-                resp = _open(url, have, timeout)
-            except urllib.error.HTTPError as exc:
-                if exc.code == 416 and have:        # the partial file is already complete (or bigger)
-                    break
-                raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}; "
-                                    f"download it by other means and put it at {dest}") from None
-            except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                attempts += 1
-                if attempts > retries or have == 0 or isinstance(reason, ConnectionRefusedError):
-                    raise DownloadError(_offline_msg(url, dest, reason, sha256)) from None
-                continue
-            with resp:
-                status = getattr(resp, "status", 200)
-                if have and status == 200:          # server ignored Range: start over
-                    have = 0
-                    h = hashlib.sha256()
-                    part.unlink(missing_ok=True)
-                    bar.reset() if hasattr(bar, "reset") else None
-                length = _content_length(resp, url, dest)
-                if size and length is not None and have + length > size:
-                    part.unlink(missing_ok=True)
-                    raise DownloadError(f"{url} sends {have + length} bytes but the manifest says {size}; nothing "
-                                        f"kept — check the URL or put the right file at {dest}")
-                if total is None and length is not None:
-                    total = have + length
-                    if hasattr(bar, "total"):
-                        bar.total = total
-                read = getattr(resp, "read1", resp.read)  # read1: whatever has arrived, so the stall check runs
+            chunk = read(CHUNK)
+            if not chunk:
+                break
+            window_bytes += len(chunk)
+            if time.monotonic() - window_start >= job.stall_s:
+                if window_bytes < limits.DOWNLOAD_STALL_BYTES:
+                    raise _Stalled(window_bytes)
                 window_start, window_bytes = time.monotonic(), 0
-                try:
-                    with open(part, "ab") as f:
-                        while True:
-                            chunk = read(CHUNK)
-                            if not chunk:
-                                break
-                            window_bytes += len(chunk)
-                            if time.monotonic() - window_start >= stall_s:
-                                if window_bytes < limits.DOWNLOAD_STALL_BYTES:
-                                    raise _Stalled(window_bytes)
-                                window_start, window_bytes = time.monotonic(), 0
-                            if size and have + len(chunk) > size:   # never more than the manifest's size on disk
-                                raise _TooLong(have + len(chunk))
-                            f.write(chunk)
-                            h.update(chunk)
-                            have += len(chunk)
-                            bar.update(len(chunk))
-                        f.flush()
-                        os.fsync(f.fileno())
-                except _TooLong as exc:
-                    part.unlink(missing_ok=True)
-                    raise DownloadError(f"{url} sent more than the manifest's size of {size} bytes (at least "
-                                        f"{exc.args[0]}); deleted the partial download — check the URL or put the "
-                                        f"right file at {dest}") from None
-                except _Stalled as exc:
-                    raise DownloadError(f"download of {url} stalled: {exc.args[0]} bytes in the last {stall_s:g} s "
-                                        f"(less than {limits.DOWNLOAD_STALL_BYTES >> 10} KB); the server is stuck or too "
-                                        f"slow — rerun to resume, pass --url MIRROR, or put the file at {dest}") from None
-                except (http.client.IncompleteRead, socket.timeout, ConnectionError, OSError) as exc:
-                    attempts += 1
-                    if attempts > retries:
-                        raise DownloadError(f"download of {url} kept failing ({exc.__class__.__name__}) at "
-                                            f"{have} bytes; rerun to resume, or put the file at {dest}") from None
-                    continue
-            if total is not None and have < total:   # the server closed early without an error
-                attempts += 1
-                if attempts > retries:
-                    raise DownloadError(f"download of {url} stopped at {have} of {total} bytes; rerun to resume, "
-                                        f"or put the file at {dest}")
-                continue
+            if size and job.have + len(chunk) > size:   # never more than the manifest's size on disk
+                raise _TooLong(job.have + len(chunk))
+            f.write(chunk)
+            job.h.update(chunk)
+            job.have += len(chunk)
+            job.bar.update(len(chunk))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _receive(job: _Job, resp) -> bool:
+    """Take one response's body into the .part; False when a read error means retrying."""
+    url, dest = job.url, job.dest
+    with resp:
+        _prepare_body(job, resp)
+        try:
+            _stream(job, resp)
+        except _TooLong as exc:
+            job.part.unlink(missing_ok=True)
+            raise DownloadError(f"{url} sent more than the manifest's size of {job.size} bytes (at least "
+                                f"{exc.args[0]}); deleted the partial download — check the URL or put the "
+                                f"right file at {dest}") from None
+        except _Stalled as exc:
+            raise DownloadError(f"download of {url} stalled: {exc.args[0]} bytes in the last {job.stall_s:g} s "
+                                f"(less than {limits.DOWNLOAD_STALL_BYTES >> 10} KB); the server is stuck or too "
+                                f"slow — rerun to resume, pass --url MIRROR, or put the file at {dest}") from None
+        except (http.client.IncompleteRead, socket.timeout, ConnectionError, OSError) as exc:
+            job.attempts += 1
+            if job.attempts > job.retries:
+                raise DownloadError(f"download of {url} kept failing ({exc.__class__.__name__}) at "
+                                    f"{job.have} bytes; rerun to resume, or put the file at {dest}") from None
+            return False
+    return True
+
+
+def _transfer(job: _Job) -> None:
+    """Connect and receive until the whole file is in the .part, retrying drops up to ``job.retries``."""
+    while True:
+        resp = _connect(job)
+        if resp is _DONE:
             break
-    finally:
-        bar.close()
-        if not part.exists():
-            origin.unlink(missing_ok=True)
-    got = h.hexdigest() if have == part.stat().st_size else sha256_file(part)
-    origin.unlink(missing_ok=True)
+        if resp is None or not _receive(job, resp):
+            continue
+        if job.total is not None and job.have < job.total:   # the server closed early without an error
+            job.attempts += 1
+            if job.attempts > job.retries:
+                raise DownloadError(f"download of {job.url} stopped at {job.have} of {job.total} bytes; "
+                                    f"rerun to resume, or put the file at {job.dest}")
+            continue
+        break
+
+
+def _verify_and_place(job: _Job) -> str:
+    """Check the .part's size and sha256, then rename it into place; returns its sha256."""
+    url, dest, part, size, sha256 = job.url, job.dest, job.part, job.size, job.sha256
+    got = job.h.hexdigest() if job.have == part.stat().st_size else sha256_file(part)
+    job.origin.unlink(missing_ok=True)
     if size and part.stat().st_size != size:
         n = part.stat().st_size
         part.unlink(missing_ok=True)
@@ -213,6 +255,28 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int =
         print(f"dreamrooms: warning: {dest.name} downloaded UNVERIFIED (no sha256 in the manifest); "
               f"its sha256 is {got}", file=sys.stderr)
     return got
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str = "", size: int = 0, allow_unverified: bool = False,
+             retries: int = 5, timeout: float = 30.0, desc: str | None = None) -> str:
+    """Download ``url`` to ``dest`` (resumable, verified); returns the file's sha256.
+
+    ``dest`` appears only after the whole file is in and its size/sha256 match."""
+    dest = Path(dest)
+    sha256 = (sha256 or "").lower()
+    _start(url, dest, sha256, allow_unverified)
+    job = _Job(url, dest, sha256, size, retries, timeout)
+    _resume(job)
+    job.stall_s = _stall_seconds()
+    job.bar = progress(job.total, desc or f"downloading {dest.name}", unit="B")
+    job.bar.update(job.have)
+    try:
+        _transfer(job)
+    finally:
+        job.bar.close()
+        if not job.part.exists():
+            job.origin.unlink(missing_ok=True)
+    return _verify_and_place(job)
 
 
 def fetch(name_or_entry: str | ModelEntry, *, models_dir_override=None, allow_unverified: bool = False,

@@ -2,6 +2,7 @@
 user manifest (``<models dir>/models.toml``)."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tomllib
 from pathlib import Path
@@ -15,13 +16,24 @@ from dreamrooms.models.registry import (KINDS, MANIFEST_NAME, ModelEntry, ModelE
                                         infer_entry, models_dir, registry, sha256_file)
 
 
+@dataclasses.dataclass
+class ModelIO:
+    """What a user says about a model's I/O (the manifest's ``input``/``output``/``mask``/``generator``
+    tables); None means "infer it from the file" where the kind allows that (depth, mask)."""
+    input: dict | None = None
+    output: dict | None = None
+    mask: dict | None = None
+    generator: dict | None = None
+
+
 def add_model(path: str | os.PathLike, *, kind: str, name: str | None = None, copy: bool = False,
-              models_dir_override=None, input: dict | None = None, output: dict | None = None,
-              generator: dict | None = None, license: str = "", force: bool = False,
-              mask: dict | None = None) -> ModelEntry:
+              models_dir_override=None, io: ModelIO | None = None, license: str = "",
+              force: bool = False) -> ModelEntry:
     """Register a user's ONNX file in the user manifest after checking its I/O against the
     description (depth and mask models: what is not described is inferred from the file, see
     :func:`infer_mask_entry`). Nothing is written when the check fails."""
+    io = io or ModelIO()
+    input, output, mask, generator = io.input, io.output, io.mask, io.generator
     src = Path(path).expanduser().resolve()
     if not src.is_file():
         raise ModelError(f"{src}: no such file; give the path to your .onnx model")
