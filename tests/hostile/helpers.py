@@ -53,6 +53,11 @@ def dr_env(**extra: str) -> dict:
     return env
 
 
+def one_line(code: int, err: str, *mentions: str) -> str:
+    """The bad-input contract for an in-process run's (exit code, stderr): see Result.one_line_error."""
+    return Result(code, "", err).one_line_error(*mentions)
+
+
 def dr(*args, cwd=None, env=None, timeout=TIMEOUT) -> Result:
     """Run `python -m dreamrooms ARGS` in a fresh process."""
     p = subprocess.run([sys.executable, "-m", "dreamrooms", *map(str, args)], cwd=cwd, env=env or dr_env(),

@@ -15,18 +15,11 @@ import pytest
 
 from dreamrooms.shot import exr
 from hostile.helpers import dr, dr_env
+from hostile.helpers import one_line as _one_line
 
 WALK = ("walk", "--model", "cppn-walk", "--frames", "3", "--size", "32x16")
 
 
-def _one_line(code: int, err: str, *mentions: str) -> str:
-    assert "Traceback" not in err, err
-    assert code == 1, (code, err)
-    lines = [ln for ln in err.splitlines() if ln.startswith("dreamrooms: error:")]
-    assert len(lines) == 1, err
-    for m in mentions:
-        assert m in lines[0], (m, lines[0])
-    return lines[0]
 
 
 def _keyframes(tmp_path: Path, latent_line: str) -> Path:

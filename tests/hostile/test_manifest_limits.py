@@ -13,15 +13,9 @@ from dreamrooms import limits
 from dreamrooms.errors import ShotError
 from dreamrooms.shot import Shot
 from hostile.helpers import edit_manifest
+from hostile.helpers import one_line as _one_line
 
 
-def _one_line(code: int, err: str, *mentions: str) -> None:
-    assert "Traceback" not in err, err
-    assert code == 1, (code, err)
-    lines = [ln for ln in err.splitlines() if ln.startswith("dreamrooms: error:")]
-    assert len(lines) == 1, err
-    for m in mentions:
-        assert m in lines[0], (m, lines[0])
 
 
 def _peak(fn) -> int:

@@ -15,19 +15,13 @@ import pytest
 from dreamrooms.models import download as dl
 from dreamrooms.models.download import DownloadError
 from hostile.helpers import snapshot_full
+from hostile.helpers import one_line as _one_line
 
 import dreamrooms
 
 TINYDEPTH = Path(dreamrooms.__file__).resolve().parents[2] / "models_onnx" / "tinydepth.onnx"
 
 
-def _one_line(code: int, err: str, *mentions: str) -> None:
-    assert "Traceback" not in err, err
-    assert code == 1, (code, err)
-    lines = [ln for ln in err.splitlines() if ln.startswith("dreamrooms: error:")]
-    assert len(lines) == 1, err
-    for m in mentions:
-        assert m in lines[0], (m, lines[0])
 
 
 def test_touch_r_cannot_restore_a_cached_hash(tmp_path, run_cli, mdir, shot):
