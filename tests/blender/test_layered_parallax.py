@@ -17,6 +17,7 @@ from dreamrooms.camera import geometry as cm
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import exr
 from dreamrooms.shot import Shot
+from scenes.grounded import emission_material
 
 W, H = 160, 90
 EYE = (0.0, 0.0, 1.2)
@@ -24,41 +25,15 @@ WALL = 12.0
 MOVES = {"small": (0.1, 0.5), "large": (0.35, 1.75)}   # metres sideways, forward
 
 
-def _emission(name, c1, c2, scale, kind="checker"):
-    m = bpy.data.materials.new(name)
-    if m.node_tree is None:
-        m.use_nodes = True
-    N, L = m.node_tree.nodes, m.node_tree.links
-    N.clear()
-    out = N.new("ShaderNodeOutputMaterial")
-    em = N.new("ShaderNodeEmission")
-    if kind == "checker":
-        tex = N.new("ShaderNodeTexChecker")
-        tex.inputs["Color1"].default_value = (*c1, 1)
-        tex.inputs["Color2"].default_value = (*c2, 1)
-        tex.inputs["Scale"].default_value = scale
-        L.new(tex.outputs["Color"], em.inputs["Color"])
-    else:
-        tex = N.new("ShaderNodeTexNoise")
-        tex.inputs["Scale"].default_value = scale
-        ramp = N.new("ShaderNodeValToRGB")
-        ramp.color_ramp.elements[0].color = (*c1, 1)
-        ramp.color_ramp.elements[1].color = (*c2, 1)
-        L.new(tex.outputs["Fac"], ramp.inputs["Fac"])
-        L.new(ramp.outputs["Color"], em.inputs["Color"])
-    L.new(em.outputs[0], out.inputs["Surface"])
-    return m
-
-
 def _scene():
     bpy.ops.mesh.primitive_plane_add(size=1, location=(0, WALL, 1.5), rotation=(np.pi / 2, 0, 0))
     wall = bpy.context.object
     wall.scale = (24, 14, 1)
-    wall.data.materials.append(_emission("wall", (0.9, 0.75, 0.5), (0.15, 0.25, 0.5), 3.0, "noise"))
+    wall.data.materials.append(emission_material("wall", (0.9, 0.75, 0.5), (0.15, 0.25, 0.5), 3.0, "noise"))
     bpy.ops.mesh.primitive_uv_sphere_add(radius=0.8, location=(-1.0, 6.0, 1.2), segments=48, ring_count=24)
-    bpy.context.object.data.materials.append(_emission("ball", (0.9, 0.15, 0.1), (0.95, 0.9, 0.85), 2.0))
+    bpy.context.object.data.materials.append(emission_material("ball", (0.9, 0.15, 0.1), (0.95, 0.9, 0.85), 2.0))
     bpy.ops.mesh.primitive_cube_add(size=1.3, location=(1.5, 8.0, 0.9), rotation=(0, 0, 0.5))
-    bpy.context.object.data.materials.append(_emission("box", (0.1, 0.6, 0.2), (0.9, 0.85, 0.1), 1.5))
+    bpy.context.object.data.materials.append(emission_material("box", (0.1, 0.6, 0.2), (0.9, 0.85, 0.1), 1.5))
     return [o for o in bpy.context.scene.objects if o.type == "MESH"]
 
 

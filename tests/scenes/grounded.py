@@ -61,7 +61,8 @@ def intrinsics() -> cm.Intrinsics:
     return cm.intrinsics(LENS_MM, SENSOR_MM, W, H)
 
 
-def _emission(name, c1, c2, scale, kind="checker"):
+def emission_material(name, c1, c2, scale, kind="checker"):
+    """An emission material (what the camera sees is the texture): a checker or a noise ramp between two colours."""
     import bpy
 
     m = bpy.data.materials.new(name)
@@ -104,26 +105,26 @@ def build_scene() -> list:
     ops = bpy.ops.mesh
     pi = np.pi
     # room: floor 10 x 16 m, back wall at y = 12, side walls at x = -4.5 and x = +4.5 (7 m high)
-    floor = _add(ops.primitive_plane_add, _emission("floor", (0.85, 0.8, 0.7), (0.2, 0.15, 0.12), 0.6 * 16),
+    floor = _add(ops.primitive_plane_add, emission_material("floor", (0.85, 0.8, 0.7), (0.2, 0.15, 0.12), 0.6 * 16),
                  size=1, location=(0, 4, 0))
     floor.scale = (10, 16, 1)
-    back = _add(ops.primitive_plane_add, _emission("back wall", (0.7, 0.65, 0.55), (0.5, 0.55, 0.6), 2.5, "noise"),
+    back = _add(ops.primitive_plane_add, emission_material("back wall", (0.7, 0.65, 0.55), (0.5, 0.55, 0.6), 2.5, "noise"),
                 size=1, location=(0, 12, 3.5), rotation=(pi / 2, 0, 0))
     back.scale = (10, 7, 1)
-    left = _add(ops.primitive_plane_add, _emission("left wall", (0.3, 0.45, 0.6), (0.8, 0.85, 0.9), 3.0, "noise"),
+    left = _add(ops.primitive_plane_add, emission_material("left wall", (0.3, 0.45, 0.6), (0.8, 0.85, 0.9), 3.0, "noise"),
                 size=1, location=(-4.5, 4, 3.5), rotation=(pi / 2, 0, pi / 2))
     left.scale = (16, 7, 1)
-    right = _add(ops.primitive_plane_add, _emission("right wall", (0.55, 0.5, 0.45), (0.6, 0.55, 0.5), 4.0, "noise"),
+    right = _add(ops.primitive_plane_add, emission_material("right wall", (0.55, 0.5, 0.45), (0.6, 0.55, 0.5), 4.0, "noise"),
                  size=1, location=(4.5, 4, 3.5), rotation=(pi / 2, 0, pi / 2))
     right.scale = (16, 7, 1)
     # objects resting on the floor (their lowest point at z = 0)
-    _add(ops.primitive_cube_add, _emission("box", (0.1, 0.55, 0.2), (0.9, 0.85, 0.1), 3.0),
+    _add(ops.primitive_cube_add, emission_material("box", (0.1, 0.55, 0.2), (0.9, 0.85, 0.1), 3.0),
          size=1.0, location=(0.9, 5.0, 0.5), rotation=(0, 0, 0.5))
-    _add(ops.primitive_uv_sphere_add, _emission("ball", (0.9, 0.15, 0.1), (0.95, 0.9, 0.85), 4.0),
+    _add(ops.primitive_uv_sphere_add, emission_material("ball", (0.9, 0.15, 0.1), (0.95, 0.9, 0.85), 4.0),
          radius=0.55, location=(-1.1, 4.0, 0.55), segments=48, ring_count=24)
-    _add(ops.primitive_cylinder_add, _emission("pillar", (0.55, 0.45, 0.6), (0.5, 0.42, 0.58), 6.0, "noise"),
+    _add(ops.primitive_cylinder_add, emission_material("pillar", (0.55, 0.45, 0.6), (0.5, 0.42, 0.58), 6.0, "noise"),
          radius=0.3, depth=2.0, location=(2.4, 7.5, 1.0), vertices=32)
-    _add(ops.primitive_cube_add, _emission("crate", (0.2, 0.2, 0.25), (0.95, 0.95, 0.9), 5.0),
+    _add(ops.primitive_cube_add, emission_material("crate", (0.2, 0.2, 0.25), (0.95, 0.95, 0.9), 5.0),
          size=1.2, location=(-2.2, 8.5, 0.6), rotation=(0, 0, -0.3))
     return [o for o in bpy.context.scene.objects if o.type == "MESH"]
 

@@ -6,8 +6,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const assert = require('node:assert/strict');
-const { ROOT } = require('./checks');
-const { CompItem } = require('./aedom');
+const { ROOT, LIBRARY } = require('./checks');
+const { CompItem, createAE } = require('./aedom');
 
 const PYTHON = process.env.DREAMROOMS_PYTHON
   || [path.join(ROOT, '.venv', 'bin', 'python'), path.join(ROOT, '.venv', 'Scripts', 'python.exe')].find((p) => fs.existsSync(p))
@@ -93,4 +93,24 @@ function assertExpressionsResolve(ae) {
   return seen;
 }
 
-module.exports = { makeFolder, shotData, build, assertExpressionsResolve, SEQUENCES, FPS, FRAMES };
+/**
+ * The set-up library tests share: shot folders removed after the test file, one shared folder, a fresh AE with
+ * the library loaded, and lookups of comps, layers and effects.
+ */
+function libraryHarness(test) {
+  const folders = [];
+  const folder = (pa) => { const d = makeFolder(pa); folders.push(d); return d; };
+  test.after(() => { for (const d of folders) fs.rmSync(d, { recursive: true, force: true }); });
+  let shared = null;
+  return {
+    folder,
+    removeAfter: (d) => { folders.push(d); return d; },   // another temp folder of the test file
+    base: () => shared || (shared = folder()),
+    aeWith(opts = {}) { const ae = createAE(opts); ae.runFile(LIBRARY); return ae; },
+    comps: (ae) => ae.app.project._items.filter((i) => i instanceof CompItem),
+    layer: (comp, name) => comp.layers._list.find((l) => l.name === name),
+    effect: (l, match) => l.property('ADBE Effect Parade')._children.find((e) => e.matchName === match),
+  };
+}
+
+module.exports = { libraryHarness, makeFolder, shotData, build, assertExpressionsResolve, SEQUENCES, FPS, FRAMES };

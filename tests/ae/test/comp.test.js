@@ -10,23 +10,10 @@ const path = require('node:path');
 const { LIBRARY } = require('../lib/checks');
 const { createAE, EFFECTS, FootageItem, CompItem, FolderItem, CameraLayer, AVLayer, TrackMatteType, BlendingMode,
   grainOutput, lowBitEffectsOnPicture } = require('../lib/aedom');
-const { makeFolder, shotData, build, FPS, assertExpressionsResolve } = require('../lib/fixture');
+const { libraryHarness, makeFolder, shotData, build, FPS, assertExpressionsResolve } = require('../lib/fixture');
 
-const folders = [];
-function folder(pa) { const d = makeFolder(pa); folders.push(d); return d; }
-test.after(() => { for (const d of folders) fs.rmSync(d, { recursive: true, force: true }); });
-let shared = null;
-const base = () => shared || (shared = folder());
-
-function aeWith(opts = {}) {
-  const ae = createAE(opts);
-  ae.runFile(LIBRARY);
-  return ae;
-}
-const comps = (ae) => ae.app.project._items.filter((i) => i instanceof CompItem);
+const { folder, base, aeWith, comps, layer, effect } = libraryHarness(test);
 const mainComp = (ae) => comps(ae).find((c) => c.layers._list.some((l) => l.name === 'dreamrooms controls'));
-const layer = (comp, name) => comp.layers._list.find((l) => l.name === name);
-const effect = (l, match) => l.property('ADBE Effect Parade')._children.find((e) => e.matchName === match);
 const param = (fx, suffix) => fx._children.find((p) => p.matchName === fx.matchName + suffix);
 function assertClean(ae) {
   assert.equal(ae.app.project._items.length, 0, `left behind: ${ae.app.project._items.map((i) => i.name).join(', ')}`);

@@ -12,23 +12,10 @@ const { LIBRARY, aeTypes } = require('../lib/checks');
 const enums = require('../lib/enums');
 const { createAE, EFFECTS, FootageItem, CompItem, CameraLayer, TrackMatteType, BlendingMode, AlphaMode,
   PropertyValueType, KeyframeInterpolationType } = require('../lib/aedom');
-const { makeFolder, shotData, build, SEQUENCES, FRAMES } = require('../lib/fixture');
+const { libraryHarness, makeFolder, shotData, build, SEQUENCES, FRAMES } = require('../lib/fixture');
 
-const folders = [];
-function folder(pa) { const d = makeFolder(pa); folders.push(d); return d; }
-test.after(() => { for (const d of folders) fs.rmSync(d, { recursive: true, force: true }); });
-let shared = null;
-const base = () => shared || (shared = folder());
-
-function aeWith(opts = {}) {
-  const ae = createAE(opts);
-  ae.runFile(LIBRARY);
-  return ae;
-}
-const comps = (ae) => ae.app.project._items.filter((i) => i instanceof CompItem);
+const { folder, removeAfter, base, aeWith, comps, layer, effect } = libraryHarness(test);
 const mainComps = (ae) => comps(ae).filter((c) => c.layers._list.some((l) => l.name === 'dreamrooms controls'));
-const layer = (comp, name) => comp.layers._list.find((l) => l.name === name);
-const effect = (l, match) => l.property('ADBE Effect Parade')._children.find((e) => e.matchName === match);
 const footageItems = (ae) => ae.app.project._items.filter((i) => i instanceof FootageItem && i.file);
 const notes = (ae) => ae.evalSource('dreamrooms.notes()');
 
@@ -88,7 +75,7 @@ test('defect 2: a rotating camera keys Orientation through the spatial path (lin
 // ---- defect 3: OCIO projects ------------------------------------------------------------------------------
 test('defect 3: an OCIO project keeps its config and working space, tags each footage item and tells the one click', () => {
   const cfgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dreamrooms-ocio-'));
-  folders.push(cfgDir);
+  removeAfter(cfgDir);
   const config = path.join(cfgDir, 'config.ocio');
   fs.writeFileSync(config, 'ocio_profile_version: 2\ncolorspaces:\n  - !<ColorSpace>\n    name: ACEScg\n' +
     '  - !<ColorSpace>\n    name: Linear Rec.709 (sRGB)\n  - !<ColorSpace>\n    name: Raw\n');
