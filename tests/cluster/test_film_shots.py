@@ -31,7 +31,6 @@ def test_film_shots_on_the_cluster(ray_cluster, tmp_path):
     edit = film_run.make_film(opts, run=cli_runner, say=said.append)
     made = [line for line in said if line.startswith("shot ") and ": made on " in line]
     assert len(made) == 3
-    assert len({line.split(" on ", 1)[1].split(" (")[0] for line in made}) >= 1
     for s in edit.shots:
         assert len(list((out / "shots" / s.folder_name / "layers").glob("*.exr"))) == s.frames
     assert (out / "edit.json").is_file() and (out / "film.jsx").is_file()

@@ -181,6 +181,18 @@ def test_a_bad_shot_list_is_one_line_and_writes_nothing(tmp_path, run_cli, edit,
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
+def test_film_info_on_a_broken_edit_is_one_line(film, run_cli, tmp_path):
+    import shutil
+
+    out, _, _ = film
+    copy = tmp_path / "FILM"
+    shutil.copytree(out / "state", copy / "state")
+    shutil.copy(out / "shots.toml", copy / "shots.toml")
+    (copy / "edit.json").write_text("{not json")
+    code, _, err = run_cli("film", "info", copy)
+    assert code == 1 and "edit.json" in err and len(err.strip().splitlines()) == 1
+
+
 def test_film_info_lists_shots_and_outputs(film, run_cli):
     out, edit, _ = film
     code, text, err = run_cli("film", "info", out)

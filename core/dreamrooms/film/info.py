@@ -18,7 +18,12 @@ def print_info(film_dir: Path) -> int:
     film, recipes = read_shot_list(film_dir / SHOT_LIST, film_dir)
     edit = {}
     if (film_dir / assemble.EDIT).is_file():
-        edit = json.loads((film_dir / assemble.EDIT).read_text(encoding="utf-8"))
+        try:
+            edit = json.loads((film_dir / assemble.EDIT).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            edit = None
+        if not isinstance(edit, dict) or not {"shots", "frames", "fps"} <= set(edit):
+            raise FilmError(f"{film_dir / assemble.EDIT}: not a film edit; rerun `dreamrooms film` to rewrite it")
     placed = {s["id"]: s for s in edit.get("shots", [])}
     print(f"film {film_dir}  {film.size[0]}x{film.size[1]} px, {film.fps:g} fps, {len(recipes)} shots")
     for r in recipes:
