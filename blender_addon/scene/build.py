@@ -16,7 +16,7 @@ from dreamrooms.room_options import default_move
 from dreamrooms.shot import Shot
 
 from .. import paths
-from . import camera_rig, depth_plane, grid, layered, nodes, room, shotio
+from . import camera_rig, depth_plane, folds, grid, layered, nodes, room, shotio
 
 LAYOUTS = tuple(LAYOUT_REGISTRY)
 COLLECTION = "dreamrooms"
@@ -28,7 +28,7 @@ class BuildSettings:
     layout: str = "plane"
     colour: str | None = None          # colour sequence name (default: first RGB sequence)
     depth: str | None = None           # depth source sequence (default: `depth` or the first with depth.Z)
-    grid: int = 0                      # plane: vertices along the long side (0 = grid.adaptive_uv); rooms: per wall
+    grid: int = 0                      # plane: vertices along the long side (0 = grid.adaptive_mesh); rooms: per wall
     travel: float = 1.0                # how far the camera moves (metres; the move's intensity): finer plane grids
     depth_scale: float = 1.0
     near: float = 0.0
@@ -183,7 +183,7 @@ def _build_plane(b: Build) -> dict:
     opts = _plane_options(shot, b.depth_name, d0, s, s.depth_scale)
     objs = [_plane(b, "dreamrooms plane", d0, K, start, opts)]
     if s.fill_behind:
-        back = depth_plane.PlaneOptions(grid=opts.grid, uv=opts.uv, scale=s.depth_scale * opts.fill_push,
+        back = depth_plane.PlaneOptions(grid=opts.grid, mesh=opts.mesh, scale=s.depth_scale * opts.fill_push,
                                         near=s.near, far=s.far)
         objs.append(_plane(b, "dreamrooms plane fill", d0, K, start, back))
     return {"objects": objs, "camera": b.cam, "start": start}
@@ -298,7 +298,7 @@ def _plane_grid(depth: np.ndarray, grid: int) -> tuple[int, int] | None:
 
 
 def _plane_options(shot: Shot, depth_name: str, d0: np.ndarray, s: BuildSettings, scale: float) -> depth_plane.PlaneOptions:
-    """A plane's options: `--grid N` a uniform grid, 0 the adaptive one (grid.adaptive_uv) over the depth edges
+    """A plane's options: `--grid N` a uniform grid, 0 the adaptive one (grid.adaptive_mesh) over the depth edges
     of the first, middle and last frames that the geometry nodes will show."""
     opts = depth_plane.PlaneOptions(grid=_plane_grid(d0, s.grid), scale=scale, near=s.near, far=s.far,
                                     edge_cut=s.edge_cut)
@@ -311,7 +311,7 @@ def _plane_options(shot: Shot, depth_name: str, d0: np.ndarray, s: BuildSettings
     finite = d0[np.isfinite(d0) & (d0 > 0)]
     median = float(np.median(finite)) * scale if finite.size else 1.0
     step = grid.coarse_step(shot.width, shot.height, d0.shape[1], s.travel, median)
-    opts.uv = grid.adaptive_uv(depths, step)
+    opts.mesh = grid.adaptive_mesh(depths, step)
     return opts
 
 
@@ -341,6 +341,7 @@ def _plane(b: Build, name: str, d0, K, start, opts):
                                  timing=nodes.SequenceTiming(frame_start=shot.frame_start,
                                                              frame_count=shot.frame_count,
                                                              file_offset=shot.sequences[depth_name].frame_offset))
+    folds.add_fold_cull(obj)
     img = shotio.load_sequence_image(shot, colour)
     mat = nodes.sequence_material(f"{name} material", img, frame_duration=shot.frame_count,
                                   frame_start=shot.frame_start,

@@ -17,12 +17,13 @@ from dreamrooms.errors import DreamroomsError
 
 from . import mesh as meshlib
 from . import nodes
+from .grid import PlaneMesh
 
 
 @dataclass
 class PlaneOptions:
     grid: tuple[int, int] | None = None  # vertices (nx, ny); None = one per depth pixel
-    uv: tuple[np.ndarray, np.ndarray] | None = None  # explicit vertex columns u and rows v (grid.adaptive_uv)
+    mesh: PlaneMesh | None = None        # an explicit image-space mesh (grid.adaptive_mesh) instead of a grid
     scale: float = 1.0                   # depth scale
     near: float = 0.0                    # clamp (0 = none)
     far: float = 0.0                     # clamp (0 = none)
@@ -43,32 +44,33 @@ def grid_size(depth_shape: tuple[int, int], grid: tuple[int, int] | None, max_ve
 
 
 def plane_arrays(depth: np.ndarray, K: cm.Intrinsics, opts: PlaneOptions, *, cut: bool = True):
-    """Vertex positions (N,3 float32, camera space), triangles (T,3), UVs (N,2), rays (N,3) and
-    vertex depths (ny, nx) for a depth map."""
+    """Vertex positions (N,3 float32, camera space), triangles (T,3), UVs (N,2), rays (N,3, z = -1) and
+    vertex depths (N,) for a depth map, on `opts.mesh` or a grid."""
     depth = np.asarray(depth, dtype=np.float32)
     if depth.ndim != 2:
         raise DreamroomsError(f"depth map has shape {depth.shape}; give an HxW array")
-    if opts.uv is not None:
-        u, v = (np.asarray(a, np.float64) for a in opts.uv)
-        nx, ny = len(u), len(v)
+    if opts.mesh is not None:
+        u, v = (np.asarray(a, np.float64) for a in opts.mesh.uv.T)
+        d = cm.clamp_depth(cm.sample_bilinear(depth, u, v), opts.scale, opts.near, opts.far).ravel()
+        tris = np.asarray(opts.mesh.tris, np.int32)
+        rays = np.stack([(u * K.width - K.cx) / K.fx, -(v * K.height - K.cy) / K.fy, -np.ones_like(u)], -1)
+        rays = rays.astype(np.float32)
+        uv = np.stack([u, 1.0 - v], -1).astype(np.float32)   # Blender UV: origin at the bottom
     else:
         nx, ny = grid_size(depth.shape, opts.grid)
-        u, v = cm.grid_uv(nx, ny, opts.fill_frame)
-    d = cm.clamp_depth(cm.sample_grid(depth, u, v), opts.scale, opts.near, opts.far)
-    # rays with z = -1 as the outer product of the x and y terms (no (ny,nx) temporaries beyond one)
-    rx = ((u * K.width - K.cx) / K.fx).astype(np.float32)
-    ry = (-(v * K.height - K.cy) / K.fy).astype(np.float32)
-    co = np.empty((ny, nx, 3), dtype=np.float32)
-    np.multiply(d, rx[None, :], out=co[..., 0])
-    np.multiply(d, ry[:, None], out=co[..., 1])
-    np.negative(d, out=co[..., 2])
-    tris = cm.grid_triangles(nx, ny)
+        gu, gv = cm.grid_uv(nx, ny, opts.fill_frame)
+        d = cm.clamp_depth(cm.sample_grid(depth, gu, gv), opts.scale, opts.near, opts.far).ravel()
+        tris = cm.grid_triangles(nx, ny)
+        rays = _ray_vectors(((gu * K.width - K.cx) / K.fx).astype(np.float32),
+                            (-(gv * K.height - K.cy) / K.fy).astype(np.float32))
+        uv = np.empty((ny, nx, 2), dtype=np.float32)
+        uv[..., 0] = gu[None, :]
+        uv[..., 1] = (1.0 - gv)[:, None]
+        uv = uv.reshape(-1, 2)
     if cut and opts.edge_cut > 1.0:
         tris = tris[cm.edge_cut_mask(d, tris, opts.edge_cut)]
-    uv = np.empty((ny, nx, 2), dtype=np.float32)
-    uv[..., 0] = u[None, :]
-    uv[..., 1] = (1.0 - v)[:, None]   # Blender UV: origin at the bottom
-    return co.reshape(-1, 3), tris, uv.reshape(-1, 2), (rx, ry), d
+    co = rays * d[:, None]
+    return co.astype(np.float32), tris, uv, rays, d
 
 
 def _ray_vectors(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
@@ -86,17 +88,17 @@ def build_depth_plane(name: str, depth: np.ndarray, K: cm.Intrinsics, matrix_wor
     """Object whose mesh is `depth` unprojected through `K`, placed at the camera `matrix_world`.
     With `animate`, the point attributes the geometry-nodes modifier needs are stored as well."""
     opts = opts or PlaneOptions()
-    co, tris, uv, (rx, ry), _ = plane_arrays(depth, K, opts, cut=not animate)
+    co, tris, uv, rays, _ = plane_arrays(depth, K, opts, cut=not animate)
     attrs = None
     if animate:
-        attrs = {"dr_dir": _ray_vectors(rx, ry), "dr_base": np.zeros((len(co), 3), np.float32),
+        attrs = {"dr_dir": rays, "dr_base": np.zeros((len(co), 3), np.float32),
                  "dr_uv": np.concatenate([uv, np.zeros((len(uv), 1), np.float32)], axis=1)}
     me = meshlib.mesh_from_arrays(name, co, tris, uv, attrs)
     obj = bpy.data.objects.new(name, me)
     if matrix_world is not None:
         obj.matrix_world = _mat(matrix_world)
     obj["dreamrooms_kind"] = "depth_plane"
-    obj["dreamrooms_grid"] = [len(rx), len(ry)]
+    obj["dreamrooms_vertices"] = len(co)
     meshlib.link(obj, collection)
     return obj
 

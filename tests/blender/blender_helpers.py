@@ -58,24 +58,17 @@ def load_addon(package: str = "bl_ext.user_default.dreamrooms"):
     return mod
 
 
-def addon_scene():
-    """The scene-builder modules, imported through the bl_ext-like package."""
-    pkg = load_addon()
-    import importlib
-    return types.SimpleNamespace(
-        pkg=pkg,
-        build=importlib.import_module(f"{pkg.__name__}.scene.build"),
-        plane=importlib.import_module(f"{pkg.__name__}.scene.depth_plane"),
-        nodes=importlib.import_module(f"{pkg.__name__}.scene.nodes"),
-        mesh=importlib.import_module(f"{pkg.__name__}.scene.mesh"),
-        rig=importlib.import_module(f"{pkg.__name__}.scene.camera_rig"),
-        render=importlib.import_module(f"{pkg.__name__}.scene.render"),
-        shotio=importlib.import_module(f"{pkg.__name__}.scene.shotio"),
-        room=importlib.import_module(f"{pkg.__name__}.scene.room"),
-        jobs=importlib.import_module(f"{pkg.__name__}.jobs"),
-    )
-
-
 def world_vertices(obj, positions: np.ndarray) -> np.ndarray:
     m = np.array(obj.matrix_world, dtype=np.float64)
     return positions.astype(np.float64) @ m[:3, :3].T + m[:3, 3]
+
+
+def disc_photo(w: int = 160, h: int = 90):
+    """A photo-like frame (linear RGB) and its depth: a far wall sloping away up the frame and a near disc
+    (a depth edge all round it)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([0.3 + 0.3 * np.sin(x / 11.0), 0.3 + 0.2 * np.cos(y / 7.0), 0.2 + 0.5 * (x + y) / (w + h)], -1)
+    disc = (x - 0.375 * w) ** 2 + (y - 0.5 * h) ** 2 < (0.245 * h) ** 2
+    rgb[disc] = (0.8, 0.5, 0.2)
+    depth = np.where(disc, 2.5, 6.0 + 2.0 * y / h).astype(np.float32)
+    return rgb, depth

@@ -27,7 +27,7 @@ def empty_scene():
 def addon_scene():
     """The add-on's modules, imported through a bl_ext-like parent package."""
     pkg = load_addon()
-    names = {"build": "scene.build", "plane": "scene.depth_plane", "nodes": "scene.nodes", "mesh": "scene.mesh",
+    names = {"build": "scene.build", "plane": "scene.depth_plane", "nodes": "scene.nodes", "folds": "scene.folds", "mesh": "scene.mesh",
              "rig": "scene.camera_rig", "render": "scene.render", "shotio": "scene.shotio", "room": "scene.room",
              "jobs": "jobs"}
     return types.SimpleNamespace(pkg=pkg, **{k: importlib.import_module(f"{pkg.__name__}.{v}") for k, v in names.items()})

@@ -4,7 +4,7 @@ at the defaults is still the photo."""
 import numpy as np
 import pytest
 
-from blender_helpers import write_shot
+from blender_helpers import disc_photo, write_shot
 from dreamrooms.errors import DreamroomsError
 from dreamrooms.shot import exr
 
@@ -12,13 +12,7 @@ W, H = 160, 90
 
 
 def _photo():
-    """A photo-like frame and its depth: a far wall and a near disc (a depth edge)."""
-    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
-    rgb = np.stack([0.3 + 0.3 * np.sin(x / 11.0), 0.3 + 0.2 * np.cos(y / 7.0), 0.2 + 0.5 * (x + y) / (W + H)], -1)
-    disc = (x - 60) ** 2 + (y - 45) ** 2 < 22 ** 2
-    rgb[disc] = (0.8, 0.5, 0.2)
-    depth = np.where(disc, 2.5, 6.0 + 2.0 * y / H).astype(np.float32)
-    return rgb, depth
+    return disc_photo(W, H)
 
 
 def test_defaults_are_camera_rays_adaptive_samples_and_asked_passes(addon_scene, tmp_path, empty_scene):
@@ -58,26 +52,37 @@ def test_defaults_are_camera_rays_adaptive_samples_and_asked_passes(addon_scene,
     assert c.transparent_max_bounces >= 7 and c.max_bounces == 0
 
 
-def test_1080p_plane_grid_is_bounded_and_keeps_depth_edges(addon_scene):
+def test_1080p_plane_mesh_is_bounded_watertight_and_keeps_depth_edges(addon_scene):
     import importlib
     grid = importlib.import_module(f"{addon_scene.pkg.__name__}.scene.grid")
     y, x = np.mgrid[0:1080, 0:1920].astype(np.float32)
     disc = (x - 800) ** 2 + (y - 600) ** 2 < 240 ** 2
     depth = np.where(disc, 2.5, 6.0 + 2.0 * y / 1080).astype(np.float32)
     step = grid.coarse_step(1920, 1080, 1920, travel=1.0, median_depth=6.5)
-    u, v = grid.adaptive_uv([depth], step)
+    mesh = grid.adaptive_mesh([depth], step)
     assert step == 4
-    # a fraction of the 2 million vertices of one per pixel: at most twice the coarse 480 x 270 on each axis
-    assert 480 * 270 <= len(u) * len(v) <= 4 * 481 * 271
-    cols = np.round(u * 1920 - 0.5).astype(int)
-    # both pixels either side of the disc's left and right silhouette at its centre row are vertex columns
-    row = disc[600]
-    left, right = np.flatnonzero(row)[[0, -1]]
-    assert {left - 1, left, right, right + 1} <= set(cols)
+    # a fraction of the 2 million vertices of one per pixel: the coarse 481 x 271 plus the split edge cells
+    coarse = 481 * 271
+    assert coarse < len(mesh.uv) < 1.25 * coarse
+    px = np.round(mesh.uv[:, 0] * 1920 - 0.5).astype(int), np.round(mesh.uv[:, 1] * 1080 - 0.5).astype(int)
+    vertices = set(zip(*px))
+    # every pixel on either side of the disc's silhouette is a vertex (full detail along the depth edge)
+    edge = grid.edge_pixels([depth])
+    assert edge.sum() > 2000 and all((int(i), int(j)) in vertices for j, i in zip(*np.nonzero(edge)))
+    # watertight: every inner mesh edge is shared by exactly two triangles (no T-junction cracks), and the
+    # triangles tile the frame once, all wound one way
+    t = mesh.tris
+    e = np.sort(np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]]), 1)
+    _, shared = np.unique(e, axis=0, return_counts=True)
+    assert set(shared) == {1, 2} and (shared == 1).sum() == 2 * (480 + 270)
+    u, v = mesh.uv[:, 0] * 1920, mesh.uv[:, 1] * 1080
+    area = (u[t[:, 1]] - u[t[:, 0]]) * (v[t[:, 2]] - v[t[:, 0]]) - (v[t[:, 1]] - v[t[:, 0]]) * (u[t[:, 2]] - u[t[:, 0]])
+    assert (area < 0).all() and abs(-area.sum() / 2 - 1920 * 1080) < 1e-3 * 1920 * 1080
     # a big move relative to the depth: finer everywhere; small frames keep a vertex per pixel
     assert grid.coarse_step(1920, 1080, 1920, travel=8.0, median_depth=6.5) == 1
     assert grid.coarse_step(1920, 1080, 960, travel=1.0, median_depth=6.5) == 2   # depth at half the output size
     assert grid.coarse_step(480, 270, 480) == 1
+    assert len(grid.adaptive_mesh([depth[::4, ::4]], 1).uv) == 480 * 270
 
 
 def test_first_frame_at_the_defaults_is_the_photo(addon_scene, tmp_path, empty_scene):
