@@ -189,7 +189,8 @@ def run_room(args: argparse.Namespace) -> int:
     shot.camera = camera_rig.camera_track(scene, scene.camera, shot.frames)  # always this run's camera
     shot.provenance.extra["scene"] = B.scene_description(scene)
     if args.layout in RV.LAYOUTS:
-        _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
+        with prof.phase("reveal matte"):
+            _reveal_matte(shot, values, move, mats, quiet=factor != 1.0 or bool(values.get("reveal_budget")))
     shot.provenance.extra["room"] = {**room_settings["options"], "rendered": bool(args.render)}
     shot = _record_run(shot, args)
     print(f"dreamrooms: {args.layout} built from {shot.folder} with {len(built['objects'])} object(s), "

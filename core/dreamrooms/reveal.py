@@ -163,19 +163,37 @@ def _say(text: str) -> None:
 
 def write_matte(shot, values: Mapping[str, Any], poses: Mapping[int, np.ndarray], move: str) -> list[float]:
     """Write the prediction for every shot frame's camera (`poses`: frame -> matrix) as the reveal matte
-    (`masks/NAME_reveal.####.exr`, one float channel Y, 1 = revealed) and register it; returns the percents."""
+    (`masks/NAME_reveal.####.exr`, one float channel Y, 1 = revealed) and register it; returns the percents.
+    Frames run on every core (the march is OpenCV and numpy), and a frame with the same depth file and pose as
+    one already predicted (the holds before and after a move, a held still) reuses its matte."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dreamrooms.shot.exr import default_workers
+
     view = source_view(shot, values)
     pattern = f"masks/{sequence_name(shot.name)}_{MATTE}.####.exr"
     shot.add_sequence(MATTE, pattern, ["Y"], colorspace="data", premultiplied=False, kind=MATTE, label=MATTE,
                       move=move)          # in memory: the caller saves shot.json once every frame is on disk
-    percents = []
-    with progress(len(shot.frames), "reveal matte") as bar:
-        for f in shot.frames:
-            r = rv.predict(source_depth(shot, view, f), view.K, view.start, poses[f])
-            exr.write_frame(shot.frame_path(MATTE, f), {"Y": r.mask.astype(np.float32)})
-            percents.append(r.percent)
+    seq = shot.sequences[view.depth]
+    key = {f: (seq.file_number(f), np.asarray(poses[f], np.float64).round(9).tobytes()) for f in shot.frames}
+    first = {}
+    for f in shot.frames:
+        first.setdefault(key[f], f)
+
+    def one(f: int) -> float:
+        r = rv.predict(source_depth(shot, view, f), view.K, view.start, poses[f])
+        mask = r.mask.astype(np.float32)
+        for g in shot.frames:
+            if key[g] == key[f]:
+                exr.write_frame(shot.frame_path(MATTE, g), {"Y": mask})
+        return r.percent
+
+    with progress(len(first), "reveal matte") as bar, ThreadPoolExecutor(default_workers()) as pool:
+        done = {}
+        for f, pct in zip(first.values(), pool.map(one, first.values())):
+            done[f] = pct
             bar.update()
-    return percents
+    return [done[first[key[f]]] for f in shot.frames]
 
 
 def layer_parallax(shot) -> float | None:

@@ -140,10 +140,8 @@ def predict(depth: np.ndarray, K_source: Intrinsics, source: np.ndarray, target:
         raise ValueError(f"depth is {depth.shape[::-1]} (WxH) but the source camera is {K_source.width}x{K_source.height}")
     A = np.linalg.inv(np.asarray(source, np.float64)) @ np.asarray(target, np.float64)
     shape = (Kt.height, Kt.width)
-    surf = _Surface(depth, rel, abs_)
-    rays = pixel_rays(Kt).reshape(-1, 3)
     if not coarse or max(shape) <= coarse * 1.5:
-        behind, outside = _predict_rays(surf, K_source, A, rays)
+        behind, outside = _predict_rays(_Surface(depth, rel, abs_), K_source, A, pixel_rays(Kt).reshape(-1, 3))
         return Reveal(behind.reshape(shape), outside.reshape(shape))
     small = _shrink(Kt, coarse)
     sd, sK = shrink_depth(depth, K_source, coarse)
@@ -159,7 +157,9 @@ def predict(depth: np.ndarray, K_source: Intrinsics, source: np.ndarray, target:
         band |= cv2.dilate(m, k) != cv2.erode(m, k)
     behind, outside = up[0].astype(bool).reshape(-1), up[1].astype(bool).reshape(-1)
     sel = np.nonzero(band.reshape(-1))[0]
-    behind[sel], outside[sel] = _predict_rays(surf, K_source, A, rays[sel])
+    if len(sel):    # the full-size surface only where the first look found an edge of what is revealed
+        rays = pixel_rays(Kt).reshape(-1, 3)[sel]
+        behind[sel], outside[sel] = _predict_rays(_Surface(depth, rel, abs_), K_source, A, rays)
     return Reveal(behind.reshape(shape), outside.reshape(shape))
 
 
