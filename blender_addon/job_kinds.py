@@ -110,7 +110,7 @@ def _key_focus(job: jobs.Job, context) -> str:
 
     s = context.scene.dreamrooms
     values = job.result.get("focus") or []
-    camera_rig.key_focus_values(context.scene.camera, values, int(job.result.get("frame_start", 1)), s.fstop)
+    camera_rig.key_focus_values(context.scene.camera, values, int(job.result.get("frame_start", 1)), s.fstop, s.dof)
     return f"focus keyed over {len(values)} frame(s): {min(values):.2f}-{max(values):.2f} m" if values else "focus"
 
 

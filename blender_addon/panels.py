@@ -109,6 +109,7 @@ class DREAMROOMS_PT_camera(_Sub, bpy.types.Panel):
         if not s.no_focus:
             col.prop(s, "focus_point")
             col.prop(s, "fstop")
+            col.prop(s, "dof")
         col.operator("dreamrooms.camera_move", icon="CAMERA_DATA")
         col.operator("dreamrooms.run_job", text="Focus on subject", icon="CON_CAMERASOLVER").kind = "focus"
 

@@ -73,7 +73,7 @@ def move_from(scene: bpy.types.Scene, shot: Shot, v: Mapping[str, Any], *, start
     mats = camera_move(scene, shot, move, start=start, intensity=v["intensity"], duration=v["duration"] or None,
                        easing=v["easing"], shake=v["shake"], seed=v["seed"],
                        focus=(not v["no_focus"]) if focus is None else focus, focus_point=tuple(v["focus_point"]),
-                       fstop=v["fstop"], frames=frames, scale=scale)
+                       fstop=v["fstop"], dof=bool(v.get("dof")), frames=frames, scale=scale)
     return move, mats
 
 
@@ -352,10 +352,11 @@ def _plane(b: Build, name: str, d0, K, start, opts):
 
 
 def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, frames: range | None = None,
-                focus: bool = True, focus_point=(0.5, 0.5), fstop: float = 2.8, **settings) -> list[np.ndarray]:
+                focus: bool = True, focus_point=(0.5, 0.5), fstop: float = 2.8, dof: bool = False,
+                **settings) -> list[np.ndarray]:
     """Key `move` on the scene camera over the shot frames (walk_past follows +x, the corridor axis, for the span
-    the corridor build left), then key focus to the depth at `focus_point`; `settings` are
-    dreamrooms.camera.moves.MoveSettings' fields."""
+    the corridor build left), then key focus to the depth at `focus_point` (rendered only with `dof`: else it is
+    recorded for After Effects' lens blur); `settings` are dreamrooms.camera.moves.MoveSettings' fields."""
     cam = scene.camera
     if cam is None:
         raise DreamroomsError("camera move: the scene has no camera; build a plane, room or corridor first")
@@ -367,7 +368,9 @@ def camera_move(scene: bpy.types.Scene, shot: Shot, move: str, *, start=None, fr
             settings["length"] = float(span) if span else 4.0 * settings.get("intensity", 1.0)
     mats = camera_rig.apply_move(scene, cam, move, frames, start=start, **settings)
     if focus:
-        camera_rig.key_focus(scene, cam, frames, focus_point, fstop)
+        camera_rig.key_focus(scene, cam, frames, focus_point, fstop, dof=dof)
+    elif dof:
+        cam.data.dof.use_dof = True   # the camera's own focus distance
     return mats
 
 

@@ -146,13 +146,20 @@ def apply_move(scene: bpy.types.Scene, cam_obj: bpy.types.Object, kind: str, fra
 
 
 
-def key_focus_values(cam_obj: bpy.types.Object, values: Sequence[float], frame_start: int, fstop: float | None = None) -> None:
-    dof = cam_obj.data.dof
-    dof.use_dof = True
-    dof.focus_object = None
+FOCUS_KEYED = "dreamrooms_focus_keyed"   # camera data property: the focus distance follows the subject
+
+
+def key_focus_values(cam_obj: bpy.types.Object, values: Sequence[float], frame_start: int, fstop: float | None = None,
+                     dof: bool = False) -> None:
+    """Key the focus distance per frame and mark it keyed; Blender renders depth of field only with `dof` (else the
+    focus and f-stop are recorded in the shot for After Effects' Camera Lens Blur, and the render stays sharp)."""
+    data = cam_obj.data
+    data.dof.use_dof = bool(dof)
+    data.dof.focus_object = None
     if fstop:
-        dof.aperture_fstop = fstop
-    key_sparse(cam_obj.data, {"dof.focus_distance": np.asarray(values, dtype=np.float64)}, frame_start)
+        data.dof.aperture_fstop = fstop
+    key_sparse(data, {"dof.focus_distance": np.asarray(values, dtype=np.float64)}, frame_start)
+    data[FOCUS_KEYED] = True
 
 
 def focus_at(scene: bpy.types.Scene, cam_obj: bpy.types.Object, point=(0.5, 0.5), depsgraph=None) -> float | None:
@@ -193,10 +200,10 @@ def focus_values(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: rang
 
 
 def key_focus(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: range, point=(0.5, 0.5),
-              fstop: float | None = 2.8) -> list[float]:
-    """Key the focus distance to the depth at `point` so the depth of field tracks the subject."""
+              fstop: float | None = 2.8, dof: bool = False) -> list[float]:
+    """Key the focus distance to the depth at `point` so the depth of field tracks the subject (rendered with `dof`)."""
     values = focus_values(scene, cam_obj, frames, point)
-    key_focus_values(cam_obj, values, frames.start, fstop)
+    key_focus_values(cam_obj, values, frames.start, fstop, dof)
     return values
 
 
@@ -224,19 +231,21 @@ def camera_track(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: rang
     keep = scene.frame_current
     mats, lenses, focus = [], [], []
     c = cam_obj.data
+    focused = bool(c.dof.use_dof or c.get(FOCUS_KEYED))
     with _only_camera(scene, cam_obj):
         for f in frames:
             scene.frame_set(f)
             mats.append(from_matrix(cam_obj.matrix_world))
             lenses.append(float(c.lens))
-            focus.append(float(c.dof.focus_distance) if c.dof.use_dof else None)
+            focus.append(float(c.dof.focus_distance) if focused else None)
         scene.frame_set(keep)
     lens: float | list[float] = lenses[0] if len(set(lenses)) == 1 else lenses
     sensor = c.sensor_height if c.sensor_fit == "VERTICAL" else c.sensor_width
     focus_list = [float(v) for v in focus] if all(v is not None and v > 0 for v in focus) else None
     return CameraTrack(matrices=cm.matrices_to_lists(mats), lens_mm=lens, sensor_mm=float(sensor),
                        sensor_fit=c.sensor_fit, clip_start=float(c.clip_start), clip_end=float(c.clip_end),
-                       focus_distance=focus_list, fstop=float(c.dof.aperture_fstop) if c.dof.use_dof else None)
+                       focus_distance=focus_list, fstop=float(c.dof.aperture_fstop) if focused else None,
+                       dof_in_render=bool(c.dof.use_dof))
 
 
 def default_start(shot: Shot | None = None) -> np.ndarray:

@@ -105,12 +105,16 @@ OPTIONS: tuple[Option, ...] = (
     _opt("seed", int, 0, "shake seed", group="camera", min=0),
     _opt("focus_point", tuple, (0.5, 0.5), "image point whose depth sets focus (0.5,0.5 = centre)", group="camera",
          min=0.0, max=1.0),
-    _opt("no_focus", bool, False, "do not key depth of field", group="camera", label="No focus"),
-    _opt("fstop", float, 2.8, "f-stop for depth of field", group="camera", min=0.1, max=128.0, label="F-stop"),
+    _opt("no_focus", bool, False, "do not key the focus distance to the subject", group="camera", label="No focus"),
+    _opt("fstop", float, 2.8, "f-stop of the keyed focus (After Effects' lens blur, or Blender's with --dof)",
+         group="camera", min=0.1, max=128.0, label="F-stop"),
+    _opt("dof", bool, False, "render depth of field in Blender (the lens is sampled: 16 samples, several times the "
+         "render time); off, the render is sharp and After Effects' Camera Lens Blur focuses it from the depth pass "
+         "with the same focus and f-stop", group="camera", label="Depth of field in render"),
     # render
     _opt("engine", str, "CYCLES", "render engine (EEVEE and WORKBENCH mean this Blender's identifier); the panel shows "
          "the scene's own engine list instead", group="render", choices=ENGINES, panel=False),
-    _opt("samples", int, 0, "render samples per pixel (0: 4, or 16 with depth of field; adaptive sampling stops "
+    _opt("samples", int, 0, "render samples per pixel (0: 4, or 16 with --dof; adaptive sampling stops "
          "converged pixels early)", group="render", min=0, max=limits.MAX_SAMPLES),
     _opt("passes", str, "", "extra render passes, comma-separated: " + ", ".join(EXTRA_PASSES) + ", or all "
          "(Combined and Depth are always rendered; others cost render time and disk)", group="render"),

@@ -48,7 +48,7 @@ def test_build_camera_render_setup_record_via_bpy_ops(registered, tmp_path):
     cam = bpy.context.scene.camera
     bpy.context.scene.frame_set(4)
     assert cam.matrix_world.translation.z == pytest.approx(0.5, abs=1e-4)
-    assert cam.data.dof.use_dof and cam.data.dof.focus_distance > 2.0
+    assert cam.data.dof.focus_distance > 2.0 and not cam.data.dof.use_dof   # keyed; sharp render unless s.dof
     assert bpy.ops.dreamrooms.render_setup() == {"FINISHED"}
     assert bpy.context.scene.render.filepath.endswith("render/render.####")
     assert bpy.ops.dreamrooms.record_camera() == {"FINISHED"}

@@ -105,6 +105,9 @@ def test_headless_room_renders_and_fails_cleanly(tmp_path):
     data = json.loads((tmp_path / "shot/shot.json").read_text())
     assert "render" not in data["sequences"]  # frame 1 was not rendered: not recorded as a sequence yet
     assert len(data["camera"]["matrices"]) == 3
+    # focus keyed and recorded for After Effects' lens blur; the render itself is sharp (no --dof)
+    cam = data["camera"]
+    assert cam["dof_in_render"] is False and cam["fstop"] == pytest.approx(2.8) and len(cam["focus_distance"]) == 3
     # the scene description AE's nulls come from: every wall the build made, with its world matrix
     scene = data["provenance"]["extra"]["scene"]
     assert sorted(o["kind"] for o in scene) == ["wall"] * 5

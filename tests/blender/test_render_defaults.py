@@ -32,8 +32,14 @@ def test_defaults_are_camera_rays_adaptive_samples_and_asked_passes(addon_scene,
     vl = empty_scene.view_layers[0]
     assert vl.use_pass_combined and vl.use_pass_z
     assert not (vl.use_pass_mist or vl.use_pass_normal or vl.use_pass_vector or vl.use_pass_object_index)
-    # depth of field on: more samples; extra passes only when asked; denoising when asked
+    # focus keyed by default, but the render stays sharp (After Effects blurs from the depth pass): still 4 samples
     B.camera_move(empty_scene, shot, "dolly_in", start=built["start"], focus=True)
+    cam = empty_scene.camera.data
+    assert not cam.dof.use_dof and cam.animation_data is not None
+    assert R.setup_render(empty_scene, shot).samples == 4 and c.samples == 4
+    # depth of field in the render (--dof): more samples; extra passes only when asked; denoising when asked
+    B.camera_move(empty_scene, shot, "dolly_in", start=built["start"], focus=True, dof=True)
+    assert cam.dof.use_dof
     R.setup_render(empty_scene, shot, passes="normal,vector", denoise=True)
     assert c.samples == 16 and c.use_denoising
     assert c.use_adaptive_sampling and 0 < c.adaptive_threshold <= 0.05 and c.adaptive_min_samples == 4

@@ -73,6 +73,16 @@ def test_a_blender_render_with_dof_keeps_blenders_and_skips_lens_blur(tmp_path):
     assert data["depth_blur"] is not None and data["camera"]["aperture"] is not None
     assert run_cli(shot.folder, "--dof", "ae") == 0
     assert comp_json(shot.folder)["options"]["depth_blur"] is True
+    # a sharp Blender render of a camera with keyed focus (room's default, no --dof): AE's lens blur does the focus
+    sharp = ms.make_blender_shot(tmp_path / "sharp", "room", fstop=2.8)
+    sharp.camera.dof_in_render = False
+    sharp.save()
+    assert run_cli(sharp.folder) == 0
+    data = comp_json(sharp.folder)
+    assert data["options"]["depth_blur"] is True and data["depth_blur"]["radius"]["values"][0] > 0
+    sharp.camera.dof_in_render = True
+    sharp.save()
+    assert run_cli(sharp.folder) == 0 and comp_json(sharp.folder)["options"]["depth_blur"] is False
     # without an f-stop the radius scales with the width (15 px per 1920)
     plain = ms.make_layers_shot(tmp_path / "p", "walk", frames=2, w=64, h=36)
     assert run_cli(plain.folder) == 0

@@ -84,11 +84,13 @@ def check(opts: CompOptions) -> None:
 
 def dof_mode(shot: Shot, src: rl.Sources, opts: CompOptions) -> str:
     """Where depth of field happens: `ae` (Camera Lens Blur) or `blender` (the render has it).  `auto`:
-    a Blender render of a camera with depth of field on keeps Blender's; anything else gets AE's."""
+    a Blender render of a camera that rendered depth of field keeps Blender's; anything else gets AE's."""
     if opts.dof != "auto":
         return opts.dof
     rendered = src.beauty_key.endswith("Combined.RGBA")
-    return "blender" if rendered and shot.camera is not None and shot.camera.fstop else "ae"
+    cam = shot.camera
+    in_render = cam is not None and (cam.dof_in_render if cam.dof_in_render is not None else bool(cam.fstop))
+    return "blender" if rendered and in_render else "ae"
 
 
 def blur_radius(shot: Shot, near: float, far: float, focus_m: np.ndarray, fstop: float | None, kind: str,

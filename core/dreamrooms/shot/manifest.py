@@ -75,6 +75,8 @@ class CameraTrack:
     clip_end: float = 100.0
     focus_distance: list[float] | None = None
     fstop: float | None = None
+    dof_in_render: bool | None = None   # the render has Blender's depth of field (None: written before this field,
+                                        # when an f-stop meant it had)
 
     def lens_at(self, index: int) -> float:
         return float(self.lens_mm[index] if isinstance(self.lens_mm, list) else self.lens_mm)

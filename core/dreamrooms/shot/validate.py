@@ -62,6 +62,7 @@ SCHEMA: dict[str, Any] = {
                        "clip_end": {"type": "number", "exclusiveMinimum": 0},
                        "focus_distance": {"type": "array", "items": _NUM},
                        "fstop": {"type": "number", "exclusiveMinimum": 0},
+                       "dof_in_render": {"type": "boolean"},
                    }},
         "provenance": {"type": "object", "properties": {
             "models": {"type": "array", "items": {"type": "object", "required": ["name"],
