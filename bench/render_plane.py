@@ -9,7 +9,8 @@ grid with a vertex every 4th pixel on each axis unprojected through the same cam
 same dolly, Cycles 4 samples, no bounces, a multilayer EXR with Combined and Depth.  Ratio = peer time / ours
 (whole-process wall time), so higher is better; target: ours within 1.3x of the peer (ratio >= 1/1.3).
 Set DREAMROOMS_BENCH_FRAMES to render fewer frames (the row says how many ran), DREAMROOMS_BENCH_ARGS to add
-`room` options to ours (e.g. `--no-focus`: the defaults keep depth of field on, which samples 16 per pixel).
+`room` options to ours (e.g. `--dof`: depth of field rendered in Blender, which samples 16 per pixel; the
+defaults key focus but render sharp, as the peer does).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from dreamrooms.shot import Shot, exr  # noqa: E402
 W, H = 1920, 1080
 FRAMES = int(os.environ.get("DREAMROOMS_BENCH_FRAMES", "24"))
 REPEATS = int(os.environ.get("DREAMROOMS_BENCH_REPEATS", "1"))
-EXTRA = os.environ.get("DREAMROOMS_BENCH_ARGS", "").split()   # e.g. --no-focus: ours without depth of field
+EXTRA = os.environ.get("DREAMROOMS_BENCH_ARGS", "").split()   # e.g. --dof: ours with depth of field rendered
 BENCH = Path(__file__).resolve().parent
 
 
