@@ -10,8 +10,7 @@ A job's output is its `--progress json` lines and log lines as a process of its 
 and stderr (one pipe), then a `{"event": "job-end", "id", "rc"}` line.  An error ends the job (rc 1 and one
 `dreamrooms: error:` line; SystemExit keeps its code); the worker goes on.  Each job gets its own argv, env and
 working directory, put back afterwards with the CLI's process-wide settings; a Blender job opens its .blend
-itself (`--blend`) and factory settings are read after it, so nothing of one job's file or Cycles device
-choice reaches the next.
+itself (`--blend`) and an empty file is read after it, so nothing of one job's scene reaches the next.
 """
 from __future__ import annotations
 
@@ -138,10 +137,13 @@ def _call(req: dict, headless) -> int:
 
 
 def _fresh_blender() -> None:
-    """Factory settings and an empty file after a Blender job: the next job starts as a fresh Blender would."""
+    """An empty file after a Blender job (its data freed; the next job opens its own file).  Not factory
+    settings: with the bpy module they would disable the extensions Blender enabled at start and take their
+    wheels (the core's) off the import path; the one preference a job sets, Cycles' device, every render job
+    sets again (`--device`)."""
     import bpy
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
 
 
 def _flush() -> None:
