@@ -75,8 +75,13 @@ class Worker:
         run = Run(self, next(self._ids), lines)
         with self._lock:
             self.run = run
-        self.proc.stdin.write(json.dumps({"id": run.id, **request, "env": env, "cwd": cwd}) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(json.dumps({"id": run.id, **request, "env": env, "cwd": cwd}) + "\n")
+            self.proc.stdin.flush()
+        except OSError:   # it died (a broken pipe): the caller runs the job elsewhere
+            with self._lock:
+                self.run = None
+            raise
         return run
 
     def _route(self) -> None:

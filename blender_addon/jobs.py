@@ -65,13 +65,9 @@ class Job:
         self.cleanup_dirs = [Path(d) for d in (cleanup_dirs or [])]
         self.lines: "queue.Queue[tuple[str, str]]" = queue.Queue()
         self._threads: list[threading.Thread] = []
-        full_env = {**base_env(), **(env or {})}
-        request = worker_loop.request_for(self.cmd)
-        worker = job_worker.idle_worker(worker_command(), base_env()) if request else None
-        if worker is not None:
-            self.proc = worker.submit(request, full_env, cwd, self.lines)
-        else:
-            self.proc = self._own_process(full_env, cwd)
+        base = base_env()
+        full_env = {**base, **(env or {})}
+        self.proc = self._in_worker(full_env, base, cwd) or self._own_process(full_env, cwd)
         self.done = 0
         self.total: int | None = None
         self.stage = label
@@ -81,6 +77,19 @@ class Job:
         self.result: dict = {}  # what the worker reports back (`result` events)
         self.device = ""         # what rendered, when the worker says
         self.cancelled = False
+
+    def _in_worker(self, env: dict[str, str], base: dict[str, str], cwd: str | None) -> "job_worker.Run | None":
+        """The job in the add-on's worker; None when its command is not one the worker runs, or the worker is
+        busy or cannot start (or died before taking the job)."""
+        request = worker_loop.request_for(self.cmd)
+        worker = job_worker.idle_worker(worker_command(), base) if request else None
+        if worker is None:
+            return None
+        try:
+            return worker.submit(request, env, cwd, self.lines)
+        except OSError:
+            worker.kill()
+            return None
 
     def _own_process(self, env: dict[str, str], cwd: str | None) -> subprocess.Popen:
         """The job as a process of its own (a command the worker does not run, or the worker is busy)."""

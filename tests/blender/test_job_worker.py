@@ -74,6 +74,14 @@ def test_a_job_while_the_worker_is_busy_runs_as_its_own_process(jobs, shot):
     assert "12x8 px" in "\n".join(job.tail)
 
 
+def test_a_job_runs_as_its_own_process_when_the_worker_cannot_start(jobs, shot, monkeypatch):
+    jobs.job_worker.shutdown()
+    monkeypatch.setattr(jobs, "worker_command", lambda: [str(shot.folder / "no-such-blender")])
+    job = _run(jobs, "shot", "info", str(shot.folder))
+    assert isinstance(job.proc, subprocess.Popen) and job.proc.returncode == 0
+    assert "12x8 px" in "\n".join(job.tail)
+
+
 def _scene_blend(addon_scene, empty_scene, shot, path):
     B = addon_scene.build
     built = B.build(empty_scene, shot, B.BuildSettings(layout="plane"))
