@@ -7,6 +7,8 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -114,3 +116,26 @@ def test_render_and_focus_in_the_worker_match_a_process_of_their_own(addon_scene
     own_focus = jobs.Job(jobs.focus_command(blend, str(shot.folder), (0.5, 0.5), (1, 2)), label="focus")
     assert own_focus.wait(timeout=120) == 0, own_focus.tail
     assert focus.result["focus"] == pytest.approx(own_focus.result["focus"]) and len(focus.result["focus"]) == 2
+
+
+def test_with_the_blender_binary_the_worker_is_one_blender(addon_scene, jobs, shot, tmp_path, empty_scene, monkeypatch):
+    """Blender's command lines (`blender -b FILE -P headless.py -- ...`) run in one `blender -b -P worker_loop.py`
+    (the bpy-module stand-in for the binary: tests/blender/blender_cli.py)."""
+    blend = _scene_blend(addon_scene, empty_scene, shot, tmp_path / "job.blend")
+    binary = tmp_path / "bin" / "blender"
+    binary.parent.mkdir()
+    binary.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name('blender_cli.py')} \"$@\"\n")
+    binary.chmod(0o755)
+    monkeypatch.setattr(jobs, "blender_binary", lambda: str(binary))
+    jobs.job_worker.shutdown()
+    try:
+        job = jobs.Job(jobs.render_command(blend, str(shot.folder)), label="render")
+        assert job.cmd[:3] == [str(binary), "-b", blend]
+        assert job.wait(timeout=240) == 0, job.tail
+        focus = jobs.Job(jobs.focus_command(blend, str(shot.folder), (0.5, 0.5), (1, 2)), label="focus")
+        assert focus.wait(timeout=120) == 0, focus.tail
+        assert jobs.job_worker.current().proc.args[:4] == [str(binary), "-b", "--factory-startup", "-P"]
+    finally:
+        jobs.job_worker.shutdown()
+    assert isinstance(job.proc, jobs.job_worker.Run) and focus.proc.pid == job.proc.pid
+    assert len(job.frames) == 2 and len(focus.result["focus"]) == 2
