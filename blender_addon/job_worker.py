@@ -42,8 +42,10 @@ class Run:
         return self.returncode
 
     def kill(self) -> None:
-        """Kill the worker this job runs in (and anything it started); its end comes through `wait`."""
-        self.worker.kill()
+        """Kill the worker while it runs this job (and anything the job started); its end comes through `wait`.
+        A finished job's worker is left alone: it may be running the next job."""
+        if self.returncode is None and self.worker.run is self:
+            self.worker.kill()
 
     def finish(self, rc: int) -> None:
         self.returncode = rc

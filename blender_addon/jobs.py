@@ -159,9 +159,10 @@ class Job:
         worker is replaced at once, so the next job does not wait for its start-up."""
         self.cancelled = True
         if isinstance(self.proc, job_worker.Run):
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-            job_worker.prestart(worker_command(), base_env())
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+                job_worker.prestart(worker_command(), base_env())
         else:
             job_worker.kill_group(self.proc)
         self.cleanup()

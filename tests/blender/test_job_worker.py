@@ -45,6 +45,7 @@ def test_jobs_in_a_row_run_in_one_worker_and_a_failure_leaves_it_serving(jobs, s
     assert "nope" in missing.error_message() and "not found" in missing.error_message()
     usage = _run(jobs, "no-such-command")
     assert usage.proc.returncode == 2 and "invalid choice" in usage.error_message()
+    first.cancel()   # a finished job's cancel (the UI's release) leaves the worker serving
     again = _run(jobs, "shot", "info", str(shot.folder))
     assert again.proc.returncode == 0 and again.proc.pid == pid, "the worker did not survive the failed jobs"
     assert again.tail == first.tail, "the failed jobs' output reached the next job"
