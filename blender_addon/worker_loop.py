@@ -54,7 +54,8 @@ def serve(headless) -> int:
         req = requests.get()
         rc = run(req, headless)
         _flush()
-        print(json.dumps({"event": END, "id": req.get("id"), "rc": rc}), file=sys.stderr, flush=True)
+        # on a line of its own even after a job's unfinished last line (an empty line is no job's output)
+        print("\n" + json.dumps({"event": END, "id": req.get("id"), "rc": rc}), file=sys.stderr, flush=True)
 
 
 def _requests() -> "queue.Queue[dict]":
