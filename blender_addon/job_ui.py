@@ -16,7 +16,7 @@ from pathlib import Path
 import bpy
 from bpy.app.handlers import persistent
 
-from . import job_kinds, jobs, preferences
+from . import job_kinds, job_worker, jobs, preferences
 
 _active: dict[int, jobs.Job] = {}
 
@@ -216,4 +216,5 @@ def unregister() -> None:
     if _on_load_pre in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_on_load_pre)
     stop_all()  # no worker outlives the add-on
+    job_worker.shutdown()
     _unregister_classes()

@@ -1,4 +1,4 @@
-"""Long work off Blender's UI thread: a worker process streams `--progress json` lines, which a
+"""Long work off Blender's UI thread: a worker streams `--progress json` lines, which a
 Job collects (progress, frames, the device that rendered, results); `cancel()` kills it.  Workers
 write frames atomically (temp name, then rename), so a cancelled job leaves whole frames only; the
 temp file of the frame in flight is removed here.  The operators that run jobs are in job_ui.py, the
@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import bpy
 
-
-HEADLESS = Path(__file__).resolve().parent / "headless.py"
+from . import job_worker, worker_loop
+from .worker_loop import HEADLESS
 
 
 def worker_path() -> list[str]:
@@ -45,24 +44,30 @@ def worker_path() -> list[str]:
     return out
 
 
+def base_env() -> dict[str, str]:
+    """Blender's environment for workers: the import path, JSON progress, unbuffered output."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(worker_path() + [env.get("PYTHONPATH", "")])
+    env["DREAMROOMS_PROGRESS"] = "json"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 class Job:
-    """A worker process and its progress: `poll()` drains new lines, `cancel()` kills it."""
+    """A job and its progress: `poll()` drains new lines, `cancel()` kills it.  It runs in the add-on's one
+    worker process (job_worker.py) when its command is a dreamrooms CLI or headless command line and the worker
+    is free, else in a process of its own; `proc` is that process, or the worker's Popen-like `Run`."""
 
     def __init__(self, cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
                  cleanup_dirs: list[Path] | None = None, label: str = "job"):
         self.cmd = [str(c) for c in cmd]
         self.label = label
         self.cleanup_dirs = [Path(d) for d in (cleanup_dirs or [])]
-        full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = os.pathsep.join(worker_path() + [full_env.get("PYTHONPATH", "")])
-        full_env["DREAMROOMS_PROGRESS"] = "json"
-        full_env["PYTHONUNBUFFERED"] = "1"
-        full_env.update(env or {})
-        from dreamrooms.worker import tied_popen_kwargs
-        kw = tied_popen_kwargs(full_env, new_session=True)  # its own group (cancel kills it), dies with Blender
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=full_env,
-                                     text=True, bufsize=1, **kw)
         self.lines: "queue.Queue[tuple[str, str]]" = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        base = base_env()
+        full_env = {**base, **(env or {})}
+        self.proc = self._in_worker(full_env, base, cwd) or self._own_process(full_env, cwd)
         self.done = 0
         self.total: int | None = None
         self.stage = label
@@ -72,10 +77,31 @@ class Job:
         self.result: dict = {}  # what the worker reports back (`result` events)
         self.device = ""         # what rendered, when the worker says
         self.cancelled = False
+
+    def _in_worker(self, env: dict[str, str], base: dict[str, str], cwd: str | None) -> "job_worker.Run | None":
+        """The job in the add-on's worker; None when its command is not one the worker runs, or the worker is
+        busy or cannot start (or died before taking the job)."""
+        request = worker_loop.request_for(self.cmd)
+        worker = job_worker.idle_worker(worker_command(), base) if request else None
+        if worker is None:
+            return None
+        try:
+            return worker.submit(request, env, cwd, self.lines)
+        except OSError:
+            worker.kill()
+            return None
+
+    def _own_process(self, env: dict[str, str], cwd: str | None) -> subprocess.Popen:
+        """The job as a process of its own (a command the worker does not run, or the worker is busy)."""
+        from dreamrooms.worker import tied_popen_kwargs
+        kw = tied_popen_kwargs(env, new_session=True)  # its own group (cancel kills it), dies with Blender
+        proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env,
+                                text=True, bufsize=1, **kw)
         self._threads = [threading.Thread(target=self._pump, args=(s, n), daemon=True)
-                         for s, n in ((self.proc.stdout, "out"), (self.proc.stderr, "err"))]
+                         for s, n in ((proc.stdout, "out"), (proc.stderr, "err"))]
         for t in self._threads:
             t.start()
+        return proc
 
     def _pump(self, stream, name: str) -> None:
         for line in iter(stream.readline, ""):
@@ -129,17 +155,16 @@ class Job:
         return f"dreamrooms {self.stage}{on}: {self.done}{total}  (Esc over the dreamrooms sidebar cancels)"
 
     def cancel(self) -> None:
-        """Kill the worker (and its children), then remove the temp file of the frame in flight."""
+        """Kill the worker (and its children), then remove the temp file of the frame in flight; a killed shared
+        worker is replaced at once, so the next job does not wait for its start-up."""
         self.cancelled = True
-        if self.proc.poll() is None:
-            try:
-                if os.name != "nt":
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                else:
-                    self.proc.kill()
-            except ProcessLookupError:
-                pass
-        self.proc.wait(timeout=30)
+        if isinstance(self.proc, job_worker.Run):
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+                job_worker.prestart(worker_command(), base_env())
+        else:
+            job_worker.kill_group(self.proc)
         self.cleanup()
 
     def cleanup(self) -> None:
@@ -208,13 +233,27 @@ def export_command(shot: str) -> tuple[list[str], list[Path]]:
     return core_command("ae", shot), [Path(shot) / "ae"]
 
 
+def blender_binary() -> str | None:
+    """Blender's executable, or None with the bpy module (this interpreter is the Python one)."""
+    binary = bpy.app.binary_path
+    return binary if binary and Path(binary).name.lower().startswith("blender") else None
+
+
 def blender_command(blend: str, *args: str) -> list[str]:
     """A worker that opens `blend` and runs the headless entry with `args`."""
-    binary = bpy.app.binary_path
-    if binary and Path(binary).name.lower().startswith("blender"):
+    binary = blender_binary()
+    if binary:
         return [binary, "-b", blend, "--factory-startup", "-P", str(HEADLESS), "--", "--progress", "json", *args]
     # the bpy module: the same entry with this interpreter, opening the file itself
     return [sys.executable, str(HEADLESS), "--progress", "json", *args, "--blend", blend]
+
+
+def worker_command() -> list[str]:
+    """The add-on's long-lived job worker (job_worker.py), started like blender_command's workers."""
+    binary = blender_binary()
+    if binary:
+        return [binary, "-b", "--factory-startup", "-P", worker_loop.__file__]
+    return [sys.executable, worker_loop.__file__]
 
 
 def render_command(blend: str, shot: str, frames: tuple[int, int] | None = None,

@@ -16,8 +16,13 @@ MODES = ("bar", "json", "none")
 _mode: str | None = None
 
 
-def set_mode(mode: str) -> None:
+def set_mode(mode: str | None) -> None:
+    """The process-wide mode, also for child processes; None: the environment's again (the add-on's worker
+    between jobs)."""
     global _mode
+    if mode is None:
+        _mode = None
+        return
     if mode not in MODES:
         raise ValueError(f"progress mode {mode!r}; use one of {MODES}")
     _mode = mode

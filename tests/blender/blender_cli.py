@@ -1,6 +1,6 @@
 """Stand-in for the `blender` binary on top of the bpy module, for the arguments farm jobs use.
 
-    python blender_cli.py -b -y FILE.blend --python-exit-code 1 --python-expr CODE -P SCRIPT -- ARGS...
+    python blender_cli.py -b -y FILE.blend --factory-startup --python-exit-code 1 --python-expr CODE -P SCRIPT -- ARGS...
 
 Arguments are handled in order, as Blender does (docs.blender.org/manual/en/latest/advanced/command_line/
 arguments.html): a .blend path opens the file; `--python-expr` runs code and `-P`/`--python` runs a script
@@ -24,6 +24,9 @@ def main(argv: list[str]) -> int:
     while i < len(args):
         a = args[i]
         if a in ("-b", "--background"):
+            i += 1
+        elif a == "--factory-startup":
+            bpy.ops.wm.read_factory_settings()
             i += 1
         elif a in ("-y", "--enable-autoexec"):
             bpy.context.preferences.filepaths.use_scripts_auto_execute = True

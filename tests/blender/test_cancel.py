@@ -1,4 +1,5 @@
-"""Cancelling a long render job kills the worker and leaves whole frames only; a rerun resumes."""
+"""Cancelling a long render job kills the worker and leaves whole frames only; a rerun resumes in a new worker."""
+import os
 import time
 
 import bpy
@@ -27,8 +28,14 @@ def test_cancel_mid_render_leaves_whole_frames_and_rerun_resumes(addon_scene, tm
         assert job.poll() is None, job.tail
         time.sleep(0.05)
     assert len(job.frames) >= 2 and job.stage == "render" and job.total == N
+    assert isinstance(job.proc, jobs.job_worker.Run), "the render did not run in the add-on's worker"
     job.cancel()
     assert job.proc.returncode is not None
+    try:
+        os.kill(job.proc.pid, 0)
+        raise AssertionError("the cancelled job's worker still runs")
+    except ProcessLookupError:
+        pass
     files = sorted(out.iterdir())
     assert 2 <= len(files) < N
     for p in files:  # no temp files, and every frame left is a whole, readable EXR
@@ -40,6 +47,7 @@ def test_cancel_mid_render_leaves_whole_frames_and_rerun_resumes(addon_scene, tm
     bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True)
     again = jobs.Job(jobs.render_command(blend, str(tmp_path / "shot")), cleanup_dirs=[out], label="render")
     assert again.wait(timeout=240) == 0, again.tail
+    assert isinstance(again.proc, jobs.job_worker.Run) and again.proc.pid != job.proc.pid
     assert len(list(out.glob("render.*.exr"))) == N
     assert all((out / n).stat().st_mtime_ns == t for n, t in done_before.items())
     assert len(again.frames) == N - len(done_before)

@@ -32,10 +32,11 @@ PAD = 4
 _command_line: str | None = None
 
 
-def set_command_line(argv: list[str]) -> None:
-    """The command this process runs for (set by the CLI), recorded by `Provenance.add_command`."""
+def set_command_line(argv: list[str] | None) -> None:
+    """The command this process runs for (set by the CLI), recorded by `Provenance.add_command`; None: sys.argv
+    again (the add-on's worker between jobs)."""
     global _command_line
-    _command_line = shlex.join(argv)
+    _command_line = None if argv is None else shlex.join(argv)
 
 
 def command_line() -> list[str]:
