@@ -15,7 +15,7 @@ from __future__ import annotations
 import bpy
 
 from .grid import EDGE_RATIO
-from .nodes import _math
+from .nodes import _math, versioned_group
 
 TREE = "dreamrooms hidden folds"
 VERSION = 1
@@ -51,14 +51,9 @@ def _edge_spans_depth_edge(N, L):
 def fold_tree() -> bpy.types.NodeTree:
     """The shared node group (created once per file): faces with a depth-edge side that face away from the
     active camera are deleted."""
-    ng = bpy.data.node_groups.get(TREE)
-    if ng is not None and ng.get("dreamrooms_version") == VERSION:
+    ng, current = versioned_group(TREE, VERSION)
+    if current:
         return ng
-    if ng is None:
-        ng = bpy.data.node_groups.new(TREE, "GeometryNodeTree")
-    ng.nodes.clear()
-    ng.interface.clear()
-    ng["dreamrooms_version"] = VERSION
     ng.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
     ng.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     N, L = ng.nodes, ng.links

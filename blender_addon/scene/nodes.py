@@ -156,16 +156,25 @@ def _edge_cut(N, L, i, geometry):
     return delete.outputs["Geometry"]
 
 
-def depth_tree() -> bpy.types.NodeTree:
-    """The shared geometry-nodes group (created once per file)."""
-    ng = bpy.data.node_groups.get(GN_TREE)
-    if ng is not None and ng.get("dreamrooms_version") == GN_VERSION:
-        return ng
+def versioned_group(name: str, version: int) -> tuple[bpy.types.NodeTree, bool]:
+    """The geometry-nodes group `name` of this file and whether it is current: an older version (a file saved by an
+    earlier dreamrooms) is emptied for the caller to rebuild in place, so the modifiers using it keep it."""
+    ng = bpy.data.node_groups.get(name)
+    if ng is not None and ng.get("dreamrooms_version") == version:
+        return ng, True
     if ng is None:
-        ng = bpy.data.node_groups.new(GN_TREE, "GeometryNodeTree")
+        ng = bpy.data.node_groups.new(name, "GeometryNodeTree")
     ng.nodes.clear()
     ng.interface.clear()
-    ng["dreamrooms_version"] = GN_VERSION
+    ng["dreamrooms_version"] = version
+    return ng, False
+
+
+def depth_tree() -> bpy.types.NodeTree:
+    """The shared geometry-nodes group (created once per file)."""
+    ng, current = versioned_group(GN_TREE, GN_VERSION)
+    if current:
+        return ng
     _interface(ng)
     N, L = ng.nodes, ng.links
     gin = N.new("NodeGroupInput")
