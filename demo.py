@@ -1,7 +1,7 @@
 """`python3 build.py demo`: the whole pipeline on the built-in models, offline, as a small film.
 
 walk (cppn-walk, looped) -> depth (tinydepth, stabilised) -> Blender: a corridor of three rooms whose
-walls are the walk plus a depth plane, a walk-past camera with depth-tracked focus, a multilayer
+walls are the walk plus a depth plane, a walk-past camera with focus keyed to the subject, a multilayer
 EXR render with Cycles -> After Effects export (shot.jsx) -> contact sheet PNG and MP4 preview.
 Each stage runs as its own process (as a user would run it), its log goes to SHOT-logs/ beside the shot
 (a walk refuses a non-empty folder without shot.json, so not inside it), and the
@@ -38,7 +38,7 @@ class Settings:
     fps: int = 24
     size: str = "384x216"
     seeds: str = "3,17,42"
-    samples: int = 8
+    samples: int = 0   # 0: the render defaults (room --samples 0)
 
 
 def _cli(*args: str) -> list[str]:
@@ -140,8 +140,9 @@ def run(s: Settings) -> int:
                                   # relief stops at depth 4 (near is 1): holes in the walk dent the walls, not spike them
                                   "--far", "4",
                                   "--render", "--samples", str(s.samples)), logs)
-    summary("blender", t, f"corridor of 3 rooms + depth plane, walk-past camera with depth-tracked focus, "
-                          f"Cycles {s.samples} spp -> render/render.####.exr")
+    spp = f"{s.samples} spp" if s.samples else "default samples"
+    summary("blender", t, f"corridor of 3 rooms + depth plane, walk-past camera with focus keyed to the subject "
+                          f"(After Effects' lens blur), Cycles {spp} -> render/render.####.exr")
 
     t = run_stage("ae", _cli("ae", str(shot_dir)), logs)
     summary("ae", t, "AE-ready sequences + ae/shot.jsx (File > Scripts > Run Script File in After Effects)")
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "demo_out" / "shot", help="shot folder to make (replaced)")
     p.add_argument("--frames", type=int, default=48)
     p.add_argument("--size", default="384x216", help="WIDTHxHEIGHT of the walk and the render")
-    p.add_argument("--samples", type=int, default=8, help="Cycles samples")
+    p.add_argument("--samples", type=int, default=0, help="Cycles samples (0: the render defaults)")
     args = p.parse_args(argv)
     return run_reporting_errors(run, Settings(out=args.out, frames=args.frames, size=args.size, samples=args.samples))
 
