@@ -31,6 +31,7 @@ def test_demo_makes_a_film(tmp_path):
     moved = [m[0][3] for m in shot.camera.matrices]
     assert moved[-1] > moved[0] + 1.0, "walk-past: the camera travels along +X"
     assert len(set(round(f, 3) for f in shot.camera.focus_distance)) > 1, "focus tracks the depth"
+    assert shot.camera.dof_in_render is False, "the render is sharp: After Effects' lens blur focuses it"
     render = exr.read_frame(shot.frame_path("render", 4))
     assert render["ViewLayer.Combined.RGBA"][..., :3].max() > 0.05, "the render shows the walls"
     names = {p.name for p in (out / "preview").iterdir()}
