@@ -233,9 +233,10 @@ class FileListSource(FrameSource):
         self._probe()
 
     def _probe(self) -> None:
-        """Resolution from the first frame (decoded, so a bad first frame fails here) and headers of the rest."""
-        srgb, _ = read_image(self.files[0])
-        self.height, self.width = srgb.shape[:2]
+        """Resolution from the first frame (decoded, so a bad first frame fails here; kept for the first `frames()`,
+        which then does not decode it again) and headers of the rest."""
+        self._first = read_image(self.files[0])
+        self.height, self.width = self._first[0].shape[:2]
         if self.fit is not None:
             self.width, self.height = self.fit.width, self.fit.height
             return
@@ -248,9 +249,12 @@ class FileListSource(FrameSource):
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
         """Frames in order, decoded ahead on threads (prefetch.ordered_map): decoding overlaps the caller's work."""
+        probed = [self._first] if self._first is not None else []
+        self._first = None
+
         def load(n: int) -> Frame:
             path = self._by_number[n]
-            srgb, rgba = read_image(path)
+            srgb, rgba = probed.pop() if probed and path == self.files[0] else read_image(path)
             if self.fit is not None:
                 srgb, rgba = self.fit.apply(srgb, rgba)
             self._check_size(srgb, str(path), str(self.files[0]))
