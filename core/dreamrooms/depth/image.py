@@ -115,9 +115,9 @@ def joint_bilateral_upsample(low: np.ndarray, guide: np.ndarray, sigma_spatial: 
     offsets = range(-(support // 2) + (1 if support % 2 == 0 else 0), support // 2 + 1)
     inv_s = np.float32(-0.5 / sigma_spatial ** 2)
     # the spatial Gaussian is separable: per tap row (column), the flat row offset (column) and its weight
-    rows = [((np.clip(y0 + d, 0, h - 1) * w).take(sel_y), np.exp((ys - (y0 + d)) ** 2 * inv_s).take(sel_y))
-            for d in offsets]
-    cols = [(np.clip(x0 + d, 0, w - 1).take(sel_x), np.exp((xs - (x0 + d)) ** 2 * inv_s).take(sel_x))
+    rows = [((np.clip(y0 + d, 0, h - 1).astype(np.intp) * w).take(sel_y),
+             np.exp((ys - (y0 + d)) ** 2 * inv_s).take(sel_y)) for d in offsets]
+    cols = [(np.clip(x0 + d, 0, w - 1).astype(np.intp).take(sel_x), np.exp((xs - (x0 + d)) ** 2 * inv_s).take(sel_x))
             for d in offsets]
     res = np.empty(sel.size, np.float32)
     for a in range(0, sel.size, _CHUNK):
@@ -131,18 +131,19 @@ def joint_bilateral_upsample(low: np.ndarray, guide: np.ndarray, sigma_spatial: 
 
 def _weigh(low_flat: np.ndarray, gl_planes: list, gs: list, rows: list, cols: list, inv_r: np.float32) -> np.ndarray:
     """The bilateral mean of one chunk of selected pixels: per tap, the range weight of the colour difference
-    times the spatial weight, summed over the taps (in place, on buffers the size of the chunk)."""
+    times the spatial weight, summed over the taps (in place, on buffers the size of the chunk; every tap index
+    is inside the low-res map, so `take(mode="clip")` only spares numpy's bounds pass)."""
     n = gs[0].size
     num, den = np.zeros(n, np.float32), np.zeros(n, np.float32)
     dist, tmp, wgt = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.float32)
-    tap = np.empty(n, rows[0][0].dtype)
+    tap = np.empty(n, np.intp)
     for row, wy in rows:
         for col, wx in cols:
             np.add(row, col, out=tap)
-            np.subtract(gs[0], gl_planes[0].take(tap), out=dist)
-            np.square(dist, out=dist)
-            for c in range(1, len(gs)):
-                np.subtract(gs[c], gl_planes[c].take(tap), out=tmp)
+            dist.fill(0.0)
+            for c in range(len(gs)):
+                np.take(gl_planes[c], tap, out=tmp, mode="clip")
+                np.subtract(gs[c], tmp, out=tmp)
                 np.square(tmp, out=tmp)
                 dist += tmp
             np.multiply(dist, inv_r, out=wgt)
@@ -151,7 +152,8 @@ def _weigh(low_flat: np.ndarray, gl_planes: list, gs: list, rows: list, cols: li
             wgt *= tmp
             wgt += np.float32(1e-20)
             den += wgt
-            wgt *= low_flat.take(tap)
+            np.take(low_flat, tap, out=tmp, mode="clip")
+            wgt *= tmp
             num += wgt
     return num / den
 
