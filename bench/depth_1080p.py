@@ -108,7 +108,10 @@ def main() -> int:
                                                         frames=(1, N))))
             shutil.rmtree(tmp / f"ours{r}")
     per_run = statistics.median(b[0] / o[0] for b, o in zip(bare, ours))
-    ms_ = lambda xs: f"{1000 * statistics.median(xs) / N:.0f}"   # noqa: E731  (median ms per frame)
+
+    def ms_(seconds) -> str:
+        """Median milliseconds per frame."""
+        return f"{1000 * statistics.median(seconds) / N:.0f}"
     result("depth 1080p tinydepth vs bare decode-and-write loop", N / statistics.median(o[0] for o in ours),
            N / statistics.median(b[0] for b in bare), "one-thread decode + both EXR writes of the same depth",
            "frames/s", 1.2,
