@@ -256,8 +256,9 @@ def test_half_conversion_has_the_bits_of_numpys_cast(tmp_path):
         got = exr.to_half(x)
         assert got.dtype == np.float16 and got.shape == shape
         assert np.array_equal(got.view(np.uint16), want.view(np.uint16))
-    view = np.arange(24 * 40 * 4, dtype=np.float32).reshape(24, 40, 4)[..., 1]   # not contiguous
-    assert np.array_equal(exr.to_half(view), view.astype(np.float16))
+    full = np.arange(24 * 40 * 4, dtype=np.float32).reshape(24, 40, 4)
+    for view in (full[..., 1], full[..., :3], full[::-1, ::2]):     # views that are not contiguous
+        assert np.array_equal(exr.to_half(view), view.astype(np.float16))
     rgba = rng.random((24, 40, 4), dtype=np.float32) * 4.0
     exr.write_frame(tmp_path / "c.exr", {"RGBA": rgba})
     assert np.array_equal(exr.read_frame(tmp_path / "c.exr")["RGBA"], rgba.astype(np.float16))
