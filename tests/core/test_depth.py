@@ -141,6 +141,23 @@ def test_joint_bilateral_upsampling_is_the_kopf_weighted_mean_at_every_pixel():
     assert np.allclose(got, want, rtol=1e-4, atol=1e-6), np.abs(got - want).max()
 
 
+def test_joint_bilateral_upsampling_is_the_same_in_chunks_and_with_the_callers_low_res_guide(monkeypatch):
+    """The weighted means are computed a chunk of pixels at a time and the guide at the low resolution may come
+    from the caller (the stage's network input): neither changes a value."""
+    from dreamrooms.depth import image
+
+    scene = synth.random_scene(2)
+    rgb, depth = synth.render_scene(scene, scene.camera, 256, 160)
+    guide = linear_to_srgb(rgb)
+    low = cv2.resize((1.0 / depth).astype(np.float32), (56, 32), interpolation=cv2.INTER_AREA)
+    whole = joint_bilateral_upsample(low, guide)
+    assert not np.array_equal(whole, bilinear_upsample(low, 160, 256))    # edges were weighed
+    given = joint_bilateral_upsample(low, guide, guide_low=cv2.resize(guide, (56, 32), interpolation=cv2.INTER_AREA))
+    assert np.array_equal(given, whole)
+    monkeypatch.setattr(image, "_CHUNK", 97)
+    assert np.allclose(joint_bilateral_upsample(low, guide), whole, rtol=1e-6, atol=0)
+
+
 def test_joint_bilateral_upsampling_beats_bilinear_at_depth_edges():
     errs_j, errs_b, all_j, all_b = [], [], [], []
     for seed in (1, 4):

@@ -240,3 +240,25 @@ def test_group_channels_reads_blender_style_names():
                                  "ViewLayer.Vector.X": z, "ViewLayer.Vector.Y": z, "ViewLayer.Vector.Z": z, "ViewLayer.Vector.W": z})
     assert set(grouped) == {"ViewLayer.Combined.RGBA", "ViewLayer.Depth.Z", "ViewLayer.Vector.XYZW"}
     assert grouped["ViewLayer.Combined.RGBA"].shape == (2, 2, 4)
+
+
+def test_half_conversion_has_the_bits_of_numpys_cast(tmp_path):
+    """Colour layers are stored half through a fast conversion: the same bits as numpy's round-to-nearest-even
+    cast, ties, subnormals, overflow to infinity and NaN included, for planes and 3- or 4-channel images."""
+    edge = np.array([0.0, -0.0, 1e-8, 2.98e-8, 5.96e-8, 6.1e-5, 1 / 3, 2.0009765625, 2.00146484375, 65504.0,
+                     65519.0, 65520.0, 1e9, -1e9, np.inf, -np.inf, np.nan], np.float32)
+    rng = np.random.default_rng(5)
+    for shape in ((24, 40), (24, 40, 3), (24, 40, 4)):
+        x = (rng.standard_normal(shape) * 10.0 ** rng.integers(-7, 6, shape)).astype(np.float32)
+        x.ravel()[:edge.size] = edge
+        with np.errstate(over="ignore"):
+            want = x.astype(np.float16)
+        got = exr.to_half(x)
+        assert got.dtype == np.float16 and got.shape == shape
+        assert np.array_equal(got.view(np.uint16), want.view(np.uint16))
+    full = np.arange(24 * 40 * 4, dtype=np.float32).reshape(24, 40, 4)
+    for view in (full[..., 1], full[..., :3], full[::-1, ::2]):     # views that are not contiguous
+        assert np.array_equal(exr.to_half(view), view.astype(np.float16))
+    rgba = rng.random((24, 40, 4), dtype=np.float32) * 4.0
+    exr.write_frame(tmp_path / "c.exr", {"RGBA": rgba})
+    assert np.array_equal(exr.read_frame(tmp_path / "c.exr")["RGBA"], rgba.astype(np.float16))

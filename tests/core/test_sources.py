@@ -144,3 +144,22 @@ def test_a_corrupt_frame_fails_when_it_is_reached_naming_it(tmp_path):
     assert next(it).number == 1 and next(it).number == 2  # streaming: earlier frames decode fine
     with pytest.raises(SourceError, match=r"c\.0003\.png: unreadable image"):
         next(it)
+
+
+def test_each_frame_of_a_pattern_is_decoded_once_probe_included(tmp_path, monkeypatch):
+    """The source decodes its first frame to learn the size; streaming then hands that frame out instead of
+    decoding the file a second time (the pixels are the same as a fresh decode)."""
+    from dreamrooms.shot import sources
+
+    for n in (1, 2, 3):
+        _png(tmp_path / f"img.{n:04d}.png", _ramp(40, 30, n))
+    decoded = []
+    real = sources.read_image
+    monkeypatch.setattr(sources, "read_image", lambda p: decoded.append(Path(p).name) or real(p))
+    src = open_source(str(tmp_path / "img.####.png"))
+    frames = list(src.frames())
+    assert sorted(decoded) == ["img.0001.png", "img.0002.png", "img.0003.png"]
+    fresh_srgb, fresh_rgba = real(tmp_path / "img.0001.png")
+    assert np.array_equal(frames[0].srgb, fresh_srgb) and np.array_equal(frames[0].rgba, fresh_rgba)
+    assert [f.number for f in src.frames()] == [1, 2, 3]     # a second pass decodes every file again
+    assert len(decoded) == 6

@@ -51,6 +51,8 @@ def range_mapping(lo: float, hi: float, near: float, far: float) -> tuple[float,
 def to_depth(u: np.ndarray, near: float, far: float) -> np.ndarray:
     """Canonical inverse depth -> depth (larger is farther), clamped to [near/CLAMP, far*CLAMP]."""
     u = np.clip(u, 1.0 / (far * CLAMP), CLAMP / near)
+    if u.dtype == np.float32:    # in place on the clipped copy: no third full-size array
+        return np.divide(1.0, u, out=u)
     return (1.0 / u).astype(np.float32)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from dreamrooms.atomic import write_bytes_atomic
 from dreamrooms.depth import resume, stabilize as stab
-from dreamrooms.depth.image import joint_bilateral_upsample, preprocess
+from dreamrooms.depth.image import joint_bilateral_upsample, preprocess, resize_mode
 from dreamrooms.errors import DepthError, DreamroomsError
 from dreamrooms.progress import progress
 from dreamrooms.shot import exr
@@ -70,6 +70,7 @@ class _Item:
     anchor: bool = False            # a clip model's earlier frame, re-fed on resume, not written
     cut: bool = False               # begins a segment: the stabiliser starts afresh
     detected: bool = False          # ... found in the pictures (recorded in the depth file's header)
+    guide_low: np.ndarray | None = None   # the frame area-resized to the network size (the upsampler's guide)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class StreamRun:
                 if self.stop.is_set():
                     return
                 tensor, small = preprocess(fr.srgb, self.s.net_hw, self.session.entry.input)
+                area = resize_mode(fr.srgb.shape[:2], self.s.net_hw, self.session.entry.input.get("interpolation", ""))
                 cut = fr.number in self.s.starts if prev_n is None else starts_segment(self.s.starts, fr.number, prev_n)
                 detected = (not cut and self.s.detect_cuts and prev_small is not None
                             and image_cut(prev_small, small))
@@ -124,7 +126,8 @@ class StreamRun:
                 prev_guide = guide
                 if anchor:       # only the network input is needed: keep no full-size frame
                     fr = Frame(fr.number, fr.srgb[:1, :1], fr.rgba[:1, :1], fr.path)
-                items.append(_Item(fr, tensor, guide, extra, flow, anchor, cut or detected, detected))
+                items.append(_Item(fr, tensor, guide, extra, flow, anchor, cut or detected, detected,
+                                   small if area == "area" and not anchor else None))
                 if len(items) == self.s.batch:
                     self.read_q.put(items)
                     items = []
@@ -179,7 +182,8 @@ class StreamRun:
             s, fr, n = self.s, item.frame, item.frame.number
             extras = extras or {}
             H, W = fr.srgb.shape[:2]
-            u = joint_bilateral_upsample(u_small, fr.srgb) if u_small.shape != (H, W) else u_small
+            u = joint_bilateral_upsample(u_small, fr.srgb, guide_low=item.guide_low) if u_small.shape != (H, W) \
+                else u_small
             depth = stab.to_depth(u, s.near, s.far) if not s.metric else stab.to_depth(u, 1e-6, 1e12)
             layers = dict(item.extra) if item.extra else {}
             if "RGBA" not in layers:

@@ -70,8 +70,7 @@ def _lut_half_srgb() -> np.ndarray:
 
 def linear_to_srgb_fast(x: np.ndarray) -> np.ndarray:
     """sRGB encode through a float16 lookup table (half precision is plenty for 8/16-bit model input)."""
-    h = np.asarray(x, dtype=np.float16)
-    return _lut_half_srgb()[h.view(np.uint16)]
+    return _lut_half_srgb()[exr.to_half(x).view(np.uint16)]
 
 
 def from_encoded(pixels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -98,8 +97,7 @@ def from_encoded(pixels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray
             rgb8 = cv2.cvtColor(p, cv2.COLOR_BGR2RGB if c == 3 else cv2.COLOR_BGRA2RGB)
         else:
             rgb8 = cv2.cvtColor(np.ascontiguousarray(p[..., 0]), cv2.COLOR_GRAY2RGB)
-        srgb = rgb8.astype(np.float32)
-        srgb *= np.float32(1 / 255)
+        srgb = np.multiply(rgb8, np.float32(1 / 255), dtype=np.float32)
         lin = cv2.LUT(rgb8, _LUT8_LIN)                   # table lookup, far faster than fancy indexing
         alpha = p[..., alpha_idx].astype(np.float32) * np.float32(1 / 255) if alpha_idx is not None else None
     elif p.dtype == np.uint16:
@@ -113,6 +111,10 @@ def from_encoded(pixels: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray
         alpha = np.clip(p[..., alpha_idx].astype(np.float32), 0, 1) if alpha_idx is not None else None
     else:
         raise SourceError(f"{where}: pixel type {p.dtype} is not supported; save 8- or 16-bit images")
+    if alpha is None and lin.dtype == np.float32:
+        import cv2
+
+        return np.ascontiguousarray(srgb), cv2.cvtColor(lin, cv2.COLOR_RGB2RGBA)   # alpha 1, one pass
     rgba = np.empty((h, w, 4), np.float32)
     if alpha is None:
         rgba[..., :3] = lin
@@ -231,9 +233,10 @@ class FileListSource(FrameSource):
         self._probe()
 
     def _probe(self) -> None:
-        """Resolution from the first frame (decoded, so a bad first frame fails here) and headers of the rest."""
-        srgb, _ = read_image(self.files[0])
-        self.height, self.width = srgb.shape[:2]
+        """Resolution from the first frame (decoded, so a bad first frame fails here; kept for the first `frames()`,
+        which then does not decode it again) and headers of the rest."""
+        self._first = read_image(self.files[0])
+        self.height, self.width = self._first[0].shape[:2]
         if self.fit is not None:
             self.width, self.height = self.fit.width, self.fit.height
             return
@@ -246,9 +249,12 @@ class FileListSource(FrameSource):
 
     def frames(self, numbers: Iterable[int] | None = None) -> Iterator[Frame]:
         """Frames in order, decoded ahead on threads (prefetch.ordered_map): decoding overlaps the caller's work."""
+        probed = [self._first] if self._first is not None else []
+        self._first = None
+
         def load(n: int) -> Frame:
             path = self._by_number[n]
-            srgb, rgba = read_image(path)
+            srgb, rgba = probed.pop() if probed and path == self.files[0] else read_image(path)
             if self.fit is not None:
                 srgb, rgba = self.fit.apply(srgb, rgba)
             self._check_size(srgb, str(path), str(self.files[0]))
