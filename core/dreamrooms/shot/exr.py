@@ -99,7 +99,7 @@ def _stored_array(key: str, arr: np.ndarray, path: Path, types: Mapping[str, str
 
 def to_half(arr: np.ndarray) -> np.ndarray:
     """`arr` as float16, the same bits as numpy's cast (round to nearest even): float32 images (H x W, or up to
-    4 channels) through OpenCV's F16C conversion, ~10x faster than numpy's (a 1080p RGBA frame: ~3 vs ~30 ms)."""
+    4 channels) through OpenCV's F16C conversion, several times faster than numpy's cast."""
     arr = np.asarray(arr)
     if arr.dtype == np.float32 and arr.size and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] <= 4)):
         try:
