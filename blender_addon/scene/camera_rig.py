@@ -146,20 +146,21 @@ def apply_move(scene: bpy.types.Scene, cam_obj: bpy.types.Object, kind: str, fra
 
 
 
-FOCUS_KEYED = "dreamrooms_focus_keyed"   # camera data property: the focus distance follows the subject
-
-
 def key_focus_values(cam_obj: bpy.types.Object, values: Sequence[float], frame_start: int, fstop: float | None = None,
                      dof: bool = False) -> None:
-    """Key the focus distance per frame and mark it keyed; Blender renders depth of field only with `dof` (else the
-    focus and f-stop are recorded in the shot for After Effects' Camera Lens Blur, and the render stays sharp)."""
+    """Key the focus distance per frame; Blender renders depth of field only with `dof` (else the keyed focus and
+    the f-stop are recorded in the shot for After Effects' Camera Lens Blur, and the render stays sharp)."""
     data = cam_obj.data
     data.dof.use_dof = bool(dof)
     data.dof.focus_object = None
     if fstop:
         data.dof.aperture_fstop = fstop
     key_sparse(data, {"dof.focus_distance": np.asarray(values, dtype=np.float64)}, frame_start)
-    data[FOCUS_KEYED] = True
+
+
+def focus_keyed(cam_data: bpy.types.Camera) -> bool:
+    """The camera's focus distance is animated (keyed to the subject by dreamrooms, or by hand)."""
+    return any(fc.data_path == "dof.focus_distance" and len(fc.keyframe_points) for fc in fcurves(cam_data))
 
 
 def focus_at(scene: bpy.types.Scene, cam_obj: bpy.types.Object, point=(0.5, 0.5), depsgraph=None) -> float | None:
@@ -231,7 +232,7 @@ def camera_track(scene: bpy.types.Scene, cam_obj: bpy.types.Object, frames: rang
     keep = scene.frame_current
     mats, lenses, focus = [], [], []
     c = cam_obj.data
-    focused = bool(c.dof.use_dof or c.get(FOCUS_KEYED))
+    focused = bool(c.dof.use_dof or focus_keyed(c))   # a sharp render with keyed focus: AE blurs by it
     with _only_camera(scene, cam_obj):
         for f in frames:
             scene.frame_set(f)

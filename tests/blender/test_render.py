@@ -128,6 +128,22 @@ def test_headless_room_renders_and_fails_cleanly(tmp_path):
     del shot
 
 
+def test_room_dof_renders_depth_of_field_and_records_it(tmp_path):
+    """`--dof` reaches the camera (Blender renders depth of field, 16 samples) and shot.json says so, so the AE
+    export keeps Blender's blur instead of adding Camera Lens Blur."""
+    write_shot(tmp_path / "shot", _depths(2))
+    r = _headless("room", tmp_path / "shot", "--layout", "plane", "--grid", "8", "--move", "dolly", "--dof",
+                  "--fstop", "4")
+    assert r.returncode == 0, r.stderr[-2000:]
+    cam = json.loads((tmp_path / "shot/shot.json").read_text())["camera"]
+    assert cam["dof_in_render"] is True and cam["fstop"] == pytest.approx(4.0) and len(cam["focus_distance"]) == 2
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "shot/room.blend"))
+    scene = bpy.context.scene
+    dof, samples = scene.camera.data.dof.use_dof, scene.cycles.samples
+    bpy.ops.wm.read_homefile(use_empty=True)   # the next test starts from an empty file, not room.blend
+    assert dof and samples == 16
+
+
 def test_dreamrooms_room_cli_runs_headless_with_this_interpreter(tmp_path):
     write_shot(tmp_path / "shot", _depths(2))
     r = subprocess.run([sys.executable, "-m", "dreamrooms", "room", str(tmp_path / "shot"), "--layout", "plane",
