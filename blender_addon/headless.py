@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.debug:
         from dreamrooms.commands.main import DEBUG_ENV
         os.environ[DEBUG_ENV] = "1"
+    from .scene import profile
+    profile.start()   # this run's (a worker runs many)
     if args.command == "room-json":
         payload = json.loads(args.payload)
         ns = build_parser().parse_args(["room", payload.get("shot", ".")])

@@ -38,13 +38,13 @@ def classify(status: str) -> str | None:
 class Profile:
     """Accumulated seconds per phase, and per-frame counts; `enabled` False makes every call a no-op."""
 
-    def __init__(self, enabled: bool | None = None):
+    def __init__(self, enabled: bool | None = None, startup: bool = True):
         self.enabled = bool(os.environ.get(DEBUG_ENV)) if enabled is None else enabled
         self.seconds: dict[str, float] = defaultdict(float)
         self.frames = 0
         self._mark: tuple[str, float] | None = None
         self._handlers: list = []
-        if self.enabled:
+        if self.enabled and startup:
             age = process_age()
             if age is not None:
                 self.seconds["blender start-up"] = age  # process start to here: interpreter, bpy, add-on import
@@ -104,11 +104,18 @@ class Profile:
 
 
 _current: Profile | None = None
+_runs = 0
+
+
+def start() -> Profile:
+    """A fresh profile for a run (the headless entry's): its --debug and its seconds only; the process's start-up
+    is counted in its first run only (the add-on's job worker pays it once for many runs)."""
+    global _current, _runs
+    _current = Profile(startup=_runs == 0)
+    _runs += 1
+    return _current
 
 
 def current() -> Profile:
-    """The process's profile (one per run)."""
-    global _current
-    if _current is None:
-        _current = Profile()
-    return _current
+    """The profile of the run in progress."""
+    return _current if _current is not None else start()

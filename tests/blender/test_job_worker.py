@@ -140,3 +140,18 @@ def test_with_the_blender_binary_the_worker_is_one_blender(addon_scene, jobs, sh
         jobs.job_worker.shutdown()
     assert isinstance(job.proc, jobs.job_worker.Run) and focus.proc.pid == job.proc.pid
     assert len(job.frames) == 2 and len(focus.result["focus"]) == 2
+
+
+def test_each_job_in_the_worker_has_its_own_debug_profile(jobs, shot):
+    """A room run's `--debug` profile is that run's: a first job without --debug does not switch it off for the
+    worker's later jobs, and the worker's start-up is not billed to a later job."""
+    room = ["room", str(shot.folder), "--layout", "plane", "--grid", "8", "--no-focus", "--no-save"]
+    first = jobs.Job([sys.executable, str(jobs.HEADLESS), *room], label="room")
+    assert first.wait(timeout=120) == 0, first.tail
+    second = jobs.Job([sys.executable, str(jobs.HEADLESS), "--debug", *room], label="room")
+    assert second.wait(timeout=120) == 0, second.tail
+    assert isinstance(second.proc, jobs.job_worker.Run) and second.proc.pid == first.proc.pid
+    text = "\n".join(second.tail)
+    assert "room plane profile" in text and "  build " in text, text
+    assert "blender start-up" not in text, "the worker's start-up was billed to its second job"
+    assert not any("profile" in line for line in first.tail)
