@@ -60,3 +60,32 @@ def test_folded_sheets_go_every_other_face_stays_and_the_picture_is_unchanged(ad
     assert len(culled) == len(sheet) - folded.sum()              # exactly the folded sheets went
     whole_picture = _render(empty_scene, shot, R, 3)
     assert np.abs(culled_picture - whole_picture).max() < 2e-3   # and they were never seen
+
+
+@pytest.mark.parametrize("move", ["sideways", "forward"])
+def test_on_objects_standing_on_a_floor_the_deletion_changes_no_pixel(addon_scene, tmp_path, empty_scene, grounded, move):
+    """The grounded room (objects resting on a sloped floor, the floor meeting the walls), its source view as a
+    plane, seen from the fixture's moved cameras (a sideways step with a turn, a step forward): folded sheets go
+    and the picture is the same, floor and contact lines included."""
+    from scenes import grounded as G
+
+    shot = G.write_shot(tmp_path / "shot", grounded)
+    B, R, rig = addon_scene.build, addon_scene.render, addon_scene.rig
+    built = B.build(empty_scene, shot, B.BuildSettings(layout="plane", colour="color"))
+    obj = built["objects"][0]
+    fold = obj.modifiers[-1]
+    R.setup_render(empty_scene, shot, samples=4, passes=("combined",))
+    empty_scene.camera.matrix_world = rig.to_matrix(grounded.moves[move][-1].matrix)
+
+    def picture(name):
+        empty_scene.render.filepath = str(tmp_path / name)
+        bpy.ops.render.render(write_still=True)
+        return exr.read_frame(tmp_path / f"{name}.exr")["ViewLayer.Combined.RGBA"].astype(np.float32)
+
+    culled_picture = picture("culled")
+    culled, _ = _faces(obj, 1)
+    fold.show_viewport = fold.show_render = False
+    sheet, away = _faces(obj, 1)
+    whole_picture = picture("whole")
+    assert (sheet & away).sum() > 20 and len(culled) == len(sheet) - (sheet & away).sum()
+    assert np.abs(culled_picture - whole_picture).max() < 2e-3
