@@ -28,7 +28,9 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "tests"))
 import render_plane as rp  # noqa: E402
+from scenes import novel_view as nv  # noqa: E402  (the project's PSNR: display-encoded, over a selection)
 from _report import result  # noqa: E402
 from dreamrooms.colour import linear_to_srgb  # noqa: E402
 from dreamrooms.shot import exr  # noqa: E402
@@ -50,11 +52,6 @@ def render(folder: Path, extra: list[str]) -> tuple[np.ndarray, float]:
                                                           "frame_set (geometry nodes)", "exr write")) / 2
     got = exr.read_frame(folder / "render/render.0002.exr")["ViewLayer.Combined.RGBA"]
     return np.asarray(got, np.float32), per_frame
-
-
-def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    mse = float(np.mean((np.clip(a, 0, 1) - np.clip(b, 0, 1))[mask] ** 2))
-    return 10 * np.log10(1.0 / max(mse, 1e-12))
 
 
 def main() -> int:
@@ -79,7 +76,7 @@ def main() -> int:
     near = (depth < 4.0).astype(np.uint8)
     band = cv2.dilate(near, np.ones((41, 41), np.uint8)) != cv2.erode(near, np.ones((41, 41), np.uint8))
     ref = out["per pixel"][..., :3]
-    scores = {k: psnr(out[k][..., :3], ref, band) for k in ("default", "4 px grid")}
+    scores = {k: nv.psnr(nv.display(out[k][..., :3]), nv.display(ref), band) for k in ("default", "4 px grid")}
 
     def tile(x):
         rgb8 = (np.clip(linear_to_srgb(np.clip(x[CROP][..., :3], 0, 1)), 0, 1) * 255 + 0.5).astype(np.uint8)
